@@ -1,0 +1,210 @@
+/**
+ * The ABI shared with zig-src/abi.zig, written down in docs/abi.md: the plan
+ * encoding, op codes and the spawn result layout. Change all three together and bump
+ * {@linkcode ABI_VERSION}.
+ *
+ * @module
+ */
+
+/** The ABI version this TypeScript speaks; the loader refuses any other. */
+export const ABI_VERSION = 1;
+
+/** "CELL", the first word of a plan. */
+export const PLAN_MAGIC = 0x4C4C4543;
+
+/** Plan op codes (see docs/abi.md for each payload). */
+export const Op = {
+  cloneFlags: 1,
+  joinNs: 2,
+  procWrite: 3,
+  cgroupProcs: 4,
+  unshare: 10,
+  mount: 11,
+  rootfs: 12,
+  mknod: 13,
+  symlink: 14,
+  pivotRoot: 15,
+  moveRoot: 16,
+  sethostname: 17,
+  setdomainname: 18,
+  writeFile: 19,
+  rlimit: 20,
+  maskPath: 21,
+  readonlyPath: 22,
+  loopbackUp: 23,
+  rootReadonly: 24,
+  execFifo: 25,
+  mkdir: 26,
+  args: 40,
+  env: 41,
+  cwd: 42,
+  user: 43,
+  umask: 44,
+  stdio: 45,
+  fds: 46,
+  caps: 47,
+  noNewPrivs: 48,
+} as const;
+
+/** An op code. */
+export type OpCode = typeof Op[keyof typeof Op];
+
+/** Flags of a mount op. */
+export const MountOpFlags = {
+  inRoot: 1,
+  mkdir: 2,
+  mkfile: 4,
+  noSymlinks: 8,
+  sourceInRoot: 16,
+} as const;
+
+/** Status of a spawn. */
+export const SpawnStatus = { ok: 0, childError: 1, parentError: 2 } as const;
+
+/** Size of the SpawnResult buffer. */
+export const SPAWN_RESULT_SIZE = 272;
+
+/** A failure record from the native side. */
+export interface NativeFailure {
+  /** errno number. */
+  errno: number;
+  /** Index of the plan op that failed, or -1. */
+  opIndex: number;
+  /** The syscall, e.g. "mount". */
+  syscall: string;
+  /** The path the syscall was given, possibly truncated. */
+  path: string;
+}
+
+/** What cell_spawn wrote. */
+export interface SpawnResult {
+  /** One of {@linkcode SpawnStatus}. */
+  status: number;
+  /** Host pid of the process, -1 on failure. */
+  pid: number;
+  /** A pidfd of the process, -1 on failure. */
+  pidfd: number;
+  /** The failure, when status is not ok. */
+  failure?: NativeFailure;
+}
+
+function cString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
+}
+
+/** Decodes a SpawnResult buffer. */
+export function decodeSpawnResult(buf: Uint8Array): SpawnResult {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const status = view.getUint32(0, true);
+  const result: SpawnResult = {
+    status,
+    pid: view.getInt32(4, true),
+    pidfd: view.getInt32(8, true),
+  };
+  if (status !== SpawnStatus.ok) {
+    const rec = 16;
+    result.failure = {
+      errno: view.getInt32(rec + 4, true),
+      opIndex: view.getInt32(rec + 12, true),
+      syscall: cString(buf.subarray(rec + 16, rec + 48)),
+      path: cString(buf.subarray(rec + 48, rec + 256)),
+    };
+  }
+  return result;
+}
+
+/**
+ * Builds a plan: header, then ops of u32 code, u32 size, payload. Integers are
+ * little-endian; strings are u32 length, bytes, NUL, padding to 4. Everything is
+ * written into one growing buffer.
+ */
+export class PlanWriter {
+  #buf = new Uint8Array(4096);
+  #view = new DataView(this.#buf.buffer);
+  #at = 16;
+  #count = 0;
+  #encoder = new TextEncoder();
+
+  /** Appends one op; `build` writes its payload with the writer's field methods. */
+  op(code: OpCode, build?: (w: PlanWriter) => void): this {
+    const start = this.#at;
+    this.u32(code).u32(0);
+    build?.(this);
+    this.#view.setUint32(start + 4, this.#at - start, true);
+    this.#count++;
+    return this;
+  }
+
+  /** A u32 field. */
+  u32(value: number): this {
+    this.#reserve(4);
+    this.#view.setUint32(this.#at, value >>> 0, true);
+    this.#at += 4;
+    return this;
+  }
+
+  /** An i32 field. */
+  i32(value: number): this {
+    this.#reserve(4);
+    this.#view.setInt32(this.#at, value, true);
+    this.#at += 4;
+    return this;
+  }
+
+  /** A u64 field. */
+  u64(value: bigint | number): this {
+    this.#reserve(8);
+    if (typeof value === "number" && value >= 0 && value <= 0xffffffff) {
+      this.#view.setUint32(this.#at, value, true);
+      this.#view.setUint32(this.#at + 4, 0, true);
+    } else {
+      this.#view.setBigUint64(this.#at, BigInt.asUintN(64, BigInt(value)), true);
+    }
+    this.#at += 8;
+    return this;
+  }
+
+  /** A string field. */
+  str(value: string): this {
+    this.#reserve(4 + value.length * 3 + 4);
+    const { written } = this.#encoder.encodeInto(value, this.#buf.subarray(this.#at + 4));
+    this.#view.setUint32(this.#at, written, true);
+    const end = this.#at + 4 + written;
+    const padded = (end + 1 + 3) & ~3;
+    this.#buf.fill(0, end, padded);
+    this.#at = padded;
+    return this;
+  }
+
+  /** A list of strings: u32 count, then each string. */
+  strList(values: readonly string[]): this {
+    this.u32(values.length);
+    for (const v of values) this.str(v);
+    return this;
+  }
+
+  /** The number of ops so far (the index the next op gets). */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The finished plan (a copy, so the writer may be dropped). */
+  finish(): Uint8Array<ArrayBuffer> {
+    this.#view.setUint32(0, PLAN_MAGIC, true);
+    this.#view.setUint32(4, ABI_VERSION, true);
+    this.#view.setUint32(8, this.#at, true);
+    this.#view.setUint32(12, this.#count, true);
+    return this.#buf.slice(0, this.#at);
+  }
+
+  #reserve(n: number): void {
+    if (this.#at + n <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < this.#at + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#at));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Finding and loading libcell. Lookup order: an explicit path, the `CELL_LIB`
+ * environment variable, the local build (zig-out/lib/libcell.so beside this
+ * package), then the copy shipped with the package (lib/). One error names every
+ * path tried and how to build.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { ABI_VERSION } from "./abi.ts";
+import { type CellSymbols, SYMBOLS } from "./symbols.ts";
+
+/** Options for {@linkcode loadLibrary}. */
+export interface LoadLibraryOptions {
+  /** A path to libcell.so to use instead of the lookup. */
+  path?: string;
+}
+
+let loaded: { path: string; symbols: CellSymbols } | undefined;
+
+function candidates(options: LoadLibraryOptions): string[] {
+  const list: string[] = [];
+  if (options.path) list.push(options.path);
+  const env = Deno.env.get("CELL_LIB");
+  if (env) list.push(env);
+  for (const rel of ["../zig-out/lib/libcell.so", `../lib/libcell-${Deno.build.arch}.so`]) {
+    const url = new URL(rel, import.meta.url);
+    list.push(url.protocol === "file:" ? fileURLToPath(url) : url.href);
+  }
+  return list;
+}
+
+/** The path of the loaded library, once loaded. */
+export function libraryPath(): string | undefined {
+  return loaded?.path;
+}
+
+/**
+ * Loads libcell once per process and returns its symbols.
+ * @throws Error naming the paths tried when none loads or the ABI version differs.
+ */
+export function loadLibrary(options: LoadLibraryOptions = {}): CellSymbols {
+  if (loaded) return loaded.symbols;
+  const tried: string[] = [];
+  for (const path of candidates(options)) {
+    let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+    try {
+      Deno.statSync(path);
+      lib = Deno.dlopen(path, SYMBOLS);
+    } catch (e) {
+      tried.push(`${path} (${e instanceof Error ? e.message : String(e)})`);
+      continue;
+    }
+    const version = lib.symbols.cell_abi_version();
+    if (version !== ABI_VERSION) {
+      lib.close();
+      tried.push(`${path} (ABI version ${version}, this module needs ${ABI_VERSION}: rebuild)`);
+      continue;
+    }
+    loaded = { path, symbols: lib.symbols };
+    return lib.symbols;
+  }
+  throw new Error(
+    `cannot load libcell; tried:\n  ${tried.join("\n  ")}\n` +
+      "Build it with `deno task build` (needs zig: sudo tools/setup.sh), " +
+      "or set CELL_LIB to its path.",
+  );
+}

@@ -1,0 +1,36 @@
+/**
+ * Every symbol of libcell, the native core, as Deno.dlopen sees it. This file is the
+ * whole FFI boundary: nothing else declares a native call. Results are raw numbers
+ * (a value or -errno); `src/syscalls.ts` turns them into values and errors.
+ *
+ * @module
+ */
+
+/** The dlopen symbol table of libcell. */
+export const SYMBOLS = {
+  cell_abi_version: { parameters: [], result: "u32" },
+  /** (plan, plan length, SpawnResult buffer) — blocks until exec, error or ready. */
+  cell_spawn: { parameters: ["buffer", "usize", "buffer"], result: "void", nonblocking: true },
+  cell_open: { parameters: ["buffer", "u32", "u32"], result: "i32" },
+  cell_close: { parameters: ["i32"], result: "i32" },
+  cell_pipe: { parameters: ["buffer"], result: "i32" },
+  cell_pidfd_open: { parameters: ["i32"], result: "i32" },
+  cell_pidfd_signal: { parameters: ["i32", "u32"], result: "i32" },
+  cell_kill: { parameters: ["i32", "u32"], result: "i32" },
+  cell_reap: { parameters: ["i32", "buffer"], result: "i32" },
+  cell_mkdir: { parameters: ["buffer", "u32"], result: "i32" },
+  cell_rmdir: { parameters: ["buffer"], result: "i32" },
+  cell_write_file: { parameters: ["buffer", "buffer", "usize"], result: "i32" },
+  cell_epoll_create: { parameters: [], result: "i32" },
+  cell_epoll_add: { parameters: ["i32", "i32"], result: "i32" },
+  cell_epoll_del: { parameters: ["i32", "i32"], result: "i32" },
+  /** (epfd, out fds, capacity, timeout ms) — blocks in a worker thread. */
+  cell_epoll_wait: {
+    parameters: ["i32", "buffer", "u32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The loaded library's functions. */
+export type CellSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];

@@ -1,0 +1,48 @@
+/**
+ * Picks the cgroup backend for this host and restores one from saved state.
+ *
+ * @module
+ */
+
+import type { DeviceRule } from "../config/types.ts";
+import type { CgroupManager, CgroupMode, CgroupState } from "./manager.ts";
+import { V1Manager } from "./v1.ts";
+import { V2Manager } from "./v2.ts";
+
+export type { CgroupManager, CgroupMode, CgroupState } from "./manager.ts";
+
+let detected: CgroupMode | undefined;
+
+/** v2 when /sys/fs/cgroup itself is cgroup2 (a unified host), else v1 (v1 or hybrid). */
+export function detectCgroupMode(): CgroupMode {
+  if (detected) return detected;
+  const mountinfo = Deno.readTextFileSync("/proc/self/mountinfo");
+  const unified = mountinfo.split("\n").some((line) => {
+    const [left, right] = line.split(" - ");
+    return right?.startsWith("cgroup2 ") && left.split(" ")[4] === "/sys/fs/cgroup";
+  });
+  detected = unified ? "v2" : "v1";
+  return detected;
+}
+
+/** Options of {@linkcode cgroupManager}. */
+export interface CgroupManagerOptions {
+  /** The cgroup path below each hierarchy root, absolute ("/cell/web"). */
+  path: string;
+  /** Device rules (v1 devices controller). */
+  devices?: readonly DeviceRule[];
+}
+
+/** A manager for a new container's cgroup on this host. */
+export function cgroupManager(options: CgroupManagerOptions): CgroupManager {
+  return detectCgroupMode() === "v2"
+    ? new V2Manager({ path: options.path })
+    : new V1Manager({ path: options.path, devices: options.devices });
+}
+
+/** A manager for a cgroup recorded in a container's state. */
+export function restoreCgroupManager(state: CgroupState): CgroupManager {
+  return state.mode === "v2"
+    ? new V2Manager({ path: "", state })
+    : new V1Manager({ path: "", state });
+}

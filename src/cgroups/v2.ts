@@ -1,0 +1,73 @@
+/**
+ * cgroup v2 (unified hosts): one directory; kill through cgroup.kill where the kernel
+ * has it, else freeze, SIGKILL everyone and thaw.
+ *
+ * @module
+ */
+
+import { kill } from "../syscalls.ts";
+import { mkdirTracked, readPids, removeDirs, waitEmpty, writeCgroupFile } from "./fs.ts";
+import type { CgroupManager, CgroupState } from "./manager.ts";
+
+/** Where the unified hierarchy is mounted. */
+export const UNIFIED_ROOT = "/sys/fs/cgroup";
+
+/** Options of {@linkcode V2Manager}. */
+export interface V2Options {
+  /** The cgroup path under the unified root, e.g. "/cell/web". */
+  path: string;
+  /** A state to resume from (load from another process). */
+  state?: CgroupState;
+}
+
+/** The cgroup v2 backend. */
+export class V2Manager implements CgroupManager {
+  readonly mode = "v2" as const;
+  #dir: string;
+  #created: string[];
+
+  /** Plans the directory; nothing is touched until create(). */
+  constructor(options: V2Options) {
+    this.#dir = options.state?.paths.unified ?? UNIFIED_ROOT + options.path;
+    this.#created = [...options.state?.created ?? []];
+  }
+
+  state(): CgroupState {
+    return { mode: "v2", paths: { unified: this.#dir }, created: [...this.#created] };
+  }
+
+  create(): void {
+    this.#created = mkdirTracked(this.#dir, UNIFIED_ROOT);
+  }
+
+  procsFiles(): string[] {
+    return [`${this.#dir}/cgroup.procs`];
+  }
+
+  pids(): number[] {
+    return readPids(`${this.#dir}/cgroup.procs`);
+  }
+
+  async killAll(): Promise<void> {
+    const procs = `${this.#dir}/cgroup.procs`;
+    if (readPids(procs).length === 0) return;
+    let killed = false;
+    try {
+      writeCgroupFile(`${this.#dir}/cgroup.kill`, "1");
+      killed = true;
+    } catch { /* kernels before 5.14 have no cgroup.kill */ }
+    if (!killed) {
+      writeCgroupFile(`${this.#dir}/cgroup.freeze`, "1");
+      try {
+        for (const pid of readPids(procs)) kill(pid, 9);
+      } finally {
+        writeCgroupFile(`${this.#dir}/cgroup.freeze`, "0");
+      }
+    }
+    await waitEmpty(procs);
+  }
+
+  async remove(): Promise<void> {
+    await removeDirs(this.#created);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The mount option names cell understands. Options in {@linkcode MOUNT_FLAGS} become
+ * `mount(2)` flags or propagation changes; every other option is filesystem data handed to
+ * the kernel as-is (e.g. `mode=755`, `size=65536k`, `newinstance`).
+ *
+ * @module
+ */
+
+/** Option names that map to mount flags or propagation modes rather than filesystem data. */
+export const MOUNT_FLAGS: ReadonlySet<string> = new Set([
+  "ro",
+  "rw",
+  "nosuid",
+  "suid",
+  "nodev",
+  "dev",
+  "noexec",
+  "exec",
+  "sync",
+  "async",
+  "dirsync",
+  "remount",
+  "mand",
+  "nomand",
+  "atime",
+  "noatime",
+  "diratime",
+  "nodiratime",
+  "relatime",
+  "norelatime",
+  "strictatime",
+  "nostrictatime",
+  "bind",
+  "rbind",
+  "private",
+  "rprivate",
+  "shared",
+  "rshared",
+  "slave",
+  "rslave",
+  "unbindable",
+  "runbindable",
+]);
+
+/** Option names of the spec that cell rejects because it does not implement them yet. */
+export const UNSUPPORTED_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
+  "tmpcopyup",
+  "idmap",
+  "ridmap",
+]);
+
+/** Mount options split into flag names and filesystem data. */
+export interface SplitMountOptions {
+  /** Names found in {@linkcode MOUNT_FLAGS}, in order. */
+  flags: string[];
+  /** Everything else, in order; join with `,` for the `data` argument of `mount(2)`. */
+  data: string[];
+}
+
+/** Splits validated mount options into flag names and filesystem data. */
+export function splitMountOptions(options: readonly string[]): SplitMountOptions {
+  const flags: string[] = [];
+  const data: string[] = [];
+  for (const option of options) (MOUNT_FLAGS.has(option) ? flags : data).push(option);
+  return { flags, data };
+}
+
+/** Whether the options ask for a bind mount (`bind` or `rbind`). */
+export function isBindMount(type: string | undefined, options: readonly string[]): boolean {
+  return type === "bind" || options.includes("bind") || options.includes("rbind");
+}

@@ -1,0 +1,244 @@
+/**
+ * Types for the part of the OCI runtime-spec `config.json` (versions 1.0 to 1.2) that cell
+ * supports. Fields the spec defines but cell does not implement yet are not typed here; the
+ * validator rejects them instead of ignoring them.
+ *
+ * After `validateConfig` the optional arrays that callers iterate over are always
+ * present (possibly empty); each such field says so.
+ *
+ * @module
+ */
+
+/** The namespace kinds the spec defines, in the order cell creates them. */
+export const NAMESPACE_TYPES = [
+  "pid",
+  "network",
+  "mount",
+  "ipc",
+  "uts",
+  "user",
+  "cgroup",
+  "time",
+] as const;
+
+/** A namespace kind. `"time"` is part of the spec but cell rejects it (not supported). */
+export type NamespaceType = typeof NAMESPACE_TYPES[number];
+
+/** The resource limits a process may set, as `setrlimit(2)` names them. */
+export const RLIMIT_TYPES = [
+  "RLIMIT_AS",
+  "RLIMIT_CORE",
+  "RLIMIT_CPU",
+  "RLIMIT_DATA",
+  "RLIMIT_FSIZE",
+  "RLIMIT_LOCKS",
+  "RLIMIT_MEMLOCK",
+  "RLIMIT_MSGQUEUE",
+  "RLIMIT_NICE",
+  "RLIMIT_NOFILE",
+  "RLIMIT_NPROC",
+  "RLIMIT_RSS",
+  "RLIMIT_RTPRIO",
+  "RLIMIT_RTTIME",
+  "RLIMIT_SIGPENDING",
+  "RLIMIT_STACK",
+] as const;
+
+/** The name of a resource limit, e.g. `"RLIMIT_NOFILE"`. */
+export type RlimitType = typeof RLIMIT_TYPES[number];
+
+/** The mount propagation modes `linux.rootfsPropagation` accepts. */
+export const PROPAGATION_MODES = [
+  "private",
+  "rprivate",
+  "slave",
+  "rslave",
+  "shared",
+  "rshared",
+  "unbindable",
+  "runbindable",
+] as const;
+
+/** A mount propagation mode for the container's root filesystem. */
+export type Propagation = typeof PROPAGATION_MODES[number];
+
+/** The container's root filesystem. */
+export interface Root {
+  /** Path to the root filesystem; relative paths are relative to the bundle. */
+  path: string;
+  /** Whether the root filesystem is mounted read-only. */
+  readonly?: boolean;
+}
+
+/** One mount to perform inside the container, in order. */
+export interface Mount {
+  /** Absolute path inside the container. */
+  destination: string;
+  /** Filesystem type passed to the kernel, e.g. `"proc"`, `"tmpfs"`, `"bind"`. */
+  type?: string;
+  /** Device name, or for bind mounts the file or directory to bind. */
+  source?: string;
+  /** Mount flags such as `"ro"` and filesystem data such as `"mode=755"`. Always present after validation. */
+  options?: string[];
+}
+
+/** The identity the container process runs as. */
+export interface User {
+  /** User id inside the container. */
+  uid: number;
+  /** Group id inside the container. */
+  gid: number;
+  /** File mode creation mask (0 to 0o777). */
+  umask?: number;
+  /** Supplementary group ids. Always present after validation. */
+  additionalGids?: number[];
+}
+
+/** Capability sets of the container process; each entry is a name like `"CAP_KILL"`. */
+export interface Capabilities {
+  /** The bounding set. */
+  bounding?: string[];
+  /** The effective set. */
+  effective?: string[];
+  /** The permitted set. */
+  permitted?: string[];
+  /** The inheritable set. */
+  inheritable?: string[];
+  /** The ambient set. */
+  ambient?: string[];
+}
+
+/** One resource limit. */
+export interface Rlimit {
+  /** Which limit. */
+  type: RlimitType;
+  /** The hard limit. */
+  hard: number;
+  /** The soft limit; never above `hard`. */
+  soft: number;
+}
+
+/** The process started in the container. */
+export interface Process {
+  /** Whether to attach a terminal. cell supports only `false` for now. */
+  terminal?: boolean;
+  /** Who the process runs as. */
+  user: User;
+  /** The program and its arguments; never empty. */
+  args: string[];
+  /** Environment as `KEY=value` strings. Always present after validation. */
+  env?: string[];
+  /** Absolute working directory inside the container. */
+  cwd: string;
+  /** Capability sets; when given, missing sets are empty after validation. */
+  capabilities?: Capabilities;
+  /** Resource limits. Always present after validation. */
+  rlimits?: Rlimit[];
+  /** Whether to set `PR_SET_NO_NEW_PRIVS`. */
+  noNewPrivileges?: boolean;
+  /** Value for `/proc/self/oom_score_adj` (-1000 to 1000). */
+  oomScoreAdj?: number;
+}
+
+/** A namespace to create (no `path`) or join (`path` to an nsfs file). */
+export interface Namespace {
+  /** The namespace kind. */
+  type: NamespaceType;
+  /** Absolute path of an existing namespace to join. */
+  path?: string;
+}
+
+/** One contiguous range of a user or group id mapping. */
+export interface IdMapping {
+  /** First id inside the container. */
+  containerID: number;
+  /** First id on the host. */
+  hostID: number;
+  /** How many ids the range covers (at least 1). */
+  size: number;
+}
+
+/** A device node to create inside the container. */
+export interface Device {
+  /** `c` (character), `b` (block), `u` (unbuffered character) or `p` (FIFO). */
+  type: "c" | "b" | "u" | "p";
+  /** Absolute path inside the container. */
+  path: string;
+  /** Major number; present for `c`, `b` and `u`. */
+  major?: number;
+  /** Minor number; present for `c`, `b` and `u`. */
+  minor?: number;
+  /** Permission bits of the node. */
+  fileMode?: number;
+  /** Owner of the node. */
+  uid?: number;
+  /** Group of the node. */
+  gid?: number;
+}
+
+/**
+ * One rule of the device cgroup. After validation a missing `major` or `minor` means
+ * "any" (the spec's `-1` and `null` are normalized to absent).
+ */
+export interface DeviceRule {
+  /** Whether the rule allows (`true`) or denies (`false`). */
+  allow: boolean;
+  /** `a` (all), `c` (character) or `b` (block); absent means all. */
+  type?: "a" | "c" | "b";
+  /** Major number, absent for any. */
+  major?: number;
+  /** Minor number, absent for any. */
+  minor?: number;
+  /** Any of `r`, `w`, `m`; absent means all three. */
+  access?: string;
+}
+
+/** Cgroup resource settings. Only the device rules are supported for now. */
+export interface Resources {
+  /** Device cgroup rules, applied in order. Always present after validation. */
+  devices?: DeviceRule[];
+}
+
+/** Linux-specific configuration. */
+export interface Linux {
+  /** Namespaces to create or join. Always present after validation. */
+  namespaces?: Namespace[];
+  /** User id mappings for a new user namespace. Always present after validation. */
+  uidMappings?: IdMapping[];
+  /** Group id mappings for a new user namespace. Always present after validation. */
+  gidMappings?: IdMapping[];
+  /** Namespaced kernel parameters to set, e.g. `{"net.ipv4.ip_forward": "1"}`. */
+  sysctl?: Record<string, string>;
+  /** Paths hidden from the container. Always present after validation. */
+  maskedPaths?: string[];
+  /** Paths made read-only inside the container. Always present after validation. */
+  readonlyPaths?: string[];
+  /** Propagation mode of the root filesystem mount. */
+  rootfsPropagation?: Propagation;
+  /** Cgroup path; absolute, or relative to the runtime's cgroup root. */
+  cgroupsPath?: string;
+  /** Device nodes to create. Always present after validation. */
+  devices?: Device[];
+  /** Cgroup resource settings. */
+  resources?: Resources;
+}
+
+/** A container configuration: the supported subset of an OCI `config.json`. */
+export interface Spec {
+  /** The runtime-spec version the config follows, e.g. `"1.0.2"`. */
+  ociVersion: string;
+  /** The root filesystem. */
+  root: Root;
+  /** Mounts, in order. Always present after validation. */
+  mounts?: Mount[];
+  /** The container process. Optional in the spec, required by cell. */
+  process?: Process;
+  /** Host name inside the container; needs a new uts namespace. */
+  hostname?: string;
+  /** NIS domain name inside the container; needs a new uts namespace. */
+  domainname?: string;
+  /** Arbitrary metadata; kept but not interpreted. */
+  annotations?: Record<string, string>;
+  /** Linux-specific configuration. Always present after validation. */
+  linux?: Linux;
+}

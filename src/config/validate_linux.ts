@@ -1,0 +1,234 @@
+/**
+ * Validation of the `linux` section of a container config (namespaces, id mappings, sysctl,
+ * paths, propagation, cgroups path); devices and resources live in `validate_devices.ts`.
+ * Internal to `src/config/`.
+ *
+ * @module
+ */
+
+import {
+  addProblem,
+  assignDefined,
+  expectAbsolutePath,
+  expectArray,
+  expectInteger,
+  expectObject,
+  expectOneOf,
+  expectString,
+  expectStringArray,
+  expectStringMap,
+  field,
+  indexPath,
+  isSet,
+  type JsonObject,
+  keyPath,
+  optional,
+  type Problems,
+  rejectFields,
+} from "./problems.ts";
+import { isSysctlName, sysctlNamespace } from "./sysctl.ts";
+import {
+  type IdMapping,
+  type Linux,
+  type Namespace,
+  NAMESPACE_TYPES,
+  type NamespaceType,
+  PROPAGATION_MODES,
+} from "./types.ts";
+import { validateDevices, validateResources } from "./validate_devices.ts";
+
+const MAX_MAPPED_ID = 2 ** 32 - 1;
+
+/** Linux fields of the spec that cell does not implement yet. */
+const UNSUPPORTED_FIELDS = [
+  "seccomp",
+  "intelRdt",
+  "personality",
+  "mountLabel",
+  "timeOffsets",
+  "memoryPolicy",
+  "netDevices",
+];
+
+/**
+ * Checks `linux` and returns a normalized copy in which namespaces, id mappings, masked and
+ * read-only paths and devices are always arrays, recording every problem.
+ */
+export function validateLinux(problems: Problems, value: unknown): Linux {
+  const path = "linux";
+  const object = optional(value, (v) => expectObject(problems, path, v)) ?? {};
+  rejectFields(problems, object, path, UNSUPPORTED_FIELDS, "not supported");
+
+  const namespaces = checkNamespaces(problems, field(object, "namespaces"));
+  const uidMappings = checkMappings(problems, "linux.uidMappings", field(object, "uidMappings"));
+  const gidMappings = checkMappings(problems, "linux.gidMappings", field(object, "gidMappings"));
+  checkUserNamespace(problems, object, namespaces);
+  const sysctl = optional(field(object, "sysctl"), (v) => checkSysctl(problems, v, namespaces));
+  const maskedPaths = checkPaths(problems, "linux.maskedPaths", field(object, "maskedPaths"));
+  const readonlyPaths = checkPaths(problems, "linux.readonlyPaths", field(object, "readonlyPaths"));
+  const rootfsPropagation = optional(
+    field(object, "rootfsPropagation"),
+    (v) => expectOneOf(problems, "linux.rootfsPropagation", v, PROPAGATION_MODES),
+  );
+  const cgroupsPath = optional(field(object, "cgroupsPath"), (v) => checkCgroupsPath(problems, v));
+  const devices = validateDevices(problems, field(object, "devices"));
+  const resources = optional(field(object, "resources"), (v) => validateResources(problems, v));
+
+  const linux: Linux = {
+    namespaces,
+    uidMappings,
+    gidMappings,
+    maskedPaths,
+    readonlyPaths,
+    devices,
+  };
+  return assignDefined(linux, { sysctl, rootfsPropagation, cgroupsPath, resources });
+}
+
+/** Whether `namespaces` creates a new namespace of `type` (an entry without a path). */
+export function createsNamespace(namespaces: readonly Namespace[], type: NamespaceType): boolean {
+  return namespaces.some((ns) => ns.type === type && ns.path === undefined);
+}
+
+function checkNamespaces(problems: Problems, value: unknown): Namespace[] {
+  const path = "linux.namespaces";
+  const list = optional(value, (v) => expectArray(problems, path, v)) ?? [];
+  const seen = new Set<string>();
+  const namespaces: Namespace[] = [];
+  list.forEach((item, i) => {
+    const itemPath = indexPath(path, i);
+    const object = expectObject(problems, itemPath, item);
+    const namespace = object && checkNamespace(problems, itemPath, object);
+    if (namespace === undefined) return;
+    if (seen.has(namespace.type)) {
+      addProblem(problems, keyPath(itemPath, "type"), `duplicate namespace "${namespace.type}"`);
+      return;
+    }
+    seen.add(namespace.type);
+    namespaces.push(namespace);
+  });
+  return namespaces;
+}
+
+function checkNamespace(
+  problems: Problems,
+  path: string,
+  object: JsonObject,
+): Namespace | undefined {
+  const typePath = keyPath(path, "type");
+  const typeValue = field(object, "type");
+  const nsPath = optional(
+    field(object, "path"),
+    (v) => expectAbsolutePath(problems, keyPath(path, "path"), v),
+  );
+  if (typeValue === undefined) {
+    addProblem(problems, typePath, "required");
+    return undefined;
+  }
+  const type = expectString(problems, typePath, typeValue);
+  if (type === undefined) return undefined;
+  if (!isNamespaceType(type)) {
+    addProblem(problems, typePath, `unknown namespace ${JSON.stringify(type)}`);
+    return undefined;
+  }
+  if (type === "time") {
+    addProblem(problems, typePath, "the time namespace is not supported");
+    return undefined;
+  }
+  return assignDefined<Namespace>({ type }, { path: nsPath });
+}
+
+function isNamespaceType(name: string): name is NamespaceType {
+  return (NAMESPACE_TYPES as readonly string[]).includes(name);
+}
+
+function checkMappings(problems: Problems, path: string, value: unknown): IdMapping[] {
+  const list = optional(value, (v) => expectArray(problems, path, v)) ?? [];
+  const mappings: IdMapping[] = [];
+  list.forEach((item, i) => {
+    const itemPath = indexPath(path, i);
+    const object = expectObject(problems, itemPath, item);
+    const mapping = object && checkMapping(problems, itemPath, object);
+    if (mapping) mappings.push(mapping);
+  });
+  return mappings;
+}
+
+function checkMapping(problems: Problems, path: string, object: JsonObject): IdMapping | undefined {
+  const id = (key: string, min: number): number | undefined =>
+    expectInteger(problems, keyPath(path, key), field(object, key), min, MAX_MAPPED_ID);
+  const containerID = id("containerID", 0);
+  const hostID = id("hostID", 0);
+  const size = id("size", 1);
+  if (containerID === undefined || hostID === undefined || size === undefined) return undefined;
+  if (Math.max(containerID, hostID) + size > MAX_MAPPED_ID + 1) {
+    addProblem(problems, keyPath(path, "size"), "range runs past the largest id (2^32 - 1)");
+    return undefined;
+  }
+  return { containerID, hostID, size };
+}
+
+function checkUserNamespace(
+  problems: Problems,
+  object: JsonObject,
+  namespaces: readonly Namespace[],
+): void {
+  const hasUserNamespace = namespaces.some((ns) => ns.type === "user");
+  for (const key of ["uidMappings", "gidMappings"]) {
+    const given = isSet(field(object, key));
+    if (given && !hasUserNamespace) {
+      addProblem(problems, keyPath("linux", key), "requires a user namespace");
+    }
+    if (!given && createsNamespace(namespaces, "user")) {
+      addProblem(problems, keyPath("linux", key), "required when creating a user namespace");
+    }
+  }
+}
+
+function checkSysctl(
+  problems: Problems,
+  value: unknown,
+  namespaces: readonly Namespace[],
+): Record<string, string> | undefined {
+  const path = "linux.sysctl";
+  const sysctl = expectStringMap(problems, path, value);
+  if (sysctl === undefined) return undefined;
+  for (const name of Object.keys(sysctl)) {
+    const itemPath = keyPath(path, name);
+    if (!isSysctlName(name)) {
+      addProblem(problems, itemPath, "not a valid sysctl name");
+      continue;
+    }
+    const needs = sysctlNamespace(name);
+    if (needs === undefined) {
+      addProblem(problems, itemPath, "not namespaced: setting it would change the host");
+    } else if (!namespaces.some((ns) => ns.type === needs)) {
+      addProblem(problems, itemPath, `requires a ${needs} namespace`);
+    }
+  }
+  return sysctl;
+}
+
+function checkPaths(problems: Problems, path: string, value: unknown): string[] {
+  return optional(
+    value,
+    (v) =>
+      expectStringArray(
+        problems,
+        path,
+        v,
+        (itemPath, item) =>
+          expectAbsolutePath(problems, itemPath, item, "path outside the rootfs") !== undefined,
+      ),
+  ) ?? [];
+}
+
+function checkCgroupsPath(problems: Problems, value: unknown): string | undefined {
+  const cgroupsPath = expectString(problems, "linux.cgroupsPath", value);
+  if (cgroupsPath === undefined) return undefined;
+  if (cgroupsPath.split(/[/:]/).includes("..")) {
+    addProblem(problems, "linux.cgroupsPath", `must not contain ".." components`);
+    return undefined;
+  }
+  return cgroupsPath;
+}

@@ -1,0 +1,236 @@
+/**
+ * Validation of the `process` section of a container config. Internal to `src/config/`.
+ *
+ * @module
+ */
+
+import { CAPABILITIES } from "./capabilities.ts";
+import {
+  addProblem,
+  assignDefined,
+  expectAbsolutePath,
+  expectArray,
+  expectBoolean,
+  expectInteger,
+  expectObject,
+  expectStringArray,
+  field,
+  indexPath,
+  type JsonObject,
+  keyPath,
+  optional,
+  type Problems,
+  rejectFields,
+} from "./problems.ts";
+import {
+  type Capabilities,
+  type Process,
+  type Rlimit,
+  RLIMIT_TYPES,
+  type RlimitType,
+  type User,
+} from "./types.ts";
+
+/** The largest user or group id a process may run as (2^32 - 2; 2^32 - 1 means "none"). */
+export const MAX_ID = 2 ** 32 - 2;
+
+/** Resource limits are 64-bit; 2^64 - 1 (as a JSON number) means unlimited. */
+const MAX_RLIMIT = 2 ** 64;
+
+/** Process fields of the spec that cell does not implement yet. */
+const UNSUPPORTED_FIELDS = [
+  "consoleSize",
+  "apparmorProfile",
+  "selinuxLabel",
+  "ioPriority",
+  "scheduler",
+  "execCPUAffinity",
+  "commandLine",
+];
+
+const CAPABILITY_SETS = ["bounding", "effective", "permitted", "inheritable", "ambient"] as const;
+
+/**
+ * Checks `process` (required by cell) and returns a normalized copy, recording every
+ * problem. Returns `undefined` when the section is unusable.
+ */
+export function validateProcess(problems: Problems, value: unknown): Process | undefined {
+  const path = "process";
+  if (value === undefined) {
+    addProblem(problems, path, "required");
+    return undefined;
+  }
+  const object = expectObject(problems, path, value);
+  if (object === undefined) return undefined;
+  rejectFields(problems, object, path, UNSUPPORTED_FIELDS, "not supported");
+
+  const terminal = optional(field(object, "terminal"), (v) => checkTerminal(problems, v));
+  const user = checkUser(problems, field(object, "user"));
+  const args = checkArgs(problems, field(object, "args"));
+  const env = optional(field(object, "env"), (v) => checkEnv(problems, v)) ?? [];
+  const cwd = checkCwd(problems, field(object, "cwd"));
+  const capabilities = optional(
+    field(object, "capabilities"),
+    (v) => checkCapabilities(problems, v),
+  );
+  const rlimits = optional(field(object, "rlimits"), (v) => checkRlimits(problems, v)) ?? [];
+  const noNewPrivileges = optional(
+    field(object, "noNewPrivileges"),
+    (v) => expectBoolean(problems, "process.noNewPrivileges", v),
+  );
+  const oomScoreAdj = optional(
+    field(object, "oomScoreAdj"),
+    (v) => expectInteger(problems, "process.oomScoreAdj", v, -1000, 1000),
+  );
+
+  if (user === undefined || args === undefined || cwd === undefined) return undefined;
+  const process = assignDefined<Process>({ user, args, env, cwd }, { terminal });
+  return assignDefined(process, { capabilities, rlimits, noNewPrivileges, oomScoreAdj });
+}
+
+function checkTerminal(problems: Problems, value: unknown): boolean | undefined {
+  const terminal = expectBoolean(problems, "process.terminal", value);
+  if (terminal === true) {
+    addProblem(problems, "process.terminal", "terminal is not supported yet");
+    return undefined;
+  }
+  return terminal;
+}
+
+function checkUser(problems: Problems, value: unknown): User | undefined {
+  const path = "process.user";
+  if (value === undefined) {
+    addProblem(problems, path, "required");
+    return undefined;
+  }
+  const object = expectObject(problems, path, value);
+  if (object === undefined) return undefined;
+  rejectFields(problems, object, path, ["username"], "not supported");
+  const uid = checkId(problems, keyPath(path, "uid"), field(object, "uid"));
+  const gid = checkId(problems, keyPath(path, "gid"), field(object, "gid"));
+  const umask = optional(
+    field(object, "umask"),
+    (v) => expectInteger(problems, keyPath(path, "umask"), v, 0, 0o777),
+  );
+  const additionalGids = optional(
+    field(object, "additionalGids"),
+    (v) => checkIdList(problems, keyPath(path, "additionalGids"), v),
+  ) ?? [];
+  if (uid === undefined || gid === undefined) return undefined;
+  return assignDefined<User>({ uid, gid, additionalGids }, { umask });
+}
+
+function checkId(problems: Problems, path: string, value: unknown): number | undefined {
+  if (value === undefined) {
+    addProblem(problems, path, "required");
+    return undefined;
+  }
+  return expectInteger(problems, path, value, 0, MAX_ID);
+}
+
+function checkIdList(problems: Problems, path: string, value: unknown): number[] | undefined {
+  const list = expectArray(problems, path, value);
+  if (list === undefined) return undefined;
+  const ids: number[] = [];
+  list.forEach((item, i) => {
+    const id = expectInteger(problems, indexPath(path, i), item, 0, MAX_ID);
+    if (id !== undefined) ids.push(id);
+  });
+  return ids;
+}
+
+function checkArgs(problems: Problems, value: unknown): string[] | undefined {
+  const path = "process.args";
+  if (!Array.isArray(value) || value.length === 0) {
+    addProblem(problems, path, "must be a non-empty array of strings");
+    return undefined;
+  }
+  const before = problems.length;
+  const args = expectStringArray(problems, path, value);
+  return problems.length === before ? args : undefined;
+}
+
+function checkEnv(problems: Problems, value: unknown): string[] | undefined {
+  return expectStringArray(problems, "process.env", value, (path, entry) => {
+    if (entry.indexOf("=") > 0) return true;
+    addProblem(problems, path, `must look like "KEY=value", got ${JSON.stringify(entry)}`);
+    return false;
+  });
+}
+
+function checkCwd(problems: Problems, value: unknown): string | undefined {
+  if (value === undefined) {
+    addProblem(problems, "process.cwd", "required");
+    return undefined;
+  }
+  return expectAbsolutePath(problems, "process.cwd", value);
+}
+
+function checkCapabilities(problems: Problems, value: unknown): Capabilities | undefined {
+  const path = "process.capabilities";
+  const object = expectObject(problems, path, value);
+  if (object === undefined) return undefined;
+  const sets: Capabilities = {};
+  for (const name of CAPABILITY_SETS) {
+    const setPath = keyPath(path, name);
+    sets[name] = optional(
+      field(object, name),
+      (v) =>
+        expectStringArray(problems, setPath, v, (itemPath, cap) => {
+          if (CAPABILITIES.includes(cap)) return true;
+          addProblem(problems, itemPath, `unknown capability ${JSON.stringify(cap)}`);
+          return false;
+        }),
+    ) ?? [];
+  }
+  return sets;
+}
+
+function checkRlimits(problems: Problems, value: unknown): Rlimit[] | undefined {
+  const path = "process.rlimits";
+  const list = expectArray(problems, path, value);
+  if (list === undefined) return undefined;
+  const seen = new Set<string>();
+  const rlimits: Rlimit[] = [];
+  list.forEach((item, i) => {
+    const itemPath = indexPath(path, i);
+    const object = expectObject(problems, itemPath, item);
+    if (object === undefined) return;
+    const rlimit = checkRlimit(problems, itemPath, object);
+    if (rlimit === undefined) return;
+    if (seen.has(rlimit.type)) {
+      addProblem(problems, keyPath(itemPath, "type"), `duplicate limit ${rlimit.type}`);
+      return;
+    }
+    seen.add(rlimit.type);
+    rlimits.push(rlimit);
+  });
+  return rlimits;
+}
+
+function checkRlimit(problems: Problems, path: string, object: JsonObject): Rlimit | undefined {
+  const typePath = keyPath(path, "type");
+  const typeValue = field(object, "type");
+  let type: RlimitType | undefined;
+  if (typeValue === undefined) addProblem(problems, typePath, "required");
+  else if (typeof typeValue !== "string") addProblem(problems, typePath, "must be a string");
+  else if (!isRlimitType(typeValue)) {
+    addProblem(problems, typePath, `unknown resource limit ${JSON.stringify(typeValue)}`);
+  } else type = typeValue;
+  const hard = checkLimit(problems, keyPath(path, "hard"), field(object, "hard"));
+  const soft = checkLimit(problems, keyPath(path, "soft"), field(object, "soft"));
+  if (type === undefined || hard === undefined || soft === undefined) return undefined;
+  if (soft > hard) {
+    addProblem(problems, keyPath(path, "soft"), `must not exceed hard (${soft} > ${hard})`);
+    return undefined;
+  }
+  return { type, hard, soft };
+}
+
+function isRlimitType(name: string): name is RlimitType {
+  return (RLIMIT_TYPES as readonly string[]).includes(name);
+}
+
+function checkLimit(problems: Problems, path: string, value: unknown): number | undefined {
+  return expectInteger(problems, path, value, 0, MAX_RLIMIT, "must be a non-negative integer");
+}

@@ -1,0 +1,223 @@
+/**
+ * A container: its config, its status read from disk and the kernel, and the
+ * operations on it. Any process that loads the same id from the same root sees and
+ * acts on the same container.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { type CgroupManager, detectCgroupMode, restoreCgroupManager } from "../cgroups/mod.ts";
+import type { Spec } from "../config/types.ts";
+import { ContainerError } from "../errors.ts";
+import { spawnError } from "../process/failure.ts";
+import { ContainerProcess } from "../process/handle.ts";
+import type { ProcessOptions } from "../process/options.ts";
+import { planExec, planInit, resolveProcess } from "../process/plan.ts";
+import type { PlanBuilder } from "../process/plan_builder.ts";
+import { signalNumber } from "../process/signals.ts";
+import { prepareStdio } from "../process/stdio.ts";
+import { watchExit } from "../process/waiter.ts";
+import { identify, isAlive, type ProcessIdentity } from "../state/identity.ts";
+import type { ContainerState, StateStore } from "../state/store.ts";
+import { close, kill, pidfdOpen, pidfdSignal, spawn } from "../syscalls.ts";
+import { refuse, type Status } from "./status.ts";
+
+/** Options of {@linkcode Container.signal}. */
+export interface SignalOptions {
+  /** Send to every process of the container, not just the init. */
+  all?: boolean;
+}
+
+/** The name of the fifo the CLI's create leaves the init waiting on. */
+export const EXEC_FIFO = "exec.fifo";
+
+/** A container. Get one from a Factory's `create` or `load`. */
+export class Container implements AsyncDisposable {
+  /** The container id. */
+  readonly id: string;
+  /** The validated OCI config. */
+  readonly config: Spec;
+  #store: StateStore;
+  #cgroup: CgroupManager;
+  #destroyed = false;
+
+  /** Made by the Factory. */
+  constructor(store: StateStore, state: ContainerState) {
+    this.id = state.id;
+    this.config = state.config;
+    this.#store = store;
+    this.#cgroup = restoreCgroupManager(state.cgroup);
+  }
+
+  #state(): ContainerState | null {
+    if (this.#destroyed) return null;
+    try {
+      return this.#store.read(this.id);
+    } catch (e) {
+      if (e instanceof ContainerError && e.code === "ContainerNotFound") return null;
+      throw e;
+    }
+  }
+
+  #statusOf(state: ContainerState | null): Status {
+    if (!state) return "destroyed";
+    if (!state.init) return "created";
+    if (!isAlive(state.init)) return "stopped";
+    try {
+      Deno.statSync(join(this.#store.dir(this.id), EXEC_FIFO));
+      return "created";
+    } catch {
+      return "running";
+    }
+  }
+
+  /** The current status: created, running, stopped or destroyed. */
+  status(): Promise<Status> {
+    return Promise.resolve(this.#statusOf(this.#state()));
+  }
+
+  /** Host pids of every process in the container's cgroup. */
+  processes(): Promise<number[]> {
+    const state = this.#state();
+    if (!state) refuse(this.id, "destroyed", "list processes of");
+    return Promise.resolve(this.#cgroup.pids());
+  }
+
+  /**
+   * Starts a process. The first call creates the container's init in new namespaces;
+   * later calls run another process in the init's namespaces and cgroup (exec).
+   */
+  async start(options: ProcessOptions = {}): Promise<ContainerProcess> {
+    const state = this.#state();
+    const status = this.#statusOf(state);
+    if (!state) refuse(this.id, status, "start a process in");
+    if (status === "created" && !state.init) return await this.#startInit(state, options);
+    if (status !== "running") refuse(this.id, status, "start a process in");
+    return await this.#exec(state, options);
+  }
+
+  async #startInit(state: ContainerState, options: ProcessOptions): Promise<ContainerProcess> {
+    const proc = resolveProcess(this.config, options);
+    checkArgs(proc.args);
+    return await this.#launch(proc, options, (stdio, cgroupProcs) =>
+      planInit(this.config, {
+        process: proc,
+        stdio,
+        extraFds: options.extraFds ?? [],
+        cgroupProcs,
+        cgroupPaths: state.cgroup.paths,
+        cgroupMode: detectCgroupMode(),
+      }), (init) => {
+      this.#store.write({ ...state, init });
+    });
+  }
+
+  async #exec(state: ContainerState, options: ProcessOptions): Promise<ContainerProcess> {
+    const init = state.init as ProcessIdentity;
+    const proc = resolveProcess(this.config, options);
+    checkArgs(proc.args);
+    return await this.#launch(proc, options, (stdio, cgroupProcs) =>
+      planExec(this.config, {
+        initPid: init.pid,
+        process: proc,
+        stdio,
+        extraFds: options.extraFds ?? [],
+        cgroupProcs,
+      }), () => {});
+  }
+
+  async #launch(
+    proc: { args: string[]; cwd: string },
+    options: ProcessOptions,
+    makePlan: (stdio: [number, number, number], cgroupProcs: string[]) => PlanBuilder,
+    started: (init: ProcessIdentity) => void,
+  ): Promise<ContainerProcess> {
+    const stdio = prepareStdio([
+      options.stdin ?? "inherit",
+      options.stdout ?? "inherit",
+      options.stderr ?? "inherit",
+    ]);
+    let ok = false;
+    try {
+      const plan = makePlan(stdio.childFds, this.#cgroup.procsFiles());
+      const result = await spawn(plan.finish());
+      if (result.failure) throw spawnError(result.failure, plan.descriptions, proc);
+      const identity = identify(result.pid);
+      if (!identity) throw new ContainerError("SystemError", `process ${result.pid} vanished`);
+      started(identity);
+      ok = true;
+      return new ContainerProcess(result.pid, result.pidfd, watchExit(result.pidfd), stdio.files);
+    } finally {
+      stdio.release(!ok);
+    }
+  }
+
+  /** Sends a signal to the init, or with `all` to every process of the container. */
+  signal(signal: Deno.Signal | number = "SIGTERM", options: SignalOptions = {}): Promise<void> {
+    const number = signalNumber(signal);
+    const state = this.#state();
+    const status = this.#statusOf(state);
+    if (!state?.init || (status !== "running" && status !== "created")) {
+      refuse(this.id, status, "signal");
+    }
+    if (options.all) {
+      for (const pid of this.#cgroup.pids()) kill(pid, number);
+    } else {
+      signalInit(state.init, number);
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Kills every process of the container, waits for them, removes its cgroups and its
+   * state. Idempotent.
+   */
+  async destroy(): Promise<void> {
+    const state = this.#state();
+    if (!state) {
+      this.#destroyed = true;
+      return;
+    }
+    await this.#cgroup.killAll();
+    if (state.init && isAlive(state.init)) signalInit(state.init, 9);
+    await waitGone(state.init);
+    await this.#cgroup.remove();
+    this.#store.remove(this.id);
+    this.#destroyed = true;
+  }
+
+  /** `await using` destroys the container. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.destroy();
+  }
+}
+
+function checkArgs(args: string[]): void {
+  if (args.length === 0) {
+    throw new ContainerError("ConfigInvalid", "process.args: must be a non-empty array of strings");
+  }
+}
+
+/** Signals the init through a pidfd opened and then verified, so a reused pid is safe. */
+function signalInit(init: ProcessIdentity, signal: number): void {
+  let pidfd: number;
+  try {
+    pidfd = pidfdOpen(init.pid);
+  } catch {
+    return; // already gone
+  }
+  try {
+    if (isAlive(init)) pidfdSignal(pidfd, signal);
+  } finally {
+    close(pidfd);
+  }
+}
+
+/** Waits (bounded) until the init is no longer a live process. */
+async function waitGone(init: ProcessIdentity | null): Promise<void> {
+  if (!init) return;
+  for (let i = 0; i < 1000 && isAlive(init); i++) {
+    await new Promise((r) => setTimeout(r, i < 10 ? 1 : 10));
+  }
+}

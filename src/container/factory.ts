@@ -1,0 +1,116 @@
+/**
+ * The Factory creates containers from a config and loads existing ones by id from
+ * its state root.
+ *
+ * @module
+ */
+
+import { cgroupManager } from "../cgroups/mod.ts";
+import type { Spec } from "../config/types.ts";
+import { validateConfig } from "../config/validate.ts";
+import { ContainerError } from "../errors.ts";
+import { checkId, type ContainerState, StateStore } from "../state/store.ts";
+import { Container } from "./container.ts";
+
+/** Options of {@linkcode createFactory}. */
+export interface FactoryOptions {
+  /** Where container state lives. Default `/run/cell`. */
+  root?: string;
+}
+
+/** Options of {@linkcode Factory.create}. */
+export interface CreateOptions {
+  /** The bundle directory; a relative `root.path` is resolved against it. */
+  bundle?: string;
+}
+
+/** Makes and finds containers under one state root. */
+export class Factory {
+  /** The state root. */
+  readonly root: string;
+  #store: StateStore;
+
+  /** Use {@linkcode createFactory}. */
+  constructor(options: FactoryOptions = {}) {
+    this.root = options.root ?? "/run/cell";
+    this.#store = new StateStore(this.root);
+  }
+
+  /**
+   * Creates a container: validates the config, claims the id, makes its cgroup and
+   * writes its state. Nothing runs until `start`. A failure leaves nothing behind.
+   */
+  create(id: string, config: Spec | unknown, options: CreateOptions = {}): Promise<Container> {
+    checkId(id);
+    const spec = validateConfig(config, { bundle: options.bundle });
+    checkRootfs(spec.root.path);
+    this.#store.claim(id);
+    const cgroup = cgroupManager({
+      path: cgroupPath(spec, id),
+      devices: spec.linux?.resources?.devices,
+    });
+    try {
+      cgroup.create();
+      const state: ContainerState = {
+        version: 1,
+        id,
+        config: spec,
+        bundle: options.bundle,
+        created: new Date().toISOString(),
+        init: null,
+        cgroup: cgroup.state(),
+      };
+      this.#store.write(state);
+      return Promise.resolve(new Container(this.#store, state));
+    } catch (e) {
+      this.#store.remove(id);
+      return cgroup.remove().then(() => Promise.reject(e));
+    }
+  }
+
+  /** Loads a container another process (or this one) created. */
+  load(id: string): Promise<Container> {
+    checkId(id);
+    return Promise.resolve(new Container(this.#store, this.#store.read(id)));
+  }
+
+  /** The ids of every container under this root. */
+  list(): Promise<string[]> {
+    return Promise.resolve(this.#store.list());
+  }
+}
+
+/**
+ * A factory for containers whose state lives under `root` (default `/run/cell`).
+ *
+ * @example
+ * ```ts ignore
+ * import { createFactory, defaultConfig } from "@cell/cell";
+ * const factory = createFactory();
+ * await using box = await factory.create("demo", defaultConfig({ rootfs: "/srv/rootfs", args: ["true"] }));
+ * const proc = await box.start();
+ * console.log(await proc.status);
+ * ```
+ */
+export function createFactory(options: FactoryOptions = {}): Factory {
+  return new Factory(options);
+}
+
+function checkRootfs(path: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch {
+    throw new ContainerError("ConfigInvalid", `root.path: rootfs "${path}" does not exist`);
+  }
+  if (!info.isDirectory) {
+    throw new ContainerError("ConfigInvalid", `root.path: rootfs "${path}" is not a directory`);
+  }
+}
+
+/** The OCI cgroupsPath made absolute; default /cell/<id>. */
+function cgroupPath(spec: Spec, id: string): string {
+  const path = spec.linux?.cgroupsPath;
+  if (!path) return `/cell/${id}`;
+  return path.startsWith("/") ? path : `/${path}`;
+}

@@ -1,0 +1,50 @@
+/**
+ * What a caller says about a process to start in a container.
+ *
+ * @module
+ */
+
+import type { Capabilities, Rlimit } from "../config/types.ts";
+
+/** How one stdio stream of the process is connected. */
+export type StdioMode = "inherit" | "null" | "piped";
+
+/** The user a process runs as. */
+export interface ProcessUser {
+  /** uid inside the container. */
+  uid: number;
+  /** gid inside the container. */
+  gid: number;
+  /** Supplementary gids. */
+  additionalGids?: number[];
+}
+
+/**
+ * A process to start. Fields left out come from the container config's `process`.
+ */
+export interface ProcessOptions {
+  /** argv; args[0] is looked up in the container's PATH when it has no "/". */
+  args?: string[];
+  /** Environment as "KEY=value" strings. */
+  env?: string[];
+  /** Working directory inside the container (absolute). */
+  cwd?: string;
+  /** The user. */
+  user?: ProcessUser;
+  /** File mode creation mask (default 0o022). */
+  umask?: number;
+  /** Capability sets by name. */
+  capabilities?: Capabilities;
+  /** Set no_new_privs. */
+  noNewPrivileges?: boolean;
+  /** Resource limits. */
+  rlimits?: Rlimit[];
+  /** stdin: "inherit" (default), "null" or "piped". */
+  stdin?: StdioMode;
+  /** stdout: "inherit" (default), "null" or "piped". */
+  stdout?: StdioMode;
+  /** stderr: "inherit" (default), "null" or "piped". */
+  stderr?: StdioMode;
+  /** Extra fds of this process to pass; they become fds 3, 4, ... inside. */
+  extraFds?: number[];
+}

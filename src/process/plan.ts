@@ -1,0 +1,249 @@
+/**
+ * The plans the native core runs: one for a container's init (new namespaces, rootfs,
+ * then the process), one for a process joining a running container (exec).
+ *
+ * @module
+ */
+
+import { CAPABILITIES } from "../config/capabilities.ts";
+import type { Capabilities, NamespaceType, Spec } from "../config/types.ts";
+import { planRootfs } from "../rootfs/plan.ts";
+import type { ProcessOptions } from "./options.ts";
+import { NS_FILES, NS_FLAGS, Op, PlanBuilder } from "./plan_builder.ts";
+
+const RLIMITS: Record<string, number> = {
+  RLIMIT_CPU: 0,
+  RLIMIT_FSIZE: 1,
+  RLIMIT_DATA: 2,
+  RLIMIT_STACK: 3,
+  RLIMIT_CORE: 4,
+  RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6,
+  RLIMIT_NOFILE: 7,
+  RLIMIT_MEMLOCK: 8,
+  RLIMIT_AS: 9,
+  RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11,
+  RLIMIT_MSGQUEUE: 12,
+  RLIMIT_NICE: 13,
+  RLIMIT_RTPRIO: 14,
+  RLIMIT_RTTIME: 15,
+};
+
+/** The order namespaces are joined: user first (it grants the rights for the rest). */
+const JOIN_ORDER: NamespaceType[] = ["user", "ipc", "uts", "network", "pid", "cgroup", "mount"];
+
+let lastCap: number | undefined;
+function capLast(): number {
+  lastCap ??= Number(Deno.readTextFileSync("/proc/sys/kernel/cap_last_cap").trim());
+  return lastCap;
+}
+
+function capMask(names: readonly string[] | undefined): bigint {
+  let mask = 0n;
+  for (const name of names ?? []) mask |= 1n << BigInt(CAPABILITIES.indexOf(name));
+  return mask;
+}
+
+/** The process as it will run: options over the config's process. */
+export interface ResolvedProcess {
+  /** argv. */
+  args: string[];
+  /** env. */
+  env: string[];
+  /** cwd. */
+  cwd: string;
+  /** uid, gid, extra gids. */
+  user: { uid: number; gid: number; additionalGids: number[] };
+  /** umask. */
+  umask: number;
+  /** capability sets, or undefined to leave them as they are. */
+  capabilities?: Capabilities;
+  /** no_new_privs. */
+  noNewPrivileges: boolean;
+  /** rlimits. */
+  rlimits: { type: string; soft: number; hard: number }[];
+}
+
+/** Merges start options with the config's process. */
+export function resolveProcess(spec: Spec, options: ProcessOptions): ResolvedProcess {
+  const base = spec.process;
+  return {
+    args: options.args ?? base?.args ?? [],
+    env: options.env ?? base?.env ?? [],
+    cwd: options.cwd ?? base?.cwd ?? "/",
+    user: {
+      uid: options.user?.uid ?? base?.user.uid ?? 0,
+      gid: options.user?.gid ?? base?.user.gid ?? 0,
+      additionalGids: options.user?.additionalGids ?? base?.user.additionalGids ?? [],
+    },
+    umask: options.umask ?? base?.user.umask ?? 0o022,
+    capabilities: options.capabilities ?? base?.capabilities,
+    noNewPrivileges: options.noNewPrivileges ?? base?.noNewPrivileges ?? false,
+    rlimits: options.rlimits ?? base?.rlimits ?? [],
+  };
+}
+
+function planProcess(
+  plan: PlanBuilder,
+  proc: ResolvedProcess,
+  stdio: [number, number, number],
+  extraFds: readonly number[],
+): void {
+  for (const r of proc.rlimits) {
+    plan.op(Op.rlimit, `set ${r.type}`, (w) => w.u32(RLIMITS[r.type]).u64(r.soft).u64(r.hard));
+  }
+  plan.op(Op.args, "args", (w) => w.strList(proc.args));
+  plan.op(Op.env, "env", (w) => w.strList(proc.env));
+  plan.op(Op.cwd, "cwd", (w) => w.str(proc.cwd));
+  const { uid, gid, additionalGids } = proc.user;
+  plan.op(Op.user, "user", (w) => {
+    w.u32(uid).u32(gid).u32(additionalGids.length);
+    for (const g of additionalGids) w.u32(g);
+  });
+  plan.op(Op.umask, "umask", (w) => w.u32(proc.umask));
+  plan.op(Op.stdio, "stdio", (w) => w.i32(stdio[0]).i32(stdio[1]).i32(stdio[2]));
+  if (extraFds.length > 0) {
+    plan.op(Op.fds, "fds", (w) => {
+      w.u32(extraFds.length);
+      for (const fd of extraFds) w.i32(fd);
+    });
+  }
+  const caps = proc.capabilities;
+  if (caps) {
+    plan.op(
+      Op.caps,
+      "capabilities",
+      (w) =>
+        w.u32(capLast()).u64(capMask(caps.bounding)).u64(capMask(caps.effective))
+          .u64(capMask(caps.permitted)).u64(capMask(caps.inheritable)).u64(capMask(caps.ambient)),
+    );
+  }
+  if (proc.noNewPrivileges) plan.op(Op.noNewPrivs, "no_new_privs");
+}
+
+function mapping(list: readonly { containerID: number; hostID: number; size: number }[]): string {
+  return list.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+}
+
+/** Inputs of {@linkcode planInit} besides the spec. */
+export interface InitPlanOptions {
+  /** The process to run. */
+  process: ResolvedProcess;
+  /** Child stdio fds. */
+  stdio: [number, number, number];
+  /** Extra fds (become 3, 4, ...). */
+  extraFds: readonly number[];
+  /** cgroup.procs files the parent writes the pid to. */
+  cgroupProcs: readonly string[];
+  /** The container's cgroup directories, for cgroup mounts. */
+  cgroupPaths: Record<string, string>;
+  /** "v1" or "v2". */
+  cgroupMode: "v1" | "v2";
+  /** create/start split: the fifo the init waits on before exec. */
+  execFifo?: string;
+}
+
+/** The plan of a container's init. */
+export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
+  const plan = new PlanBuilder();
+  const namespaces = spec.linux?.namespaces ?? [];
+  const fresh = new Set(namespaces.filter((n) => !n.path).map((n) => n.type));
+  let cloneFlags = 0;
+  for (const t of fresh) if (t !== "cgroup") cloneFlags |= NS_FLAGS[t];
+  plan.op(Op.cloneFlags, "clone", (w) => w.u64(cloneFlags >>> 0));
+  for (const type of JOIN_ORDER) {
+    const ns = namespaces.find((n) => n.type === type && n.path);
+    if (ns?.path) {
+      const path = ns.path;
+      plan.op(
+        Op.joinNs,
+        `join the ${type} namespace ${path}`,
+        (w) => w.u64(NS_FLAGS[type]).str(path),
+      );
+    }
+  }
+  if (fresh.has("user")) {
+    const uidMap = mapping(spec.linux?.uidMappings ?? []);
+    const gidMap = mapping(spec.linux?.gidMappings ?? []);
+    plan.op(Op.procWrite, "write uid_map", (w) => w.str("uid_map").str(uidMap));
+    plan.op(Op.procWrite, "write gid_map", (w) => w.str("gid_map").str(gidMap));
+  }
+  const oomScoreAdj = spec.process?.oomScoreAdj;
+  if (oomScoreAdj !== undefined) {
+    plan.op(
+      Op.procWrite,
+      "write oom_score_adj",
+      (w) => w.str("oom_score_adj").str(String(oomScoreAdj)),
+    );
+  }
+  for (const file of options.cgroupProcs) {
+    plan.op(Op.cgroupProcs, `join the cgroup ${file}`, (w) => w.str(file));
+  }
+  // Unshared after the cgroup placement, so the namespace is rooted at our cgroup.
+  if (fresh.has("cgroup")) {
+    plan.op(Op.unshare, "unshare the cgroup namespace", (w) => w.u64(NS_FLAGS.cgroup));
+  }
+  if (fresh.has("network")) plan.op(Op.loopbackUp, "bring up loopback");
+  if (spec.hostname !== undefined) {
+    const name = spec.hostname;
+    plan.op(Op.sethostname, `set hostname "${name}"`, (w) => w.str(name));
+  }
+  if (spec.domainname !== undefined) {
+    const name = spec.domainname;
+    plan.op(Op.setdomainname, `set domainname "${name}"`, (w) => w.str(name));
+  }
+  if (options.execFifo) {
+    const fifo = options.execFifo;
+    plan.op(Op.execFifo, `open the exec fifo ${fifo}`, (w) => w.str(fifo));
+  }
+  if (fresh.has("mount")) {
+    planRootfs(plan, spec, {
+      userns: fresh.has("user"),
+      cgroupns: fresh.has("cgroup"),
+      cgroupPaths: options.cgroupPaths,
+      cgroupMode: options.cgroupMode,
+    });
+  }
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
+    const path = `/proc/sys/${key.replaceAll(".", "/")}`;
+    plan.op(Op.writeFile, `set sysctl ${key}=${value}`, (w) => w.str(path).str(value));
+  }
+  planProcess(plan, options.process, options.stdio, options.extraFds);
+  return plan;
+}
+
+/** Inputs of {@linkcode planExec}. */
+export interface ExecPlanOptions {
+  /** Host pid of the running init whose namespaces are joined. */
+  initPid: number;
+  /** The process to run. */
+  process: ResolvedProcess;
+  /** Child stdio fds. */
+  stdio: [number, number, number];
+  /** Extra fds. */
+  extraFds: readonly number[];
+  /** cgroup.procs files. */
+  cgroupProcs: readonly string[];
+}
+
+/** The plan of a process joining every namespace of the running init. */
+export function planExec(spec: Spec, options: ExecPlanOptions): PlanBuilder {
+  const plan = new PlanBuilder();
+  plan.op(Op.cloneFlags, "clone", (w) => w.u64(0));
+  const types = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
+  for (const type of JOIN_ORDER) {
+    if (!types.has(type)) continue;
+    const path = `/proc/${options.initPid}/ns/${NS_FILES[type]}`;
+    plan.op(
+      Op.joinNs,
+      `join the ${type} namespace of the init`,
+      (w) => w.u64(NS_FLAGS[type]).str(path),
+    );
+  }
+  for (const file of options.cgroupProcs) {
+    plan.op(Op.cgroupProcs, `join the cgroup ${file}`, (w) => w.str(file));
+  }
+  planProcess(plan, options.process, options.stdio, options.extraFds);
+  return plan;
+}

@@ -1,0 +1,279 @@
+/**
+ * Turns the spec's root, mounts, devices and masked paths into ordered plan ops:
+ * propagation, the rootfs bind, each mount (targets resolved inside the rootfs by the
+ * native core), /dev nodes and links, the root change, then read-only root, masked
+ * and read-only paths.
+ *
+ * @module
+ */
+
+import type { Device, Mount, Spec } from "../config/types.ts";
+import { Op, type PlanBuilder } from "../process/plan_builder.ts";
+import { MS, parseMountOptions, PROPAGATION } from "./mount_flags.ts";
+
+/** Mount op flags (docs/abi.md). */
+const IN_ROOT = 1, MKDIR = 2, MKFILE = 4, NO_SYMLINKS = 8;
+const PROC_MAGIC = 0x9fa0, SYSFS_MAGIC = 0x62656572, TMPFS_MAGIC = 0x01021994;
+
+/** What the rootfs plan needs to know besides the spec. */
+export interface RootfsContext {
+  /** A new user namespace: device nodes are bind-mounted from the host, not made. */
+  userns: boolean;
+  /** A new cgroup namespace: cgroup filesystems are mounted, not bound from the host. */
+  cgroupns: boolean;
+  /** The container's cgroup directories on the host, by hierarchy (v1) or "unified". */
+  cgroupPaths: Record<string, string>;
+  /** "v1" or "v2". */
+  cgroupMode: "v1" | "v2";
+}
+
+/** The standard device nodes every container gets when /dev is a fresh tmpfs. */
+const DEFAULT_DEVICES: Device[] = [
+  { type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o666 },
+  { type: "c", path: "/dev/zero", major: 1, minor: 5, fileMode: 0o666 },
+  { type: "c", path: "/dev/full", major: 1, minor: 7, fileMode: 0o666 },
+  { type: "c", path: "/dev/random", major: 1, minor: 8, fileMode: 0o666 },
+  { type: "c", path: "/dev/urandom", major: 1, minor: 9, fileMode: 0o666 },
+  { type: "c", path: "/dev/tty", major: 5, minor: 0, fileMode: 0o666 },
+];
+
+const DEV_LINKS: [string, string][] = [
+  ["/proc/self/fd", "/dev/fd"],
+  ["/proc/self/fd/0", "/dev/stdin"],
+  ["/proc/self/fd/1", "/dev/stdout"],
+  ["/proc/self/fd/2", "/dev/stderr"],
+];
+
+/** Whether a spec's root is the host's own "/" (the sandbox view). */
+export function isHostView(spec: Spec): boolean {
+  return spec.root.path === "/";
+}
+
+/** Adds the rootfs ops to a plan. */
+export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): void {
+  const rootfs = spec.root.path;
+  const mounts = spec.mounts ?? [];
+  const propagation = PROPAGATION[spec.linux?.rootfsPropagation ?? "rprivate"];
+  mountOp(plan, `make / ${spec.linux?.rootfsPropagation ?? "rprivate"}`, 0, propagation | MS.REC, {
+    target: "/",
+  });
+  const hostView = isHostView(spec);
+  if (hostView) {
+    planHostView(plan);
+  } else {
+    mountOp(plan, `bind the rootfs ${rootfs} onto itself`, 0, MS.BIND | MS.REC, {
+      source: rootfs,
+      target: rootfs,
+    });
+    plan.op(Op.rootfs, `open the rootfs ${rootfs}`, (w) => w.str(rootfs));
+  }
+  if (hostView && spec.root.readonly) {
+    plan.op(Op.rootReadonly, "make the host view read-only", (w) => w.u32(1));
+  }
+  for (const m of mounts) planMount(plan, m, ctx);
+  if (mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs")) {
+    planDevices(plan, [...DEFAULT_DEVICES, ...spec.linux?.devices ?? []], ctx);
+    for (const [target, link] of DEV_LINKS) {
+      plan.op(Op.symlink, `link ${link} to ${target}`, (w) => w.str(target).str(link));
+    }
+    if (mounts.some((m) => m.destination === "/dev/pts")) {
+      plan.op(Op.symlink, "link /dev/ptmx to pts/ptmx", (w) => w.str("pts/ptmx").str("/dev/ptmx"));
+    }
+  } else if (spec.linux?.devices?.length) {
+    planDevices(plan, spec.linux.devices, ctx);
+  }
+  const noPivot = spec.annotations?.["cell.noPivotRoot"] === "true";
+  if (noPivot) plan.op(Op.moveRoot, `move the rootfs ${rootfs} over / (no pivot_root)`);
+  else plan.op(Op.pivotRoot, `pivot_root to ${rootfs}`);
+  if (spec.root.readonly && !hostView) {
+    plan.op(Op.rootReadonly, "remount / read-only", (w) => w.u32(0));
+  }
+  for (const path of spec.linux?.maskedPaths ?? []) {
+    plan.op(Op.maskPath, `mask ${path}`, (w) => w.str(path));
+  }
+  for (const path of spec.linux?.readonlyPaths ?? []) {
+    plan.op(Op.readonlyPath, `make ${path} read-only`, (w) => w.str(path));
+  }
+}
+
+/**
+ * The host's "/" cannot be pivoted onto itself, so it is bound (with every submount)
+ * into a staging tmpfs that this mount namespace puts over /tmp, and that bind
+ * becomes the root. The staging tmpfs goes away with the old root.
+ */
+function planHostView(plan: PlanBuilder): void {
+  mountOp(plan, "mount a staging tmpfs on /tmp", 0, MS.NOSUID | MS.NODEV, {
+    source: "tmpfs",
+    target: "/tmp",
+    fstype: "tmpfs",
+    data: "mode=700",
+  });
+  plan.op(Op.rootfs, "open the staging tmpfs", (w) => w.str("/tmp"));
+  mountOp(plan, "bind the host's / into the staging tmpfs", IN_ROOT | MKDIR, MS.BIND | MS.REC, {
+    source: "/",
+    target: "/host",
+  });
+  plan.op(Op.rootfs, "open the host view", (w) => w.str("/tmp/host"));
+}
+
+interface MountArgs {
+  source?: string;
+  target: string;
+  fstype?: string;
+  data?: string;
+  magic?: number;
+}
+
+function mountOp(
+  plan: PlanBuilder,
+  description: string,
+  opflags: number,
+  msflags: number,
+  args: MountArgs,
+): void {
+  plan.op(Op.mount, description, (w) =>
+    w.u32(opflags).u32(msflags).u64(args.magic ?? 0)
+      .str(args.source ?? "").str(args.target).str(args.fstype ?? "").str(args.data ?? ""));
+}
+
+function isFile(path: string): boolean {
+  try {
+    return !Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
+  const options = m.options ?? [];
+  const { flags, propagation, data } = parseMountOptions(options);
+  const dest = m.destination;
+  const bind = (flags & MS.BIND) !== 0 || m.type === "bind";
+  if (m.type === "cgroup" || m.type === "cgroup2") {
+    planCgroupMount(plan, m, flags, ctx);
+  } else if (bind) {
+    const source = m.source ?? "";
+    const create = isFile(source) ? MKFILE : MKDIR;
+    const bindFlags = MS.BIND | (flags & MS.REC);
+    mountOp(plan, `bind ${source} on ${dest}`, IN_ROOT | create, bindFlags, {
+      source,
+      target: dest,
+    });
+    const rest = flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
+    if (rest !== 0) {
+      mountOp(plan, `remount ${dest}`, IN_ROOT, MS.REMOUNT | MS.BIND | rest, { target: dest });
+    }
+  } else {
+    const type = m.type ?? "none";
+    const special = type === "proc" || type === "sysfs" || dest === "/dev";
+    const magic = type === "proc"
+      ? PROC_MAGIC
+      : type === "sysfs"
+      ? SYSFS_MAGIC
+      : type === "tmpfs" && dest === "/dev"
+      ? TMPFS_MAGIC
+      : 0;
+    mountOp(
+      plan,
+      `mount ${type} on ${dest}`,
+      IN_ROOT | MKDIR | (special ? NO_SYMLINKS : 0),
+      flags,
+      {
+        source: m.source ?? type,
+        target: dest,
+        fstype: type,
+        data,
+        magic,
+      },
+    );
+  }
+  for (const p of propagation) {
+    mountOp(plan, `set propagation of ${dest}`, IN_ROOT, p, { target: dest });
+  }
+}
+
+/**
+ * cgroup mounts: with a cgroup namespace each hierarchy is mounted fresh (the
+ * container sees its own cgroup as the root); without one, the container's host
+ * directories are bound in.
+ */
+function planCgroupMount(plan: PlanBuilder, m: Mount, flags: number, ctx: RootfsContext): void {
+  const dest = m.destination;
+  const ro = flags & MS.RDONLY;
+  const base = flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RELATIME);
+  if (ctx.cgroupMode === "v2") {
+    if (ctx.cgroupns) {
+      mountOp(plan, `mount cgroup2 on ${dest}`, IN_ROOT | MKDIR, base | ro, {
+        source: "cgroup2",
+        target: dest,
+        fstype: "cgroup2",
+      });
+    } else {
+      bindCgroupDir(plan, ctx.cgroupPaths.unified, dest, base | ro);
+    }
+    return;
+  }
+  mountOp(plan, `mount tmpfs on ${dest}`, IN_ROOT | MKDIR, base, {
+    source: "tmpfs",
+    target: dest,
+    fstype: "tmpfs",
+    data: "mode=755",
+  });
+  for (const [controllers, hostDir] of Object.entries(ctx.cgroupPaths)) {
+    const name = controllers.replace(/^name=/, "");
+    const target = `${dest}/${name}`;
+    if (ctx.cgroupns) {
+      const fsData = controllers.startsWith("name=") ? `none,${controllers}` : controllers;
+      mountOp(plan, `mount cgroup ${controllers} on ${target}`, IN_ROOT | MKDIR, base | ro, {
+        source: "cgroup",
+        target,
+        fstype: "cgroup",
+        data: fsData,
+      });
+    } else {
+      bindCgroupDir(plan, hostDir, target, base | ro);
+    }
+    if (controllers.includes(",")) {
+      for (const single of controllers.split(",")) {
+        plan.op(Op.symlink, `link ${dest}/${single}`, (w) => w.str(name).str(`${dest}/${single}`));
+      }
+    }
+  }
+  if (ro) {
+    mountOp(plan, `remount ${dest} read-only`, IN_ROOT, MS.REMOUNT | ro | base, {
+      target: dest,
+      fstype: "tmpfs",
+    });
+  }
+}
+
+function bindCgroupDir(plan: PlanBuilder, hostDir: string, target: string, flags: number): void {
+  mountOp(plan, `bind ${hostDir} on ${target}`, IN_ROOT | MKDIR, MS.BIND, {
+    source: hostDir,
+    target,
+  });
+  if (flags !== 0) {
+    mountOp(plan, `remount ${target}`, IN_ROOT, MS.REMOUNT | MS.BIND | flags, { target });
+  }
+}
+
+function planDevices(plan: PlanBuilder, devices: readonly Device[], ctx: RootfsContext): void {
+  for (const d of devices) {
+    if (ctx.userns) {
+      // mknod is not allowed in a user namespace: bind the host's node instead.
+      mountOp(plan, `bind device ${d.path}`, IN_ROOT | MKFILE, MS.BIND, {
+        source: d.path,
+        target: d.path,
+      });
+      continue;
+    }
+    const typeBits = d.type === "b" ? 0o060000 : d.type === "p" ? 0o010000 : 0o020000;
+    const mode = typeBits | (d.fileMode ?? 0o666) & 0o7777;
+    plan.op(
+      Op.mknod,
+      `create device ${d.path}`,
+      (w) =>
+        w.u32(mode).u32(d.major ?? 0).u32(d.minor ?? 0).u32(d.uid ?? 0).u32(d.gid ?? 0).str(d.path),
+    );
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The only TypeScript that calls into ffi/. Each function returns a value or throws
+ * a ContainerError with code SystemError carrying the syscall, errno and path.
+ *
+ * @module
+ */
+
+import { constants } from "node:os";
+import { decodeSpawnResult, SPAWN_RESULT_SIZE, type SpawnResult } from "../ffi/abi.ts";
+import { loadLibrary } from "../ffi/library.ts";
+import { ContainerError } from "./errors.ts";
+
+const ERRNO_NAMES = new Map<number, string>(
+  Object.entries(constants.errno).map(([name, n]) => [n as number, name]),
+);
+
+/** The errno name for a number, e.g. 1 → "EPERM". */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+}
+
+/** Makes the SystemError for a failed syscall. */
+export function systemError(
+  syscall: string,
+  errno: number,
+  path?: string,
+  message?: string,
+): ContainerError {
+  const name = errnoName(errno);
+  const where = path ? ` "${path}"` : "";
+  return new ContainerError("SystemError", message ?? `${syscall}${where}: ${name}`, {
+    syscall,
+    errno,
+    errnoName: name,
+    path,
+  });
+}
+
+const lib = () => loadLibrary();
+const encoder = new TextEncoder();
+
+function cstr(s: string): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(encoder.encode(s).length + 1);
+  encoder.encodeInto(s, b);
+  return b;
+}
+
+function check(rc: number, syscall: string, path?: string): number {
+  if (rc < 0) throw systemError(syscall, -rc, path);
+  return rc;
+}
+
+/** open(2) flags cell uses from TypeScript. */
+export const O = { RDONLY: 0, WRONLY: 1, RDWR: 2, CREAT: 0o100, PATH: 0o10000000 } as const;
+
+/** Opens a path; the fd is close-on-exec. */
+export function open(path: string, flags: number, mode = 0): number {
+  return check(lib().cell_open(cstr(path), flags, mode), "open", path);
+}
+
+/** Closes an fd, ignoring errors (there is nothing to do about them). */
+export function close(fd: number): void {
+  if (fd >= 0) lib().cell_close(fd);
+}
+
+/** mkdir(2) without exceptions: 0, or -errno (e.g. -EEXIST). */
+export function mkdirRaw(path: string, mode = 0o755): number {
+  return lib().cell_mkdir(cstr(path), mode);
+}
+
+/** rmdir(2) without exceptions: 0, or -errno. */
+export function rmdirRaw(path: string): number {
+  return lib().cell_rmdir(cstr(path));
+}
+
+/** Writes a value to an existing file in one write(2) (cgroup and /proc files). */
+export function writeFile(path: string, value: string): void {
+  const data = encoder.encode(value);
+  const rc = lib().cell_write_file(cstr(path), data, BigInt(data.length));
+  if (rc < 0) {
+    throw systemError("write", -rc, path, `write "${value}" to ${path}: ${errnoName(-rc)}`);
+  }
+}
+
+/** errno numbers cell branches on. */
+export const ERRNO = constants.errno;
+
+/** A close-on-exec pipe: [read end, write end]. */
+export function pipe(): [number, number] {
+  const fds = new Int32Array(2);
+  check(lib().cell_pipe(fds), "pipe2");
+  return [fds[0], fds[1]];
+}
+
+/** A pidfd for a pid. */
+export function pidfdOpen(pid: number): number {
+  return check(lib().cell_pidfd_open(pid), "pidfd_open", `/proc/${pid}`);
+}
+
+/** Sends a signal through a pidfd; false when the process is already gone (ESRCH). */
+export function pidfdSignal(pidfd: number, signal: number): boolean {
+  const rc = lib().cell_pidfd_signal(pidfd, signal);
+  if (rc === -constants.errno.ESRCH) return false;
+  check(rc, "pidfd_send_signal");
+  return true;
+}
+
+/** kill(2); false when the process is already gone (ESRCH). */
+export function kill(pid: number, signal: number): boolean {
+  const rc = lib().cell_kill(pid, signal);
+  if (rc === -constants.errno.ESRCH) return false;
+  check(rc, "kill", `/proc/${pid}`);
+  return true;
+}
+
+/** How a process ended. */
+export interface Exit {
+  /** The exit code, or null when a signal killed it. */
+  code: number | null;
+  /** The signal number that killed it, or null. */
+  signal: number | null;
+}
+
+/** Reaps an exited child through its pidfd; null while it still runs. */
+export function reap(pidfd: number): Exit | null {
+  const out = new Int32Array(2);
+  const rc = check(lib().cell_reap(pidfd, out), "waitid");
+  if (rc === 0) return null;
+  return out[0] === 1 ? { code: out[1], signal: null } : { code: null, signal: out[1] };
+}
+
+/** An epoll set for pidfds. */
+export function epollCreate(): number {
+  return check(lib().cell_epoll_create(), "epoll_create1");
+}
+
+/** Watches an fd for readability. */
+export function epollAdd(epfd: number, fd: number): void {
+  check(lib().cell_epoll_add(epfd, fd), "epoll_ctl");
+}
+
+/** Stops watching an fd. */
+export function epollDel(epfd: number, fd: number): void {
+  lib().cell_epoll_del(epfd, fd);
+}
+
+/** Waits in a worker thread; resolves to the ready fds. */
+export async function epollWait(epfd: number, timeoutMs: number): Promise<number[]> {
+  const out = new Int32Array(64);
+  const n = check(await lib().cell_epoll_wait(epfd, out, out.length, timeoutMs), "epoll_wait");
+  return Array.from(out.subarray(0, n));
+}
+
+/** Runs a plan (see docs/abi.md) in a worker thread. */
+export async function spawn(plan: Uint8Array<ArrayBuffer>): Promise<SpawnResult> {
+  const result = new Uint8Array(SPAWN_RESULT_SIZE);
+  await lib().cell_spawn(plan, BigInt(plan.length), result);
+  return decodeSpawnResult(result);
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs what building and testing cell needs: Deno (npm package `deno`), Zig (PyPI
+# package `ziglang`), both at the versions pinned in tools/versions.env, and the Debian
+# packages the tests use. Idempotent, and quiet when everything is already there.
+# Usage: sudo tools/setup.sh [--with-peers]   (--with-peers adds runc and crun for the bench)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+. "$here/versions.env"
+
+prefix=${CELL_TOOLCHAIN:-/opt/cell-toolchain}
+bindir=${CELL_BINDIR:-/usr/local/bin}
+want_peers=0
+[ "${1:-}" = "--with-peers" ] && want_peers=1
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: run as root (sudo tools/setup.sh): it installs Debian packages and links into $bindir" >&2
+  exit 1
+fi
+
+log() { printf 'setup: %s\n' "$*"; }
+
+install_deno() {
+  local dir="$prefix/deno-$DENO_VERSION"
+  if [ ! -x "$dir/node_modules/.bin/deno" ]; then
+    log "installing deno $DENO_VERSION from npm"
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" "deno@$DENO_VERSION" >/dev/null
+  fi
+  # The npm wrapper execs the real binary; link the binary itself so `deno` starts fast.
+  local real
+  real=$(find "$dir/node_modules" -path '*/@deno/*' -type f -name deno -perm -u+x | head -n 1)
+  [ -n "$real" ] || real="$dir/node_modules/.bin/deno"
+  if [ "$(readlink -f "$bindir/deno" 2>/dev/null)" != "$(readlink -f "$real")" ]; then
+    ln -sf "$real" "$bindir/deno"
+  fi
+}
+
+install_zig() {
+  local dir="$prefix/zig-$ZIG_VERSION"
+  if [ ! -x "$dir/ziglang/zig" ]; then
+    log "installing zig $ZIG_VERSION from PyPI"
+    mkdir -p "$dir"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$dir" "ziglang==$ZIG_VERSION"
+  fi
+  if [ "$(readlink -f "$bindir/zig" 2>/dev/null)" != "$(readlink -f "$dir/ziglang/zig")" ]; then
+    ln -sf "$dir/ziglang/zig" "$bindir/zig"
+  fi
+}
+
+install_debs() {
+  local missing=()
+  local pkgs=(busybox-static iproute2)
+  [ $want_peers -eq 1 ] && pkgs+=(runc crun)
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+install_deno
+install_zig
+install_debs

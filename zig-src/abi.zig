@@ -1,0 +1,83 @@
+//! The ABI shared with ffi/abi.ts and written down in docs/abi.md. Change all three
+//! together and bump `version`; the TypeScript loader refuses a library whose version
+//! differs.
+
+pub const version: u32 = 1;
+
+/// "CELL" little-endian: the first word of every plan.
+pub const plan_magic: u32 = 0x4C4C4543;
+
+/// Plan operations. Values are part of the ABI.
+pub const Op = enum(u32) {
+    // How the process is made (read by the parent before the fork).
+    clone_flags = 1, // u64 flags: namespaces created by clone
+    join_ns = 2, // u64 nstype, str path: setns in a first child, then fork again
+    proc_write = 3, // str name, str content: the parent writes /proc/<pid>/<name>
+    cgroup_procs = 4, // str path: the parent writes the pid into this cgroup.procs file
+    // Setup in the child, in plan order.
+    unshare = 10, // u64 flags
+    mount = 11, // u32 opflags, u32 msflags, u64 magic, str source, str target, str fstype, str data
+    rootfs = 12, // str path: opened as the root for in-root resolution
+    mknod = 13, // u32 mode, u32 major, u32 minor, u32 uid, u32 gid, str path (in root)
+    symlink = 14, // str target, str path (in root)
+    pivot_root = 15,
+    move_root = 16,
+    sethostname = 17, // str
+    setdomainname = 18, // str
+    write_file = 19, // str path, str content
+    rlimit = 20, // u32 resource, u64 soft, u64 hard
+    mask_path = 21, // str path (after the root change)
+    readonly_path = 22, // str path (after the root change)
+    loopback_up = 23,
+    root_readonly = 24, // u32 recursive
+    exec_fifo = 25, // str path: opened now, waited on just before exec
+    mkdir = 26, // u32 mode, str path (in root)
+    // The process (the last values win).
+    args = 40, // strlist
+    env = 41, // strlist
+    cwd = 42, // str
+    user = 43, // u32 uid, u32 gid, u32 count, u32 gids[count]
+    umask = 44, // u32
+    stdio = 45, // i32 fd0, i32 fd1, i32 fd2 (-1 keeps the inherited fd)
+    fds = 46, // u32 count, i32 fds[count]: become fds 3, 4, ...
+    caps = 47, // u32 last_cap, u64 bounding, effective, permitted, inheritable, ambient
+    no_new_privs = 48,
+    _,
+};
+
+/// opflags of a mount op.
+pub const mount_in_root: u32 = 1; // target is resolved inside the rootfs
+pub const mount_mkdir: u32 = 2; // create the target (and parents) as a directory
+pub const mount_mkfile: u32 = 4; // create the target as an empty file
+pub const mount_no_symlinks: u32 = 8; // refuse a target reached through any symlink
+pub const mount_source_in_root: u32 = 16; // bind source is a path inside the rootfs
+
+pub const RecordKind = enum(u32) { err = 1, pid = 2, ready = 3 };
+
+/// What a child sends to the parent through the report pipe; one atomic write.
+pub const Record = extern struct {
+    kind: u32,
+    errno: i32,
+    pid: i32,
+    op_index: i32, // -1 when the failure is not tied to one op
+    syscall: [32]u8,
+    path: [208]u8,
+};
+
+/// Written by cell_spawn into the caller's buffer.
+pub const SpawnResult = extern struct {
+    status: u32, // spawn_ok, spawn_child_error or spawn_parent_error
+    pid: i32,
+    pidfd: i32,
+    reserved: u32,
+    record: Record,
+};
+
+pub const spawn_ok: u32 = 0;
+pub const spawn_child_error: u32 = 1;
+pub const spawn_parent_error: u32 = 2;
+
+comptime {
+    if (@sizeOf(Record) != 256) @compileError("Record must be 256 bytes");
+    if (@sizeOf(SpawnResult) != 272) @compileError("SpawnResult must be 272 bytes");
+}

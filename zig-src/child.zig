@@ -1,0 +1,267 @@
+//! The container process between clone and execve. It is a copy of one thread of a
+//! multi-threaded process: raw syscalls and the pre-decoded plan only, no allocation,
+//! and every failure becomes a record on the report pipe followed by exit.
+
+const std = @import("std");
+const abi = @import("abi.zig");
+const sys = @import("sys.zig");
+const plan = @import("plan.zig");
+const report = @import("report.zig");
+const resolve = @import("resolve.zig");
+const mount_ops = @import("mount_ops.zig");
+const identity = @import("identity.zig");
+
+pub const Context = struct {
+    buf: []const u8,
+    proc: *const plan.Process,
+    report_fd: sys.fd_t,
+    sync_fd: sys.fd_t,
+    root_fd: sys.fd_t = -1,
+    fifo_fd: sys.fd_t = -1,
+    null_fd: sys.fd_t = -1,
+    op_index: i32 = -1,
+    /// The parent's ends of the pipes, closed first thing in the child.
+    parent_fds: [2]sys.fd_t = .{ -1, -1 },
+    /// Stacks for children cloned with CLONE_VM (null: fork instead).
+    stacks: ?[]u8 = null,
+
+    /// First steps of a new child: drop the parent's pipe ends, scrub inherited state.
+    pub fn enterChild(self: *const Context) void {
+        for (self.parent_fds) |fd| {
+            if (fd >= 0) _ = sys.close(fd);
+        }
+        scrub();
+    }
+
+    /// Reports a failed syscall to the parent and exits.
+    pub fn fail(self: *const Context, syscall: []const u8, errno: u16, path: []const u8) noreturn {
+        const rec = report.make(.err, errno, 0, self.op_index, syscall, path);
+        report.send(self.report_fd, &rec);
+        sys.exitGroup(1);
+    }
+
+    /// Exits through `fail` when rc is an error.
+    pub fn check(self: *const Context, rc: usize, syscall: []const u8, path: []const u8) usize {
+        if (sys.errnoOf(rc)) |e| self.fail(syscall, e, path);
+        return rc;
+    }
+};
+
+/// Resets what a forked copy of the runtime must not pass on: signal handlers and
+/// mask, and dumpability (so the container cannot open our /proc/<pid> files).
+pub fn scrub() void {
+    var sig: u32 = 1;
+    while (sig <= 64) : (sig += 1) {
+        if (sig == sys.SIGKILL or sig == sys.SIGSTOP) continue;
+        _ = sys.sigactionDefault(sig);
+    }
+    const empty: u64 = 0;
+    _ = sys.sigprocmask(sys.SIG_SETMASK, &empty, null);
+    _ = sys.prctl(sys.PR_SET_DUMPABLE, 0, 0);
+}
+
+/// Blocks until the parent has placed us (cgroups, id maps) and says go.
+pub fn awaitGo(ctx: *const Context) void {
+    var byte: [1]u8 = undefined;
+    var tries: u32 = 0;
+    while (tries < 64) : (tries += 1) {
+        const rc = sys.read(ctx.sync_fd, &byte);
+        if (sys.errnoOf(rc)) |e| {
+            if (e == sys.EINTR) continue;
+            ctx.fail("read", e, "sync pipe");
+        }
+        if (rc == 0) sys.exitGroup(1); // the parent went away
+        break;
+    }
+    _ = sys.close(ctx.sync_fd);
+}
+
+/// The container's process after clone: setup in plan order, then the exec.
+pub fn run(ctx: *Context) noreturn {
+    awaitGo(ctx);
+    _ = sys.umask(0); // nodes and dirs get exactly the modes the plan asks for
+    runSetup(ctx);
+    ctx.op_index = -1;
+    finish(ctx);
+}
+
+fn runSetup(ctx: *Context) void {
+    var it = plan.Iterator.init(ctx.buf) catch ctx.fail("plan", sys.EINVAL, "");
+    var steps: u32 = 0;
+    while (steps < plan.max_ops) : (steps += 1) {
+        const maybe = it.next() catch ctx.fail("plan", sys.EINVAL, "");
+        const op = maybe orelse return;
+        ctx.op_index = @intCast(op.index);
+        var r = op.body;
+        runOp(ctx, op.code, &r) catch ctx.fail("plan", sys.EINVAL, "");
+    }
+}
+
+fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
+    switch (code) {
+        .unshare => _ = ctx.check(sys.unshare(try r.int(u64)), "unshare", ""),
+        .mount => try mount_ops.mount(ctx, r),
+        .rootfs => {
+            const path = try r.str();
+            const rc = sys.openat(sys.AT_FDCWD, path, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC, 0);
+            ctx.root_fd = @intCast(ctx.check(rc, "open", path));
+        },
+        .mknod => try mount_ops.mknod(ctx, r),
+        .symlink => try mount_ops.symlink(ctx, r),
+        .mkdir => try mount_ops.mkdir(ctx, r),
+        .pivot_root => mount_ops.pivotRoot(ctx),
+        .move_root => mount_ops.moveRoot(ctx),
+        .root_readonly => mount_ops.rootReadonly(ctx, try r.int(u32) != 0),
+        .mask_path => mount_ops.maskPath(ctx, try r.str()),
+        .readonly_path => mount_ops.readonlyPath(ctx, try r.str()),
+        .sethostname => {
+            const name = try r.str();
+            _ = ctx.check(sys.sethostname(name), "sethostname", name);
+        },
+        .setdomainname => {
+            const name = try r.str();
+            _ = ctx.check(sys.setdomainname(name), "setdomainname", name);
+        },
+        .write_file => writeFile(ctx, try r.str(), try r.str()),
+        .rlimit => {
+            const resource = try r.int(u32);
+            const limit = sys.Rlimit{ .soft = try r.int(u64), .hard = try r.int(u64) };
+            _ = ctx.check(sys.prlimit(resource, &limit), "prlimit", "");
+        },
+        .loopback_up => loopbackUp(ctx),
+        .exec_fifo => {
+            const path = try r.str();
+            const rc = sys.openat(sys.AT_FDCWD, path, sys.O_PATH | sys.O_CLOEXEC, 0);
+            ctx.fifo_fd = @intCast(ctx.check(rc, "open", path));
+        },
+        // Read by the parent or by `finish`.
+        else => {},
+    }
+}
+
+fn writeFile(ctx: *const Context, path: [:0]const u8, content: []const u8) void {
+    const how = sys.OpenHow{ .flags = sys.O_WRONLY | sys.O_CLOEXEC, .mode = 0, .resolve = sys.RESOLVE_NO_MAGICLINKS };
+    const fd: sys.fd_t = @intCast(ctx.check(sys.openat2(sys.AT_FDCWD, path, &how), "open", path));
+    _ = ctx.check(sys.write(fd, content), "write", path);
+    _ = sys.close(fd);
+}
+
+fn loopbackUp(ctx: *const Context) void {
+    const AF_INET: u32 = 2;
+    const SOCK_DGRAM: u32 = 2;
+    const SIOCGIFFLAGS: usize = 0x8913;
+    const SIOCSIFFLAGS: usize = 0x8914;
+    const IFF_UP: u16 = 1;
+    const fd: sys.fd_t = @intCast(ctx.check(sys.socket(AF_INET, SOCK_DGRAM | sys.O_CLOEXEC, 0), "socket", "lo"));
+    var ifr = std.mem.zeroes([40]u8);
+    @memcpy(ifr[0..2], "lo");
+    _ = ctx.check(sys.ioctl(fd, SIOCGIFFLAGS, @intFromPtr(&ifr)), "ioctl", "lo");
+    const flags = std.mem.readInt(u16, ifr[16..18], .little) | IFF_UP;
+    std.mem.writeInt(u16, ifr[16..18], flags, .little);
+    _ = ctx.check(sys.ioctl(fd, SIOCSIFFLAGS, @intFromPtr(&ifr)), "ioctl", "lo");
+    _ = sys.close(fd);
+}
+
+/// stdio, fds, identity, cwd, then the exec (after the fifo in create mode).
+fn finish(ctx: *Context) noreturn {
+    const proc = ctx.proc;
+    placeFds(ctx);
+    identity.apply(ctx);
+    if (proc.umask) |mask| _ = sys.umask(mask);
+    if (proc.cwd) |cwd| {
+        _ = ctx.check(sys.chdir(cwd), "chdir", std.mem.span(cwd));
+        var buf: [resolve.max_path]u8 = undefined;
+        const rc = sys.getcwd(&buf);
+        // A cwd outside the root reads back as "(unreachable)/...".
+        if (sys.errnoOf(rc) != null or buf[0] != '/') ctx.fail("getcwd", sys.EACCES, std.mem.span(cwd));
+    }
+    var path_buf: [resolve.max_path]u8 = undefined;
+    const exe = findExecutable(ctx, &path_buf);
+    if (ctx.fifo_fd >= 0) awaitStart(ctx);
+    const rc = sys.execve(exe, proc.argv, proc.envp);
+    ctx.fail("execve", sys.errnoOf(rc) orelse sys.EINVAL, std.mem.span(exe));
+}
+
+/// Moves stdio to 0..2 and the asked-for fds to 3.., then closes every other fd but
+/// the report pipe and the exec fifo (both close on exec).
+fn placeFds(ctx: *Context) void {
+    const proc = ctx.proc;
+    var moved: [3 + plan.max_fds]sys.fd_t = undefined;
+    const total = 3 + proc.fd_count;
+    // Two passes, through high fds, so a source that is also a target is not clobbered.
+    for (0..total) |i| {
+        const src = if (i < 3) proc.stdio[i] else proc.fds[i - 3];
+        moved[i] = -1;
+        if (src < 0) continue;
+        moved[i] = @intCast(ctx.check(sys.fcntl(src, sys.F_DUPFD_CLOEXEC, total), "fcntl", "stdio"));
+    }
+    for (0..total) |i| {
+        if (moved[i] < 0) {
+            if (i >= 3) ctx.fail("fcntl", sys.EINVAL, "fds");
+            continue;
+        }
+        _ = ctx.check(sys.dup3(moved[i], @intCast(i), 0), "dup3", "stdio");
+        _ = sys.close(moved[i]);
+    }
+    var keep = [_]sys.fd_t{ ctx.report_fd, ctx.fifo_fd };
+    closeAllFrom(@intCast(total), &keep);
+}
+
+fn closeAllFrom(first: u32, keep: []sys.fd_t) void {
+    std.mem.sort(sys.fd_t, keep, {}, std.sort.asc(sys.fd_t));
+    var from = first;
+    for (keep) |fd| {
+        if (fd < 0 or @as(u32, @intCast(fd)) < from) continue;
+        const k: u32 = @intCast(fd);
+        if (k > from) _ = sys.closeRange(from, k - 1, 0);
+        from = k + 1;
+    }
+    _ = sys.closeRange(from, std.math.maxInt(u32), 0);
+}
+
+/// The path to exec: args[0] as is when it has a '/', else the first match in PATH.
+fn findExecutable(ctx: *const Context, buf: *[resolve.max_path]u8) [*:0]const u8 {
+    const name = std.mem.span(ctx.proc.argv[0].?);
+    if (std.mem.indexOfScalar(u8, name, '/') != null) {
+        if (sys.errnoOf(sys.faccessat(sys.AT_FDCWD, name.ptr, 1))) |e| ctx.fail("exec", e, name);
+        return name.ptr;
+    }
+    const search = ctx.proc.path_env orelse "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    var dirs = std.mem.splitScalar(u8, search, ':');
+    var denied = false;
+    var steps: u32 = 0;
+    while (dirs.next()) |dir| : (steps += 1) {
+        if (steps > 256) break;
+        const d = if (dir.len == 0) "." else dir;
+        if (d.len + 1 + name.len + 1 > buf.len) continue;
+        @memcpy(buf[0..d.len], d);
+        buf[d.len] = '/';
+        @memcpy(buf[d.len + 1 ..][0..name.len], name);
+        const len = d.len + 1 + name.len;
+        buf[len] = 0;
+        const candidate: [*:0]const u8 = buf[0..len :0];
+        var st: sys.Statx = undefined;
+        if (sys.errnoOf(sys.statx(sys.AT_FDCWD, candidate, 0, &st)) != null) continue;
+        if (st.mode & sys.S_IFMT != sys.S_IFREG) continue;
+        if (sys.errnoOf(sys.faccessat(sys.AT_FDCWD, candidate, 1)) != null) {
+            denied = true;
+            continue;
+        }
+        return candidate;
+    }
+    ctx.fail("exec", if (denied) sys.EACCES else sys.ENOENT, name);
+}
+
+/// create/start split: say we are ready, then block opening the exec fifo for writing
+/// until `start` opens it for reading.
+fn awaitStart(ctx: *Context) void {
+    const rec = report.make(.ready, 0, 0, -1, "", "");
+    report.send(ctx.report_fd, &rec);
+    _ = sys.close(ctx.report_fd);
+    var path: [32]u8 = undefined;
+    const rc = sys.openat(sys.AT_FDCWD, sys.fdPath(&path, ctx.fifo_fd), sys.O_WRONLY | sys.O_CLOEXEC, 0);
+    if (sys.errnoOf(rc) != null) sys.exitGroup(1);
+    _ = sys.write(@intCast(rc), "0");
+    _ = sys.close(@intCast(rc));
+    _ = sys.close(ctx.fifo_fd);
+}

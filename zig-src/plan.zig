@@ -1,0 +1,213 @@
+//! Reading a plan: a flat little-endian buffer of ops built by TypeScript. The parent
+//! validates the whole plan before the fork, so the child decodes without surprises
+//! and without allocating.
+
+const std = @import("std");
+const abi = @import("abi.zig");
+
+pub const Error = error{ Truncated, BadMagic, BadVersion, BadString, BadOp, TooMany };
+
+/// A cursor over one op's payload.
+pub const Reader = struct {
+    bytes: []const u8,
+    pos: usize = 0,
+
+    pub fn int(self: *Reader, comptime T: type) Error!T {
+        const n = @sizeOf(T);
+        if (self.pos + n > self.bytes.len) return error.Truncated;
+        const v = std.mem.readInt(T, self.bytes[self.pos..][0..n], .little);
+        self.pos += n;
+        return v;
+    }
+
+    /// u32 length, bytes, NUL, padding to 4. Returns the bytes with their NUL.
+    pub fn str(self: *Reader) Error![:0]const u8 {
+        const len = try self.int(u32);
+        if (self.pos + len + 1 > self.bytes.len) return error.Truncated;
+        if (self.bytes[self.pos + len] != 0) return error.BadString;
+        const s = self.bytes[self.pos .. self.pos + len :0];
+        if (std.mem.indexOfScalar(u8, s, 0) != null) return error.BadString;
+        self.pos = std.mem.alignForward(usize, self.pos + len + 1, 4);
+        return s;
+    }
+
+    /// A string, or null when it is empty (for optional mount arguments).
+    pub fn optStr(self: *Reader) Error!?[*:0]const u8 {
+        const s = try self.str();
+        return if (s.len == 0) null else s.ptr;
+    }
+};
+
+pub const OpView = struct { code: abi.Op, index: u32, body: Reader };
+
+/// Walks the ops of a plan in order.
+pub const Iterator = struct {
+    buf: []const u8,
+    pos: usize,
+    index: u32 = 0,
+    count: u32,
+
+    pub fn init(buf: []const u8) Error!Iterator {
+        var header = Reader{ .bytes = buf };
+        if (try header.int(u32) != abi.plan_magic) return error.BadMagic;
+        if (try header.int(u32) != abi.version) return error.BadVersion;
+        const total = try header.int(u32);
+        if (total != buf.len) return error.Truncated;
+        const count = try header.int(u32);
+        return .{ .buf = buf, .pos = header.pos, .count = count };
+    }
+
+    pub fn next(self: *Iterator) Error!?OpView {
+        if (self.index == self.count) {
+            if (self.pos != self.buf.len) return error.Truncated;
+            return null;
+        }
+        var head = Reader{ .bytes = self.buf, .pos = self.pos };
+        const code = try head.int(u32);
+        const size = try head.int(u32);
+        if (size < 8 or size % 4 != 0 or self.pos + size > self.buf.len) return error.Truncated;
+        const view = OpView{
+            .code = @fromBackingInt(@intCast(code)),
+            .index = self.index,
+            .body = .{ .bytes = self.buf[self.pos + 8 .. self.pos + size] },
+        };
+        self.pos += size;
+        self.index += 1;
+        return view;
+    }
+};
+
+pub const max_args = 4096;
+pub const max_env = 4096;
+pub const max_groups = 64;
+pub const max_fds = 256;
+pub const max_ops = 4096;
+
+/// The process part of a plan, decoded before the fork into memory the child reads.
+pub const Process = struct {
+    clone_flags: u64 = 0,
+    joins: u32 = 0,
+    argv: [*:null]?[*:0]const u8 = undefined,
+    envp: [*:null]?[*:0]const u8 = undefined,
+    argc: usize = 0,
+    path_env: ?[]const u8 = null,
+    cwd: ?[*:0]const u8 = null,
+    user: ?struct { uid: u32, gid: u32 } = null,
+    groups: [max_groups]u32 = undefined,
+    group_count: usize = 0,
+    umask: ?u32 = null,
+    stdio: [3]i32 = .{ -1, -1, -1 },
+    fds: [max_fds]i32 = undefined,
+    fd_count: usize = 0,
+    caps: ?Caps = null,
+    no_new_privs: bool = false,
+    exec_fifo: bool = false,
+};
+
+pub const Caps = struct { last_cap: u32, bounding: u64, effective: u64, permitted: u64, inheritable: u64, ambient: u64 };
+
+/// Validates every op and fills `out`. argv/envp point into `ptrs`, which the caller
+/// allocates (before the fork) with room for max_args + max_env + 2 pointers.
+pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void {
+    std.debug.assert(ptrs.len >= max_args + max_env + 2);
+    var it = try Iterator.init(buf);
+    if (it.count > max_ops) return error.TooMany;
+    var have_args = false;
+    var env_start: usize = max_args + 1;
+    ptrs[env_start] = null;
+    while (try it.next()) |op| {
+        var r = op.body;
+        switch (op.code) {
+            .clone_flags => out.clone_flags = try r.int(u64),
+            .join_ns => {
+                _ = try r.int(u64);
+                _ = try r.str();
+                out.joins += 1;
+            },
+            .proc_write, .write_file, .symlink => {
+                _ = try r.str();
+                _ = try r.str();
+            },
+            .cgroup_procs => _ = try r.str(),
+            .unshare => _ = try r.int(u64),
+            .mount => {
+                _ = try r.int(u32);
+                _ = try r.int(u32);
+                _ = try r.int(u64);
+                for (0..4) |_| _ = try r.str();
+            },
+            .rootfs, .sethostname, .setdomainname, .mask_path, .readonly_path => _ = try r.str(),
+            .exec_fifo => {
+                _ = try r.str();
+                out.exec_fifo = true;
+            },
+            .mknod => {
+                for (0..5) |_| _ = try r.int(u32);
+                _ = try r.str();
+            },
+            .mkdir => {
+                _ = try r.int(u32);
+                _ = try r.str();
+            },
+            .pivot_root, .move_root, .loopback_up => {},
+            .rlimit => {
+                _ = try r.int(u32);
+                _ = try r.int(u64);
+                _ = try r.int(u64);
+            },
+            .root_readonly => _ = try r.int(u32),
+            .args => {
+                const n = try r.int(u32);
+                if (n == 0 or n > max_args) return error.TooMany;
+                for (0..n) |i| ptrs[i] = (try r.str()).ptr;
+                ptrs[n] = null;
+                out.argc = n;
+                have_args = true;
+            },
+            .env => {
+                const n = try r.int(u32);
+                if (n > max_env) return error.TooMany;
+                env_start = max_args + 1;
+                out.path_env = null;
+                for (0..n) |i| {
+                    const s = try r.str();
+                    ptrs[env_start + i] = s.ptr;
+                    if (std.mem.startsWith(u8, s, "PATH=")) out.path_env = s[5..];
+                }
+                ptrs[env_start + n] = null;
+            },
+            .cwd => out.cwd = (try r.str()).ptr,
+            .user => {
+                out.user = .{ .uid = try r.int(u32), .gid = try r.int(u32) };
+                const n = try r.int(u32);
+                if (n > max_groups) return error.TooMany;
+                for (0..n) |i| out.groups[i] = try r.int(u32);
+                out.group_count = n;
+            },
+            .umask => out.umask = try r.int(u32),
+            .stdio => for (0..3) |i| {
+                out.stdio[i] = try r.int(i32);
+            },
+            .fds => {
+                const n = try r.int(u32);
+                if (n > max_fds) return error.TooMany;
+                for (0..n) |i| out.fds[i] = try r.int(i32);
+                out.fd_count = n;
+            },
+            .caps => out.caps = .{
+                .last_cap = try r.int(u32),
+                .bounding = try r.int(u64),
+                .effective = try r.int(u64),
+                .permitted = try r.int(u64),
+                .inheritable = try r.int(u64),
+                .ambient = try r.int(u64),
+            },
+            .no_new_privs => out.no_new_privs = true,
+            _ => return error.BadOp,
+        }
+        if (r.pos != r.bytes.len) return error.Truncated;
+    }
+    if (!have_args) return error.BadOp;
+    out.argv = @ptrCast(ptrs[0..].ptr);
+    out.envp = @ptrCast(ptrs[env_start..].ptr);
+}

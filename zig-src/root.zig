@@ -1,0 +1,111 @@
+//! libcell: the C ABI that ffi/symbols.ts loads with Deno.dlopen. Every function
+//! returns its error as a value (-errno, or a status in a result buffer); none aborts.
+
+const std = @import("std");
+const linux = std.os.linux;
+const abi = @import("abi.zig");
+const sys = @import("sys.zig");
+const spawn_mod = @import("spawn.zig");
+
+/// A raw syscall result as returned to TypeScript: the value, or -errno. Every value
+/// cell returns this way (fds, pids, counts) fits in an i32.
+fn abiResult(rc: usize) i32 {
+    const v = sys.toAbi(rc);
+    std.debug.assert(v >= std.math.minInt(i32) and v <= std.math.maxInt(i32));
+    return @intCast(v);
+}
+
+export fn cell_abi_version() u32 {
+    return abi.version;
+}
+
+/// Makes a container process from a plan; fills `result` (an abi.SpawnResult).
+export fn cell_spawn(plan_ptr: [*]const u8, plan_len: usize, result: *abi.SpawnResult) void {
+    spawn_mod.spawn(plan_ptr[0..plan_len], result);
+}
+
+export fn cell_open(path: [*:0]const u8, flags: u32, mode: u32) i32 {
+    return abiResult(sys.openat(sys.AT_FDCWD, path, flags | sys.O_CLOEXEC, mode));
+}
+
+export fn cell_close(fd: i32) i32 {
+    return abiResult(sys.close(fd));
+}
+
+/// A CLOEXEC pipe: fds[0] reads, fds[1] writes.
+export fn cell_pipe(fds: *[2]i32) i32 {
+    return abiResult(sys.pipe2(fds, sys.O_CLOEXEC));
+}
+
+export fn cell_pidfd_open(pid: i32) i32 {
+    return abiResult(sys.pidfdOpen(pid));
+}
+
+export fn cell_pidfd_signal(pidfd: i32, sig: u32) i32 {
+    return abiResult(sys.pidfdSendSignal(pidfd, sig));
+}
+
+export fn cell_kill(pid: i32, sig: u32) i32 {
+    return abiResult(sys.kill(pid, sig));
+}
+
+/// Reaps an exited child through its pidfd without blocking. out[0] = 1 exited
+/// (out[1] = code) or 2 killed (out[1] = signal). Returns 1 if reaped, 0 if still
+/// running, or -errno.
+export fn cell_reap(pidfd: i32, out: *[2]i32) i32 {
+    var info = std.mem.zeroes([128]u8);
+    const rc = sys.waitidPidfd(pidfd, &info, sys.WEXITED | sys.WNOHANG);
+    if (sys.errnoOf(rc) != null) return abiResult(rc);
+    const pid = std.mem.readInt(i32, info[16..20], .little);
+    if (pid == 0) return 0;
+    const code = std.mem.readInt(i32, info[8..12], .little);
+    const status = std.mem.readInt(i32, info[24..28], .little);
+    out[0] = if (code == 1) 1 else 2; // CLD_EXITED, else killed or dumped
+    out[1] = status;
+    return 1;
+}
+
+export fn cell_epoll_create() i32 {
+    return abiResult(sys.epollCreate());
+}
+
+/// Watches a pidfd; it turns readable when the process exits.
+export fn cell_epoll_add(epfd: i32, fd: i32) i32 {
+    var ev = linux.epoll_event{ .events = linux.EPOLL.IN, .data = .{ .fd = fd } };
+    return abiResult(sys.epollCtl(epfd, 1, fd, &ev));
+}
+
+export fn cell_epoll_del(epfd: i32, fd: i32) i32 {
+    return abiResult(sys.epollCtl(epfd, 2, fd, null));
+}
+
+/// Blocks (run it as a nonblocking FFI call) until watched fds are ready; writes up
+/// to `cap` ready fds to `out` and returns how many, or -errno.
+export fn cell_epoll_wait(epfd: i32, out: [*]i32, cap: u32, timeout_ms: i32) i32 {
+    var events: [64]linux.epoll_event = undefined;
+    const n = @min(cap, events.len);
+    const rc = sys.epollWait(epfd, events[0..n], timeout_ms);
+    if (sys.errnoOf(rc) != null) return abiResult(rc);
+    for (0..rc) |i| out[i] = events[i].data.fd;
+    return @intCast(rc);
+}
+
+/// mkdir(2): 0, or -errno (-EEXIST when it is there already).
+export fn cell_mkdir(path: [*:0]const u8, mode: u32) i32 {
+    return abiResult(sys.mkdirat(sys.AT_FDCWD, path, mode));
+}
+
+/// rmdir(2): 0, or -errno.
+export fn cell_rmdir(path: [*:0]const u8) i32 {
+    return abiResult(sys.unlinkat(sys.AT_FDCWD, path, sys.AT_REMOVEDIR));
+}
+
+/// Writes `len` bytes to an existing file in one write(2) (cgroup and /proc files
+/// take a value per write). Returns bytes written, or -errno.
+export fn cell_write_file(path: [*:0]const u8, data: [*]const u8, len: usize) i32 {
+    const fd = sys.openat(sys.AT_FDCWD, path, sys.O_WRONLY | sys.O_CLOEXEC, 0);
+    if (sys.errnoOf(fd) != null) return abiResult(fd);
+    const rc = sys.write(@intCast(fd), data[0..len]);
+    _ = sys.close(@intCast(fd));
+    return abiResult(rc);
+}

@@ -1,0 +1,292 @@
+//! The parent side of making a container process. One clone when every namespace is
+//! new; when the plan joins existing namespaces, a first child does the setns calls
+//! and clones the real process as our sibling-child (CLONE_PARENT), so its exit status
+//! comes to us. The parent then places the child (cgroups, /proc writes), says go, and
+//! reads the report pipe until EOF (exec done), an error record, or "ready".
+
+const std = @import("std");
+const linux = std.os.linux;
+const abi = @import("abi.zig");
+const sys = @import("sys.zig");
+const plan = @import("plan.zig");
+const report = @import("report.zig");
+const child = @import("child.zig");
+
+const max_joins = 16;
+
+const Pipes = struct { sync_r: sys.fd_t, sync_w: sys.fd_t, report_r: sys.fd_t, report_w: sys.fd_t };
+
+fn parentError(result: *abi.SpawnResult, syscall: []const u8, errno: u16, op_index: i32, path: []const u8) void {
+    result.status = abi.spawn_parent_error;
+    result.record = report.make(.err, errno, 0, op_index, syscall, path);
+}
+
+pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
+    result.* = std.mem.zeroes(abi.SpawnResult);
+    result.pid = -1;
+    result.pidfd = -1;
+    const ptrs = std.heap.page_allocator.alloc(?[*:0]const u8, plan.max_args + plan.max_env + 2) catch {
+        return parentError(result, "mmap", 12, -1, "plan");
+    };
+    defer std.heap.page_allocator.free(ptrs);
+    const proc = std.heap.page_allocator.create(plan.Process) catch {
+        return parentError(result, "mmap", 12, -1, "plan");
+    };
+    defer std.heap.page_allocator.destroy(proc);
+    proc.* = .{};
+    plan.decode(buf, proc, ptrs) catch |err| return parentError(result, "plan", sys.EINVAL, -1, @errorName(err));
+    if (proc.joins > max_joins) return parentError(result, "plan", sys.EINVAL, -1, "too many joins");
+
+    var sync: [2]i32 = undefined;
+    var rep: [2]i32 = undefined;
+    if (sys.errnoOf(sys.pipe2(&sync, sys.O_CLOEXEC))) |e| return parentError(result, "pipe2", e, -1, "");
+    if (sys.errnoOf(sys.pipe2(&rep, sys.O_CLOEXEC))) |e| {
+        _ = sys.close(sync[0]);
+        _ = sys.close(sync[1]);
+        return parentError(result, "pipe2", e, -1, "");
+    }
+    const pipes = Pipes{ .sync_r = sync[0], .sync_w = sync[1], .report_r = rep[0], .report_w = rep[1] };
+    defer {
+        _ = sys.close(pipes.sync_w);
+        _ = sys.close(pipes.report_r);
+    }
+    var ctx = child.Context{
+        .buf = buf,
+        .proc = proc,
+        .report_fd = pipes.report_w,
+        .sync_fd = pipes.sync_r,
+        .parent_fds = .{ pipes.sync_w, pipes.report_r },
+        .stacks = if (proc.exec_fifo) null else mapStacks(),
+    };
+    defer if (ctx.stacks) |stacks| {
+        _ = linux.syscall2(.munmap, @intFromPtr(stacks.ptr), stacks.len);
+    };
+    if (!proc.exec_fifo and ctx.stacks == null) return parentError(result, "mmap", 12, -1, "child stack");
+    launch(&ctx, pipes, result);
+}
+
+/// Each child made with CLONE_VM runs on a stack of its own, mapped before the clone.
+const child_stack_bytes = 256 * 1024;
+
+fn mapStacks() ?[]u8 {
+    const PROT_READ_WRITE = 3;
+    const MAP_PRIVATE_ANON_STACK = 0x02 | 0x20 | 0x20000;
+    const rc = linux.syscall6(.mmap, 0, 2 * child_stack_bytes, PROT_READ_WRITE, MAP_PRIVATE_ANON_STACK, @bitCast(@as(isize, -1)), 0);
+    if (sys.errnoOf(rc) != null) return null;
+    return @as([*]u8, @ptrFromInt(rc))[0 .. 2 * child_stack_bytes];
+}
+
+fn stackTop(stacks: []u8, which: usize) usize {
+    std.debug.assert(which < 2);
+    return @intFromPtr(stacks.ptr) + (which + 1) * child_stack_bytes;
+}
+
+fn initEntry(arg: usize) callconv(.c) u8 {
+    const ctx: *child.Context = @ptrFromInt(arg);
+    ctx.enterChild();
+    child.run(ctx);
+}
+
+fn stage1Entry(arg: usize) callconv(.c) u8 {
+    const ctx: *child.Context = @ptrFromInt(arg);
+    ctx.enterChild();
+    stage1(ctx);
+}
+
+fn stage2Entry(arg: usize) callconv(.c) u8 {
+    const ctx: *child.Context = @ptrFromInt(arg);
+    child.run(ctx);
+}
+
+/// Clones the first child: sharing our memory (CLONE_VM, no page-table copy of the
+/// whole runtime) when the spawn will wait until the exec, else as a fork (create
+/// mode, where the child outlives this call).
+fn cloneFirst(ctx: *child.Context, flags: u64, pidfd: ?*i32) usize {
+    if (ctx.stacks) |stacks| {
+        const entry = if (ctx.proc.joins > 0) &stage1Entry else &initEntry;
+        return linux.clone(entry, stackTop(stacks, 0), @truncate(flags | CLONE_VM), @intFromPtr(ctx), pidfd, 0, null);
+    }
+    const rc = sys.clone(flags, pidfd);
+    if (rc == 0) {
+        ctx.enterChild();
+        if (ctx.proc.joins > 0) stage1(ctx);
+        child.run(ctx);
+    }
+    return rc;
+}
+
+const CLONE_VM: u64 = 0x100;
+
+fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
+    const proc = ctx.proc;
+    // Signals stay blocked across the clone so no handler of ours runs in the child
+    // before it resets them.
+    const all: u64 = ~@as(u64, 0);
+    var old: u64 = 0;
+    _ = sys.sigprocmask(sys.SIG_SETMASK, &all, &old);
+    var pidfd: i32 = -1;
+    const joins = proc.joins > 0;
+    const flags: u64 = if (joins) sys.SIGCHLD else proc.clone_flags | sys.CLONE_PIDFD | sys.SIGCHLD;
+    const rc = cloneFirst(ctx, flags, if (joins) null else &pidfd);
+    _ = sys.sigprocmask(sys.SIG_SETMASK, &old, null);
+    _ = sys.close(pipes.sync_r);
+    _ = sys.close(pipes.report_w);
+    if (sys.errnoOf(rc)) |e| return parentError(result, "clone", e, -1, "");
+    var pid: sys.pid_t = @intCast(rc);
+
+    if (joins) {
+        pid = collectStage2(pid, pipes.report_r, result) orelse return;
+        const opened = sys.pidfdOpen(pid);
+        if (sys.errnoOf(opened)) |e| {
+            _ = sys.kill(pid, sys.SIGKILL);
+            var status: i32 = 0;
+            _ = sys.wait4(pid, &status, 0);
+            return parentError(result, "pidfd_open", e, -1, "");
+        }
+        pidfd = @intCast(opened);
+    }
+    result.pid = pid;
+    result.pidfd = pidfd;
+    if (!placeChild(ctx.buf, pid, result)) return abandon(result);
+    if (sys.errnoOf(sys.write(pipes.sync_w, "g"))) |e| {
+        parentError(result, "write", e, -1, "sync pipe");
+        return abandon(result);
+    }
+    var rec: abi.Record = undefined;
+    const got = report.receive(pipes.report_r, &rec) catch {
+        parentError(result, "read", 5, -1, "report pipe");
+        return abandon(result);
+    };
+    if (got == null) return; // EOF: the exec happened
+    if (rec.kind == @backingInt(abi.RecordKind.ready)) return;
+    result.status = abi.spawn_child_error;
+    result.record = rec;
+    abandon(result);
+}
+
+/// The first child reports the pid of the process it cloned, then exits; reap it.
+fn collectStage2(stage1_pid: sys.pid_t, report_r: sys.fd_t, result: *abi.SpawnResult) ?sys.pid_t {
+    var rec: abi.Record = undefined;
+    const got = report.receive(report_r, &rec) catch null;
+    var status: i32 = 0;
+    _ = sys.wait4(stage1_pid, &status, 0);
+    const r = got orelse {
+        parentError(result, "clone", 5, -1, "first child exited without a report");
+        return null;
+    };
+    if (rec.kind == @backingInt(abi.RecordKind.pid) and rec.pid > 0) return rec.pid;
+    result.status = abi.spawn_child_error;
+    result.record = rec;
+    _ = r;
+    return null;
+}
+
+/// Parent-side ops: /proc/<pid>/ writes (id maps, setgroups, oom_score_adj) and
+/// cgroup.procs writes, done while the child waits for go.
+fn placeChild(buf: []const u8, pid: sys.pid_t, result: *abi.SpawnResult) bool {
+    var digits: [20]u8 = undefined;
+    const pid_len = sys.formatDecimal(&digits, @intCast(pid));
+    var it = plan.Iterator.init(buf) catch unreachable; // validated by decode
+    var steps: u32 = 0;
+    while (steps < plan.max_ops) : (steps += 1) {
+        const op = (it.next() catch unreachable) orelse return true;
+        var r = op.body;
+        switch (op.code) {
+            .proc_write => {
+                const name = r.str() catch unreachable;
+                const content = r.str() catch unreachable;
+                var path: [64]u8 = undefined;
+                const p = procPath(&path, digits[0..pid_len], name) orelse {
+                    parentError(result, "open", sys.ENAMETOOLONG, @intCast(op.index), name);
+                    return false;
+                };
+                const fd = sys.openat(sys.AT_FDCWD, p, sys.O_WRONLY | sys.O_CLOEXEC, 0);
+                if (sys.errnoOf(fd)) |e| {
+                    parentError(result, "open", e, @intCast(op.index), std.mem.span(p));
+                    return false;
+                }
+                const w = sys.write(@intCast(fd), content);
+                _ = sys.close(@intCast(fd));
+                if (sys.errnoOf(w)) |e| {
+                    parentError(result, "write", e, @intCast(op.index), std.mem.span(p));
+                    return false;
+                }
+            },
+            .cgroup_procs => {
+                const path = r.str() catch unreachable;
+                const fd = sys.openat(sys.AT_FDCWD, path, sys.O_WRONLY | sys.O_CLOEXEC, 0);
+                if (sys.errnoOf(fd)) |e| {
+                    parentError(result, "open", e, @intCast(op.index), path);
+                    return false;
+                }
+                const w = sys.write(@intCast(fd), digits[0..pid_len]);
+                _ = sys.close(@intCast(fd));
+                if (sys.errnoOf(w)) |e| {
+                    parentError(result, "write", e, @intCast(op.index), path);
+                    return false;
+                }
+            },
+            else => {},
+        }
+    }
+    return true;
+}
+
+fn procPath(buf: *[64]u8, pid: []const u8, name: []const u8) ?[*:0]const u8 {
+    const prefix = "/proc/";
+    const len = prefix.len + pid.len + 1 + name.len;
+    if (len + 1 > buf.len) return null;
+    @memcpy(buf[0..prefix.len], prefix);
+    @memcpy(buf[prefix.len..][0..pid.len], pid);
+    buf[prefix.len + pid.len] = '/';
+    @memcpy(buf[prefix.len + pid.len + 1 ..][0..name.len], name);
+    buf[len] = 0;
+    return buf[0..len :0];
+}
+
+/// A failed start: kill and reap the child so nothing is left.
+fn abandon(result: *abi.SpawnResult) void {
+    if (result.pidfd >= 0) {
+        _ = sys.pidfdSendSignal(result.pidfd, sys.SIGKILL);
+        var info: [128]u8 = undefined;
+        _ = sys.waitidPidfd(result.pidfd, &info, sys.WEXITED);
+        _ = sys.close(result.pidfd);
+    }
+    result.pidfd = -1;
+    result.pid = -1;
+}
+
+/// First child of a join: open every namespace, enter them in plan order, then clone
+/// the container process as a child of our parent and report its pid.
+fn stage1(ctx: *child.Context) noreturn {
+    var fds: [max_joins]sys.fd_t = undefined;
+    var types: [max_joins]u64 = undefined;
+    var n: usize = 0;
+    var it = plan.Iterator.init(ctx.buf) catch unreachable;
+    var steps: u32 = 0;
+    while (steps < plan.max_ops) : (steps += 1) {
+        const op = (it.next() catch unreachable) orelse break;
+        if (op.code != .join_ns) continue;
+        var r = op.body;
+        types[n] = r.int(u64) catch unreachable;
+        const path = r.str() catch unreachable;
+        ctx.op_index = @intCast(op.index);
+        fds[n] = @intCast(ctx.check(sys.openat(sys.AT_FDCWD, path, sys.O_RDONLY | sys.O_CLOEXEC, 0), "open", path));
+        n += 1;
+    }
+    for (0..n) |i| {
+        _ = ctx.check(sys.setns(fds[i], types[i]), "setns", "");
+        _ = sys.close(fds[i]);
+    }
+    ctx.op_index = -1;
+    const flags = ctx.proc.clone_flags | sys.CLONE_PARENT | sys.SIGCHLD;
+    const rc = if (ctx.stacks) |stacks|
+        linux.clone(&stage2Entry, stackTop(stacks, 1), @truncate(flags | CLONE_VM), @intFromPtr(ctx), null, 0, null)
+    else
+        sys.clone(flags, null);
+    if (rc == 0) child.run(ctx); // fork path only: the CLONE_VM child starts in stage2Entry
+    _ = ctx.check(rc, "clone", "");
+    const rec = report.make(.pid, 0, @intCast(rc), -1, "", "");
+    report.send(ctx.report_fd, &rec);
+    sys.exitGroup(0);
+}

@@ -1,0 +1,333 @@
+//! Raw Linux syscalls and the kernel constants cell uses. Every wrapper returns the
+//! raw result; `errnoOf` turns it into an errno or null. No libc, no allocation: these
+//! are safe to call in a child forked from a multi-threaded process.
+
+const std = @import("std");
+const linux = std.os.linux;
+
+pub const fd_t = i32;
+pub const pid_t = i32;
+
+pub const AT_FDCWD: fd_t = -100;
+pub const AT_EMPTY_PATH: u32 = 0x1000;
+pub const AT_RECURSIVE: u32 = 0x8000;
+pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+
+pub const O_RDONLY: u32 = 0;
+pub const O_WRONLY: u32 = 1;
+pub const O_RDWR: u32 = 2;
+pub const O_CREAT: u32 = 0o100;
+pub const O_EXCL: u32 = 0o200;
+pub const O_NOCTTY: u32 = 0o400;
+pub const O_DIRECTORY: u32 = 0o200000;
+pub const O_NOFOLLOW: u32 = 0o400000;
+pub const O_CLOEXEC: u32 = 0o2000000;
+pub const O_PATH: u32 = 0o10000000;
+
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
+pub const MS_RDONLY: u32 = 1;
+pub const MS_NOSUID: u32 = 2;
+pub const MS_NODEV: u32 = 4;
+pub const MS_NOEXEC: u32 = 8;
+pub const MS_SYNCHRONOUS: u32 = 16;
+pub const MS_REMOUNT: u32 = 32;
+pub const MS_MANDLOCK: u32 = 64;
+pub const MS_NOATIME: u32 = 1024;
+pub const MS_NODIRATIME: u32 = 2048;
+pub const MS_BIND: u32 = 4096;
+pub const MS_MOVE: u32 = 8192;
+pub const MS_REC: u32 = 16384;
+pub const MS_SLAVE: u32 = 1 << 19;
+pub const MS_RELATIME: u32 = 1 << 21;
+pub const MNT_DETACH: u32 = 2;
+pub const MOUNT_ATTR_RDONLY: u64 = 1;
+
+pub const CLONE_NEWNS: u64 = 0x00020000;
+pub const CLONE_NEWCGROUP: u64 = 0x02000000;
+pub const CLONE_NEWUTS: u64 = 0x04000000;
+pub const CLONE_NEWIPC: u64 = 0x08000000;
+pub const CLONE_NEWUSER: u64 = 0x10000000;
+pub const CLONE_NEWPID: u64 = 0x20000000;
+pub const CLONE_NEWNET: u64 = 0x40000000;
+pub const CLONE_PIDFD: u64 = 0x00001000;
+pub const CLONE_PARENT: u64 = 0x00008000;
+pub const SIGCHLD: u64 = 17;
+pub const SIGKILL: u32 = 9;
+pub const SIGSTOP: u32 = 19;
+
+pub const PR_SET_DUMPABLE: usize = 4;
+pub const PR_SET_KEEPCAPS: usize = 8;
+pub const PR_CAPBSET_DROP: usize = 24;
+pub const PR_SET_NO_NEW_PRIVS: usize = 38;
+pub const PR_CAP_AMBIENT: usize = 47;
+pub const PR_CAP_AMBIENT_RAISE: usize = 2;
+pub const PR_CAP_AMBIENT_CLEAR_ALL: usize = 4;
+
+pub const P_PIDFD: usize = 3;
+pub const WNOHANG: usize = 1;
+pub const WEXITED: usize = 4;
+pub const CLOSE_RANGE_CLOEXEC: usize = 1 << 2;
+pub const F_DUPFD_CLOEXEC: usize = 1030;
+pub const F_SETFD: usize = 2;
+
+pub const S_IFMT: u32 = 0o170000;
+pub const S_IFDIR: u32 = 0o040000;
+pub const S_IFCHR: u32 = 0o020000;
+pub const S_IFREG: u32 = 0o100000;
+
+pub const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+pub const ENOENT: u16 = 2;
+pub const EINTR: u16 = 4;
+pub const EACCES: u16 = 13;
+pub const EEXIST: u16 = 17;
+pub const EINVAL: u16 = 22;
+pub const ENAMETOOLONG: u16 = 36;
+pub const ELOOP: u16 = 40;
+
+/// The errno carried by a raw syscall result, or null when the call succeeded.
+pub fn errnoOf(rc: usize) ?u16 {
+    const signed: isize = @bitCast(rc);
+    if (signed < 0 and signed > -4096) return @intCast(-signed);
+    return null;
+}
+
+/// A raw result as the C ABI returns it to TypeScript: the value, or -errno.
+pub fn toAbi(rc: usize) i64 {
+    return @bitCast(rc);
+}
+
+fn a(x: anytype) usize {
+    return switch (@typeInfo(@TypeOf(x))) {
+        .pointer => @intFromPtr(x),
+        .optional => if (x) |p| @intFromPtr(p) else 0,
+        .int, .comptime_int => blk: {
+            if (@TypeOf(x) == i32 or @TypeOf(x) == i64) break :blk @bitCast(@as(isize, x));
+            break :blk @intCast(x);
+        },
+        else => @compileError("unsupported syscall argument"),
+    };
+}
+
+pub fn read(fd: fd_t, buf: []u8) usize {
+    return linux.syscall3(.read, a(fd), a(buf.ptr), buf.len);
+}
+pub fn write(fd: fd_t, buf: []const u8) usize {
+    return linux.syscall3(.write, a(fd), a(buf.ptr), buf.len);
+}
+pub fn close(fd: fd_t) usize {
+    return linux.syscall1(.close, a(fd));
+}
+pub fn openat(dirfd: fd_t, path: [*:0]const u8, flags: u32, mode: u32) usize {
+    return linux.syscall4(.openat, a(dirfd), a(path), flags, mode);
+}
+pub const OpenHow = extern struct { flags: u64, mode: u64, resolve: u64 };
+pub fn openat2(dirfd: fd_t, path: [*:0]const u8, how: *const OpenHow) usize {
+    return linux.syscall4(.openat2, a(dirfd), a(path), a(how), @sizeOf(OpenHow));
+}
+pub fn mkdirat(dirfd: fd_t, path: [*:0]const u8, mode: u32) usize {
+    return linux.syscall3(.mkdirat, a(dirfd), a(path), mode);
+}
+pub const AT_REMOVEDIR: u32 = 0x200;
+pub fn unlinkat(dirfd: fd_t, path: [*:0]const u8, flags: u32) usize {
+    return linux.syscall3(.unlinkat, a(dirfd), a(path), flags);
+}
+pub fn mknodat(dirfd: fd_t, path: [*:0]const u8, mode: u32, dev: u32) usize {
+    return linux.syscall4(.mknodat, a(dirfd), a(path), mode, dev);
+}
+pub fn symlinkat(target: [*:0]const u8, dirfd: fd_t, path: [*:0]const u8) usize {
+    return linux.syscall3(.symlinkat, a(target), a(dirfd), a(path));
+}
+pub fn fchownat(dirfd: fd_t, path: [*:0]const u8, uid: u32, gid: u32, flags: u32) usize {
+    return linux.syscall5(.fchownat, a(dirfd), a(path), uid, gid, flags);
+}
+pub fn mount(source: ?[*:0]const u8, target: [*:0]const u8, fstype: ?[*:0]const u8, flags: u32, data: ?[*:0]const u8) usize {
+    return linux.syscall5(.mount, a(source), a(target), a(fstype), flags, a(data));
+}
+pub fn umount2(target: [*:0]const u8, flags: u32) usize {
+    return linux.syscall2(.umount2, a(target), flags);
+}
+pub const MountAttr = extern struct { attr_set: u64, attr_clr: u64, propagation: u64, userns_fd: u64 };
+pub fn mountSetattr(dirfd: fd_t, path: [*:0]const u8, flags: u32, attr: *const MountAttr) usize {
+    return linux.syscall5(.mount_setattr, a(dirfd), a(path), flags, a(attr), @sizeOf(MountAttr));
+}
+pub fn pivotRoot(new_root: [*:0]const u8, put_old: [*:0]const u8) usize {
+    return linux.syscall2(.pivot_root, a(new_root), a(put_old));
+}
+pub fn chroot(path: [*:0]const u8) usize {
+    return linux.syscall1(.chroot, a(path));
+}
+pub fn chdir(path: [*:0]const u8) usize {
+    return linux.syscall1(.chdir, a(path));
+}
+pub fn fchdir(fd: fd_t) usize {
+    return linux.syscall1(.fchdir, a(fd));
+}
+pub fn getcwd(buf: []u8) usize {
+    return linux.syscall2(.getcwd, a(buf.ptr), buf.len);
+}
+pub fn sethostname(name: []const u8) usize {
+    return linux.syscall2(.sethostname, a(name.ptr), name.len);
+}
+pub fn setdomainname(name: []const u8) usize {
+    return linux.syscall2(.setdomainname, a(name.ptr), name.len);
+}
+pub const Rlimit = extern struct { soft: u64, hard: u64 };
+pub fn prlimit(resource: u32, limit: *const Rlimit) usize {
+    return linux.syscall4(.prlimit64, 0, resource, a(limit), 0);
+}
+pub fn unshare(flags: u64) usize {
+    return linux.syscall1(.unshare, flags);
+}
+pub fn setns(fd: fd_t, nstype: u64) usize {
+    return linux.syscall2(.setns, a(fd), nstype);
+}
+pub fn setgroups(list: []const u32) usize {
+    return linux.syscall2(.setgroups, list.len, a(list.ptr));
+}
+pub fn setresgid(gid: u32) usize {
+    return linux.syscall3(.setresgid, gid, gid, gid);
+}
+pub fn setresuid(uid: u32) usize {
+    return linux.syscall3(.setresuid, uid, uid, uid);
+}
+pub fn prctl(option: usize, arg2: usize, arg3: usize) usize {
+    return linux.syscall5(.prctl, option, arg2, arg3, 0, 0);
+}
+pub const CapHeader = extern struct { version: u32, pid: i32 };
+pub const CapData = extern struct { effective: u32, permitted: u32, inheritable: u32 };
+pub fn capset(header: *CapHeader, data: *const [2]CapData) usize {
+    return linux.syscall2(.capset, a(header), a(data));
+}
+pub fn umask(mask: u32) usize {
+    return linux.syscall1(.umask, mask);
+}
+pub fn dup3(old: fd_t, new: fd_t, flags: u32) usize {
+    return linux.syscall3(.dup3, a(old), a(new), flags);
+}
+pub fn fcntl(fd: fd_t, cmd: usize, arg: usize) usize {
+    return linux.syscall3(.fcntl, a(fd), cmd, arg);
+}
+pub fn closeRange(first: u32, last: u32, flags: usize) usize {
+    return linux.syscall3(.close_range, first, last, flags);
+}
+pub fn execve(path: [*:0]const u8, argv: [*:null]const ?[*:0]const u8, envp: [*:null]const ?[*:0]const u8) usize {
+    return linux.syscall3(.execve, a(path), a(argv), a(envp));
+}
+pub fn faccessat(dirfd: fd_t, path: [*:0]const u8, mode: u32) usize {
+    return linux.syscall3(.faccessat, a(dirfd), a(path), mode);
+}
+pub fn exitGroup(code: u8) noreturn {
+    _ = linux.syscall1(.exit_group, code);
+    unreachable;
+}
+pub const KSigaction = extern struct { handler: usize, flags: u64, restorer: usize, mask: u64 };
+pub fn sigactionDefault(sig: u32) usize {
+    const act = KSigaction{ .handler = 0, .flags = 0, .restorer = 0, .mask = 0 };
+    return linux.syscall4(.rt_sigaction, sig, a(&act), 0, 8);
+}
+pub fn sigprocmask(how: usize, set: *const u64, old: ?*u64) usize {
+    return linux.syscall4(.rt_sigprocmask, how, a(set), a(old), 8);
+}
+pub const SIG_SETMASK: usize = 2;
+pub fn socket(domain: u32, kind: u32, protocol: u32) usize {
+    return linux.syscall3(.socket, domain, kind, protocol);
+}
+pub fn ioctl(fd: fd_t, request: usize, arg: usize) usize {
+    return linux.syscall3(.ioctl, a(fd), request, arg);
+}
+/// statfs for 64-bit Linux: f_type at offset 0, f_flags at offset 80.
+pub const Statfs = extern struct { f_type: u64, rest: [9]u64, f_flags: u64, spare: [4]u64 };
+pub fn fstatfs(fd: fd_t, buf: *Statfs) usize {
+    return linux.syscall2(.fstatfs, a(fd), a(buf));
+}
+pub const Statx = extern struct {
+    mask: u32,
+    blksize: u32,
+    attributes: u64,
+    nlink: u32,
+    uid: u32,
+    gid: u32,
+    mode: u16,
+    pad1: u16,
+    ino: u64,
+    size: u64,
+    blocks: u64,
+    attributes_mask: u64,
+    times: [8]u64,
+    rdev_major: u32,
+    rdev_minor: u32,
+    dev_major: u32,
+    dev_minor: u32,
+    spare: [14]u64,
+};
+pub fn statx(dirfd: fd_t, path: [*:0]const u8, flags: u32, buf: *Statx) usize {
+    return linux.syscall5(.statx, a(dirfd), a(path), flags, 0x7ff, a(buf));
+}
+pub fn pipe2(fds: *[2]i32, flags: u32) usize {
+    return linux.syscall2(.pipe2, a(fds), flags);
+}
+pub fn clone(flags: u64, pidfd_out: ?*i32) usize {
+    // Fork-like: no new stack, the child resumes here on a copy of this stack.
+    return linux.syscall5(.clone, flags, 0, a(pidfd_out), 0, 0);
+}
+pub fn wait4(pid: pid_t, status: *i32, options: usize) usize {
+    return linux.syscall4(.wait4, a(pid), a(status), options, 0);
+}
+pub fn waitidPidfd(pidfd: fd_t, info: *[128]u8, options: usize) usize {
+    return linux.syscall5(.waitid, P_PIDFD, a(pidfd), a(info), options, 0);
+}
+pub fn pidfdOpen(pid: pid_t) usize {
+    return linux.syscall2(.pidfd_open, a(pid), 0);
+}
+pub fn pidfdSendSignal(pidfd: fd_t, sig: u32) usize {
+    return linux.syscall4(.pidfd_send_signal, a(pidfd), sig, 0, 0);
+}
+pub fn kill(pid: pid_t, sig: u32) usize {
+    return linux.syscall2(.kill, a(pid), sig);
+}
+pub fn epollCreate() usize {
+    return linux.syscall1(.epoll_create1, O_CLOEXEC);
+}
+pub fn epollCtl(epfd: fd_t, op: u32, fd: fd_t, event: ?*linux.epoll_event) usize {
+    return linux.syscall4(.epoll_ctl, a(epfd), op, a(fd), a(event));
+}
+pub fn epollWait(epfd: fd_t, events: []linux.epoll_event, timeout_ms: i32) usize {
+    return linux.syscall6(.epoll_pwait, a(epfd), a(events.ptr), events.len, a(timeout_ms), 0, 8);
+}
+pub fn getpid() pid_t {
+    return @intCast(linux.syscall0(.getpid));
+}
+
+/// The kernel's dev_t encoding for mknod.
+pub fn makedev(major: u32, minor: u32) u32 {
+    return (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~@as(u32, 0xff)) << 12);
+}
+
+/// Writes "/proc/self/fd/<fd>" with a NUL into buf; the mount target for an fd.
+pub fn fdPath(buf: *[32]u8, fd: fd_t) [*:0]const u8 {
+    std.debug.assert(fd >= 0);
+    const prefix = "/proc/self/fd/";
+    @memcpy(buf[0..prefix.len], prefix);
+    const len = prefix.len + formatDecimal(buf[prefix.len..], @intCast(fd));
+    buf[len] = 0;
+    return buf[0..len :0];
+}
+
+/// Writes n in decimal into out; returns the number of digits. No allocation.
+pub fn formatDecimal(out: []u8, n: u64) usize {
+    var digits: [20]u8 = undefined;
+    var count: usize = 0;
+    var rest = n;
+    while (true) {
+        digits[count] = @intCast('0' + rest % 10);
+        count += 1;
+        rest /= 10;
+        if (rest == 0) break;
+    }
+    std.debug.assert(count <= out.len);
+    for (0..count) |i| out[i] = digits[count - 1 - i];
+    return count;
+}
