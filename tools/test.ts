@@ -16,7 +16,7 @@ if (Deno.uid() !== 0) {
 }
 await ensureBuilt();
 const zig = await new Deno.Command("zig", {
-  args: ["build", "test", "--release=safe", "--summary", "all"],
+  args: ["test", "-O", "ReleaseSafe", "zig-src/tests.zig"],
   cwd: ROOT,
   stdout: "inherit",
   stderr: "inherit",

@@ -1,0 +1,108 @@
+/**
+ * Shared test fixtures: a busybox rootfs, a factory on a private state root, configs,
+ * and checks that a container left nothing behind on the host.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createFactory, defaultConfig, type Factory, type Spec } from "../../mod.ts";
+import type { Container, ProcessOptions } from "../../mod.ts";
+import { busyboxRootfs } from "./rootfs.ts";
+
+/** Where the shared test rootfs lives (built once, reused). */
+export const ROOTFS_DIR = "/tmp/cell-test-rootfs";
+
+/** The busybox rootfs, built on first use. */
+export function rootfs(): Promise<string> {
+  return busyboxRootfs(ROOTFS_DIR);
+}
+
+/** A factory on a fresh temporary state root. */
+export async function testFactory(): Promise<Factory> {
+  const root = await Deno.makeTempDir({ prefix: "cell-state-" });
+  return createFactory({ root });
+}
+
+let counter = 0;
+/** A unique container id for a test. */
+export function uniqueId(prefix = "t"): string {
+  return `${prefix}-${Deno.pid}-${++counter}`;
+}
+
+/** runc-spec-like config on the busybox rootfs; `edit` may change it in place. */
+export async function busyboxConfig(args: string[], edit?: (spec: Spec) => void): Promise<Spec> {
+  const spec = defaultConfig({ rootfs: await rootfs(), args });
+  edit?.(spec);
+  return spec;
+}
+
+/** Starts a process with piped stdout/stderr and returns its output and exit. */
+export async function runIn(
+  container: Container,
+  options: ProcessOptions = {},
+): Promise<{ stdout: string; stderr: string; code: number | null; signal: string | null }> {
+  const proc = await container.start({
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    ...options,
+  });
+  const out = await proc.output();
+  const text = new TextDecoder();
+  return {
+    stdout: text.decode(out.stdout),
+    stderr: text.decode(out.stderr),
+    code: out.code,
+    signal: out.signal,
+  };
+}
+
+/** Every cgroup directory on the host whose path contains `id`. */
+export function cgroupDirsOf(id: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    if (depth > 4) return;
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory) continue;
+      const path = `${dir}/${e.name}`;
+      if (e.name === id) found.push(path);
+      walk(path, depth + 1);
+    }
+  };
+  walk("/sys/fs/cgroup", 0);
+  return found;
+}
+
+/** Asserts no process, cgroup, state or mount of the container is left on the host. */
+export function assertNothingLeft(factory: Factory, id: string, pids: number[] = []): void {
+  assert.deepEqual(cgroupDirsOf(id), [], `cgroups of ${id} left behind`);
+  let stateLeft = true;
+  try {
+    Deno.statSync(`${factory.root}/${id}`);
+  } catch {
+    stateLeft = false;
+  }
+  assert.equal(stateLeft, false, `state directory of ${id} left behind`);
+  for (const pid of pids) {
+    let alive = false;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      alive = !/\) [ZX] /.test(stat);
+    } catch { /* gone */ }
+    assert.equal(alive, false, `process ${pid} of ${id} is still alive`);
+  }
+  const mounts = Deno.readTextFileSync("/proc/self/mountinfo");
+  assert.equal(mounts.includes(id), false, `a mount naming ${id} is left in the host`);
+}
+
+/** Open fds of this Deno process (for leak checks). */
+export function openFds(): number {
+  return [...Deno.readDirSync("/proc/self/fd")].length;
+}
