@@ -35,6 +35,7 @@ export const Op = {
   rootReadonly: 24,
   execFifo: 25,
   mkdir: 26,
+  becomeRoot: 27,
   args: 40,
   env: 41,
   cwd: 42,

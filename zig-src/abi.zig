@@ -32,6 +32,7 @@ pub const Op = enum(u32) {
     root_readonly = 24, // u32 recursive
     exec_fifo = 25, // str path: opened now, waited on just before exec
     mkdir = 26, // u32 mode, str path (in root)
+    become_root = 27, // setresgid(0), setresuid(0): root of a new user namespace
     // The process (the last values win).
     args = 40, // strlist
     env = 41, // strlist

@@ -129,6 +129,11 @@ fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
             _ = ctx.check(sys.prlimit(resource, &limit), "prlimit", "");
         },
         .loopback_up => loopbackUp(ctx),
+        .become_root => {
+            // Until now our ids are the host's, unmapped in the new user namespace.
+            _ = ctx.check(sys.setresgid(0), "setresgid", "0");
+            _ = ctx.check(sys.setresuid(0), "setresuid", "0");
+        },
         .exec_fifo => {
             const path = try r.str();
             const rc = sys.openat(sys.AT_FDCWD, path, sys.O_PATH | sys.O_CLOEXEC, 0);

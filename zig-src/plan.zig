@@ -149,7 +149,7 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 _ = try r.int(u32);
                 _ = try r.str();
             },
-            .pivot_root, .move_root, .loopback_up => {},
+            .pivot_root, .move_root, .loopback_up, .become_root => {},
             .rlimit => {
                 _ = try r.int(u32);
                 _ = try r.int(u64);

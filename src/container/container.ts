@@ -73,15 +73,17 @@ export class Container implements AsyncDisposable {
   }
 
   /** The current status: created, running, stopped or destroyed. */
-  status(): Promise<Status> {
-    return Promise.resolve(this.#statusOf(this.#state()));
+  // deno-lint-ignore require-await
+  async status(): Promise<Status> {
+    return this.#statusOf(this.#state());
   }
 
   /** Host pids of every process in the container's cgroup. */
-  processes(): Promise<number[]> {
+  // deno-lint-ignore require-await
+  async processes(): Promise<number[]> {
     const state = this.#state();
     if (!state) refuse(this.id, "destroyed", "list processes of");
-    return Promise.resolve(this.#cgroup.pids());
+    return this.#cgroup.pids();
   }
 
   /**
@@ -154,7 +156,11 @@ export class Container implements AsyncDisposable {
   }
 
   /** Sends a signal to the init, or with `all` to every process of the container. */
-  signal(signal: Deno.Signal | number = "SIGTERM", options: SignalOptions = {}): Promise<void> {
+  // deno-lint-ignore require-await
+  async signal(
+    signal: Deno.Signal | number = "SIGTERM",
+    options: SignalOptions = {},
+  ): Promise<void> {
     const number = signalNumber(signal);
     const state = this.#state();
     const status = this.#statusOf(state);
@@ -166,7 +172,6 @@ export class Container implements AsyncDisposable {
     } else {
       signalInit(state.init, number);
     }
-    return Promise.resolve();
   }
 
   /**

@@ -40,7 +40,11 @@ export class Factory {
    * Creates a container: validates the config, claims the id, makes its cgroup and
    * writes its state. Nothing runs until `start`. A failure leaves nothing behind.
    */
-  create(id: string, config: Spec | unknown, options: CreateOptions = {}): Promise<Container> {
+  async create(
+    id: string,
+    config: Spec | unknown,
+    options: CreateOptions = {},
+  ): Promise<Container> {
     checkId(id);
     const spec = validateConfig(config, { bundle: options.bundle });
     checkRootfs(spec.root.path);
@@ -61,22 +65,25 @@ export class Factory {
         cgroup: cgroup.state(),
       };
       this.#store.write(state);
-      return Promise.resolve(new Container(this.#store, state));
+      return new Container(this.#store, state);
     } catch (e) {
       this.#store.remove(id);
-      return cgroup.remove().then(() => Promise.reject(e));
+      await cgroup.remove();
+      throw e;
     }
   }
 
   /** Loads a container another process (or this one) created. */
-  load(id: string): Promise<Container> {
+  // deno-lint-ignore require-await
+  async load(id: string): Promise<Container> {
     checkId(id);
-    return Promise.resolve(new Container(this.#store, this.#store.read(id)));
+    return new Container(this.#store, this.#store.read(id));
   }
 
   /** The ids of every container under this root. */
-  list(): Promise<string[]> {
-    return Promise.resolve(this.#store.list());
+  // deno-lint-ignore require-await
+  async list(): Promise<string[]> {
+    return this.#store.list();
   }
 }
 

@@ -180,6 +180,7 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
   for (const file of options.cgroupProcs) {
     plan.op(Op.cgroupProcs, `join the cgroup ${file}`, (w) => w.str(file));
   }
+  if (fresh.has("user")) plan.op(Op.becomeRoot, "become root in the user namespace");
   // Unshared after the cgroup placement, so the namespace is rooted at our cgroup.
   if (fresh.has("cgroup")) {
     plan.op(Op.unshare, "unshare the cgroup namespace", (w) => w.u64(NS_FLAGS.cgroup));

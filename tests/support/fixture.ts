@@ -18,9 +18,19 @@ export function rootfs(): Promise<string> {
   return busyboxRootfs(ROOTFS_DIR);
 }
 
-/** A factory on a fresh temporary state root. */
+const stateRoots: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const root of stateRoots) {
+    try {
+      Deno.removeSync(root, { recursive: true });
+    } catch { /* already gone */ }
+  }
+});
+
+/** A factory on a fresh temporary state root, removed when the test process ends. */
 export async function testFactory(): Promise<Factory> {
   const root = await Deno.makeTempDir({ prefix: "cell-state-" });
+  stateRoots.push(root);
   return createFactory({ root });
 }
 
