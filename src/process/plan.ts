@@ -111,12 +111,18 @@ function planProcess(
   }
   const caps = proc.capabilities;
   if (caps) {
+    const permitted = capMask(caps.permitted);
+    const inheritable = capMask(caps.inheritable);
+    // The kernel only raises an ambient capability that is also permitted and
+    // inheritable; `runc spec` lists ambient ones without inheritable, and runc skips
+    // them the same way, so such bundles run unchanged.
+    const ambient = capMask(caps.ambient) & permitted & inheritable;
     plan.op(
       Op.caps,
       "capabilities",
       (w) =>
         w.u32(capLast()).u64(capMask(caps.bounding)).u64(capMask(caps.effective))
-          .u64(capMask(caps.permitted)).u64(capMask(caps.inheritable)).u64(capMask(caps.ambient)),
+          .u64(permitted).u64(inheritable).u64(ambient),
     );
   }
   if (proc.noNewPrivileges) plan.op(Op.noNewPrivs, "no_new_privs");

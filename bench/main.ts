@@ -1,0 +1,77 @@
+/**
+ * `deno task bench`: `true` in a busybox container with pid, mount, uts, ipc, network
+ * and cgroup namespaces, run by cell's library, `runc run` and `crun run` on the same
+ * bundle, interleaved round by round, printed side by side as ratios.
+ *
+ * usage: sudo deno task bench [--runs N]
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createFactory } from "../mod.ts";
+import { bundle } from "../tests/support/rootfs.ts";
+import { type CellTiming, timeCell } from "./cell_run.ts";
+import { peerBundleConfig, type PeerRuntime, preparePeers, summarize, timePeer } from "./peers.ts";
+
+const GOAL_VS_CRUN = 0.5;
+
+function fmt(ms: number): string {
+  return ms.toFixed(2).padStart(7);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ args: Deno.args, options: { runs: { type: "string" } } });
+  const runs = Number(values.runs ?? 50);
+  if (Deno.uid() !== 0) throw new Error("the bench makes real containers: run it as root");
+  await preparePeers();
+  const dir = await Deno.makeTempDir({ prefix: "cell-bench-" });
+  const factory = createFactory({ root: join(dir, "state") });
+  try {
+    const bundleDir = join(dir, "bundle");
+    await bundle(bundleDir, peerBundleConfig("rootfs", ["true"]));
+    const peers: PeerRuntime[] = ["runc", "crun"];
+    // Warm up page caches and each runtime once.
+    for (let i = 0; i < 3; i++) await timeCell(factory, bundleDir);
+    for (const p of peers) await timePeer(p, bundleDir, 2);
+
+    const cell: CellTiming[] = [];
+    const peer: Record<PeerRuntime, number[]> = { runc: [], crun: [] };
+    for (let round = 0; round < runs; round++) {
+      cell.push(await timeCell(factory, bundleDir));
+      for (const p of peers) peer[p].push(...await timePeer(p, bundleDir, 1));
+    }
+    report(runs, cell, peer);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function report(runs: number, cell: CellTiming[], peer: Record<PeerRuntime, number[]>): void {
+  const total = summarize(cell.map((t) => t.total));
+  const runc = summarize(peer.runc);
+  const crun = summarize(peer.crun);
+  console.log(
+    `\`true\` in a busybox container (pid, mount, uts, ipc, net, cgroup namespaces), ` +
+      `${runs} interleaved runs each; milliseconds\n`,
+  );
+  console.log("runtime                     median     p10     p90");
+  const row = (name: string, s: ReturnType<typeof summarize>) =>
+    console.log(`${name.padEnd(26)}${fmt(s.median)} ${fmt(s.p10)} ${fmt(s.p90)}`);
+  row("cell (library)", total);
+  row("runc run", runc);
+  row("crun run", crun);
+  const part = (k: keyof CellTiming) => summarize(cell.map((t) => t[k])).median.toFixed(2);
+  console.log(
+    `\ncell medians by step: create ${part("create")}, start ${part("start")}, ` +
+      `exit ${part("exit")}, destroy ${part("destroy")}`,
+  );
+  const vsCrun = total.median / crun.median;
+  const vsRunc = total.median / runc.median;
+  console.log(`\ncell / crun = ${vsCrun.toFixed(2)}x   (goal: at most ${GOAL_VS_CRUN}x)`);
+  console.log(`cell / runc = ${vsRunc.toFixed(2)}x`);
+  console.log(vsCrun <= GOAL_VS_CRUN ? "goal met" : "goal NOT met");
+}
+
+if (import.meta.main) await main();
