@@ -351,3 +351,58 @@ Deno.test("200 create/start/destroy cycles leak no fds in this process", async (
   assert.equal(watchedCount(), 0);
   assert.deepEqual(await factory.list(), []);
 });
+
+Deno.test("a reused pid is never taken for the init (pid + start time)", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  const c = await factory.create(id, await busyboxConfig(["sleep", "60"]));
+  try {
+    // Point the state at a live process (this test process) with another start time,
+    // as if the init had exited and its pid been reused.
+    const file = `${factory.root}/${id}/state.json`;
+    const state = JSON.parse(Deno.readTextFileSync(file));
+    state.init = { pid: Deno.pid, startTime: 1 };
+    Deno.writeTextFileSync(file, JSON.stringify(state));
+    const loaded = await factory.load(id);
+    assert.equal(await loaded.status(), "stopped");
+    await assert.rejects(() => loaded.signal("SIGKILL"), (e: unknown) => {
+      return e instanceof ContainerError && e.code === "ContainerNotRunning";
+    });
+    await assert.rejects(() => loaded.start({ args: ["true"] }), (e: unknown) => {
+      return e instanceof ContainerError && e.code === "ContainerNotRunning";
+    });
+    await loaded.destroy(); // must not kill this process
+  } finally {
+    await c.destroy();
+  }
+  assertNothingLeft(factory, id);
+});
+
+Deno.test("two concurrent first starts make one init; the other execs into it", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  const c = await factory.create(id, await busyboxConfig(["sleep", "60"]));
+  try {
+    const [a, b] = await Promise.all([
+      c.start({ stdin: "null" }),
+      c.start({ stdin: "null" }),
+    ]);
+    const nsA = Deno.readLinkSync(`/proc/${a.pid}/ns/pid`);
+    const nsB = Deno.readLinkSync(`/proc/${b.pid}/ns/pid`);
+    assert.equal(nsA, nsB, "both processes are in the one container");
+    assert.equal((await c.processes()).length, 2);
+  } finally {
+    await c.destroy();
+  }
+  assertNothingLeft(factory, id);
+});
+
+Deno.test("destroy of a container that never started removes its cgroups and state", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  const c = await factory.create(id, await busyboxConfig(["true"]));
+  assert.ok(cgroupDirsOf(id).length > 0, "create makes the cgroup");
+  await c.destroy();
+  assert.equal(await c.status(), "destroyed");
+  assertNothingLeft(factory, id);
+});

@@ -50,6 +50,20 @@ export class Container implements AsyncDisposable {
     this.#cgroup = restoreCgroupManager(state.cgroup);
   }
 
+  /** The container's lock; ContainerDestroyed when its state is gone. */
+  async #lock(action: string): Promise<Disposable> {
+    if (this.#destroyed) refuse(this.id, "destroyed", action);
+    try {
+      return await this.#store.lock(this.id);
+    } catch (e) {
+      if (e instanceof ContainerError && e.code === "ContainerNotFound") {
+        this.#destroyed = true;
+        refuse(this.id, "destroyed", action);
+      }
+      throw e;
+    }
+  }
+
   #state(): ContainerState | null {
     if (this.#destroyed) return null;
     try {
@@ -91,6 +105,7 @@ export class Container implements AsyncDisposable {
    * later calls run another process in the init's namespaces and cgroup (exec).
    */
   async start(options: ProcessOptions = {}): Promise<ContainerProcess> {
+    using _lock = await this.#lock("start a process in");
     const state = this.#state();
     const status = this.#statusOf(state);
     if (!state) refuse(this.id, status, "start a process in");
@@ -179,6 +194,15 @@ export class Container implements AsyncDisposable {
    * state. Idempotent.
    */
   async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    let lock: Disposable;
+    try {
+      lock = await this.#lock("destroy");
+    } catch (e) {
+      if (e instanceof ContainerError && e.code === "ContainerDestroyed") return;
+      throw e;
+    }
+    using _lock = lock;
     const state = this.#state();
     if (!state) {
       this.#destroyed = true;

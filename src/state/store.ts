@@ -124,15 +124,22 @@ export class StateStore {
     return ids.sort();
   }
 
-  /** Runs fn holding the container's exclusive lock (flock on <dir>/lock). */
-  withLock<T>(id: string, fn: () => T): T {
-    const file = Deno.openSync(join(this.dir(id), "lock"), { create: true, write: true });
+  /**
+   * Takes the container's exclusive lock (flock on `<dir>/lock`), waiting for another
+   * process that holds it. Dispose the result to release it.
+   */
+  async lock(id: string): Promise<Disposable> {
+    let file: Deno.FsFile;
     try {
-      file.lockSync(true);
-      return fn();
-    } finally {
-      file.close();
+      file = Deno.openSync(join(this.dir(id), "lock"), { create: true, write: true });
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new ContainerError("ContainerNotFound", `container "${id}" does not exist`);
+      }
+      throw e;
     }
+    await file.lock(true);
+    return { [Symbol.dispose]: () => file.close() };
   }
 
   /** Removes a container's directory. Idempotent. */
