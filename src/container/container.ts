@@ -125,6 +125,7 @@ export class Container implements AsyncDisposable {
         cgroupProcs,
         cgroupPaths: state.cgroup.paths,
         cgroupMode: detectCgroupMode(),
+        noPivotRoot: state.noPivotRoot,
       }), (init) => {
       this.#store.write({ ...state, init });
     });

@@ -22,6 +22,12 @@ export interface FactoryOptions {
 export interface CreateOptions {
   /** The bundle directory; a relative `root.path` is resolved against it. */
   bundle?: string;
+  /**
+   * Enter the rootfs with MS_MOVE and chroot instead of pivot_root, for a rootfs on
+   * ramfs where pivot_root fails (runc's `--no-pivot`). Less isolated: prefer the
+   * default.
+   */
+  noPivotRoot?: boolean;
 }
 
 /** Makes and finds containers under one state root. */
@@ -60,6 +66,7 @@ export class Factory {
         id,
         config: spec,
         bundle: options.bundle,
+        noPivotRoot: options.noPivotRoot,
         created: new Date().toISOString(),
         init: null,
         cgroup: cgroup.state(),

@@ -7,7 +7,7 @@
 
 import { CAPABILITIES } from "../config/capabilities.ts";
 import type { Capabilities, NamespaceType, Spec } from "../config/types.ts";
-import { planRootfs } from "../rootfs/plan.ts";
+import { planMaskedPaths, planRootfs } from "../rootfs/plan.ts";
 import type { ProcessOptions } from "./options.ts";
 import { NS_FILES, NS_FLAGS, Op, PlanBuilder } from "./plan_builder.ts";
 
@@ -148,6 +148,8 @@ export interface InitPlanOptions {
   cgroupMode: "v1" | "v2";
   /** create/start split: the fifo the init waits on before exec. */
   execFifo?: string;
+  /** Use MS_MOVE + chroot instead of pivot_root. */
+  noPivotRoot?: boolean;
 }
 
 /** The plan of a container's init. */
@@ -210,12 +212,14 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
       cgroupns: fresh.has("cgroup"),
       cgroupPaths: options.cgroupPaths,
       cgroupMode: options.cgroupMode,
+      noPivotRoot: options.noPivotRoot,
     });
   }
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     const path = `/proc/sys/${key.replaceAll(".", "/")}`;
     plan.op(Op.writeFile, `set sysctl ${key}=${value}`, (w) => w.str(path).str(value));
   }
+  if (fresh.has("mount")) planMaskedPaths(plan, spec);
   planProcess(plan, options.process, options.stdio, options.extraFds);
   return plan;
 }

@@ -25,6 +25,8 @@ export interface RootfsContext {
   cgroupPaths: Record<string, string>;
   /** "v1" or "v2". */
   cgroupMode: "v1" | "v2";
+  /** Move the rootfs over / and chroot instead of pivot_root (rootfs on ramfs). */
+  noPivotRoot?: boolean;
 }
 
 /** The standard device nodes every container gets when /dev is a fresh tmpfs. */
@@ -82,12 +84,15 @@ export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): v
   } else if (spec.linux?.devices?.length) {
     planDevices(plan, spec.linux.devices, ctx);
   }
-  const noPivot = spec.annotations?.["cell.noPivotRoot"] === "true";
-  if (noPivot) plan.op(Op.moveRoot, `move the rootfs ${rootfs} over / (no pivot_root)`);
+  if (ctx.noPivotRoot) plan.op(Op.moveRoot, `move the rootfs ${rootfs} over / (no pivot_root)`);
   else plan.op(Op.pivotRoot, `pivot_root to ${rootfs}`);
   if (spec.root.readonly && !hostView) {
     plan.op(Op.rootReadonly, "remount / read-only", (w) => w.u32(0));
   }
+}
+
+/** Masked and read-only paths: last, after sysctls are written through /proc/sys. */
+export function planMaskedPaths(plan: PlanBuilder, spec: Spec): void {
   for (const path of spec.linux?.maskedPaths ?? []) {
     plan.op(Op.maskPath, `mask ${path}`, (w) => w.str(path));
   }

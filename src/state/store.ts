@@ -21,6 +21,8 @@ export interface ContainerState {
   config: Spec;
   /** The bundle directory, when the config came from one. */
   bundle?: string;
+  /** Set up the root with MS_MOVE + chroot instead of pivot_root. */
+  noPivotRoot?: boolean;
   /** ISO time of creation. */
   created: string;
   /** The init, once started. */

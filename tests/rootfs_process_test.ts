@@ -1,0 +1,140 @@
+/**
+ * Root filesystem and process settings: bind mounts, no pivot_root, domainname, sysctl,
+ * rlimits, umask, env and cwd, and joining another container's namespaces by path.
+ */
+
+import assert from "node:assert/strict";
+import {
+  assertNothingLeft,
+  busyboxConfig,
+  runIn,
+  testFactory,
+  uniqueId,
+} from "./support/fixture.ts";
+
+Deno.test("bind mounts: a read-only directory, a file, and nosuid/noexec flags", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  const host = await Deno.makeTempDir({ prefix: "cell-bind-" });
+  Deno.writeTextFileSync(`${host}/hello.txt`, "from the host\n");
+  Deno.writeTextFileSync(`${host}.file`, "single file\n");
+  const script = "cat /data/hello.txt /etc/single; " +
+    "touch /data/new 2>/dev/null && echo writable || echo read-only; " +
+    "grep ' /data ' /proc/self/mountinfo | cut -d' ' -f6";
+  const config = await busyboxConfig(["sh", "-c", script], (s) => {
+    s.mounts!.push(
+      {
+        destination: "/data",
+        type: "bind",
+        source: host,
+        options: ["rbind", "ro", "nosuid", "noexec"],
+      },
+      { destination: "/etc/single", type: "bind", source: `${host}.file`, options: ["bind", "ro"] },
+    );
+  });
+  const c = await factory.create(id, config);
+  try {
+    const out = await runIn(c);
+    assert.equal(out.code, 0, out.stderr);
+    const lines = out.stdout.split("\n");
+    assert.deepEqual(lines.slice(0, 3), ["from the host", "single file", "read-only"]);
+    const flags = lines[3].split(",");
+    for (const f of ["ro", "nosuid", "noexec"]) assert.ok(flags.includes(f), `${f} in ${flags}`);
+  } finally {
+    await c.destroy();
+    Deno.removeSync(host, { recursive: true });
+    Deno.removeSync(`${host}.file`);
+  }
+  assertNothingLeft(factory, id);
+});
+
+Deno.test("noPivotRoot moves the rootfs over / and chroots", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  const c = await factory.create(
+    id,
+    await busyboxConfig(["sh", "-c", "ls /bin/busybox; ls / | grep -c work; hostname"]),
+    { noPivotRoot: true },
+  );
+  try {
+    const out = await runIn(c);
+    assert.equal(out.stdout, "/bin/busybox\n0\ncell\n", out.stderr);
+  } finally {
+    await c.destroy();
+  }
+  assertNothingLeft(factory, id);
+});
+
+Deno.test("domainname, sysctl, rlimits, umask, env and cwd reach the process", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  const script =
+    "cat /proc/sys/kernel/domainname /proc/sys/kernel/shmmni; ulimit -n; ulimit -Hn; umask; " +
+    "echo $GREETING; pwd";
+  const config = await busyboxConfig(["sh", "-c", script], (s) => {
+    s.domainname = "example.test";
+    s.linux!.sysctl = { "kernel.shmmni": "1234" };
+    s.process!.rlimits = [{ type: "RLIMIT_NOFILE", soft: 321, hard: 654 }];
+  });
+  const c = await factory.create(id, config);
+  try {
+    const out = await runIn(c, {
+      env: ["PATH=/bin", "GREETING=hi there"],
+      cwd: "/tmp",
+      umask: 0o027,
+    });
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, "example.test\n1234\n321\n654\n0027\nhi there\n/tmp\n");
+    // the sysctl is the container's ipc namespace's, not the host's
+    assert.notEqual(Deno.readTextFileSync("/proc/sys/kernel/shmmni").trim(), "1234");
+  } finally {
+    await c.destroy();
+  }
+});
+
+Deno.test("a container joins another's namespaces by path", async () => {
+  const factory = await testFactory();
+  const first = uniqueId();
+  const a = await factory.create(
+    first,
+    await busyboxConfig(["sleep", "60"], (s) => {
+      s.hostname = "shared-uts";
+    }),
+  );
+  const second = uniqueId();
+  try {
+    const initA = await a.start({ stdin: "null" });
+    const config = await busyboxConfig(["sh", "-c", "hostname; sleep 0.2"], (s) => {
+      delete s.hostname;
+      s.linux!.namespaces = s.linux!.namespaces!.map((n) =>
+        n.type === "network" || n.type === "uts" || n.type === "ipc"
+          ? { type: n.type, path: `/proc/${initA.pid}/ns/${n.type === "network" ? "net" : n.type}` }
+          : n
+      );
+    });
+    const b = await factory.create(second, config);
+    try {
+      const proc = await b.start({ stdin: "null", stdout: "piped" });
+      for (const ns of ["net", "uts", "ipc"]) {
+        assert.equal(
+          Deno.readLinkSync(`/proc/${proc.pid}/ns/${ns}`),
+          Deno.readLinkSync(`/proc/${initA.pid}/ns/${ns}`),
+          `${ns} is shared`,
+        );
+      }
+      assert.notEqual(
+        Deno.readLinkSync(`/proc/${proc.pid}/ns/pid`),
+        Deno.readLinkSync(`/proc/${initA.pid}/ns/pid`),
+        "pid is not",
+      );
+      const out = await proc.output();
+      assert.equal(new TextDecoder().decode(out.stdout), "shared-uts\n");
+    } finally {
+      await b.destroy();
+    }
+  } finally {
+    await a.destroy();
+  }
+  assertNothingLeft(factory, first);
+  assertNothingLeft(factory, second);
+});
