@@ -16,6 +16,8 @@ export const UNIFIED_ROOT = "/sys/fs/cgroup";
 export interface V2Options {
   /** The cgroup path under the unified root, e.g. "/cell/web". */
   path: string;
+  /** Where the unified hierarchy is mounted (default /sys/fs/cgroup). */
+  root?: string;
   /** A state to resume from (load from another process). */
   state?: CgroupState;
 }
@@ -24,11 +26,13 @@ export interface V2Options {
 export class V2Manager implements CgroupManager {
   readonly mode = "v2" as const;
   #dir: string;
+  #root: string;
   #created: string[];
 
   /** Plans the directory; nothing is touched until create(). */
   constructor(options: V2Options) {
-    this.#dir = options.state?.paths.unified ?? UNIFIED_ROOT + options.path;
+    this.#root = options.root ?? UNIFIED_ROOT;
+    this.#dir = options.state?.paths.unified ?? this.#root + options.path;
     this.#created = [...options.state?.created ?? []];
   }
 
@@ -37,7 +41,7 @@ export class V2Manager implements CgroupManager {
   }
 
   create(): void {
-    this.#created = mkdirTracked(this.#dir, UNIFIED_ROOT);
+    this.#created = mkdirTracked(this.#dir, this.#root);
   }
 
   procsFiles(): string[] {

@@ -1,0 +1,73 @@
+/**
+ * The cgroup backends on the real kernel. v1 is this host's mode; v2 is exercised on
+ * the host's (empty) unified hierarchy, which takes processes like any cgroup2.
+ */
+
+import assert from "node:assert/strict";
+import { v1Hierarchies, V1Manager } from "../src/cgroups/v1.ts";
+import { V2Manager } from "../src/cgroups/v2.ts";
+import { restoreCgroupManager } from "../src/cgroups/mod.ts";
+import type { CgroupManager } from "../src/cgroups/manager.ts";
+import { cgroupDirsOf, uniqueId } from "./support/fixture.ts";
+
+function unifiedMount(): string {
+  for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
+    const [left, right] = line.split(" - ");
+    if (right?.startsWith("cgroup2 ")) return left.split(" ")[4];
+  }
+  throw new Error("no cgroup2 mount on this host: mount one (mount -t cgroup2 none DIR)");
+}
+
+async function sleeper(): Promise<Deno.ChildProcess> {
+  return new Deno.Command("sleep", { args: ["60"] }).spawn();
+}
+
+async function placeAndKill(cg: CgroupManager, id: string): Promise<void> {
+  cg.create();
+  assert.ok(cgroupDirsOf(id).length > 0);
+  const child = await sleeper();
+  try {
+    for (const file of cg.procsFiles()) Deno.writeTextFileSync(file, String(child.pid));
+    assert.deepEqual(cg.pids(), [child.pid]);
+    // another process restores the manager from its saved state and kills
+    const again = restoreCgroupManager(JSON.parse(JSON.stringify(cg.state())));
+    await again.killAll();
+    assert.equal((await child.status).signal, "SIGKILL");
+    assert.deepEqual(cg.pids(), []);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already dead */ }
+    await cg.remove();
+  }
+  assert.deepEqual(cgroupDirsOf(id), []);
+}
+
+Deno.test("v1: a directory in every hierarchy, placement, freeze-kill-thaw, removal", async () => {
+  const id = uniqueId("cg1");
+  const cg = new V1Manager({ path: `/cell/${id}` });
+  const dirs = Object.values(cg.state().paths);
+  assert.equal(dirs.length, v1Hierarchies().length);
+  await placeAndKill(cg, id);
+});
+
+Deno.test("v1: device rules are written, deny-all first", async () => {
+  const id = uniqueId("cg1d");
+  const cg = new V1Manager({ path: `/cell/${id}`, devices: [{ allow: false, access: "rwm" }] });
+  cg.create();
+  try {
+    const dir = Object.entries(cg.state().paths).find(([k]) => k === "devices")?.[1];
+    assert.ok(dir, "a devices hierarchy is mounted");
+    const list = Deno.readTextFileSync(`${dir}/devices.list`).trim().split("\n");
+    assert.ok(list.includes("c 1:3 rwm"), "null is allowed");
+    assert.ok(!list.includes("a *:* rwm"), "everything else is denied");
+  } finally {
+    await cg.remove();
+  }
+});
+
+Deno.test("v2: create, place, cgroup.kill, remove on a real cgroup2 hierarchy", async () => {
+  const id = uniqueId("cg2");
+  const cg = new V2Manager({ path: `/cell/${id}`, root: unifiedMount() });
+  await placeAndKill(cg, id);
+});
