@@ -31,12 +31,17 @@ export async function timeCell(factory: Factory, bundleDir: string): Promise<Cel
   const t0 = performance.now();
   const container = await factory.create(id, config, { bundle: bundleDir });
   const t1 = performance.now();
-  const proc = await container.start({ stdin: "null", stdout: "null", stderr: "null" });
-  const t2 = performance.now();
-  const status = await proc.status;
-  const t3 = performance.now();
-  await container.destroy();
+  let t2 = t1, t3 = t1;
+  let code: number | null = null;
+  try {
+    const proc = await container.start({ stdin: "null", stdout: "null", stderr: "null" });
+    t2 = performance.now();
+    code = (await proc.status).code;
+    t3 = performance.now();
+  } finally {
+    await container.destroy();
+  }
   const t4 = performance.now();
-  if (status.code !== 0) throw new Error(`cell run ${id} exited with ${status.code}`);
+  if (code !== 0) throw new Error(`cell run ${id} exited with ${code}`);
   return { total: t4 - t0, create: t1 - t0, start: t2 - t1, exit: t3 - t2, destroy: t4 - t3 };
 }

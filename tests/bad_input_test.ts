@@ -3,14 +3,11 @@
  * and a message a person can act on, and leaves nothing behind on the host (no state
  * directory under the factory root, no cgroup directory, no process, no mount).
  *
- * Tests named "KNOWN BUG" demonstrate bugs that are not fixed yet; they are skipped
- * unless CELL_KNOWN_BUGS=1 is set (then they fail until the bug is fixed).
- *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { ContainerError, type ErrorCode, type Factory, type Spec } from "../mod.ts";
+import { type Container, ContainerError, type ErrorCode, type Factory, type Spec } from "../mod.ts";
 import {
   assertNothingLeft,
   busyboxConfig,
@@ -21,12 +18,10 @@ import {
   uniqueId,
 } from "./support/fixture.ts";
 
-const KNOWN_BUGS = Deno.env.get("CELL_KNOWN_BUGS") === "1";
-
 /**
  * Runs `fn` and returns the ContainerError it throws or rejects with, after checking its
  * code and that its message matches every pattern. A synchronous throw is accepted here
- * (see the KNOWN BUG test about promise-returning methods for that contract).
+ * (a separate test holds promise-returning methods to rejecting).
  */
 async function expectError(
   fn: () => unknown,
@@ -584,13 +579,12 @@ Deno.test("promise-returning methods reject, they never throw synchronously", as
 });
 
 // ---------------------------------------------------------------------------------------
-// KNOWN BUGS (skipped unless CELL_KNOWN_BUGS=1)
+// Regressions: bugs found in review, each held by a test
 
 Deno.test({
-  name: "KNOWN BUG: start() options are validated like process in the config",
-  ignore: !KNOWN_BUGS,
+  name: "regression: start() options are validated like process in the config",
   async fn() {
-    // Each of these runs today (validateConfig checks the config's process, but nothing
+    // Each of these used to run (validateConfig checks the config's process, but nothing
     // checks start()'s options): uid/gid -1 and 2^32-1 run as ROOT (setresuid(-1) changes
     // nothing), a uid past 2^32 wraps, a fractional uid is truncated, an unknown rlimit
     // sets RLIMIT_CPU (index undefined, written as 0), an unknown capability name drops
@@ -605,7 +599,7 @@ Deno.test({
       ["cwd relative", { cwd: "tmp" }],
       ["umask negative", { umask: -5 }],
       ["stdout mode", { stdout: "bogus" }],
-      // Today a SystemError 'plan "BadString": EINVAL' that names neither args nor NUL.
+      // This used to be a SystemError 'plan "BadString": EINVAL' that names neither args nor NUL.
       ["NUL in args", { args: ["id\0x"] }],
       ["NUL in env", { env: ["A=b\0c"] }],
     ];
@@ -635,47 +629,91 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "KNOWN BUG: a second container with the same id under another root is refused",
-  ignore: !KNOWN_BUGS,
-  async fn() {
-    const first = await testFactory();
-    const second = await testFactory();
-    const id = uniqueId("twin");
-    const box = await first.create(id, await busyboxConfig(["sleep", "30"]));
-    let twin: Awaited<ReturnType<Factory["create"]>> | undefined;
-    try {
-      const proc = await box.start({ stdin: "null" });
-      // Both roots map the id to the cgroup /cell/<id>: the second container would share
-      // the first one's cgroup, list its processes and SIGKILL them on destroy.
+for (const variant of ["the same id under another state root", "a cgroupsPath naming its cgroup"]) {
+  Deno.test({
+    name: `regression: a container never adopts another's cgroup (${variant})`,
+    async fn() {
+      const first = await testFactory();
+      const second = variant.startsWith("a cgroupsPath") ? first : await testFactory();
+      const id = uniqueId("twin");
+      const box = await first.create(id, await busyboxConfig(["sleep", "30"]));
+      let twin: Container | undefined;
       try {
-        twin = await second.create(id, await busyboxConfig(["true"]));
-      } catch (e) {
-        assert.ok(e instanceof ContainerError, `${e}`);
-        assert.equal(e.code, "IdInUse");
+        await box.start({ stdin: "null" });
+        // Both used to land in /cell/<id> (mkdir's EEXIST is taken as fine): the second
+        // container shares the first one's cgroup, lists its processes and SIGKILLs them
+        // on destroy.
+        const twinId = second === first ? uniqueId("twin") : id;
+        const config = await busyboxConfig(["true"], (s) => {
+          if (second === first) s.linux!.cgroupsPath = `/cell/${id}`;
+        });
+        try {
+          twin = await second.create(twinId, config);
+        } catch (e) {
+          assert.ok(e instanceof ContainerError, `${e}`);
+          assert.match(e.message, new RegExp(id));
+        }
+        if (twin) {
+          assert.deepEqual(await twin.processes(), [], "the twin sees the first one's processes");
+          await twin.destroy();
+        }
+        assert.equal(await box.status(), "running", "destroying the twin killed the first");
+      } finally {
+        await twin?.destroy();
+        await box.destroy();
+        assertNothingLeft(first, id);
+        await removeRoot(first);
+        await removeRoot(second);
       }
-      if (twin) {
-        assert.deepEqual(await twin.processes(), [], "the twin sees the first one's processes");
-        await twin.destroy();
+    },
+  });
+}
+
+Deno.test({
+  name: 'regression: linux.cgroupsPath "/" (the host\'s root cgroup) is refused',
+  async fn() {
+    // Without device rules it used to be accepted and the container's cgroup is every
+    // hierarchy's root: processes() lists the whole host (this process included), and
+    // signal(..., { all: true }) would SIGKILL all of it. With the default config's
+    // device rules it fails by luck, with 'write "a" to /sys/fs/cgroup/devices//
+    // devices.deny: EINVAL' (the root devices cgroup cannot be changed). This test never
+    // calls destroy() or signal() on such a container.
+    const factory = await testFactory();
+    try {
+      for (const devices of [false, true]) {
+        const id = uniqueId("rootcg");
+        let box: Container | undefined;
+        try {
+          box = await factory.create(
+            id,
+            await busyboxConfig(["true"], (s) => {
+              s.linux!.cgroupsPath = "/";
+              if (!devices) delete s.linux!.resources;
+            }),
+          );
+        } catch (e) {
+          assert.ok(e instanceof ContainerError, `${e}`);
+          assert.equal(e.code, "ConfigInvalid", e.message);
+          assert.match(e.message, /linux\.cgroupsPath/);
+        }
+        if (box) {
+          const pids = await box.processes();
+          assert.ok(!pids.includes(Deno.pid), `processes() lists the host's ${pids.length}`);
+          assert.fail("a container on the host's root cgroup was created");
+        }
       }
-      assert.equal(await box.status(), "running", "destroying the twin killed the first");
-      proc.kill("SIGKILL");
     } finally {
-      await twin?.destroy();
-      await box.destroy();
-      assertNothingLeft(first, id);
-      await removeRoot(first);
-      await removeRoot(second);
+      // Not destroy(): that would kill the host's processes. Its state is just removed.
+      await removeRoot(factory);
     }
   },
 });
 
 Deno.test({
-  name: "KNOWN BUG: an unusable extra fd is reported as that fd, not as stdio",
-  ignore: !KNOWN_BUGS,
+  name: "regression: an unusable extra fd is reported as that fd, not as stdio",
   async fn() {
     await withContainer(await busyboxConfig(["true"]), async (box) => {
-      // Today the message is 'fcntl "stdio": EBADF' (child.zig placeFds labels every fd
+      // The message used to be 'fcntl "stdio": EBADF' (child.zig placeFds labels every fd
       // "stdio" and the op index is -1 there, so no description is used).
       await expectError(
         () => box.start({ args: ["true"], extraFds: [1_000_000], stdin: "null" }),

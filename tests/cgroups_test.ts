@@ -18,14 +18,14 @@ function unifiedMount(): string {
   throw new Error("no cgroup2 mount on this host: mount one (mount -t cgroup2 none DIR)");
 }
 
-async function sleeper(): Promise<Deno.ChildProcess> {
+function sleeper(): Deno.ChildProcess {
   return new Deno.Command("sleep", { args: ["60"] }).spawn();
 }
 
 async function placeAndKill(cg: CgroupManager, id: string): Promise<void> {
   cg.create();
   assert.ok(cgroupDirsOf(id).length > 0);
-  const child = await sleeper();
+  const child = sleeper();
   try {
     for (const file of cg.procsFiles()) Deno.writeTextFileSync(file, String(child.pid));
     assert.deepEqual(cg.pids(), [child.pid]);

@@ -31,6 +31,9 @@ pub const Context = struct {
             if (fd >= 0) _ = sys.close(fd);
         }
         scrub();
+        // A forked child owns its mm; a CLONE_VM child's mm is already non-dumpable
+        // (spawn.zig NonDumpable), and setting it here would change the parent too.
+        if (self.stacks == null) _ = sys.prctl(sys.PR_SET_DUMPABLE, 0, 0);
     }
 
     /// Reports a failed syscall to the parent and exits.
@@ -47,8 +50,7 @@ pub const Context = struct {
     }
 };
 
-/// Resets what a forked copy of the runtime must not pass on: signal handlers and
-/// mask, and dumpability (so the container cannot open our /proc/<pid> files).
+/// Resets what a copy of the runtime must not pass on: signal handlers and mask.
 pub fn scrub() void {
     var sig: u32 = 1;
     while (sig <= 64) : (sig += 1) {
@@ -57,7 +59,6 @@ pub fn scrub() void {
     }
     const empty: u64 = 0;
     _ = sys.sigprocmask(sys.SIG_SETMASK, &empty, null);
-    _ = sys.prctl(sys.PR_SET_DUMPABLE, 0, 0);
 }
 
 /// Blocks until the parent has placed us (cgroups, id maps) and says go.
@@ -198,7 +199,12 @@ fn placeFds(ctx: *Context) void {
         const src = if (i < 3) proc.stdio[i] else proc.fds[i - 3];
         moved[i] = -1;
         if (src < 0) continue;
-        moved[i] = @intCast(ctx.check(sys.fcntl(src, sys.F_DUPFD_CLOEXEC, total), "fcntl", "stdio"));
+        const rc = sys.fcntl(src, sys.F_DUPFD_CLOEXEC, total);
+        if (sys.errnoOf(rc)) |e| {
+            var label: [48]u8 = undefined;
+            ctx.fail("fcntl", e, fdLabel(&label, if (i < 3) "stdio fd " else "extra fd ", src));
+        }
+        moved[i] = @intCast(rc);
     }
     for (0..total) |i| {
         if (moved[i] < 0) {
@@ -210,6 +216,13 @@ fn placeFds(ctx: *Context) void {
     }
     var keep = [_]sys.fd_t{ ctx.report_fd, ctx.fifo_fd };
     closeAllFrom(@intCast(total), &keep);
+}
+
+/// "<prefix><n>" in buf, for error records.
+fn fdLabel(buf: *[48]u8, prefix: []const u8, n: i32) []const u8 {
+    std.debug.assert(prefix.len < 24 and n >= 0);
+    @memcpy(buf[0..prefix.len], prefix);
+    return buf[0 .. prefix.len + sys.formatDecimal(buf[prefix.len..], @intCast(n))];
 }
 
 fn closeAllFrom(first: u32, keep: []sys.fd_t) void {

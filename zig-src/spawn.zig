@@ -117,8 +117,44 @@ fn cloneFirst(ctx: *child.Context, flags: u64, pidfd: ?*i32) usize {
 
 const CLONE_VM: u64 = 0x100;
 
+/// A child cloned with CLONE_VM shares our mm, and dumpability belongs to the mm: the
+/// child cannot make itself non-dumpable alone. So the whole process is non-dumpable
+/// while any such child has not exec'd yet (no one can ptrace it or read its memory
+/// through /proc), and dumpable again, if it was, when the last one has.
+const NonDumpable = struct {
+    var lock: std.atomic.Mutex = .unlocked;
+    var holders: u32 = 0;
+    var was_dumpable: bool = false;
+
+    fn acquireLock() void {
+        while (!lock.tryLock()) _ = linux.syscall0(.sched_yield);
+    }
+
+    fn enter() void {
+        acquireLock();
+        defer lock.unlock();
+        if (holders == 0) {
+            const PR_GET_DUMPABLE = 3;
+            was_dumpable = linux.syscall5(.prctl, PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
+            _ = sys.prctl(sys.PR_SET_DUMPABLE, 0, 0);
+        }
+        holders += 1;
+    }
+
+    fn leave() void {
+        acquireLock();
+        defer lock.unlock();
+        std.debug.assert(holders > 0);
+        holders -= 1;
+        if (holders == 0 and was_dumpable) _ = sys.prctl(sys.PR_SET_DUMPABLE, 1, 0);
+    }
+};
+
 fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
     const proc = ctx.proc;
+    // Leaves after every CLONE_VM child has exec'd or been reaped (launch returns).
+    if (ctx.stacks != null) NonDumpable.enter();
+    defer if (ctx.stacks != null) NonDumpable.leave();
     // Signals stay blocked across the clone so no handler of ours runs in the child
     // before it resets them.
     const all: u64 = ~@as(u64, 0);

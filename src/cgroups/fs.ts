@@ -25,17 +25,30 @@ export function writeCgroupFile(file: string, value: string): void {
   writeFile(file, value);
 }
 
-/** mkdir -p below `stopAt`, returning the directories it made, shallowest first. */
+/**
+ * mkdir -p below `stopAt`, returning the directories it made, shallowest first. The
+ * last directory must be new: a container never adopts a cgroup that exists, which
+ * would make another container's processes its own (and destroy kill them).
+ */
 export function mkdirTracked(dir: string, stopAt: string): string[] {
   const made: string[] = [];
   let at = stopAt.length;
-  while (at < dir.length) {
-    const next = dir.indexOf("/", at + 1);
-    at = next < 0 ? dir.length : next;
-    const path = dir.slice(0, at);
-    const rc = mkdirRaw(path);
-    if (rc === 0) made.push(path);
-    else if (rc !== -ERRNO.EEXIST) throw systemError("mkdir", -rc, path);
+  try {
+    while (at < dir.length) {
+      const next = dir.indexOf("/", at + 1);
+      at = next < 0 ? dir.length : next;
+      const path = dir.slice(0, at);
+      const rc = mkdirRaw(path);
+      if (rc === 0) made.push(path);
+      else if (rc !== -ERRNO.EEXIST) throw systemError("mkdir", -rc, path);
+      else if (at === dir.length) {
+        const message = `cgroup ${path} already exists: another container uses it`;
+        throw new ContainerError("IdInUse", message, { path });
+      }
+    }
+  } catch (e) {
+    for (const path of made.reverse()) rmdirRaw(path);
+    throw e;
   }
   return made;
 }

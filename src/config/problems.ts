@@ -111,6 +111,10 @@ export function expectString(
     addProblem(problems, path, "must be a non-empty string");
     return undefined;
   }
+  if (value.includes("\0")) {
+    addProblem(problems, path, "must not contain a NUL byte");
+    return undefined;
+  }
   return value;
 }
 

@@ -226,8 +226,13 @@ function checkPaths(problems: Problems, path: string, value: unknown): string[] 
 function checkCgroupsPath(problems: Problems, value: unknown): string | undefined {
   const cgroupsPath = expectString(problems, "linux.cgroupsPath", value);
   if (cgroupsPath === undefined) return undefined;
-  if (cgroupsPath.split(/[/:]/).includes("..")) {
+  const parts = cgroupsPath.split(/[/:]/);
+  if (parts.includes("..")) {
     addProblem(problems, "linux.cgroupsPath", `must not contain ".." components`);
+    return undefined;
+  }
+  if (parts.every((p) => p === "" || p === ".")) {
+    addProblem(problems, "linux.cgroupsPath", "must name a cgroup below the root");
     return undefined;
   }
   return cgroupsPath;

@@ -41,6 +41,9 @@ export function spawnError(
       : `cannot be entered: ${name}`;
     return new ContainerError("SystemError", `cwd "${process.cwd}" ${why}`, details);
   }
+  if (failure.syscall === "fcntl" && failure.path.startsWith("extra fd")) {
+    return new ContainerError("SystemError", `${failure.path} is not open: ${name}`, details);
+  }
   const what = failure.opIndex >= 0 ? descriptions[failure.opIndex] : undefined;
   const path = failure.path ? ` "${failure.path}"` : "";
   const message = what

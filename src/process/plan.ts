@@ -7,6 +7,8 @@
 
 import { CAPABILITIES } from "../config/capabilities.ts";
 import type { Capabilities, NamespaceType, Spec } from "../config/types.ts";
+import { validateProcess } from "../config/validate_process.ts";
+import { ContainerError } from "../errors.ts";
 import { planMaskedPaths, planRootfs } from "../rootfs/plan.ts";
 import type { ProcessOptions } from "./options.ts";
 import { NS_FILES, NS_FLAGS, Op, PlanBuilder } from "./plan_builder.ts";
@@ -65,8 +67,48 @@ export interface ResolvedProcess {
   rlimits: { type: string; soft: number; hard: number }[];
 }
 
-/** Merges start options with the config's process. */
+/**
+ * Merges start options with the config's process and validates the result with the
+ * config's own rules (a start option is as untrusted as a config field).
+ * @throws ContainerError ConfigInvalid naming each bad field.
+ */
 export function resolveProcess(spec: Spec, options: ProcessOptions): ResolvedProcess {
+  const merged = mergeProcess(spec, options);
+  const problems: string[] = [];
+  validateProcess(problems, {
+    terminal: false,
+    user: { ...merged.user, umask: merged.umask },
+    args: merged.args,
+    env: merged.env,
+    cwd: merged.cwd,
+    capabilities: merged.capabilities,
+    rlimits: merged.rlimits,
+    noNewPrivileges: merged.noNewPrivileges,
+  });
+  checkStdio(problems, options);
+  if (problems.length > 0) {
+    throw new ContainerError("ConfigInvalid", `invalid process:\n${problems.join("\n")}`);
+  }
+  return merged;
+}
+
+const STDIO_MODES = ["inherit", "null", "piped"];
+
+function checkStdio(problems: string[], options: ProcessOptions): void {
+  for (const name of ["stdin", "stdout", "stderr"] as const) {
+    const mode = options[name];
+    if (mode !== undefined && !STDIO_MODES.includes(mode)) {
+      problems.push(`${name}: must be one of ${STDIO_MODES.join(", ")}`);
+    }
+  }
+  for (const [i, fd] of (options.extraFds ?? []).entries()) {
+    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
+      problems.push(`extraFds[${i}]: must be an open fd number`);
+    }
+  }
+}
+
+function mergeProcess(spec: Spec, options: ProcessOptions): ResolvedProcess {
   const base = spec.process;
   return {
     args: options.args ?? base?.args ?? [],
