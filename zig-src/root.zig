@@ -84,7 +84,13 @@ export fn cell_epoll_del(epfd: i32, fd: i32) i32 {
 export fn cell_epoll_wait(epfd: i32, out: [*]i32, cap: u32, timeout_ms: i32) i32 {
     var events: [64]linux.epoll_event = undefined;
     const n = @min(cap, events.len);
-    const rc = sys.epollWait(epfd, events[0..n], timeout_ms);
+    var rc: usize = 0;
+    var tries: u32 = 0;
+    while (tries < 1000) : (tries += 1) {
+        rc = sys.epollWait(epfd, events[0..n], timeout_ms);
+        // A signal handled by the runtime interrupts the wait; that is not an error.
+        if (sys.errnoOf(rc) != sys.EINTR) break;
+    }
     if (sys.errnoOf(rc) != null) return abiResult(rc);
     for (0..rc) |i| out[i] = events[i].data.fd;
     return @intCast(rc);

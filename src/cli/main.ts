@@ -135,6 +135,6 @@ async function run(factory: ReturnType<typeof createFactory>, args: string[]): P
   }
 }
 
-function signalNumberOf(signal: Deno.Signal | null): number {
+function signalNumberOf(signal: string | null): number {
   return signal ? SIGNALS[signal] ?? 0 : 0;
 }

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { join } from "node:path";
 import { type CgroupManager, detectCgroupMode, restoreCgroupManager } from "../cgroups/mod.ts";
 import type { Spec } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
@@ -28,9 +27,6 @@ export interface SignalOptions {
   /** Send to every process of the container, not just the init. */
   all?: boolean;
 }
-
-/** The name of the fifo the CLI's create leaves the init waiting on. */
-export const EXEC_FIFO = "exec.fifo";
 
 /** A container. Get one from a Factory's `create` or `load`. */
 export class Container implements AsyncDisposable {
@@ -77,13 +73,7 @@ export class Container implements AsyncDisposable {
   #statusOf(state: ContainerState | null): Status {
     if (!state) return "destroyed";
     if (!state.init) return "created";
-    if (!isAlive(state.init)) return "stopped";
-    try {
-      Deno.statSync(join(this.#store.dir(this.id), EXEC_FIFO));
-      return "created";
-    } catch {
-      return "running";
-    }
+    return isAlive(state.init) ? "running" : "stopped";
   }
 
   /** The current status: created, running, stopped or destroyed. */

@@ -14,8 +14,8 @@ export interface ProcessStatus {
   success: boolean;
   /** The exit code, or null when killed by a signal. */
   code: number | null;
-  /** The signal name (e.g. "SIGKILL") that killed it, or null. */
-  signal: Deno.Signal | null;
+  /** The signal that killed it, by name ("SIGKILL"; "SIG34" for one without a name), or null. */
+  signal: string | null;
 }
 
 /** A process running in a container. */
@@ -80,6 +80,6 @@ async function collect(stream: ReadableStream<Uint8Array> | null): Promise<Uint8
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-function signalName(n: number): Deno.Signal {
-  return (Object.entries(SIGNALS).find(([, v]) => v === n)?.[0] ?? "SIGKILL") as Deno.Signal;
+function signalName(n: number): string {
+  return Object.entries(SIGNALS).find(([, v]) => v === n)?.[0] ?? `SIG${n}`;
 }
