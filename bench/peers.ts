@@ -24,6 +24,7 @@
  */
 
 import { join } from "node:path";
+import { defaultConfig } from "../src/config/defaults.ts";
 
 /** The peer runtimes {@linkcode timePeer} knows. */
 export type PeerRuntime = "runc" | "crun";
@@ -128,81 +129,9 @@ export async function preparePeers(): Promise<void> {
  * @returns The configuration, ready to be written as `config.json`.
  */
 export function peerBundleConfig(rootfs: string, args: string[]): object {
-  const caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
-  const nodev = ["nosuid", "noexec", "nodev"];
-  return {
-    ociVersion: "1.0.2-dev",
-    process: {
-      terminal: false,
-      user: { uid: 0, gid: 0 },
-      args: [...args],
-      env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
-      cwd: "/",
-      capabilities: {
-        bounding: [...caps],
-        effective: [...caps],
-        permitted: [...caps],
-        ambient: [...caps],
-      },
-      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
-    },
-    root: { path: rootfs, readonly: true },
-    hostname: "peer",
-    mounts: [
-      { destination: "/proc", type: "proc", source: "proc" },
-      {
-        destination: "/dev",
-        type: "tmpfs",
-        source: "tmpfs",
-        options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
-      },
-      {
-        destination: "/dev/pts",
-        type: "devpts",
-        source: "devpts",
-        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
-      },
-      {
-        destination: "/dev/shm",
-        type: "tmpfs",
-        source: "shm",
-        options: [...nodev, "mode=1777", "size=65536k"],
-      },
-      { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: [...nodev] },
-      { destination: "/sys", type: "sysfs", source: "sysfs", options: [...nodev, "ro"] },
-      {
-        destination: "/sys/fs/cgroup",
-        type: "cgroup",
-        source: "cgroup",
-        options: [...nodev, "relatime", "ro"],
-      },
-    ],
-    linux: {
-      resources: { devices: [{ allow: false, access: "rwm" }] },
-      namespaces: [
-        { type: "pid" },
-        { type: "network" },
-        { type: "ipc" },
-        { type: "uts" },
-        { type: "mount" },
-        { type: "cgroup" },
-      ],
-      maskedPaths: [
-        "/proc/acpi",
-        "/proc/asound",
-        "/proc/kcore",
-        "/proc/keys",
-        "/proc/latency_stats",
-        "/proc/timer_list",
-        "/proc/timer_stats",
-        "/proc/sched_debug",
-        "/sys/firmware",
-        "/proc/scsi",
-      ],
-      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
-    },
-  };
+  // cell's defaultConfig is what `runc spec` gives (terminal off); all three runtimes
+  // read this one file.
+  return defaultConfig({ rootfs, args, hostname: "peer" });
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   assertNothingLeft,
   busyboxConfig,
   cgroupDirsOf,
+  exists,
   rootfs,
   runIn,
   testFactory,
@@ -67,15 +68,6 @@ function assertCreateLeftNothing(factory: Factory, id: string): void {
 /** Removes a factory's temporary state root. */
 async function removeRoot(factory: Factory): Promise<void> {
   await Deno.remove(factory.root, { recursive: true }).catch(() => {});
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import { busyboxRootfs } from "./support/rootfs.ts";
 import {
   assertNothingLeft,
   busyboxConfig,
+  exists,
   runIn,
   testFactory,
   uniqueId,
@@ -53,15 +54,6 @@ async function withContainer(
 async function startSleeper(box: Container): Promise<void> {
   await box.start({ args: ["sleep", "30"], stdin: "null", stdout: "null", stderr: "null" });
   assert.equal(await box.status(), "running");
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function mountLines(): Set<string> {

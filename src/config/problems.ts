@@ -253,3 +253,24 @@ export function assignDefined<T extends object>(target: T, extras: Partial<T>): 
   }
   return target;
 }
+
+/**
+ * An optional array of objects at `path`, each checked by `check` (which records its
+ * own problems and returns undefined for a bad item); the good items, in order.
+ */
+export function expectObjectList<T>(
+  problems: Problems,
+  path: string,
+  value: unknown,
+  check: (problems: Problems, path: string, object: JsonObject) => T | undefined,
+): T[] {
+  const list = optional(value, (v) => expectArray(problems, path, v)) ?? [];
+  const out: T[] = [];
+  list.forEach((item, i) => {
+    const itemPath = indexPath(path, i);
+    const object = expectObject(problems, itemPath, item);
+    const checked = object && check(problems, itemPath, object);
+    if (checked) out.push(checked);
+  });
+  return out;
+}

@@ -13,6 +13,7 @@ import {
   expectBoolean,
   expectInteger,
   expectObject,
+  expectObjectList,
   expectOneOf,
   field,
   indexPath,
@@ -43,16 +44,7 @@ const UNSUPPORTED_RESOURCES = [
 
 /** Checks `linux.devices` and returns normalized copies, recording every problem. */
 export function validateDevices(problems: Problems, value: unknown): Device[] {
-  const path = "linux.devices";
-  const list = optional(value, (v) => expectArray(problems, path, v)) ?? [];
-  const devices: Device[] = [];
-  list.forEach((item, i) => {
-    const itemPath = indexPath(path, i);
-    const object = expectObject(problems, itemPath, item);
-    const device = object && checkDevice(problems, itemPath, object);
-    if (device) devices.push(device);
-  });
-  return devices;
+  return expectObjectList(problems, "linux.devices", value, checkDevice);
 }
 
 function checkDevice(problems: Problems, path: string, object: JsonObject): Device | undefined {

@@ -13,6 +13,7 @@ import {
   expectArray,
   expectInteger,
   expectObject,
+  expectObjectList,
   expectOneOf,
   expectString,
   expectStringArray,
@@ -143,15 +144,7 @@ function isNamespaceType(name: string): name is NamespaceType {
 }
 
 function checkMappings(problems: Problems, path: string, value: unknown): IdMapping[] {
-  const list = optional(value, (v) => expectArray(problems, path, v)) ?? [];
-  const mappings: IdMapping[] = [];
-  list.forEach((item, i) => {
-    const itemPath = indexPath(path, i);
-    const object = expectObject(problems, itemPath, item);
-    const mapping = object && checkMapping(problems, itemPath, object);
-    if (mapping) mappings.push(mapping);
-  });
-  return mappings;
+  return expectObjectList(problems, path, value, checkMapping);
 }
 
 function checkMapping(problems: Problems, path: string, object: JsonObject): IdMapping | undefined {

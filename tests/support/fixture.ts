@@ -116,3 +116,13 @@ export function assertNothingLeft(factory: Factory, id: string, pids: number[] =
 export function openFds(): number {
   return [...Deno.readDirSync("/proc/self/fd")].length;
 }
+
+/** Whether a path exists (without following a final symlink). */
+export function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
