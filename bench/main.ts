@@ -27,6 +27,8 @@ async function main(): Promise<void> {
   if (Deno.uid() !== 0) throw new Error("the bench makes real containers: run it as root");
   await preparePeers();
   const dir = await Deno.makeTempDir({ prefix: "cell-bench-" });
+  // Every runtime keeps its state on a tmpfs, as /run is on a distribution.
+  await mountTmpfs(dir);
   const factory = createFactory({ root: join(dir, "state") });
   try {
     const bundleDir = join(dir, "bundle");
@@ -34,17 +36,28 @@ async function main(): Promise<void> {
     const peers: PeerRuntime[] = ["runc", "crun"];
     // Warm up page caches and each runtime once.
     for (let i = 0; i < 3; i++) await timeCell(factory, bundleDir);
-    for (const p of peers) await timePeer(p, bundleDir, 2);
+    for (const p of peers) await timePeer(p, bundleDir, 2, dir);
 
     const cell: CellTiming[] = [];
     const peer: Record<PeerRuntime, number[]> = { runc: [], crun: [] };
     for (let round = 0; round < runs; round++) {
       cell.push(await timeCell(factory, bundleDir));
-      for (const p of peers) peer[p].push(...await timePeer(p, bundleDir, 1));
+      for (const p of peers) peer[p].push(...await timePeer(p, bundleDir, 1, dir));
     }
     report(runs, cell, peer);
   } finally {
+    await new Deno.Command("umount", { args: [dir] }).output();
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function mountTmpfs(dir: string): Promise<void> {
+  const out = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "mode=700", "tmpfs", dir],
+  })
+    .output();
+  if (!out.success) {
+    throw new Error(`mount tmpfs on ${dir}: ${new TextDecoder().decode(out.stderr)}`);
   }
 }
 
@@ -54,7 +67,7 @@ function report(runs: number, cell: CellTiming[], peer: Record<PeerRuntime, numb
   const crun = summarize(peer.crun);
   console.log(
     `\`true\` in a busybox container (pid, mount, uts, ipc, net, cgroup namespaces), ` +
-      `${runs} interleaved runs each; milliseconds\n`,
+      `${runs} interleaved runs each, state on tmpfs; milliseconds\n`,
   );
   console.log("runtime                     median     p10     p90");
   const row = (name: string, s: ReturnType<typeof summarize>) =>

@@ -130,8 +130,11 @@ export async function preparePeers(): Promise<void> {
  */
 export function peerBundleConfig(rootfs: string, args: string[]): object {
   // cell's defaultConfig is what `runc spec` gives (terminal off); all three runtimes
-  // read this one file.
-  return defaultConfig({ rootfs, args, hostname: "peer" });
+  // read this one file. A fixed cgroupsPath, as engines always pass one, so that each
+  // runtime makes the same single cgroup level (runs are sequential).
+  const config = defaultConfig({ rootfs, args, hostname: "peer" });
+  config.linux!.cgroupsPath = "/cell-bench";
+  return config;
 }
 
 /**
@@ -158,8 +161,9 @@ export async function timePeer(
   runtime: PeerRuntime,
   bundleDir: string,
   runs: number,
+  stateParent?: string,
 ): Promise<number[]> {
-  const stateRoot = await Deno.makeTempDir({ prefix: `cell-${runtime}-state-` });
+  const stateRoot = await Deno.makeTempDir({ prefix: `cell-${runtime}-state-`, dir: stateParent });
   const ids: string[] = [];
   const times: number[] = [];
   try {
@@ -223,7 +227,7 @@ async function checkNothingLeft(runtime: string, stateRoot: string, ids: string[
   for await (const entry of Deno.readDir(stateRoot)) {
     leftovers.push(join(stateRoot, entry.name));
   }
-  const wanted = new Set(ids);
+  const wanted = new Set([...ids, "cell-bench"]);
   await findCgroups(CGROUP_ROOT, wanted, leftovers);
   if (leftovers.length > 0) {
     throw new Error(`${runtime} left state behind: ${leftovers.join(", ")}`);

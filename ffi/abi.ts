@@ -18,6 +18,7 @@ export const Op = {
   joinNs: 2,
   procWrite: 3,
   cgroupProcs: 4,
+  awaitFd: 5,
   unshare: 10,
   mount: 11,
   rootfs: 12,

@@ -13,6 +13,7 @@ export const SYMBOLS = {
   cell_spawn: { parameters: ["buffer", "usize", "buffer"], result: "void", nonblocking: true },
   cell_open: { parameters: ["buffer", "u32", "u32"], result: "i32" },
   cell_close: { parameters: ["i32"], result: "i32" },
+  cell_write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   cell_pipe: { parameters: ["buffer"], result: "i32" },
   cell_pidfd_open: { parameters: ["i32"], result: "i32" },
   cell_pidfd_signal: { parameters: ["i32", "u32"], result: "i32" },

@@ -85,6 +85,12 @@ export function writeFile(path: string, value: string): void {
 /** errno numbers cell branches on. */
 export const ERRNO = constants.errno;
 
+/** Writes a string to an fd in one write(2). */
+export function writeFd(fd: number, value: string): void {
+  const data = encoder.encode(value);
+  check(lib().cell_write(fd, data, BigInt(data.length)), "write");
+}
+
 /** A close-on-exec pipe: [read end, write end]. */
 export function pipe(): [number, number] {
   const fds = new Int32Array(2);

@@ -397,12 +397,21 @@ Deno.test("two concurrent first starts make one init; the other execs into it", 
   assertNothingLeft(factory, id);
 });
 
-Deno.test("destroy of a container that never started removes its cgroups and state", async () => {
+Deno.test("the cgroup is made by the first start; destroy of a created container", async () => {
   const factory = await testFactory();
   const id = uniqueId();
   const c = await factory.create(id, await busyboxConfig(["true"]));
-  assert.ok(cgroupDirsOf(id).length > 0, "create makes the cgroup");
+  assert.deepEqual(cgroupDirsOf(id), [], "create alone makes no cgroup");
+  assert.deepEqual(await c.processes(), []);
   await c.destroy();
+  assert.equal(await c.status(), "destroyed");
+  assertNothingLeft(factory, id);
+  const c2 = await factory.create(id, await busyboxConfig(["sleep", "60"]));
+  const init = await c2.start({ stdin: "null" });
+  assert.ok(cgroupDirsOf(id).length > 0, "start makes the cgroup");
+  const cgroupOfInit = Deno.readTextFileSync(`/proc/${init.pid}/cgroup`);
+  assert.match(cgroupOfInit, new RegExp(`:memory:/cell/${id}\n`), "placed before it ran");
+  await c2.destroy();
   assert.equal(await c.status(), "destroyed");
   assertNothingLeft(factory, id);
 });

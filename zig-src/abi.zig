@@ -14,6 +14,7 @@ pub const Op = enum(u32) {
     join_ns = 2, // u64 nstype, str path: setns in a first child, then fork again
     proc_write = 3, // str name, str content: the parent writes /proc/<pid>/<name>
     cgroup_procs = 4, // str path: the parent writes the pid into this cgroup.procs file
+    await_fd = 5, // i32 fd: the parent reads one byte, "1" to go on (cgroups made meanwhile)
     // Setup in the child, in plan order.
     unshare = 10, // u64 flags
     mount = 11, // u32 opflags, u32 msflags, u64 magic, str source, str target, str fstype, str data

@@ -129,6 +129,7 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 _ = try r.str();
             },
             .cgroup_procs => _ = try r.str(),
+            .await_fd => _ = try r.int(i32),
             .unshare => _ = try r.int(u64),
             .mount => {
                 _ = try r.int(u32);

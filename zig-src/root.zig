@@ -28,6 +28,11 @@ export fn cell_open(path: [*:0]const u8, flags: u32, mode: u32) i32 {
     return abiResult(sys.openat(sys.AT_FDCWD, path, flags | sys.O_CLOEXEC, mode));
 }
 
+/// write(2) of `len` bytes to an fd: bytes written, or -errno.
+export fn cell_write(fd: i32, data: [*]const u8, len: usize) i32 {
+    return abiResult(sys.write(fd, data[0..len]));
+}
+
 export fn cell_close(fd: i32) i32 {
     return abiResult(sys.close(fd));
 }

@@ -248,6 +248,13 @@ fn placeChild(buf: []const u8, pid: sys.pid_t, result: *abi.SpawnResult) bool {
                     return false;
                 }
             },
+            .await_fd => {
+                const fd = r.int(i32) catch unreachable;
+                if (!awaitByte(fd)) {
+                    parentError(result, "cgroup", 5, @intCast(op.index), "the cgroup was not made");
+                    return false;
+                }
+            },
             .cgroup_procs => {
                 const path = r.str() catch unreachable;
                 const fd = sys.openat(sys.AT_FDCWD, path, sys.O_WRONLY | sys.O_CLOEXEC, 0);
@@ -266,6 +273,21 @@ fn placeChild(buf: []const u8, pid: sys.pid_t, result: *abi.SpawnResult) bool {
         }
     }
     return true;
+}
+
+/// Blocks until the caller's other thread says "1" (go on) or anything else (give up).
+fn awaitByte(fd: sys.fd_t) bool {
+    var byte: [1]u8 = undefined;
+    var tries: u32 = 0;
+    while (tries < 64) : (tries += 1) {
+        const rc = sys.read(fd, &byte);
+        if (sys.errnoOf(rc)) |e| {
+            if (e == sys.EINTR) continue;
+            return false;
+        }
+        return rc == 1 and byte[0] == '1';
+    }
+    return false;
 }
 
 fn procPath(buf: *[64]u8, pid: []const u8, name: []const u8) ?[*:0]const u8 {

@@ -15,6 +15,8 @@ export interface CgroupState {
   mode: CgroupMode;
   /** Absolute directory per hierarchy (v1: keyed by the hierarchy's controllers; v2: "unified"). */
   paths: Record<string, string>;
+  /** Where each hierarchy is mounted, same keys: directories are made below these. */
+  roots: Record<string, string>;
   /** Directories this container created, deepest last, removed on destroy. */
   created: string[];
 }

@@ -40,9 +40,12 @@ export function cgroupManager(options: CgroupManagerOptions): CgroupManager {
     : new V1Manager({ path: options.path, devices: options.devices });
 }
 
-/** A manager for a cgroup recorded in a container's state. */
-export function restoreCgroupManager(state: CgroupState): CgroupManager {
+/** A manager for a cgroup recorded in a container's state (device rules for create). */
+export function restoreCgroupManager(
+  state: CgroupState,
+  devices?: readonly DeviceRule[],
+): CgroupManager {
   return state.mode === "v2"
     ? new V2Manager({ path: "", state })
-    : new V1Manager({ path: "", state });
+    : new V1Manager({ path: "", state, devices });
 }

@@ -87,6 +87,7 @@ export class V1Manager implements CgroupManager {
     this.#devices = options.devices ?? [];
     if (options.state) {
       this.#paths = { ...options.state.paths };
+      this.#roots = { ...options.state.roots };
       this.#created = [...options.state.created];
       return;
     }
@@ -99,7 +100,12 @@ export class V1Manager implements CgroupManager {
   }
 
   state(): CgroupState {
-    return { mode: "v1", paths: { ...this.#paths }, created: [...this.#created] };
+    return {
+      mode: "v1",
+      paths: { ...this.#paths },
+      roots: { ...this.#roots },
+      created: [...this.#created],
+    };
   }
 
   create(): void {
@@ -144,10 +150,13 @@ export class V1Manager implements CgroupManager {
   }
 
   pids(): number[] {
+    // Only a cgroup this container made is its own (never another's at the same path).
+    if (this.#created.length === 0) return [];
     return readPids(this.#procsFile());
   }
 
   async killAll(): Promise<void> {
+    if (this.#created.length === 0) return;
     const procs = this.#procsFile();
     if (readPids(procs).length === 0) return;
     const freezer = Object.entries(this.#paths).find(([k]) => k.split(",").includes("freezer"))

@@ -31,13 +31,18 @@ export class V2Manager implements CgroupManager {
 
   /** Plans the directory; nothing is touched until create(). */
   constructor(options: V2Options) {
-    this.#root = options.root ?? UNIFIED_ROOT;
+    this.#root = options.state?.roots.unified ?? options.root ?? UNIFIED_ROOT;
     this.#dir = options.state?.paths.unified ?? this.#root + options.path;
     this.#created = [...options.state?.created ?? []];
   }
 
   state(): CgroupState {
-    return { mode: "v2", paths: { unified: this.#dir }, created: [...this.#created] };
+    return {
+      mode: "v2",
+      paths: { unified: this.#dir },
+      roots: { unified: this.#root },
+      created: [...this.#created],
+    };
   }
 
   create(): void {
@@ -49,10 +54,13 @@ export class V2Manager implements CgroupManager {
   }
 
   pids(): number[] {
+    // Only a cgroup this container made is its own (never another's at the same path).
+    if (this.#created.length === 0) return [];
     return readPids(`${this.#dir}/cgroup.procs`);
   }
 
   async killAll(): Promise<void> {
+    if (this.#created.length === 0) return;
     const procs = `${this.#dir}/cgroup.procs`;
     if (readPids(procs).length === 0) return;
     let killed = false;

@@ -19,13 +19,20 @@ import { prepareStdio } from "../process/stdio.ts";
 import { watchExit } from "../process/waiter.ts";
 import { identify, isAlive, type ProcessIdentity } from "../state/identity.ts";
 import type { ContainerState, StateStore } from "../state/store.ts";
-import { close, kill, pidfdOpen, pidfdSignal, spawn } from "../syscalls.ts";
+import { close, kill, pidfdOpen, pidfdSignal, pipe, spawn, writeFd } from "../syscalls.ts";
 import { refuse, type Status } from "./status.ts";
 
 /** Options of {@linkcode Container.signal}. */
 export interface SignalOptions {
   /** Send to every process of the container, not just the init. */
   all?: boolean;
+}
+
+/** How #launch makes a process: the plan, work done during the spawn, bookkeeping. */
+interface LaunchSteps {
+  plan: (stdio: [number, number, number]) => PlanBuilder;
+  whileSpawning?: () => void;
+  started?: (process: ProcessIdentity) => void;
 }
 
 /** A container. Get one from a Factory's `create` or `load`. */
@@ -43,7 +50,7 @@ export class Container implements AsyncDisposable {
     this.id = state.id;
     this.config = state.config;
     this.#store = store;
-    this.#cgroup = restoreCgroupManager(state.cgroup);
+    this.#cgroup = restoreCgroupManager(state.cgroup, state.config.linux?.resources?.devices);
   }
 
   /** The container's lock; ContainerDestroyed when its state is gone. */
@@ -104,42 +111,66 @@ export class Container implements AsyncDisposable {
     return await this.#exec(state, options);
   }
 
+  /**
+   * The init. Its cgroup is made here, on this thread, while the worker thread clones
+   * the child (namespace creation is the slow part of a clone); the native parent
+   * waits for our "made it" byte before it places the child.
+   */
   async #startInit(state: ContainerState, options: ProcessOptions): Promise<ContainerProcess> {
     const proc = resolveProcess(this.config, options);
-    checkArgs(proc.args);
-    return await this.#launch(proc, options, (stdio, cgroupProcs) =>
-      planInit(this.config, {
-        process: proc,
-        stdio,
-        extraFds: options.extraFds ?? [],
-        cgroupProcs,
-        cgroupPaths: state.cgroup.paths,
-        cgroupMode: detectCgroupMode(),
-        noPivotRoot: state.noPivotRoot,
-      }), (init) => {
-      this.#store.write({ ...state, init });
-    });
+    const [ready, readyWriter] = pipe();
+    let made = false;
+    try {
+      return await this.#launch(proc, options, {
+        plan: (stdio) =>
+          planInit(this.config, {
+            process: proc,
+            stdio,
+            extraFds: options.extraFds ?? [],
+            awaitFd: ready,
+            cgroupProcs: this.#cgroup.procsFiles(),
+            cgroupPaths: state.cgroup.paths,
+            cgroupMode: detectCgroupMode(),
+            noPivotRoot: state.noPivotRoot,
+          }),
+        whileSpawning: () => {
+          try {
+            this.#cgroup.create();
+            made = true;
+          } finally {
+            writeFd(readyWriter, made ? "1" : "0");
+          }
+        },
+        started: (init) => this.#store.write({ ...state, init, cgroup: this.#cgroup.state() }),
+      });
+    } catch (e) {
+      if (made) await this.#cgroup.remove();
+      throw e;
+    } finally {
+      close(ready);
+      close(readyWriter);
+    }
   }
 
   async #exec(state: ContainerState, options: ProcessOptions): Promise<ContainerProcess> {
     const init = state.init as ProcessIdentity;
     const proc = resolveProcess(this.config, options);
-    checkArgs(proc.args);
-    return await this.#launch(proc, options, (stdio, cgroupProcs) =>
-      planExec(this.config, {
-        initPid: init.pid,
-        process: proc,
-        stdio,
-        extraFds: options.extraFds ?? [],
-        cgroupProcs,
-      }), () => {});
+    return await this.#launch(proc, options, {
+      plan: (stdio) =>
+        planExec(this.config, {
+          initPid: init.pid,
+          process: proc,
+          stdio,
+          extraFds: options.extraFds ?? [],
+          cgroupProcs: this.#cgroup.procsFiles(),
+        }),
+    });
   }
 
   async #launch(
     proc: { args: string[]; cwd: string },
     options: ProcessOptions,
-    makePlan: (stdio: [number, number, number], cgroupProcs: string[]) => PlanBuilder,
-    started: (init: ProcessIdentity) => void,
+    steps: LaunchSteps,
   ): Promise<ContainerProcess> {
     const stdio = prepareStdio([
       options.stdin ?? "inherit",
@@ -148,12 +179,20 @@ export class Container implements AsyncDisposable {
     ]);
     let ok = false;
     try {
-      const plan = makePlan(stdio.childFds, this.#cgroup.procsFiles());
-      const result = await spawn(plan.finish());
+      const plan = steps.plan(stdio.childFds);
+      const spawning = spawn(plan.finish()); // runs on a worker thread from here
+      let during: unknown;
+      try {
+        steps.whileSpawning?.();
+      } catch (e) {
+        during = e;
+      }
+      const result = await spawning;
+      if (during !== undefined) throw during;
       if (result.failure) throw spawnError(result.failure, plan.descriptions, proc);
       const identity = identify(result.pid);
       if (!identity) throw new ContainerError("SystemError", `process ${result.pid} vanished`);
-      started(identity);
+      steps.started?.(identity);
       ok = true;
       return new ContainerProcess(result.pid, result.pidfd, watchExit(result.pidfd), stdio.files);
     } finally {
@@ -210,12 +249,6 @@ export class Container implements AsyncDisposable {
   /** `await using` destroys the container. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.destroy();
-  }
-}
-
-function checkArgs(args: string[]): void {
-  if (args.length === 0) {
-    throw new ContainerError("ConfigInvalid", "process.args: must be a non-empty array of strings");
   }
 }
 

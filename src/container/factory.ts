@@ -43,9 +43,11 @@ export class Factory {
   }
 
   /**
-   * Creates a container: validates the config, claims the id, makes its cgroup and
-   * writes its state. Nothing runs until `start`. A failure leaves nothing behind.
+   * Creates a container: validates the config, claims the id and writes its state.
+   * Nothing runs, and its cgroup is made, at the first `start`. A failure leaves nothing
+   * behind.
    */
+  // deno-lint-ignore require-await
   async create(
     id: string,
     config: Spec | unknown,
@@ -55,12 +57,8 @@ export class Factory {
     const spec = validateConfig(config, { bundle: options.bundle });
     checkRootfs(spec.root.path);
     this.#store.claim(id);
-    const cgroup = cgroupManager({
-      path: cgroupPath(spec, id),
-      devices: spec.linux?.resources?.devices,
-    });
+    const cgroup = cgroupManager({ path: cgroupPath(spec, id) });
     try {
-      cgroup.create();
       const state: ContainerState = {
         version: 1,
         id,
@@ -75,7 +73,6 @@ export class Factory {
       return new Container(this.#store, state);
     } catch (e) {
       this.#store.remove(id);
-      await cgroup.remove();
       throw e;
     }
   }

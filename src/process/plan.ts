@@ -184,6 +184,8 @@ export interface InitPlanOptions {
   extraFds: readonly number[];
   /** cgroup.procs files the parent writes the pid to. */
   cgroupProcs: readonly string[];
+  /** An fd the parent reads "1" from before placing the child (cgroup made meanwhile). */
+  awaitFd?: number;
   /** The container's cgroup directories, for cgroup mounts. */
   cgroupPaths: Record<string, string>;
   /** "v1" or "v2". */
@@ -226,6 +228,10 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
       "write oom_score_adj",
       (w) => w.str("oom_score_adj").str(String(oomScoreAdj)),
     );
+  }
+  const awaitFd = options.awaitFd;
+  if (awaitFd !== undefined) {
+    plan.op(Op.awaitFd, "wait for the cgroup to be made", (w) => w.i32(awaitFd));
   }
   for (const file of options.cgroupProcs) {
     plan.op(Op.cgroupProcs, `join the cgroup ${file}`, (w) => w.str(file));
