@@ -3,7 +3,9 @@ const std = @import("std");
 
 pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});
-    const optimize = b.standardOptimizeOption(.{ .preferred_optimize_mode = .ReleaseSafe });
+    // ReleaseSafe unless asked otherwise: plain `zig build` gives the library cell ships,
+    // with its safety checks on.
+    const optimize = b.option(std.builtin.OptimizeMode, "optimize", "Optimization mode (default safe)") orelse .safe;
     const module = b.createModule(.{
         .root_source_file = b.path("zig-src/root.zig"),
         .target = target,

@@ -32,7 +32,7 @@ function isStale(): boolean {
 export async function ensureBuilt(force = false): Promise<void> {
   if (!force && !isStale()) return;
   const zig = new Deno.Command("zig", {
-    args: ["build", "--release=safe"],
+    args: ["build"],
     cwd: ROOT,
     stdout: "inherit",
     stderr: "inherit",
