@@ -767,25 +767,47 @@ Deno.test("linux.devices: type, absolute path, numbers for c/b/u", () => {
   assert.deepEqual(validateConfig(dev(full)).linux?.devices, [full]);
 });
 
-Deno.test("linux.resources: only device rules are supported", () => {
-  for (
-    const key of [
-      "memory",
-      "cpu",
-      "pids",
-      "blockIO",
-      "hugepageLimits",
-      "network",
-      "rdma",
-      "unified",
-    ]
-  ) {
+Deno.test("linux.resources: ranges, syntax and unsupported controllers", () => {
+  for (const key of ["network", "rdma"]) {
     assertProblem(
-      config({ [`linux.resources.${key}`]: { limit: 1 } }),
+      config({ [`linux.resources.${key}`]: { x: 1 } }),
       `linux.resources.${key}`,
-      "not supported yet",
+      "not supported",
     );
   }
+  const r = (key: string, value: unknown) => config({ [`linux.resources.${key}`]: value });
+  assertProblem(r("memory", { limit: -5 }), "linux.resources.memory.limit", "-1 (unlimited)");
+  assertProblem(r("memory", { limit: 100 }), "linux.resources.memory.limit", "from 4096");
+  assertProblem(
+    r("memory", { limit: 2 ** 30, swap: 2 ** 20 }),
+    "linux.resources.memory.swap",
+    "at least limit",
+  );
+  assertProblem(r("memory", { swappiness: 101 }), "linux.resources.memory.swappiness");
+  assertProblem(r("memory", { kernel: 1 }), "linux.resources.memory.kernel", "not supported");
+  assertProblem(r("cpu", { shares: 1 }), "linux.resources.cpu.shares");
+  assertProblem(r("cpu", { period: 10 }), "linux.resources.cpu.period");
+  assertProblem(r("cpu", { quota: 5 }), "linux.resources.cpu.quota");
+  assertProblem(r("cpu", { cpus: "0-a" }), "linux.resources.cpu.cpus", "list");
+  assertProblem(r("pids", { limit: -7 }), "linux.resources.pids.limit");
+  assertProblem(r("blockIO", { weight: 5 }), "linux.resources.blockIO.weight");
+  assertProblem(
+    r("blockIO", { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: -1 }] }),
+    "linux.resources.blockIO.throttleReadBpsDevice[0].rate",
+  );
+  assertProblem(
+    r("hugepageLimits", [{ pageSize: "2XB", limit: 1 }]),
+    "linux.resources.hugepageLimits[0].pageSize",
+  );
+  assertProblem(r("unified", { "../etc/passwd": "x" }), `linux.resources.unified["../etc/passwd"]`);
+  const ok = validateConfig(config({
+    "linux.resources.memory": { limit: 1 << 26, swap: -1, swappiness: 10 },
+    "linux.resources.cpu": { shares: 512, quota: 20000, period: 100000, cpus: "0", mems: "0" },
+    "linux.resources.pids": { limit: 0 },
+    "linux.resources.unified": { "memory.high": "64M" },
+  }));
+  assert.deepEqual(ok.linux?.resources?.pids, { limit: -1 }, "0 means unlimited, as -1");
+  assert.equal(ok.linux?.resources?.cpu?.cpus, "0");
   const rule = (r: Json) => config({ "linux.resources.devices": [r] });
   assertProblem(rule({ access: "rwm" }), "linux.resources.devices[0].allow", "required");
   assertProblem(rule({ allow: "no" }), "linux.resources.devices[0].allow", "boolean");

@@ -197,6 +197,88 @@ export interface DeviceRule {
 export interface Resources {
   /** Device cgroup rules, applied in order. Always present after validation. */
   devices?: DeviceRule[];
+  /** Memory limits, in bytes; -1 means unlimited. */
+  memory?: MemoryResources;
+  /** CPU shares, quota and placement. */
+  cpu?: CpuResources;
+  /** Task count limit. */
+  pids?: { limit: number };
+  /** Block I/O weight and throttles. */
+  blockIO?: BlockIOResources;
+  /** Huge page limits per page size. */
+  hugepageLimits?: { pageSize: string; limit: number }[];
+  /** cgroup v2 files to write as they are (`{"memory.high": "50M"}`); v2 only. */
+  unified?: Record<string, string>;
+}
+
+/** `linux.resources.memory`. */
+export interface MemoryResources {
+  /** Hard limit in bytes (-1: unlimited). */
+  limit?: number;
+  /** Soft limit in bytes (-1: unlimited). */
+  reservation?: number;
+  /** Memory plus swap limit in bytes (-1: unlimited), at least `limit`. */
+  swap?: number;
+  /** 0 to 100 (v1 only). */
+  swappiness?: number;
+  /** Do not OOM-kill; processes wait for memory instead (v1 only). */
+  disableOOMKiller?: boolean;
+}
+
+/** `linux.resources.cpu`. */
+export interface CpuResources {
+  /** Relative weight, 2 to 262144 (v2: converted to cpu.weight). */
+  shares?: number;
+  /** Microseconds of CPU time per period (-1: unlimited). */
+  quota?: number;
+  /** Period in microseconds, 1000 to 1000000. */
+  period?: number;
+  /** CPUs the container may run on, e.g. "0-1,3". */
+  cpus?: string;
+  /** Memory nodes, e.g. "0". */
+  mems?: string;
+  /** 1 makes the cgroup SCHED_IDLE. */
+  idle?: number;
+}
+
+/** A per-device weight. */
+export interface WeightDevice {
+  /** Device major number. */
+  major: number;
+  /** Device minor number. */
+  minor: number;
+  /** Weight 10 to 1000. */
+  weight?: number;
+  /** Leaf weight 10 to 1000 (v1 only). */
+  leafWeight?: number;
+}
+
+/** A per-device rate limit. */
+export interface ThrottleDevice {
+  /** Device major number. */
+  major: number;
+  /** Device minor number. */
+  minor: number;
+  /** Bytes or operations per second. */
+  rate: number;
+}
+
+/** `linux.resources.blockIO`. */
+export interface BlockIOResources {
+  /** Weight 10 to 1000. */
+  weight?: number;
+  /** Leaf weight 10 to 1000 (v1 only). */
+  leafWeight?: number;
+  /** Per-device weights. */
+  weightDevice?: WeightDevice[];
+  /** Read bytes per second per device. */
+  throttleReadBpsDevice?: ThrottleDevice[];
+  /** Write bytes per second per device. */
+  throttleWriteBpsDevice?: ThrottleDevice[];
+  /** Read operations per second per device. */
+  throttleReadIOPSDevice?: ThrottleDevice[];
+  /** Write operations per second per device. */
+  throttleWriteIOPSDevice?: ThrottleDevice[];
 }
 
 /** Linux-specific configuration. */

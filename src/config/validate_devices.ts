@@ -1,6 +1,6 @@
 /**
- * Validation of `linux.devices` (device nodes to create) and `linux.resources` (of which only
- * the device cgroup rules are supported yet). Internal to `src/config/`.
+ * Validation of `linux.devices` (device nodes to create) and of the device cgroup rules in
+ * `linux.resources.devices`. Internal to `src/config/`.
  *
  * @module
  */
@@ -9,38 +9,22 @@ import {
   addProblem,
   assignDefined,
   expectAbsolutePath,
-  expectArray,
   expectBoolean,
   expectInteger,
-  expectObject,
   expectObjectList,
   expectOneOf,
   field,
-  indexPath,
   type JsonObject,
   keyPath,
   optional,
   type Problems,
-  rejectFields,
 } from "./problems.ts";
-import type { Device, DeviceRule, Resources } from "./types.ts";
+import type { Device, DeviceRule } from "./types.ts";
 import { MAX_ID } from "./validate_process.ts";
 
 const MAX_DEVICE_NUMBER = 2 ** 32 - 1;
 const DEVICE_TYPES = ["c", "b", "u", "p"] as const;
 const RULE_TYPES = ["a", "c", "b"] as const;
-
-/** Resource controllers of the spec that cell does not implement yet. */
-const UNSUPPORTED_RESOURCES = [
-  "memory",
-  "cpu",
-  "pids",
-  "blockIO",
-  "hugepageLimits",
-  "network",
-  "rdma",
-  "unified",
-];
 
 /** Checks `linux.devices` and returns normalized copies, recording every problem. */
 export function validateDevices(problems: Problems, value: unknown): Device[] {
@@ -87,23 +71,9 @@ function checkNumber(
   return expectInteger(problems, path, value, 0, MAX_DEVICE_NUMBER);
 }
 
-/** Checks `linux.resources`; any controller other than `devices` is reported as not supported. */
-export function validateResources(problems: Problems, value: unknown): Resources | undefined {
-  const path = "linux.resources";
-  const object = expectObject(problems, path, value);
-  if (object === undefined) return undefined;
-  rejectFields(problems, object, path, UNSUPPORTED_RESOURCES, "not supported yet");
-  const rulesPath = keyPath(path, "devices");
-  const list = optional(field(object, "devices"), (v) => expectArray(problems, rulesPath, v)) ??
-    [];
-  const devices: DeviceRule[] = [];
-  list.forEach((item, i) => {
-    const itemPath = indexPath(rulesPath, i);
-    const object = expectObject(problems, itemPath, item);
-    const rule = object && checkRule(problems, itemPath, object);
-    if (rule) devices.push(rule);
-  });
-  return { devices };
+/** Checks `linux.resources.devices`: the device cgroup rules, in order. */
+export function validateDeviceRules(problems: Problems, value: unknown): DeviceRule[] {
+  return expectObjectList(problems, "linux.resources.devices", value, checkRule);
 }
 
 function checkRule(problems: Problems, path: string, object: JsonObject): DeviceRule | undefined {

@@ -36,7 +36,8 @@ import {
   type NamespaceType,
   PROPAGATION_MODES,
 } from "./types.ts";
-import { validateDevices, validateResources } from "./validate_devices.ts";
+import { validateDevices } from "./validate_devices.ts";
+import { validateResources } from "./validate_resources.ts";
 
 const MAX_MAPPED_ID = 2 ** 32 - 1;
 
