@@ -23,6 +23,8 @@ export type { CreateOptions, FactoryOptions } from "./src/container/factory.ts";
 export { Container } from "./src/container/container.ts";
 export type { SignalOptions } from "./src/container/container.ts";
 export type { Status } from "./src/container/status.ts";
+export type { CgroupStats } from "./src/cgroups/stats.ts";
+export type { OomEvent } from "./src/cgroups/oom.ts";
 export { ContainerProcess } from "./src/process/handle.ts";
 export type { ProcessStatus } from "./src/process/handle.ts";
 export type { ProcessOptions, ProcessUser, StdioMode } from "./src/process/options.ts";

@@ -22,6 +22,15 @@ export const SYMBOLS = {
   cell_mkdir: { parameters: ["buffer", "u32"], result: "i32" },
   cell_rmdir: { parameters: ["buffer"], result: "i32" },
   cell_write_file: { parameters: ["buffer", "buffer", "usize"], result: "i32" },
+  /** (insns, count, cgroup dir, verifier log, log size) */
+  cell_bpf_device_filter: {
+    parameters: ["buffer", "u32", "buffer", "buffer", "u32"],
+    result: "i32",
+  },
+  cell_eventfd: { parameters: [], result: "i32" },
+  cell_inotify_init: { parameters: [], result: "i32" },
+  cell_inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  cell_read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   cell_epoll_create: { parameters: [], result: "i32" },
   cell_epoll_add: { parameters: ["i32", "i32"], result: "i32" },
   cell_epoll_del: { parameters: ["i32", "i32"], result: "i32" },

@@ -73,6 +73,12 @@ export function rmdirRaw(path: string): number {
   return lib().cell_rmdir(cstr(path));
 }
 
+/** Writes a value to an existing file in one write(2); bytes written or -errno. */
+export function writeFileRaw(path: string, value: string): number {
+  const data = encoder.encode(value);
+  return lib().cell_write_file(cstr(path), data, BigInt(data.length));
+}
+
 /** Writes a value to an existing file in one write(2) (cgroup and /proc files). */
 export function writeFile(path: string, value: string): void {
   const data = encoder.encode(value);
@@ -80,6 +86,53 @@ export function writeFile(path: string, value: string): void {
   if (rc < 0) {
     throw systemError("write", -rc, path, `write "${value}" to ${path}: ${errnoName(-rc)}`);
   }
+}
+
+/** Loads and attaches a cgroup device-filter program; the verifier's log on refusal. */
+export function attachDeviceFilter(program: Uint8Array<ArrayBuffer>, cgroupDir: string): void {
+  const log = new Uint8Array(4096);
+  const rc = lib().cell_bpf_device_filter(
+    program,
+    program.length / 8,
+    cstr(cgroupDir),
+    log,
+    log.length,
+  );
+  if (rc < 0) {
+    const end = log.indexOf(0);
+    const text = new TextDecoder().decode(log.subarray(0, end < 0 ? log.length : end)).trim();
+    const detail = text ? `\n${text}` : "";
+    throw systemError(
+      "bpf",
+      -rc,
+      cgroupDir,
+      `cannot attach the device filter to ${cgroupDir}: ${errnoName(-rc)}${detail}`,
+    );
+  }
+}
+
+/** A non-blocking eventfd. */
+export function eventfd(): number {
+  return check(lib().cell_eventfd(), "eventfd2");
+}
+
+/** A non-blocking inotify instance. */
+export function inotifyInit(): number {
+  return check(lib().cell_inotify_init(), "inotify_init1");
+}
+
+/** Watches `path` for the events in `mask`. */
+export function inotifyAddWatch(fd: number, path: string, mask: number): number {
+  return check(lib().cell_inotify_add_watch(fd, cstr(path), mask), "inotify_add_watch", path);
+}
+
+/** read(2) on a non-blocking fd: the bytes, or null when there is nothing (EAGAIN). */
+export function readFd(fd: number, size: number): Uint8Array | null {
+  const buf = new Uint8Array(size);
+  const rc = lib().cell_read(fd, buf, BigInt(size));
+  if (rc === -ERRNO.EAGAIN) return null;
+  check(rc, "read");
+  return buf.subarray(0, rc);
 }
 
 /** errno numbers cell branches on. */

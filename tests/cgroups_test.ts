@@ -53,7 +53,10 @@ Deno.test("v1: a directory in every hierarchy, placement, freeze-kill-thaw, remo
 
 Deno.test("v1: device rules are written, deny-all first", async () => {
   const id = uniqueId("cg1d");
-  const cg = new V1Manager({ path: `/cell/${id}`, devices: [{ allow: false, access: "rwm" }] });
+  const cg = new V1Manager({
+    path: `/cell/${id}`,
+    resources: { devices: [{ allow: false, access: "rwm" }] },
+  });
   cg.create();
   try {
     const dir = Object.entries(cg.state().paths).find(([k]) => k === "devices")?.[1];

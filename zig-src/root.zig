@@ -6,6 +6,7 @@ const linux = std.os.linux;
 const abi = @import("abi.zig");
 const sys = @import("sys.zig");
 const spawn_mod = @import("spawn.zig");
+const bpf = @import("bpf.zig");
 
 /// A raw syscall result as returned to TypeScript: the value, or -errno. Every value
 /// cell returns this way (fds, pids, counts) fits in an i32.
@@ -119,4 +120,35 @@ export fn cell_write_file(path: [*:0]const u8, data: [*]const u8, len: usize) i3
     const rc = sys.write(@intCast(fd), data[0..len]);
     _ = sys.close(@intCast(fd));
     return abiResult(rc);
+}
+
+/// Loads a cgroup device-filter program (`count` 8-byte instructions) and attaches it
+/// to the cgroup v2 directory `path`. 0, or -errno; a verifier refusal leaves its log
+/// in `log` (NUL-terminated).
+export fn cell_bpf_device_filter(insns: [*]const u8, count: u32, path: [*:0]const u8, log: [*]u8, log_len: u32) i32 {
+    return bpf.attachDeviceFilter(insns, count, path, log[0..log_len]);
+}
+
+/// An eventfd (close-on-exec, non-blocking): the v1 OOM notification channel.
+export fn cell_eventfd() i32 {
+    const EFD_CLOEXEC = 0o2000000;
+    const EFD_NONBLOCK = 0o4000;
+    return abiResult(linux.syscall2(.eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
+}
+
+/// An inotify instance (close-on-exec, non-blocking): the v2 OOM notification channel.
+export fn cell_inotify_init() i32 {
+    const IN_CLOEXEC = 0o2000000;
+    const IN_NONBLOCK = 0o4000;
+    return abiResult(linux.syscall1(.inotify_init1, IN_CLOEXEC | IN_NONBLOCK));
+}
+
+/// inotify_add_watch(2): a watch descriptor, or -errno.
+export fn cell_inotify_add_watch(fd: i32, path: [*:0]const u8, mask: u32) i32 {
+    return abiResult(linux.syscall3(.inotify_add_watch, @bitCast(@as(isize, fd)), @intFromPtr(path), mask));
+}
+
+/// read(2) into `buf`: bytes read (0 at EOF), or -errno (-EAGAIN when nothing is there).
+export fn cell_read(fd: i32, buf: [*]u8, len: usize) i32 {
+    return abiResult(sys.read(fd, buf[0..len]));
 }

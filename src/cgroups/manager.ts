@@ -1,13 +1,18 @@
 /**
  * One interface over the cgroup backends: v1 (also used on hybrid hosts, where every
- * controller is v1) and v2 (unified hosts). Resource limits, pause/resume and stats
- * come next; they will be methods here, implemented by each backend.
+ * controller is v1) and v2 (unified hosts).
  *
  * @module
  */
 
+import type { Resources } from "../config/types.ts";
+import type { CgroupStats } from "./stats.ts";
+
 /** The cgroup layout of the host. */
 export type CgroupMode = "v1" | "v2";
+
+/** What the freezer says. */
+export type FreezerState = "thawed" | "freezing" | "frozen";
 
 /** What is stored in the container's state to find its cgroups again. */
 export interface CgroupState {
@@ -27,14 +32,38 @@ export interface CgroupManager {
   readonly mode: CgroupMode;
   /** What to persist to find this cgroup from another process. */
   state(): CgroupState;
-  /** Makes the directories and applies the initial settings. Undoes itself on failure. */
+  /** Makes the directories and applies the resources. Undoes itself on failure. */
   create(): void;
   /** Every cgroup.procs file a new process must be written to. */
   procsFiles(): string[];
   /** Host pids in the cgroup (one hierarchy is enough: every process joins all). */
   pids(): number[];
+  /** Applies resource values to the live cgroup: all of them, or none. */
+  apply(resources: Resources): void;
+  /** Freezes every process, waiting (bounded) until the kernel says frozen. */
+  freeze(): Promise<void>;
+  /** Thaws every process. */
+  thaw(): Promise<void>;
+  /** The freezer's state. */
+  freezerState(): FreezerState;
+  /** Usage counters; network ones from the init's network namespace. */
+  stats(initPid: number | null): CgroupStats;
+  /** The file whose changes tell of OOM kills, and how to count them so far. */
+  oomSource(): OomSource | null;
   /** Kills every process in the cgroup and waits until it is empty. */
   killAll(): Promise<void>;
   /** Removes the directories this container created. Idempotent. */
   remove(): Promise<void>;
+}
+
+/** Where OOM kills show: v1 memory.oom_control (eventfd), v2 memory.events (inotify). */
+export interface OomSource {
+  /** "eventfd" (v1 cgroup.event_control) or "inotify" (v2). */
+  kind: "eventfd" | "inotify";
+  /** memory.oom_control (v1) or memory.events (v2). */
+  file: string;
+  /** cgroup.event_control (v1 only). */
+  eventControl?: string;
+  /** The number of OOM kills so far. */
+  kills(): number;
 }

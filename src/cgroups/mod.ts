@@ -4,12 +4,12 @@
  * @module
  */
 
-import type { DeviceRule } from "../config/types.ts";
+import type { Resources } from "../config/types.ts";
 import type { CgroupManager, CgroupMode, CgroupState } from "./manager.ts";
 import { V1Manager } from "./v1.ts";
 import { V2Manager } from "./v2.ts";
 
-export type { CgroupManager, CgroupMode, CgroupState } from "./manager.ts";
+export type { CgroupManager, CgroupMode, CgroupState, FreezerState, OomSource } from "./manager.ts";
 
 let detected: CgroupMode | undefined;
 
@@ -29,23 +29,20 @@ export function detectCgroupMode(): CgroupMode {
 export interface CgroupManagerOptions {
   /** The cgroup path below each hierarchy root, absolute ("/cell/web"). */
   path: string;
-  /** Device rules (v1 devices controller). */
-  devices?: readonly DeviceRule[];
+  /** linux.resources, applied when the cgroup is made. */
+  resources?: Resources;
 }
 
 /** A manager for a new container's cgroup on this host. */
 export function cgroupManager(options: CgroupManagerOptions): CgroupManager {
   return detectCgroupMode() === "v2"
-    ? new V2Manager({ path: options.path })
-    : new V1Manager({ path: options.path, devices: options.devices });
+    ? new V2Manager({ path: options.path, resources: options.resources })
+    : new V1Manager({ path: options.path, resources: options.resources });
 }
 
-/** A manager for a cgroup recorded in a container's state (device rules for create). */
-export function restoreCgroupManager(
-  state: CgroupState,
-  devices?: readonly DeviceRule[],
-): CgroupManager {
+/** A manager for a cgroup recorded in a container's state (resources for create). */
+export function restoreCgroupManager(state: CgroupState, resources?: Resources): CgroupManager {
   return state.mode === "v2"
-    ? new V2Manager({ path: "", state })
-    : new V1Manager({ path: "", state, devices });
+    ? new V2Manager({ path: "", state, resources })
+    : new V1Manager({ path: "", state, resources });
 }

@@ -5,11 +5,16 @@
  * @module
  */
 
-import type { DeviceRule } from "../config/types.ts";
+import type { DeviceRule, Resources } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
-import { kill } from "../syscalls.ts";
+import { kill, rmdirRaw } from "../syscalls.ts";
 import { mkdirTracked, readPids, removeDirs, waitEmpty, writeCgroupFile } from "./fs.ts";
-import type { CgroupManager, CgroupState } from "./manager.ts";
+import type { CgroupManager, CgroupState, FreezerState, OomSource } from "./manager.ts";
+import { DEFAULT_ALLOWED_RULES } from "./device_filter.ts";
+import { planV1 } from "./resources_v1.ts";
+import type { CgroupStats } from "./stats.ts";
+import { readStatsV1 } from "./stats_v1.ts";
+import { applyWrites } from "./writes.ts";
 
 /** A mounted v1 hierarchy. */
 export interface Hierarchy {
@@ -41,22 +46,6 @@ export function v1Hierarchies(): Hierarchy[] {
   return out;
 }
 
-/** Device rules runc allows on top of the config's (so /dev basics keep working). */
-const DEFAULT_ALLOWED = [
-  "c *:* m",
-  "b *:* m",
-  "c 1:3 rwm",
-  "c 1:5 rwm",
-  "c 1:7 rwm",
-  "c 1:8 rwm",
-  "c 1:9 rwm",
-  "c 5:0 rwm",
-  "c 5:1 rwm",
-  "c 5:2 rwm",
-  "c 136:* rwm",
-  "c 10:200 rwm",
-];
-
 function deviceRule(rule: DeviceRule): string {
   const major = rule.major === undefined ? "*" : String(rule.major);
   const minor = rule.minor === undefined ? "*" : String(rule.minor);
@@ -68,8 +57,8 @@ function deviceRule(rule: DeviceRule): string {
 export interface V1Options {
   /** The cgroup path under each hierarchy root, e.g. "/cell/web". */
   path: string;
-  /** Device rules from linux.resources.devices. */
-  devices?: readonly DeviceRule[];
+  /** linux.resources, applied by create(). */
+  resources?: Resources;
   /** A state to resume from (load from another process). */
   state?: CgroupState;
 }
@@ -80,11 +69,11 @@ export class V1Manager implements CgroupManager {
   #paths: Record<string, string>;
   #roots: Record<string, string> = {};
   #created: string[];
-  #devices: readonly DeviceRule[];
+  #resources: Resources;
 
   /** Plans the directories; nothing is touched until create(). */
   constructor(options: V1Options) {
-    this.#devices = options.devices ?? [];
+    this.#resources = options.resources ?? {};
     if (options.state) {
       this.#paths = { ...options.state.paths };
       this.#roots = { ...options.state.roots };
@@ -114,26 +103,39 @@ export class V1Manager implements CgroupManager {
         const made = mkdirTracked(dir, this.#roots[controllers]);
         this.#created.push(...made);
         if (controllers.split(",").includes("cpuset")) inheritCpuset(made);
-        if (controllers.split(",").includes("devices") && this.#devices.length > 0) {
-          this.#applyDevices(dir);
-        }
       }
+      this.apply(this.#resources);
     } catch (e) {
-      for (const dir of [...this.#created].reverse()) {
-        try {
-          Deno.removeSync(dir);
-        } catch { /* best effort: we are already failing */ }
-      }
+      for (const dir of [...this.#created].reverse()) rmdirRaw(dir);
       this.#created = [];
       throw e;
     }
   }
 
-  #applyDevices(dir: string): void {
-    for (const rule of this.#devices) {
+  apply(resources: Resources): void {
+    applyWrites(planV1(resources, this.#paths));
+    if (resources.devices?.length) this.#applyDevices(resources.devices);
+  }
+
+  #applyDevices(rules: readonly DeviceRule[]): void {
+    const dir = this.#dirOf("devices");
+    if (dir === undefined) {
+      throw new ContainerError(
+        "ConfigInvalid",
+        "linux.resources.devices: no devices hierarchy is mounted",
+      );
+    }
+    for (const rule of rules) {
       writeCgroupFile(`${dir}/devices.${rule.allow ? "allow" : "deny"}`, deviceRule(rule));
     }
-    for (const rule of DEFAULT_ALLOWED) writeCgroupFile(`${dir}/devices.allow`, rule);
+    for (const rule of DEFAULT_ALLOWED_RULES) {
+      writeCgroupFile(`${dir}/devices.allow`, deviceRule(rule));
+    }
+  }
+
+  #dirOf(controller: string): string | undefined {
+    const key = Object.keys(this.#paths).find((k) => k.split(",").includes(controller));
+    return key === undefined ? undefined : this.#paths[key];
   }
 
   procsFiles(): string[] {
@@ -141,12 +143,11 @@ export class V1Manager implements CgroupManager {
   }
 
   #procsFile(): string {
-    const key = Object.keys(this.#paths).find((k) => k.split(",").includes("freezer")) ??
-      Object.keys(this.#paths)[0];
-    if (key === undefined) {
+    const dir = this.#dirOf("freezer") ?? Object.values(this.#paths)[0];
+    if (dir === undefined) {
       throw new ContainerError("SystemError", "no cgroup v1 hierarchy is mounted");
     }
-    return `${this.#paths[key]}/cgroup.procs`;
+    return `${dir}/cgroup.procs`;
   }
 
   pids(): number[] {
@@ -155,13 +156,54 @@ export class V1Manager implements CgroupManager {
     return readPids(this.#procsFile());
   }
 
+  freezerState(): FreezerState {
+    const dir = this.#dirOf("freezer");
+    if (dir === undefined || this.#created.length === 0) return "thawed";
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(`${dir}/freezer.state`).trim();
+    } catch {
+      return "thawed";
+    }
+    return text === "FROZEN" ? "frozen" : text === "FREEZING" ? "freezing" : "thawed";
+  }
+
+  async freeze(): Promise<void> {
+    const dir = this.#dirOf("freezer");
+    if (dir === undefined) {
+      throw new ContainerError("SystemError", "no freezer cgroup hierarchy is mounted");
+    }
+    await freezeV1(dir);
+  }
+
+  thaw(): Promise<void> {
+    const dir = this.#dirOf("freezer");
+    if (dir !== undefined) writeCgroupFile(`${dir}/freezer.state`, "THAWED");
+    return Promise.resolve();
+  }
+
+  stats(initPid: number | null): CgroupStats {
+    return readStatsV1(this.#created.length === 0 ? {} : this.#paths, initPid);
+  }
+
+  oomSource(): OomSource | null {
+    const dir = this.#dirOf("memory");
+    if (dir === undefined || this.#created.length === 0) return null;
+    const file = `${dir}/memory.oom_control`;
+    return {
+      kind: "eventfd",
+      file,
+      eventControl: `${dir}/cgroup.event_control`,
+      kills: () => Number(/oom_kill (\d+)/.exec(readOr(file))?.[1] ?? 0),
+    };
+  }
+
   async killAll(): Promise<void> {
     if (this.#created.length === 0) return;
     const procs = this.#procsFile();
     if (readPids(procs).length === 0) return;
-    const freezer = Object.entries(this.#paths).find(([k]) => k.split(",").includes("freezer"))
-      ?.[1];
-    if (freezer) await freeze(freezer);
+    const freezer = this.#dirOf("freezer");
+    if (freezer) await freezeV1(freezer);
     try {
       for (const pid of readPids(procs)) kill(pid, 9);
     } finally {
@@ -172,6 +214,14 @@ export class V1Manager implements CgroupManager {
 
   async remove(): Promise<void> {
     await removeDirs(this.#created);
+  }
+}
+
+function readOr(file: string): string {
+  try {
+    return Deno.readTextFileSync(file);
+  } catch {
+    return "";
   }
 }
 
@@ -186,12 +236,15 @@ function inheritCpuset(made: readonly string[]): void {
   }
 }
 
-/** FREEZING until FROZEN, with a bounded retry. */
-async function freeze(dir: string): Promise<void> {
-  for (let attempt = 0; attempt < 1000; attempt++) {
+/** FREEZING until FROZEN: writes FROZEN again while it is not, with a bounded retry. */
+async function freezeV1(dir: string): Promise<void> {
+  let delay = 0.5;
+  for (let attempt = 0; attempt < 200; attempt++) {
     writeCgroupFile(`${dir}/freezer.state`, "FROZEN");
     if (Deno.readTextFileSync(`${dir}/freezer.state`).trim() === "FROZEN") return;
-    await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 10);
   }
-  throw new ContainerError("SystemError", `cannot freeze ${dir}`, { path: dir });
+  writeCgroupFile(`${dir}/freezer.state`, "THAWED");
+  throw new ContainerError("SystemError", `cannot freeze ${dir}: it stays FREEZING`, { path: dir });
 }

@@ -1,16 +1,26 @@
 /**
- * cgroup v2 (unified hosts): one directory; kill through cgroup.kill where the kernel
- * has it, else freeze, SIGKILL everyone and thaw.
+ * cgroup v2 (unified hosts): one directory. Controllers are enabled down the path;
+ * kill is cgroup.kill where the kernel has it, else freeze, SIGKILL everyone, thaw.
  *
  * @module
  */
 
-import { kill } from "../syscalls.ts";
+import type { Resources } from "../config/types.ts";
+import { ContainerError } from "../errors.ts";
+import { kill, rmdirRaw } from "../syscalls.ts";
 import { mkdirTracked, readPids, removeDirs, waitEmpty, writeCgroupFile } from "./fs.ts";
-import type { CgroupManager, CgroupState } from "./manager.ts";
+import type { CgroupManager, CgroupState, FreezerState, OomSource } from "./manager.ts";
+import { planV2 } from "./resources_v2.ts";
+import type { CgroupStats } from "./stats.ts";
+import { readStatsV2 } from "./stats_v2.ts";
+import { applyWrites } from "./writes.ts";
+import { applyDeviceProgram } from "./devices_v2.ts";
 
 /** Where the unified hierarchy is mounted. */
 export const UNIFIED_ROOT = "/sys/fs/cgroup";
+
+/** Controllers cell enables for its cgroups when the parent offers them. */
+const WANTED = ["cpu", "cpuset", "io", "memory", "pids", "hugetlb"];
 
 /** Options of {@linkcode V2Manager}. */
 export interface V2Options {
@@ -18,6 +28,8 @@ export interface V2Options {
   path: string;
   /** Where the unified hierarchy is mounted (default /sys/fs/cgroup). */
   root?: string;
+  /** linux.resources, applied by create(). */
+  resources?: Resources;
   /** A state to resume from (load from another process). */
   state?: CgroupState;
 }
@@ -28,12 +40,19 @@ export class V2Manager implements CgroupManager {
   #dir: string;
   #root: string;
   #created: string[];
+  #resources: Resources;
 
   /** Plans the directory; nothing is touched until create(). */
   constructor(options: V2Options) {
     this.#root = options.state?.roots.unified ?? options.root ?? UNIFIED_ROOT;
     this.#dir = options.state?.paths.unified ?? this.#root + options.path;
     this.#created = [...options.state?.created ?? []];
+    this.#resources = options.resources ?? {};
+  }
+
+  /** The container's cgroup directory. */
+  get dir(): string {
+    return this.#dir;
   }
 
   state(): CgroupState {
@@ -46,7 +65,42 @@ export class V2Manager implements CgroupManager {
   }
 
   create(): void {
-    this.#created = mkdirTracked(this.#dir, this.#root);
+    try {
+      this.#enableControllers();
+      this.#created = mkdirTracked(this.#dir, this.#root);
+      // mkdirTracked made the parents too: enable controllers on them as well.
+      this.#enableControllers();
+      this.apply(this.#resources);
+    } catch (e) {
+      for (const dir of [...this.#created].reverse()) rmdirRaw(dir);
+      this.#created = [];
+      throw e;
+    }
+  }
+
+  /** Writes "+controller" into cgroup.subtree_control of every existing ancestor. */
+  #enableControllers(): void {
+    let at = this.#root;
+    const rest = this.#dir.slice(this.#root.length).split("/").filter((p) => p !== "");
+    for (const part of rest) {
+      let available: string[];
+      try {
+        available = Deno.readTextFileSync(`${at}/cgroup.controllers`).trim().split(/\s+/);
+      } catch {
+        return; // not made yet
+      }
+      const enabled = Deno.readTextFileSync(`${at}/cgroup.subtree_control`).trim().split(/\s+/);
+      const missing = WANTED.filter((c) => available.includes(c) && !enabled.includes(c));
+      if (missing.length > 0) {
+        writeCgroupFile(`${at}/cgroup.subtree_control`, missing.map((c) => `+${c}`).join(" "));
+      }
+      at = `${at}/${part}`;
+    }
+  }
+
+  apply(resources: Resources): void {
+    applyWrites(planV2(resources, this.#dir));
+    if (resources.devices?.length) applyDeviceProgram(this.#dir, resources.devices);
   }
 
   procsFiles(): string[] {
@@ -59,6 +113,63 @@ export class V2Manager implements CgroupManager {
     return readPids(`${this.#dir}/cgroup.procs`);
   }
 
+  freezerState(): FreezerState {
+    if (this.#created.length === 0) return "thawed";
+    let asked: string;
+    try {
+      asked = Deno.readTextFileSync(`${this.#dir}/cgroup.freeze`).trim();
+    } catch {
+      return "thawed";
+    }
+    if (asked !== "1") return "thawed";
+    return this.#frozen() ? "frozen" : "freezing";
+  }
+
+  #frozen(): boolean {
+    try {
+      return /^frozen 1$/m.test(Deno.readTextFileSync(`${this.#dir}/cgroup.events`));
+    } catch {
+      return false;
+    }
+  }
+
+  async freeze(): Promise<void> {
+    writeCgroupFile(`${this.#dir}/cgroup.freeze`, "1");
+    let delay = 0.5;
+    for (let attempt = 0; attempt < 200; attempt++) {
+      if (this.#frozen()) return;
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 10);
+    }
+    writeCgroupFile(`${this.#dir}/cgroup.freeze`, "0");
+    throw new ContainerError("SystemError", `cannot freeze ${this.#dir}`, { path: this.#dir });
+  }
+
+  thaw(): Promise<void> {
+    writeCgroupFile(`${this.#dir}/cgroup.freeze`, "0");
+    return Promise.resolve();
+  }
+
+  stats(initPid: number | null): CgroupStats {
+    return readStatsV2(this.#created.length === 0 ? "" : this.#dir, initPid);
+  }
+
+  oomSource(): OomSource | null {
+    if (this.#created.length === 0) return null;
+    const file = `${this.#dir}/memory.events`;
+    return {
+      kind: "inotify",
+      file,
+      kills: () => {
+        try {
+          return Number(/^oom_kill (\d+)$/m.exec(Deno.readTextFileSync(file))?.[1] ?? 0);
+        } catch {
+          return 0;
+        }
+      },
+    };
+  }
+
   async killAll(): Promise<void> {
     if (this.#created.length === 0) return;
     const procs = `${this.#dir}/cgroup.procs`;
@@ -69,11 +180,11 @@ export class V2Manager implements CgroupManager {
       killed = true;
     } catch { /* kernels before 5.14 have no cgroup.kill */ }
     if (!killed) {
-      writeCgroupFile(`${this.#dir}/cgroup.freeze`, "1");
+      await this.freeze();
       try {
         for (const pid of readPids(procs)) kill(pid, 9);
       } finally {
-        writeCgroupFile(`${this.#dir}/cgroup.freeze`, "0");
+        await this.thaw();
       }
     }
     await waitEmpty(procs);

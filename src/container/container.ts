@@ -7,7 +7,11 @@
  */
 
 import { type CgroupManager, detectCgroupMode, restoreCgroupManager } from "../cgroups/mod.ts";
-import type { Spec } from "../config/types.ts";
+import { type OomEvent, OomStream } from "../cgroups/oom.ts";
+import type { CgroupStats } from "../cgroups/stats.ts";
+import { mergeResources } from "../cgroups/merge.ts";
+import { validateResources } from "../config/validate_resources.ts";
+import type { Resources, Spec } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { spawnError } from "../process/failure.ts";
 import { ContainerProcess } from "../process/handle.ts";
@@ -44,13 +48,14 @@ export class Container implements AsyncDisposable {
   #store: StateStore;
   #cgroup: CgroupManager;
   #destroyed = false;
+  #streams = new Set<OomStream>();
 
   /** Made by the Factory. */
   constructor(store: StateStore, state: ContainerState) {
     this.id = state.id;
     this.config = state.config;
     this.#store = store;
-    this.#cgroup = restoreCgroupManager(state.cgroup, state.config.linux?.resources?.devices);
+    this.#cgroup = restoreCgroupManager(state.cgroup, state.config.linux?.resources);
   }
 
   /** The container's lock; ContainerDestroyed when its state is gone. */
@@ -80,7 +85,15 @@ export class Container implements AsyncDisposable {
   #statusOf(state: ContainerState | null): Status {
     if (!state) return "destroyed";
     if (!state.init) return "created";
-    return isAlive(state.init) ? "running" : "stopped";
+    if (!isAlive(state.init)) return "stopped";
+    const freezer = this.#cgroupOf(state).freezerState();
+    return freezer === "frozen" ? "paused" : freezer === "freezing" ? "pausing" : "running";
+  }
+
+  /** The cgroup as the state on disk says now (another process may have started us). */
+  #cgroupOf(state: ContainerState): CgroupManager {
+    this.#cgroup = restoreCgroupManager(state.cgroup, state.config.linux?.resources);
+    return this.#cgroup;
   }
 
   /** The current status: created, running, stopped or destroyed. */
@@ -94,7 +107,7 @@ export class Container implements AsyncDisposable {
   async processes(): Promise<number[]> {
     const state = this.#state();
     if (!state) refuse(this.id, "destroyed", "list processes of");
-    return this.#cgroup.pids();
+    return this.#cgroupOf(state).pids();
   }
 
   /**
@@ -200,6 +213,77 @@ export class Container implements AsyncDisposable {
     }
   }
 
+  /** Freezes every process of the container (status pausing, then paused). */
+  async pause(): Promise<void> {
+    using _lock = await this.#lock("pause");
+    const state = this.#state();
+    const status = this.#statusOf(state);
+    if (status === "paused") return;
+    if (!state || (status !== "running" && status !== "pausing")) refuse(this.id, status, "pause");
+    await this.#cgroupOf(state).freeze();
+  }
+
+  /** Thaws a paused container. */
+  async resume(): Promise<void> {
+    using _lock = await this.#lock("resume");
+    const state = this.#state();
+    const status = this.#statusOf(state);
+    if (!state || (status !== "paused" && status !== "pausing")) {
+      if (status === "running") {
+        throw new ContainerError(
+          "ContainerNotRunning",
+          `cannot resume container "${this.id}": it is not paused`,
+        );
+      }
+      refuse(this.id, status, "resume");
+    }
+    await this.#cgroupOf(state).thaw();
+  }
+
+  /** Usage counters of the container's cgroup and network namespace. */
+  // deno-lint-ignore require-await
+  async stats(): Promise<CgroupStats> {
+    const state = this.#state();
+    if (!state) refuse(this.id, "destroyed", "read stats of");
+    const init = state.init && isAlive(state.init) ? state.init.pid : null;
+    return this.#cgroupOf(state).stats(init);
+  }
+
+  /**
+   * Changes resource limits of a running (or paused, or not yet started) container. The
+   * values are validated as `linux.resources` is; the kernel takes all of them or none.
+   */
+  async update(resources: Resources | unknown): Promise<void> {
+    using _lock = await this.#lock("update");
+    const state = this.#state();
+    const status = this.#statusOf(state);
+    if (!state || status === "stopped" || status === "destroyed") refuse(this.id, status, "update");
+    const problems: string[] = [];
+    const valid = validateResources(problems, resources);
+    if (!valid || problems.length > 0) {
+      throw new ContainerError("ConfigInvalid", `invalid resources:\n${problems.join("\n")}`);
+    }
+    const given = resources as Resources;
+    const changes: Resources = given.devices === undefined ? { ...valid, devices: [] } : valid;
+    if (state.init) this.#cgroupOf(state).apply(changes);
+    const config = structuredClone(state.config);
+    config.linux = {
+      ...config.linux,
+      resources: mergeResources(config.linux?.resources, valid, given),
+    };
+    this.#store.write({ ...state, config });
+  }
+
+  /** One value per OOM kill in the container; ends when the container is destroyed. */
+  // deno-lint-ignore require-await
+  async oom(): Promise<AsyncIterableIterator<OomEvent>> {
+    const state = this.#state();
+    if (!state) refuse(this.id, "destroyed", "watch OOM kills of");
+    const stream = new OomStream(this.#cgroupOf(state).oomSource());
+    this.#streams.add(stream);
+    return stream;
+  }
+
   /** Sends a signal to the init, or with `all` to every process of the container. */
   // deno-lint-ignore require-await
   async signal(
@@ -213,7 +297,7 @@ export class Container implements AsyncDisposable {
       refuse(this.id, status, "signal");
     }
     if (options.all) {
-      for (const pid of this.#cgroup.pids()) kill(pid, number);
+      for (const pid of this.#cgroupOf(state).pids()) kill(pid, number);
     } else {
       signalInit(state.init, number);
     }
@@ -238,10 +322,13 @@ export class Container implements AsyncDisposable {
       this.#destroyed = true;
       return;
     }
-    await this.#cgroup.killAll();
+    const cgroup = this.#cgroupOf(state);
+    await cgroup.killAll();
     if (state.init && isAlive(state.init)) signalInit(state.init, 9);
     await waitGone(state.init);
-    await this.#cgroup.remove();
+    for (const stream of this.#streams) stream.close();
+    this.#streams.clear();
+    await cgroup.remove();
     this.#store.remove(this.id);
     this.#destroyed = true;
   }

@@ -1,31 +1,48 @@
 /**
- * One waiter for every child cell starts: pidfds in one epoll set, waited on by a
- * single nonblocking native call (one worker thread in all, not one per process).
- * The wait runs only while something is watched, so it never keeps Deno alive
- * on its own.
+ * One waiter for every fd cell waits on: process exits (pidfds) and OOM notifications
+ * (eventfds, inotify), in one epoll set, waited on by a single nonblocking native call
+ * (one worker thread in all, not one per container). The wait runs only while
+ * something is watched, so it never keeps Deno alive on its own.
  *
  * @module
  */
 
 import { epollAdd, epollCreate, epollDel, epollWait, type Exit, reap } from "../syscalls.ts";
 
-type Settle = (exit: Exit) => void;
+/** Called when the fd is readable; returns false to stop watching it. */
+export type OnReadable = () => boolean;
 
 let epfd = -1;
-const watched = new Map<number, Settle>();
+const watched = new Map<number, OnReadable>();
 let looping = false;
+
+/** Calls `onReadable` each time `fd` turns readable, until it returns false or unwatch. */
+export function watchFd(fd: number, onReadable: OnReadable): void {
+  if (epfd < 0) epfd = epollCreate();
+  watched.set(fd, onReadable);
+  epollAdd(epfd, fd);
+  if (!looping) void loop();
+}
+
+/** Stops watching `fd` (the caller closes it). */
+export function unwatchFd(fd: number): void {
+  if (!watched.delete(fd)) return;
+  epollDel(epfd, fd);
+}
 
 /** Resolves with the exit of the child behind `pidfd`. The caller closes the pidfd. */
 export function watchExit(pidfd: number): Promise<Exit> {
-  if (epfd < 0) epfd = epollCreate();
   const { promise, resolve } = Promise.withResolvers<Exit>();
-  watched.set(pidfd, resolve);
-  epollAdd(epfd, pidfd);
-  if (!looping) void loop();
+  watchFd(pidfd, () => {
+    const exit = reap(pidfd);
+    if (!exit) return true;
+    resolve(exit);
+    return false;
+  });
   return promise;
 }
 
-/** How many processes are being waited for (for tests of leaks). */
+/** How many fds are being waited on (for tests of leaks). */
 export function watchedCount(): number {
   return watched.size;
 }
@@ -35,19 +52,12 @@ async function loop(): Promise<void> {
   try {
     while (watched.size > 0) {
       const ready = await epollWait(epfd, -1);
-      for (const fd of ready) settle(fd);
+      for (const fd of ready) {
+        const onReadable = watched.get(fd);
+        if (onReadable && !onReadable()) unwatchFd(fd);
+      }
     }
   } finally {
     looping = false;
   }
-}
-
-function settle(pidfd: number): void {
-  const resolve = watched.get(pidfd);
-  if (!resolve) return;
-  const exit = reap(pidfd);
-  if (!exit) return;
-  watched.delete(pidfd);
-  epollDel(epfd, pidfd);
-  resolve(exit);
 }

@@ -1,0 +1,25 @@
+/**
+ * Folding an update into the resources a container was created with, so its state
+ * says what is in force.
+ *
+ * @module
+ */
+
+import type { Resources } from "../config/types.ts";
+
+/** `old` with every controller the update names replaced field by field. */
+export function mergeResources(
+  old: Resources | undefined,
+  update: Resources,
+  given: Resources,
+): Resources {
+  const out: Resources = { ...old };
+  if (given.devices !== undefined) out.devices = update.devices;
+  if (update.memory) out.memory = { ...old?.memory, ...update.memory };
+  if (update.cpu) out.cpu = { ...old?.cpu, ...update.cpu };
+  if (update.pids) out.pids = update.pids;
+  if (update.blockIO) out.blockIO = { ...old?.blockIO, ...update.blockIO };
+  if (update.hugepageLimits) out.hugepageLimits = update.hugepageLimits;
+  if (update.unified) out.unified = { ...old?.unified, ...update.unified };
+  return out;
+}

@@ -1,0 +1,211 @@
+/**
+ * linux.resources as cgroup v1 file writes, in the order the kernel accepts them.
+ *
+ * @module
+ */
+
+import type { Resources } from "../config/types.ts";
+import { ContainerError } from "../errors.ts";
+import { checkPageSize, checkWithin, present } from "./host.ts";
+import type { CgroupWrite } from "./writes.ts";
+
+const UNLIMITED = "-1";
+
+/** The directory of the hierarchy holding `controller`, or undefined. */
+function dirOf(paths: Record<string, string>, controller: string): string | undefined {
+  const key = Object.keys(paths).find((k) => k.split(",").includes(controller));
+  return key === undefined ? undefined : paths[key];
+}
+
+function need(paths: Record<string, string>, controller: string, field: string): string {
+  const dir = dirOf(paths, controller);
+  if (dir === undefined) {
+    throw new ContainerError(
+      "ConfigInvalid",
+      `${field}: no ${controller} cgroup hierarchy is mounted`,
+    );
+  }
+  return dir;
+}
+
+/** The writes for `resources` on v1 (devices excluded: see V1Manager). */
+export function planV1(resources: Resources, paths: Record<string, string>): CgroupWrite[] {
+  if (resources.unified && Object.keys(resources.unified).length > 0) {
+    throw new ContainerError(
+      "ConfigInvalid",
+      "linux.resources.unified: needs cgroup v2 (this host is v1)",
+    );
+  }
+  return [
+    ...memory(resources, paths),
+    ...cpu(resources, paths),
+    ...pids(resources, paths),
+    ...blockIO(resources, paths),
+    ...hugetlb(resources, paths),
+  ];
+}
+
+function memory(r: Resources, paths: Record<string, string>): CgroupWrite[] {
+  const m = r.memory;
+  if (!m) return [];
+  const dir = need(paths, "memory", "linux.resources.memory");
+  const f = "linux.resources.memory";
+  const out: CgroupWrite[] = [];
+  const limit = m.limit === undefined ? undefined : String(m.limit === -1 ? UNLIMITED : m.limit);
+  const swap = m.swap === undefined ? undefined : String(m.swap === -1 ? UNLIMITED : m.swap);
+  const limitWrite = limit === undefined ? [] : [{
+    file: `${dir}/memory.limit_in_bytes`,
+    value: limit,
+    field: `${f}.limit`,
+  }];
+  if (swap !== undefined) {
+    const memsw = `${dir}/memory.memsw.limit_in_bytes`;
+    if (!present(memsw)) {
+      throw new ContainerError(
+        "ConfigInvalid",
+        `${f}.swap: this kernel does not account swap (boot with swapaccount=1)`,
+      );
+    }
+    const swapWrite = { file: memsw, value: swap, field: `${f}.swap` };
+    // memory.limit <= memsw.limit at all times: raise memsw first, lower it last.
+    const current = Number(Deno.readTextFileSync(memsw).trim());
+    const raising = m.swap === -1 || m.swap! > current;
+    out.push(...(raising ? [swapWrite, ...limitWrite] : [...limitWrite, swapWrite]));
+  } else {
+    out.push(...limitWrite);
+  }
+  if (m.reservation !== undefined) {
+    out.push({
+      file: `${dir}/memory.soft_limit_in_bytes`,
+      value: m.reservation === -1 ? UNLIMITED : String(m.reservation),
+      field: `${f}.reservation`,
+    });
+  }
+  if (m.swappiness !== undefined) {
+    out.push({
+      file: `${dir}/memory.swappiness`,
+      value: String(m.swappiness),
+      field: `${f}.swappiness`,
+    });
+  }
+  if (m.disableOOMKiller !== undefined) {
+    out.push({
+      file: `${dir}/memory.oom_control`,
+      value: m.disableOOMKiller ? "1" : "0",
+      field: `${f}.disableOOMKiller`,
+    });
+  }
+  return out;
+}
+
+function cpu(r: Resources, paths: Record<string, string>): CgroupWrite[] {
+  const c = r.cpu;
+  if (!c) return [];
+  const f = "linux.resources.cpu";
+  const out: CgroupWrite[] = [];
+  if (
+    c.shares !== undefined || c.quota !== undefined || c.period !== undefined ||
+    c.idle !== undefined
+  ) {
+    const dir = need(paths, "cpu", f);
+    if (c.shares !== undefined) {
+      out.push({ file: `${dir}/cpu.shares`, value: String(c.shares), field: `${f}.shares` });
+    }
+    // The period first: a quota is checked against the period in force.
+    if (c.period !== undefined) {
+      out.push({ file: `${dir}/cpu.cfs_period_us`, value: String(c.period), field: `${f}.period` });
+    }
+    if (c.quota !== undefined) {
+      out.push({ file: `${dir}/cpu.cfs_quota_us`, value: String(c.quota), field: `${f}.quota` });
+    }
+    if (c.idle !== undefined) {
+      out.push({ file: `${dir}/cpu.idle`, value: String(c.idle), field: `${f}.idle` });
+    }
+  }
+  if (c.cpus !== undefined || c.mems !== undefined) {
+    const dir = need(paths, "cpuset", f);
+    const parent = dir.slice(0, dir.lastIndexOf("/"));
+    for (const key of ["cpus", "mems"] as const) {
+      const value = c[key];
+      if (value === undefined) continue;
+      checkWithin(`${f}.${key}`, value, Deno.readTextFileSync(`${parent}/cpuset.${key}`));
+      out.push({ file: `${dir}/cpuset.${key}`, value, field: `${f}.${key}` });
+    }
+  }
+  return out;
+}
+
+function pids(r: Resources, paths: Record<string, string>): CgroupWrite[] {
+  if (!r.pids) return [];
+  const dir = need(paths, "pids", "linux.resources.pids");
+  const value = r.pids.limit === -1 ? "max" : String(r.pids.limit);
+  return [{ file: `${dir}/pids.max`, value, field: "linux.resources.pids.limit" }];
+}
+
+function blockIO(r: Resources, paths: Record<string, string>): CgroupWrite[] {
+  const b = r.blockIO;
+  if (!b) return [];
+  const f = "linux.resources.blockIO";
+  const dir = need(paths, "blkio", f);
+  const out: CgroupWrite[] = [];
+  // Kernels with the BFQ scheduler expose the weight as blkio.bfq.weight.
+  const weightFile = present(`${dir}/blkio.weight`) ? "blkio.weight" : "blkio.bfq.weight";
+  if (b.weight !== undefined) {
+    out.push({ file: `${dir}/${weightFile}`, value: String(b.weight), field: `${f}.weight` });
+  }
+  if (b.leafWeight !== undefined) {
+    out.push({
+      file: `${dir}/blkio.leaf_weight`,
+      value: String(b.leafWeight),
+      field: `${f}.leafWeight`,
+    });
+  }
+  (b.weightDevice ?? []).forEach((d, i) => {
+    const key = `${d.major}:${d.minor}`;
+    if (d.weight !== undefined) {
+      out.push({
+        file: `${dir}/${weightFile}_device`,
+        value: `${key} ${d.weight}`,
+        field: `${f}.weightDevice[${i}].weight`,
+        key: { name: key, reset: `${key} 0` },
+      });
+    }
+    if (d.leafWeight !== undefined) {
+      out.push({
+        file: `${dir}/blkio.leaf_weight_device`,
+        value: `${key} ${d.leafWeight}`,
+        field: `${f}.weightDevice[${i}].leafWeight`,
+        key: { name: key, reset: `${key} 0` },
+      });
+    }
+  });
+  const throttles = [
+    ["throttleReadBpsDevice", "blkio.throttle.read_bps_device"],
+    ["throttleWriteBpsDevice", "blkio.throttle.write_bps_device"],
+    ["throttleReadIOPSDevice", "blkio.throttle.read_iops_device"],
+    ["throttleWriteIOPSDevice", "blkio.throttle.write_iops_device"],
+  ] as const;
+  for (const [name, file] of throttles) {
+    (b[name] ?? []).forEach((d, i) => {
+      const key = `${d.major}:${d.minor}`;
+      out.push({
+        file: `${dir}/${file}`,
+        value: `${key} ${d.rate}`,
+        field: `${f}.${name}[${i}]`,
+        key: { name: key, reset: `${key} 0` },
+      });
+    });
+  }
+  return out;
+}
+
+function hugetlb(r: Resources, paths: Record<string, string>): CgroupWrite[] {
+  if (!r.hugepageLimits?.length) return [];
+  const f = "linux.resources.hugepageLimits";
+  const dir = need(paths, "hugetlb", f);
+  return r.hugepageLimits.map((h, i) => {
+    const file = `${dir}/hugetlb.${h.pageSize}.limit_in_bytes`;
+    checkPageSize(`${f}[${i}].pageSize`, h.pageSize, present(file));
+    return { file, value: String(h.limit), field: `${f}[${i}].limit` };
+  });
+}

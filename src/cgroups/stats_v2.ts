@@ -1,0 +1,100 @@
+/**
+ * Reads a container's {@linkcode CgroupStats} from its cgroup v2 directory. Only reads
+ * files; a controller that is not enabled for the cgroup, or a file this kernel lacks,
+ * gives the "missing" values documented on {@linkcode CgroupStats}. cpu.stat's usage
+ * lines exist in every v2 cgroup, with or without the cpu controller.
+ *
+ * @module
+ */
+
+import { readNetDev } from "./net_stats.ts";
+import {
+  type BlockIOStats,
+  type CgroupStats,
+  emptyStats,
+  hugePageSizes,
+  parseNumber,
+  readFlatKeyed,
+  readLimit,
+  readNumber,
+  readOptional,
+} from "./stats.ts";
+
+/** io.stat ("8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0" per device). */
+export function parseIoStat(text: string | undefined): BlockIOStats[] {
+  const out: BlockIOStats[] = [];
+  if (text === undefined) return out;
+  for (const line of text.split("\n")) {
+    const [device, ...fields] = line.trim().split(/\s+/);
+    if (!/^\d+:\d+$/.test(device)) continue;
+    const values: Record<string, number> = {};
+    for (const field of fields) {
+      const eq = field.indexOf("=");
+      if (eq > 0) values[field.slice(0, eq)] = parseNumber(field.slice(eq + 1));
+    }
+    out.push({
+      device,
+      readBytes: values.rbytes ?? 0,
+      writeBytes: values.wbytes ?? 0,
+      readOps: values.rios ?? 0,
+      writeOps: values.wios ?? 0,
+    });
+  }
+  return out;
+}
+
+function readCpu(stats: CgroupStats, dir: string): void {
+  const stat = readFlatKeyed(`${dir}/cpu.stat`);
+  stats.cpu.usageTotalNs = (stat.usage_usec ?? 0) * 1000;
+  stats.cpu.usageUserNs = (stat.user_usec ?? 0) * 1000;
+  stats.cpu.usageSystemNs = (stat.system_usec ?? 0) * 1000;
+  stats.cpu.throttling = {
+    periods: stat.nr_periods ?? 0,
+    throttledPeriods: stat.nr_throttled ?? 0,
+    throttledTimeNs: (stat.throttled_usec ?? 0) * 1000,
+  };
+}
+
+function readMemory(stats: CgroupStats, dir: string): void {
+  const m = stats.memory;
+  m.usageBytes = readNumber(`${dir}/memory.current`);
+  m.maxUsageBytes = readNumber(`${dir}/memory.peak`);
+  m.limitBytes = readLimit(`${dir}/memory.max`);
+  m.failcnt = readFlatKeyed(`${dir}/memory.events`).max ?? 0;
+  m.swapUsageBytes = readNumber(`${dir}/memory.swap.current`);
+  m.swapLimitBytes = readLimit(`${dir}/memory.swap.max`);
+  m.stat = readFlatKeyed(`${dir}/memory.stat`);
+  m.cacheBytes = m.stat.file ?? 0;
+  m.rssBytes = m.stat.anon ?? 0;
+}
+
+function readHugetlb(dir: string): CgroupStats["hugetlb"] {
+  const out: CgroupStats["hugetlb"] = {};
+  for (const size of hugePageSizes(dir, "current")) {
+    out[size] = {
+      usageBytes: readNumber(`${dir}/hugetlb.${size}.current`),
+      maxUsageBytes: 0,
+      failcnt: readFlatKeyed(`${dir}/hugetlb.${size}.events`).max ?? 0,
+    };
+  }
+  return out;
+}
+
+/**
+ * Reads the stats of a cgroup v2 container.
+ *
+ * @param dir The container's cgroup directory (`CgroupState.paths.unified`).
+ * @param initPid The container's init process on the host, for the network counters of
+ *   its namespace; null (or a pid that is gone) gives `network: []`.
+ */
+export function readStatsV2(dir: string, initPid: number | null): CgroupStats {
+  const stats = emptyStats();
+  readCpu(stats, dir);
+  readMemory(stats, dir);
+  stats.pids.current = readNumber(`${dir}/pids.current`);
+  stats.pids.limit = readLimit(`${dir}/pids.max`);
+  stats.blockIO = parseIoStat(readOptional(`${dir}/io.stat`));
+  stats.hugetlb = readHugetlb(dir);
+  stats.network = initPid === null ? [] : readNetDev(initPid);
+  return stats;
+}

@@ -1,0 +1,75 @@
+/**
+ * Applying resource values as a transaction: each file's current value is read first,
+ * the new values are written in order, and if the kernel refuses one, the files
+ * already written get their old values back, so nothing is left half-applied.
+ *
+ * @module
+ */
+
+import { ContainerError } from "../errors.ts";
+import { ERRNO, errnoName, writeFileRaw } from "../syscalls.ts";
+
+/** One value for one cgroup file. */
+export interface CgroupWrite {
+  /** Absolute path of the cgroup file. */
+  file: string;
+  /** What to write. */
+  value: string;
+  /** The JSON path of the config field it comes from, for errors. */
+  field: string;
+  /**
+   * For files that hold one line per key (per-device throttles): the key ("8:0"), so the
+   * old line for that key is what is restored; `reset` is written when there was none.
+   */
+  key?: { name: string; reset: string };
+}
+
+function oldValue(write: CgroupWrite): string | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(write.file);
+  } catch {
+    return undefined;
+  }
+  if (!write.key) return text.trim().split("\n")[0];
+  const { name, reset } = write.key;
+  return text.split("\n").find((line) => line.startsWith(`${name} `)) ?? reset;
+}
+
+/** Writes every value in order, or none: a refused value restores the ones written. */
+export function applyWrites(writes: readonly CgroupWrite[]): void {
+  const done: { file: string; old: string }[] = [];
+  for (const write of writes) {
+    const old = oldValue(write);
+    if (old === undefined) {
+      restore(done);
+      throw new ContainerError(
+        "ConfigInvalid",
+        `${write.field}: ${write.file} does not exist (is the controller available here?)`,
+        { path: write.file },
+      );
+    }
+    const rc = writeFileRaw(write.file, write.value);
+    if (rc < 0) {
+      restore(done);
+      throw refused(write, -rc);
+    }
+    done.push({ file: write.file, old });
+  }
+}
+
+function restore(done: { file: string; old: string }[]): void {
+  for (const { file, old } of done.reverse()) writeFileRaw(file, old);
+}
+
+function refused(write: CgroupWrite, errno: number): ContainerError {
+  const name = errnoName(errno);
+  const invalid = errno === ERRNO.EINVAL || errno === ERRNO.ERANGE || errno === ERRNO.EOVERFLOW;
+  const message = `${write.field}: the kernel refused "${write.value}" for ${write.file}: ${name}`;
+  return new ContainerError(invalid ? "ConfigInvalid" : "SystemError", message, {
+    syscall: "write",
+    errno,
+    errnoName: name,
+    path: write.file,
+  });
+}
