@@ -28,13 +28,19 @@ pub fn attachDeviceFilter(insns: [*]const u8, count: u32, path: [*:0]const u8, l
     std.mem.writeInt(u32, load[4..8], count, .little);
     std.mem.writeInt(u64, load[8..16], @intFromPtr(insns), .little);
     std.mem.writeInt(u64, load[16..24], @intFromPtr(license.ptr), .little);
-    std.mem.writeInt(u32, load[24..28], 1, .little); // log level
-    std.mem.writeInt(u32, load[28..32], @intCast(log.len), .little);
-    std.mem.writeInt(u64, load[32..40], @intFromPtr(log.ptr), .little);
     @memcpy(load[48..52], "cell");
     std.mem.writeInt(u32, load[68..72], BPF_CGROUP_DEVICE, .little);
-    const prog = bpf(BPF_PROG_LOAD, &load);
-    if (sys.errnoOf(prog)) |e| return -@as(i32, e);
+    var prog = bpf(BPF_PROG_LOAD, &load);
+    if (sys.errnoOf(prog)) |first| {
+        // Load again with the verifier's log on, only to say why (a log of every
+        // instruction can outgrow the buffer, so it is off the first time).
+        std.mem.writeInt(u32, load[24..28], 1, .little);
+        std.mem.writeInt(u32, load[28..32], @intCast(log.len), .little);
+        std.mem.writeInt(u64, load[32..40], @intFromPtr(log.ptr), .little);
+        prog = bpf(BPF_PROG_LOAD, &load);
+        if (sys.errnoOf(prog) == null) _ = sys.close(@intCast(prog));
+        return -@as(i32, first);
+    }
     defer _ = sys.close(@intCast(prog));
     log[0] = 0;
 
@@ -48,6 +54,12 @@ pub fn attachDeviceFilter(insns: [*]const u8, count: u32, path: [*:0]const u8, l
     // Without BPF_F_ALLOW_MULTI, attaching again replaces the program (update).
     std.mem.writeInt(u32, attach[12..16], BPF_F_ALLOW_OVERRIDE, .little);
     const rc = bpf(BPF_PROG_ATTACH, &attach);
-    if (sys.errnoOf(rc)) |e| return -@as(i32, e);
+    if (sys.errnoOf(rc)) |e| {
+        const what = "BPF_PROG_ATTACH refused the loaded program";
+        const n = @min(what.len, log.len - 1);
+        @memcpy(log[0..n], what[0..n]);
+        log[n] = 0;
+        return -@as(i32, e);
+    }
     return 0;
 }

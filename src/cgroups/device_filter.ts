@@ -52,8 +52,18 @@ export function compileDeviceFilter(rules: readonly DeviceRule[]): Uint8Array<Ar
     insn(LDX_W_MEM, 4, 1, 4, 0), // r4 = major
     insn(LDX_W_MEM, 5, 1, 8, 0), // r5 = minor
   ];
-  for (const rule of [...rules].reverse()) prog.push(...ruleBlock(rule));
-  prog.push(insn(ALU64_MOV_K, 0, 0, 0, 1), insn(JMP_EXIT, 0, 0, 0, 0));
+  let decided = false;
+  for (const rule of [...rules].reverse()) {
+    const block = ruleBlock(rule);
+    prog.push(...block);
+    // A rule that matches everything decides; what follows could never run, and the
+    // verifier refuses unreachable instructions.
+    if (block.length === 2) {
+      decided = true;
+      break;
+    }
+  }
+  if (!decided) prog.push(insn(ALU64_MOV_K, 0, 0, 0, 1), insn(JMP_EXIT, 0, 0, 0, 0));
   const out = new Uint8Array(prog.length * 8);
   const view = new DataView(out.buffer);
   prog.forEach((p, i) => {

@@ -66,14 +66,30 @@ export class OomStream implements AsyncIterableIterator<OomEvent> {
       if (bytes === null) break;
       if (source.kind === "inotify") gone ||= inotifyGone(bytes);
     }
-    const kills = source.kills();
-    for (; this.#seen < kills; this.#seen++) this.#push({ kills: this.#seen + 1 });
     // v1 signals the eventfd when the cgroup is removed; v2 sends IN_IGNORED.
     if (gone || !exists(source.file)) {
+      this.#catchUp();
       this.#finish(false);
       return false;
     }
+    // The notification comes when the OOM starts; the kill is counted a moment later.
+    if (!this.#catchUp()) this.#recheck(0);
     return true;
+  }
+
+  /** Emits one event per kill counted since the last look; false if there was none. */
+  #catchUp(): boolean {
+    const kills = this.#source!.kills();
+    const before = this.#seen;
+    for (; this.#seen < kills; this.#seen++) this.#push({ kills: this.#seen + 1 });
+    return this.#seen > before;
+  }
+
+  #recheck(attempt: number): void {
+    if (this.#done || attempt >= 40) return;
+    setTimeout(() => {
+      if (!this.#done && !this.#catchUp()) this.#recheck(attempt + 1);
+    }, 5);
   }
 
   #push(event: OomEvent): void {

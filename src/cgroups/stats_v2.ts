@@ -83,18 +83,20 @@ function readHugetlb(dir: string): CgroupStats["hugetlb"] {
 /**
  * Reads the stats of a cgroup v2 container.
  *
- * @param dir The container's cgroup directory (`CgroupState.paths.unified`).
+ * @param dir The container's cgroup directory (`CgroupState.paths.unified`); "" (no
+ *   cgroup) reads as nothing, never as the files at "/".
  * @param initPid The container's init process on the host, for the network counters of
  *   its namespace; null (or a pid that is gone) gives `network: []`.
  */
 export function readStatsV2(dir: string, initPid: number | null): CgroupStats {
   const stats = emptyStats();
+  stats.network = initPid === null ? [] : readNetDev(initPid);
+  if (dir === "") return stats;
   readCpu(stats, dir);
   readMemory(stats, dir);
   stats.pids.current = readNumber(`${dir}/pids.current`);
   stats.pids.limit = readLimit(`${dir}/pids.max`);
   stats.blockIO = parseIoStat(readOptional(`${dir}/io.stat`));
   stats.hugetlb = readHugetlb(dir);
-  stats.network = initPid === null ? [] : readNetDev(initPid);
   return stats;
 }

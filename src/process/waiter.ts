@@ -7,18 +7,34 @@
  * @module
  */
 
-import { epollAdd, epollCreate, epollDel, epollWait, type Exit, reap } from "../syscalls.ts";
+import {
+  epollAdd,
+  epollCreate,
+  epollDel,
+  epollWait,
+  eventfd,
+  type Exit,
+  readFd,
+  reap,
+  writeFd,
+} from "../syscalls.ts";
 
 /** Called when the fd is readable; returns false to stop watching it. */
 export type OnReadable = () => boolean;
 
 let epfd = -1;
+/** Wakes an in-flight wait when the last fd is unwatched, so it returns and ends. */
+let waker = -1;
 const watched = new Map<number, OnReadable>();
 let looping = false;
 
 /** Calls `onReadable` each time `fd` turns readable, until it returns false or unwatch. */
 export function watchFd(fd: number, onReadable: OnReadable): void {
-  if (epfd < 0) epfd = epollCreate();
+  if (epfd < 0) {
+    epfd = epollCreate();
+    waker = eventfd();
+    epollAdd(epfd, waker);
+  }
   watched.set(fd, onReadable);
   epollAdd(epfd, fd);
   if (!looping) void loop();
@@ -28,6 +44,7 @@ export function watchFd(fd: number, onReadable: OnReadable): void {
 export function unwatchFd(fd: number): void {
   if (!watched.delete(fd)) return;
   epollDel(epfd, fd);
+  if (watched.size === 0 && looping) writeFd(waker, "\x01\0\0\0\0\0\0\0");
 }
 
 /** Resolves with the exit of the child behind `pidfd`. The caller closes the pidfd. */
@@ -53,6 +70,10 @@ async function loop(): Promise<void> {
     while (watched.size > 0) {
       const ready = await epollWait(epfd, -1);
       for (const fd of ready) {
+        if (fd === waker) {
+          readFd(waker, 8);
+          continue;
+        }
         const onReadable = watched.get(fd);
         if (onReadable && !onReadable()) unwatchFd(fd);
       }
