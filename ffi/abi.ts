@@ -19,6 +19,7 @@ export const Op = {
   procWrite: 3,
   cgroupProcs: 4,
   awaitFd: 5,
+  cloneIntoCgroup: 6,
   unshare: 10,
   mount: 11,
   rootfs: 12,

@@ -74,3 +74,42 @@ Deno.test("v2: create, place, cgroup.kill, remove on a real cgroup2 hierarchy", 
   const cg = new V2Manager({ path: `/cell/${id}`, root: unifiedMount() });
   await placeAndKill(cg, id);
 });
+
+Deno.test("v2: clone3 puts the process in its cgroup from its first instruction", async () => {
+  const { spawn } = await import("../src/syscalls.ts");
+  const { planInit, resolveProcess } = await import("../src/process/plan.ts");
+  const { watchExit } = await import("../src/process/waiter.ts");
+  const { prepareStdio } = await import("../src/process/stdio.ts");
+  const { validateConfig, defaultConfig } = await import("../mod.ts");
+  const { rootfs } = await import("./support/fixture.ts");
+  const id = uniqueId("into");
+  const root = unifiedMount();
+  const cg = new V2Manager({ path: `/cell/${id}`, root });
+  cg.create();
+  try {
+    const spec = validateConfig(defaultConfig({ rootfs: await rootfs(), args: ["true"] }));
+    // No cgroup namespace, so /proc/self/cgroup shows the path on the host; no
+    // cgroup.procs write either: only the clone can have put it there.
+    spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== "cgroup");
+    const stdio = prepareStdio(["null", "piped", "inherit"]);
+    const plan = planInit(spec, {
+      process: resolveProcess(spec, { args: ["grep", "^0::", "/proc/self/cgroup"] }),
+      stdio: stdio.childFds,
+      extraFds: [],
+      cloneIntoCgroup: cg.dir,
+      cgroupProcs: [],
+      cgroupPaths: cg.state().paths,
+      cgroupMode: "v1",
+    });
+    const result = await spawn(plan.finish());
+    stdio.release(false);
+    assert.equal(result.failure, undefined, JSON.stringify(result.failure));
+    const out = await new Response(stdio.files[1]!.readable).text();
+    await watchExit(result.pidfd);
+    const { close } = await import("../src/syscalls.ts");
+    close(result.pidfd);
+    assert.equal(out, `0::${cg.dir.slice(root.length)}\n`);
+  } finally {
+    await cg.remove();
+  }
+});

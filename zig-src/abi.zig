@@ -15,6 +15,7 @@ pub const Op = enum(u32) {
     proc_write = 3, // str name, str content: the parent writes /proc/<pid>/<name>
     cgroup_procs = 4, // str path: the parent writes the pid into this cgroup.procs file
     await_fd = 5, // i32 fd: the parent reads one byte, "1" to go on (cgroups made meanwhile)
+    clone_into_cgroup = 6, // str path: clone3 with CLONE_INTO_CGROUP into this cgroup v2 dir
     // Setup in the child, in plan order.
     unshare = 10, // u64 flags
     mount = 11, // u32 opflags, u32 msflags, u64 magic, str source, str target, str fstype, str data

@@ -19,6 +19,8 @@ pub const Context = struct {
     root_fd: sys.fd_t = -1,
     fifo_fd: sys.fd_t = -1,
     null_fd: sys.fd_t = -1,
+    /// The cgroup v2 directory to clone into (CLONE_INTO_CGROUP), or -1.
+    cgroup_fd: sys.fd_t = -1,
     op_index: i32 = -1,
     /// The parent's ends of the pipes, closed first thing in the child.
     parent_fds: [2]sys.fd_t = .{ -1, -1 },

@@ -102,6 +102,8 @@ pub const Process = struct {
     caps: ?Caps = null,
     no_new_privs: bool = false,
     exec_fifo: bool = false,
+    /// A cgroup v2 directory the container process is cloned into (clone3).
+    cgroup_path: ?[*:0]const u8 = null,
 };
 
 pub const Caps = struct { last_cap: u32, bounding: u64, effective: u64, permitted: u64, inheritable: u64, ambient: u64 };
@@ -130,6 +132,7 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
             },
             .cgroup_procs => _ = try r.str(),
             .await_fd => _ = try r.int(i32),
+            .clone_into_cgroup => out.cgroup_path = (try r.str()).ptr,
             .unshare => _ = try r.int(u64),
             .mount => {
                 _ = try r.int(u32);

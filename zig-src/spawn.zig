@@ -11,6 +11,7 @@ const sys = @import("sys.zig");
 const plan = @import("plan.zig");
 const report = @import("report.zig");
 const child = @import("child.zig");
+const clone3 = @import("clone3.zig");
 
 const max_joins = 16;
 
@@ -62,6 +63,14 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
         _ = linux.syscall2(.munmap, @intFromPtr(stacks.ptr), stacks.len);
     };
     if (!proc.exec_fifo and ctx.stacks == null) return parentError(result, "mmap", 12, -1, "child stack");
+    if (proc.cgroup_path) |path| {
+        const fd = sys.openat(sys.AT_FDCWD, path, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC, 0);
+        if (sys.errnoOf(fd)) |e| return parentError(result, "open", e, -1, std.mem.span(path));
+        ctx.cgroup_fd = @intCast(fd);
+    }
+    defer if (ctx.cgroup_fd >= 0) {
+        _ = sys.close(ctx.cgroup_fd);
+    };
     launch(&ctx, pipes, result);
 }
 
@@ -102,6 +111,14 @@ fn stage2Entry(arg: usize) callconv(.c) u8 {
 /// whole runtime) when the spawn will wait until the exec, else as a fork (create
 /// mode, where the child outlives this call).
 fn cloneFirst(ctx: *child.Context, flags: u64, pidfd: ?*i32) usize {
+    if (ctx.proc.joins == 0 and ctx.cgroup_fd >= 0) {
+        const rc = cloneIntoCgroup(ctx, flags, pidfd, 0, &initEntry);
+        if (rc == 0) {
+            ctx.enterChild();
+            child.run(ctx);
+        }
+        if (!cgroupCloneUnsupported(rc)) return rc;
+    }
     if (ctx.stacks) |stacks| {
         const entry = if (ctx.proc.joins > 0) &stage1Entry else &initEntry;
         return linux.clone(entry, stackTop(stacks, 0), @truncate(flags | CLONE_VM), @intFromPtr(ctx), pidfd, 0, null);
@@ -116,6 +133,26 @@ fn cloneFirst(ctx: *child.Context, flags: u64, pidfd: ?*i32) usize {
 }
 
 const CLONE_VM: u64 = 0x100;
+
+/// clone3 into the cgroup: `flags` as for clone (the low byte is the exit signal).
+/// CLONE_VM on stack `which` when the spawn waits for the exec, else fork-like.
+fn cloneIntoCgroup(ctx: *child.Context, flags: u64, pidfd: ?*i32, which: usize, entry: clone3.Entry) usize {
+    const exit_signal = flags & 0xff;
+    const rest = flags & ~@as(u64, 0xff);
+    if (ctx.stacks) |stacks| {
+        if (clone3.has_trampoline) {
+            const base = stacks[which * child_stack_bytes ..][0..child_stack_bytes];
+            return clone3.cloneInto(rest, exit_signal, ctx.cgroup_fd, pidfd, base, entry, @intFromPtr(ctx));
+        }
+    }
+    return clone3.cloneInto(rest, exit_signal, ctx.cgroup_fd, pidfd, null, null, 0);
+}
+
+/// Kernels without clone3 or CLONE_INTO_CGROUP: fall back to clone + cgroup.procs.
+fn cgroupCloneUnsupported(rc: usize) bool {
+    const e = sys.errnoOf(rc) orelse return false;
+    return e == 38 or e == 7 or e == sys.EINVAL; // ENOSYS, E2BIG, EINVAL
+}
 
 /// A child cloned with CLONE_VM shares our mm, and dumpability belongs to the mm: the
 /// child cannot make itself non-dumpable alone. So the whole process is non-dumpable
@@ -338,6 +375,16 @@ fn stage1(ctx: *child.Context) noreturn {
     }
     ctx.op_index = -1;
     const flags = ctx.proc.clone_flags | sys.CLONE_PARENT | sys.SIGCHLD;
+    if (ctx.cgroup_fd >= 0) {
+        const into = cloneIntoCgroup(ctx, flags, null, 1, &stage2Entry);
+        if (into == 0) child.run(ctx);
+        if (!cgroupCloneUnsupported(into)) {
+            _ = ctx.check(into, "clone3", "");
+            const rec = report.make(.pid, 0, @intCast(into), -1, "", "");
+            report.send(ctx.report_fd, &rec);
+            sys.exitGroup(0);
+        }
+    }
     const rc = if (ctx.stacks) |stacks|
         linux.clone(&stage2Entry, stackTop(stacks, 1), @truncate(flags | CLONE_VM), @intFromPtr(ctx), null, 0, null)
     else

@@ -125,14 +125,18 @@ export class Container implements AsyncDisposable {
   }
 
   /**
-   * The init. Its cgroup is made here, on this thread, while the worker thread clones
-   * the child (namespace creation is the slow part of a clone); the native parent
-   * waits for our "made it" byte before it places the child.
+   * The init. On v1 its cgroup is made here, on this thread, while the worker thread
+   * clones the child (creating namespaces is the slow part of a clone), and the native
+   * parent waits for our "made it" byte before it places the child. On v2 the cgroup is
+   * made first and the child is cloned straight into it (clone3 CLONE_INTO_CGROUP).
    */
   async #startInit(state: ContainerState, options: ProcessOptions): Promise<ContainerProcess> {
     const proc = resolveProcess(this.config, options);
-    const [ready, readyWriter] = pipe();
-    let made = false;
+    const cgroup = this.#cgroupOf(state);
+    const intoCgroup = cgroup.mode === "v2" ? state.cgroup.paths.unified : undefined;
+    if (intoCgroup) cgroup.create();
+    const [ready, readyWriter] = intoCgroup ? [-1, -1] : pipe();
+    let made = intoCgroup !== undefined;
     try {
       return await this.#launch(proc, options, {
         plan: (stdio) =>
@@ -140,24 +144,25 @@ export class Container implements AsyncDisposable {
             process: proc,
             stdio,
             extraFds: options.extraFds ?? [],
-            awaitFd: ready,
-            cgroupProcs: this.#cgroup.procsFiles(),
+            awaitFd: intoCgroup ? undefined : ready,
+            cloneIntoCgroup: intoCgroup,
+            cgroupProcs: cgroup.procsFiles(),
             cgroupPaths: state.cgroup.paths,
             cgroupMode: detectCgroupMode(),
             noPivotRoot: state.noPivotRoot,
           }),
-        whileSpawning: () => {
+        whileSpawning: intoCgroup ? undefined : () => {
           try {
-            this.#cgroup.create();
+            cgroup.create();
             made = true;
           } finally {
             writeFd(readyWriter, made ? "1" : "0");
           }
         },
-        started: (init) => this.#store.write({ ...state, init, cgroup: this.#cgroup.state() }),
+        started: (init) => this.#store.write({ ...state, init, cgroup: cgroup.state() }),
       });
     } catch (e) {
-      if (made) await this.#cgroup.remove();
+      if (made) await cgroup.remove();
       throw e;
     } finally {
       close(ready);
@@ -175,7 +180,8 @@ export class Container implements AsyncDisposable {
           process: proc,
           stdio,
           extraFds: options.extraFds ?? [],
-          cgroupProcs: this.#cgroup.procsFiles(),
+          cgroupProcs: this.#cgroupOf(state).procsFiles(),
+          cloneIntoCgroup: state.cgroup.mode === "v2" ? state.cgroup.paths.unified : undefined,
         }),
     });
   }

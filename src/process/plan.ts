@@ -186,6 +186,8 @@ export interface InitPlanOptions {
   cgroupProcs: readonly string[];
   /** An fd the parent reads "1" from before placing the child (cgroup made meanwhile). */
   awaitFd?: number;
+  /** A cgroup v2 directory to clone the process into (clone3 CLONE_INTO_CGROUP). */
+  cloneIntoCgroup?: string;
   /** The container's cgroup directories, for cgroup mounts. */
   cgroupPaths: Record<string, string>;
   /** "v1" or "v2". */
@@ -229,13 +231,7 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
       (w) => w.str("oom_score_adj").str(String(oomScoreAdj)),
     );
   }
-  const awaitFd = options.awaitFd;
-  if (awaitFd !== undefined) {
-    plan.op(Op.awaitFd, "wait for the cgroup to be made", (w) => w.i32(awaitFd));
-  }
-  for (const file of options.cgroupProcs) {
-    plan.op(Op.cgroupProcs, `join the cgroup ${file}`, (w) => w.str(file));
-  }
+  planCgroupPlacement(plan, options);
   if (fresh.has("user")) plan.op(Op.becomeRoot, "become root in the user namespace");
   // Unshared after the cgroup placement, so the namespace is rooted at our cgroup.
   if (fresh.has("cgroup")) {
@@ -284,6 +280,8 @@ export interface ExecPlanOptions {
   extraFds: readonly number[];
   /** cgroup.procs files. */
   cgroupProcs: readonly string[];
+  /** A cgroup v2 directory to clone the process into. */
+  cloneIntoCgroup?: string;
 }
 
 /** The plan of a process joining every namespace of the running init. */
@@ -300,9 +298,32 @@ export function planExec(spec: Spec, options: ExecPlanOptions): PlanBuilder {
       (w) => w.u64(NS_FLAGS[type]).str(path),
     );
   }
+  planCgroupPlacement(plan, options);
+  planProcess(plan, options.process, options.stdio, options.extraFds);
+  return plan;
+}
+
+/**
+ * Where the child goes: cloned straight into a cgroup v2 directory when the kernel can
+ * (clone3 CLONE_INTO_CGROUP; the cgroup.procs writes stay as the fallback), else written
+ * into each cgroup.procs by the parent before the child runs.
+ */
+function planCgroupPlacement(
+  plan: PlanBuilder,
+  options: { awaitFd?: number; cloneIntoCgroup?: string; cgroupProcs: readonly string[] },
+): void {
+  const { awaitFd, cloneIntoCgroup } = options;
+  if (cloneIntoCgroup !== undefined) {
+    plan.op(
+      Op.cloneIntoCgroup,
+      `clone into the cgroup ${cloneIntoCgroup}`,
+      (w) => w.str(cloneIntoCgroup),
+    );
+  }
+  if (awaitFd !== undefined) {
+    plan.op(Op.awaitFd, "wait for the cgroup to be made", (w) => w.i32(awaitFd));
+  }
   for (const file of options.cgroupProcs) {
     plan.op(Op.cgroupProcs, `join the cgroup ${file}`, (w) => w.str(file));
   }
-  planProcess(plan, options.process, options.stdio, options.extraFds);
-  return plan;
 }
