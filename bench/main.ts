@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { createFactory } from "../mod.ts";
 import { bundle } from "../tests/support/rootfs.ts";
 import { type CellTiming, timeCell } from "./cell_run.ts";
+import { type OpsTiming, timeCellOps, timeRuncOps } from "./ops.ts";
 import { peerBundleConfig, type PeerRuntime, preparePeers, summarize, timePeer } from "./peers.ts";
 
 const GOAL_VS_CRUN = 0.5;
@@ -45,6 +46,12 @@ async function main(): Promise<void> {
       for (const p of peers) peer[p].push(...await timePeer(p, bundleDir, 1, dir));
     }
     report(runs, cell, peer);
+
+    // Operations on a running container: the same bundle running a long sleep.
+    await bundle(bundleDir, peerBundleConfig("rootfs", ["sleep", "3600"]));
+    const cellOps = await timeCellOps(factory, bundleDir, runs);
+    const runcOps = await timeRuncOps(bundleDir, dir, runs);
+    reportOps(runs, cellOps, runcOps);
   } finally {
     await new Deno.Command("umount", { args: [dir] }).output();
     await Deno.remove(dir, { recursive: true });
@@ -59,6 +66,15 @@ async function mountTmpfs(dir: string): Promise<void> {
   if (!out.success) {
     throw new Error(`mount tmpfs on ${dir}: ${new TextDecoder().decode(out.stderr)}`);
   }
+}
+
+function reportOps(runs: number, cell: OpsTiming, runc: OpsTiming): void {
+  console.log(`\noperations on a running container (sleep), ${runs} each; milliseconds\n`);
+  console.log("operation                   cell    runc   cell/runc");
+  const row = (name: string, a: number, b: number) =>
+    console.log(`${name.padEnd(24)}${fmt(a)} ${fmt(b)}   ${(a / b).toFixed(3)}x`);
+  row("pause + resume", cell.pauseResume.median, runc.pauseResume.median);
+  row("stats (events --stats)", cell.stats.median, runc.stats.median);
 }
 
 function report(runs: number, cell: CellTiming[], peer: Record<PeerRuntime, number[]>): void {

@@ -2,7 +2,10 @@
 # Installs what building and testing cell needs: Deno (npm package `deno`), Zig (PyPI
 # package `ziglang`), both at the versions pinned in tools/versions.env, and the Debian
 # packages the tests use. Idempotent, and quiet when everything is already there.
-# Usage: sudo tools/setup.sh [--with-peers]   (--with-peers adds runc and crun for the bench)
+# Usage: sudo tools/setup.sh [--with-peers] [--with-vm]
+#   --with-peers adds runc and crun for the bench;
+#   --with-vm adds QEMU and xz for the cgroup v2 guest (`deno task test:vm`; the
+#   guest kernel is downloaded into a cache by tools/vm/assets.ts, not installed).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -11,7 +14,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 prefix=${CELL_TOOLCHAIN:-/opt/cell-toolchain}
 bindir=${CELL_BINDIR:-/usr/local/bin}
 want_peers=0
-[ "${1:-}" = "--with-peers" ] && want_peers=1
+want_vm=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-peers) want_peers=1 ;;
+    --with-vm) want_vm=1 ;;
+    *)
+      echo "setup: unknown option $arg (usage: tools/setup.sh [--with-peers] [--with-vm])" >&2
+      exit 2
+      ;;
+  esac
+done
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: run as root (sudo tools/setup.sh): it installs Debian packages and links into $bindir" >&2
@@ -52,6 +65,7 @@ install_debs() {
   local missing=()
   local pkgs=(busybox-static iproute2)
   [ $want_peers -eq 1 ] && pkgs+=(runc crun)
+  [ $want_vm -eq 1 ] && pkgs+=(qemu-system-x86 xz-utils)
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
