@@ -199,7 +199,7 @@ Deno.test("stats move the way the workload makes them, network counters included
       args: [
         "sh",
         "-c",
-        "ping -c 3 -i 0.2 127.0.0.1 >/dev/null; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done",
+        "ping -c 3 -i 0.2 127.0.0.1 >/dev/null || exit 3; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done",
       ],
       // ping needs a raw socket
       capabilities: {
@@ -334,4 +334,37 @@ Deno.test("bad resources: clear errors, nothing made", async () => {
   assert.equal(await c.status(), "created");
   await c.destroy();
   assertNothingLeft(factory, id);
+});
+
+Deno.test("linux.cgroupsPath: nested parents are made and removed; absolute and relative", async () => {
+  const factory = await testFactory();
+  for (
+    const [path, dir] of [["/cell-test/a/b", "cell-test/a/b"], ["cell-test/rel", "cell-test/rel"]]
+  ) {
+    const id = uniqueId("cgp");
+    const c = await factory.create(
+      id,
+      await busyboxConfig(["sleep", "60"], (s) => {
+        s.linux!.cgroupsPath = `${path}/${id}`;
+      }),
+    );
+    try {
+      const init = await c.start({ stdin: "null" });
+      assert.match(
+        Deno.readTextFileSync(`/proc/${init.pid}/cgroup`),
+        new RegExp(`:memory:/${dir}/${id}\\n`),
+      );
+      assert.deepEqual(await c.processes(), [init.pid]);
+    } finally {
+      await c.destroy();
+    }
+    assertNothingLeft(factory, id);
+    let parentLeft = true;
+    try {
+      Deno.statSync("/sys/fs/cgroup/memory/cell-test");
+    } catch {
+      parentLeft = false;
+    }
+    assert.equal(parentLeft, false, "the parents it made are gone");
+  }
 });
