@@ -176,8 +176,19 @@ Deno.test("update changes the limits of a running container, all or nothing", as
         e instanceof ContainerError && e.code === "ConfigInvalid" && /cpus/.test(e.message),
     );
     assert.equal(v1File("pids", id, "pids.max"), "70");
-    // One the kernel refuses mid-way is rolled back: a memory limit below usage with oom
-    // disabled is EBUSY... use an invalid weight file instead: quota below the kernel's minimum.
+    // A value the kernel refuses after others were written rolls those back: pids.max is
+    // written, then a throttle for a device that does not exist is refused (ENODEV).
+    await assert.rejects(
+      () =>
+        c.update({
+          pids: { limit: 90 },
+          blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 99, rate: 1000 }] },
+        }),
+      (e: unknown) =>
+        e instanceof ContainerError && e.message.includes("blkio.throttle.read_bps_device") &&
+        e.message.includes("8:99 1000"),
+    );
+    assert.equal(v1File("pids", id, "pids.max"), "70", "pids.max was put back");
     await assert.rejects(() => c.update({ memory: { limit: -7 } }), isCode("ConfigInvalid"));
     assert.equal(v1File("memory", id, "memory.limit_in_bytes"), String(128 * MiB));
   });
