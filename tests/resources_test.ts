@@ -13,6 +13,7 @@ import {
   runIn,
   testFactory,
   uniqueId,
+  until,
 } from "./support/fixture.ts";
 
 const MiB = 1024 * 1024;
@@ -39,14 +40,6 @@ function isCode(code: string) {
 
 function v1File(controller: string, id: string, file: string): string {
   return Deno.readTextFileSync(`/sys/fs/cgroup/${controller}/cell/${id}/${file}`).trim();
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5000) {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 Deno.test("a process over its memory limit is OOM-killed and oom() yields once per kill", async () => {

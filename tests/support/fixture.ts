@@ -126,3 +126,16 @@ export function exists(path: string): boolean {
     return false;
   }
 }
+
+/** Polls `check` every 10 ms until it holds; throws naming `what` after `ms`. */
+export async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  ms = 10000,
+): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

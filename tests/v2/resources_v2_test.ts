@@ -13,6 +13,7 @@ import {
   runIn,
   testFactory,
   uniqueId,
+  until,
 } from "../support/fixture.ts";
 
 const MiB = 1024 * 1024;
@@ -44,14 +45,6 @@ async function withBox(
 
 const read = (file: string) => Deno.readTextFileSync(file).trim();
 const isCode = (code: string) => (e: unknown) => e instanceof ContainerError && e.code === code;
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10000) {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 Deno.test("v2: the init is cloned into its cgroup, controllers are enabled, limits applied", async () => {
   await withBox(["sleep", "60"], (s) => {
