@@ -47,6 +47,7 @@ export const Op = {
   fds: 46,
   caps: 47,
   noNewPrivs: 48,
+  seccomp: 49,
 } as const;
 
 /** An op code. */

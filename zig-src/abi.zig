@@ -45,6 +45,7 @@ pub const Op = enum(u32) {
     fds = 46, // u32 count, i32 fds[count]: become fds 3, 4, ...
     caps = 47, // u32 last_cap, u64 bounding, effective, permitted, inheritable, ambient
     no_new_privs = 48,
+    seccomp = 49, // u32 flags, u32 count, then count 8-byte sock_filter entries
     _,
 };
 

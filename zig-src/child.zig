@@ -174,6 +174,9 @@ fn loopbackUp(ctx: *const Context) void {
 fn finish(ctx: *Context) noreturn {
     const proc = ctx.proc;
     placeFds(ctx);
+    // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it
+    // while we still have it. With no_new_privs it goes last, just before the exec.
+    if (!proc.no_new_privs) loadSeccomp(ctx);
     identity.apply(ctx);
     if (proc.umask) |mask| _ = sys.umask(mask);
     if (proc.cwd) |cwd| {
@@ -186,6 +189,7 @@ fn finish(ctx: *Context) noreturn {
     var path_buf: [resolve.max_path]u8 = undefined;
     const exe = findExecutable(ctx, &path_buf);
     if (ctx.fifo_fd >= 0) awaitStart(ctx);
+    if (proc.no_new_privs) loadSeccomp(ctx);
     const rc = sys.execve(exe, proc.argv, proc.envp);
     ctx.fail("execve", sys.errnoOf(rc) orelse sys.EINVAL, std.mem.span(exe));
 }
@@ -218,6 +222,17 @@ fn placeFds(ctx: *Context) void {
     }
     var keep = [_]sys.fd_t{ ctx.report_fd, ctx.fifo_fd };
     closeAllFrom(@intCast(total), &keep);
+}
+
+/// seccomp(SECCOMP_SET_MODE_FILTER) with the plan's program, if it has one.
+fn loadSeccomp(ctx: *const Context) void {
+    const filter = ctx.proc.seccomp orelse return;
+    std.debug.assert(filter.filter.len % 8 == 0);
+    const Prog = extern struct { len: u16, pad: [6]u8 = .{ 0, 0, 0, 0, 0, 0 }, ptr: usize };
+    const prog = Prog{ .len = @intCast(filter.filter.len / 8), .ptr = @intFromPtr(filter.filter.ptr) };
+    const SECCOMP_SET_MODE_FILTER = 1;
+    const rc = std.os.linux.syscall3(.seccomp, SECCOMP_SET_MODE_FILTER, filter.flags, @intFromPtr(&prog));
+    _ = ctx.check(rc, "seccomp", "");
 }
 
 /// "<prefix><n>" in buf, for error records.

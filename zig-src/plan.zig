@@ -104,7 +104,11 @@ pub const Process = struct {
     exec_fifo: bool = false,
     /// A cgroup v2 directory the container process is cloned into (clone3).
     cgroup_path: ?[*:0]const u8 = null,
+    /// A seccomp filter: classic BPF, 8 bytes an instruction.
+    seccomp: ?Seccomp = null,
 };
+
+pub const Seccomp = struct { flags: u32, filter: []const u8 };
 
 pub const Caps = struct { last_cap: u32, bounding: u64, effective: u64, permitted: u64, inheritable: u64, ambient: u64 };
 
@@ -207,6 +211,14 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 .ambient = try r.int(u64),
             },
             .no_new_privs => out.no_new_privs = true,
+            .seccomp => {
+                const flags = try r.int(u32);
+                const count = try r.int(u32);
+                if (count == 0 or count > 4096) return error.TooMany;
+                if (r.pos + count * 8 > r.bytes.len) return error.Truncated;
+                out.seccomp = .{ .flags = flags, .filter = r.bytes[r.pos..][0 .. count * 8] };
+                r.pos += count * 8;
+            },
             _ => return error.BadOp,
         }
         if (r.pos != r.bytes.len) return error.Truncated;
