@@ -113,3 +113,29 @@ Deno.test("v2: clone3 puts the process in its cgroup from its first instruction"
     await cg.remove();
   }
 });
+
+Deno.test("a spawn that fails before the clone leaks no fd", async () => {
+  const { spawn, close } = await import("../src/syscalls.ts");
+  const { planInit, resolveProcess } = await import("../src/process/plan.ts");
+  const { validateConfig, defaultConfig } = await import("../mod.ts");
+  const { rootfs, openFds } = await import("./support/fixture.ts");
+  const spec = validateConfig(defaultConfig({ rootfs: await rootfs(), args: ["true"] }));
+  const plan = planInit(spec, {
+    process: resolveProcess(spec, {}),
+    stdio: [-1, -1, -1],
+    extraFds: [],
+    cloneIntoCgroup: "/sys/fs/cgroup/unified/cell-no-such-cgroup",
+    cgroupProcs: [],
+    cgroupPaths: {},
+    cgroupMode: "v1",
+  }).finish();
+  const first = await spawn(plan); // warm up lazily opened things
+  assert.equal(first.failure?.syscall, "open");
+  const before = openFds();
+  for (let i = 0; i < 10; i++) {
+    const result = await spawn(plan);
+    assert.equal(result.failure?.errno, 2);
+    close(result.pidfd);
+  }
+  assert.equal(openFds(), before);
+});

@@ -415,3 +415,50 @@ Deno.test("the cgroup is made by the first start; destroy of a created container
   assert.equal(await c.status(), "destroyed");
   assertNothingLeft(factory, id);
 });
+
+Deno.test("extra fds over a gap in our fd table: errors still reported, exit codes right", async () => {
+  const { open, close, O } = await import("../src/syscalls.ts");
+  const factory = await testFactory();
+  const files = Array.from({ length: 40 }, () => open("/dev/null", O.RDONLY));
+  for (const fd of files.slice(0, 10)) close(fd);
+  const extra = files.slice(10);
+  const id = uniqueId();
+  const c = await factory.create(id, await busyboxConfig(["sleep", "60"]));
+  try {
+    // The report pipe lands in the gap, below 3 + extra.length: it must be moved away.
+    await assert.rejects(
+      () => c.start({ args: ["/no/such/binary"], extraFds: extra, stdin: "null" }),
+      (e: unknown) => e instanceof ContainerError && /not found/.test(e.message),
+    );
+    await c.start({ stdin: "null", extraFds: extra }); // the init
+    await assert.rejects(
+      () => c.start({ args: ["/no/such/binary"], extraFds: extra, stdin: "null" }),
+      (e: unknown) => e instanceof ContainerError && /not found/.test(e.message),
+    );
+    for (let i = 0; i < 3; i++) {
+      const out = await runIn(c, { args: ["sh", "-c", "exit 7"], extraFds: extra });
+      assert.equal(out.code, 7);
+      assert.equal(out.signal, null);
+    }
+  } finally {
+    await c.destroy();
+    for (const fd of extra) close(fd);
+  }
+  assertNothingLeft(factory, id);
+});
+
+Deno.test("two containers under the default /cell parent: the parent goes with the last", async () => {
+  const factory = await testFactory();
+  const [a, b] = [uniqueId(), uniqueId()];
+  const ca = await factory.create(a, await busyboxConfig(["sleep", "60"]));
+  const cb = await factory.create(b, await busyboxConfig(["sleep", "60"]));
+  await ca.start({ stdin: "null" });
+  await cb.start({ stdin: "null" });
+  await ca.destroy();
+  assert.ok(cgroupDirsOf(b).length > 0);
+  await cb.destroy();
+  assert.deepEqual(
+    cgroupDirsOf("cell").filter((d) => /^\/sys\/fs\/cgroup\/[^/]+\/cell$/.test(d)),
+    [],
+  );
+});

@@ -138,3 +138,27 @@ Deno.test("a container joins another's namespaces by path", async () => {
   assertNothingLeft(factory, first);
   assertNothingLeft(factory, second);
 });
+
+Deno.test("a read-only bind of a nosuid,nodev source works in a user namespace", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  // /dev/shm is mounted nosuid,nodev on the host: a remount must keep those (locked).
+  const source = await Deno.makeTempDir({ dir: "/dev/shm", prefix: "cell-bind-" });
+  Deno.writeTextFileSync(`${source}/f`, "shm\n");
+  const config = await busyboxConfig(["cat", "/data/f"], (s) => {
+    s.linux!.namespaces!.push({ type: "user" });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 0, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 0, size: 65536 }];
+    s.mounts = s.mounts!.filter((m) => m.type !== "cgroup" && m.destination !== "/sys");
+    s.mounts.push({ destination: "/data", type: "bind", source, options: ["bind", "ro"] });
+  });
+  const c = await factory.create(id, config);
+  try {
+    const out = await runIn(c);
+    assert.equal(out.stdout, "shm\n", out.stderr);
+  } finally {
+    await c.destroy();
+    Deno.removeSync(source, { recursive: true });
+  }
+  assertNothingLeft(factory, id);
+});

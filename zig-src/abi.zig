@@ -55,6 +55,7 @@ pub const mount_mkdir: u32 = 2; // create the target (and parents) as a director
 pub const mount_mkfile: u32 = 4; // create the target as an empty file
 pub const mount_no_symlinks: u32 = 8; // refuse a target reached through any symlink
 pub const mount_source_in_root: u32 = 16; // bind source is a path inside the rootfs
+pub const mount_keep_locked: u32 = 32; // a remount keeps the flags the mount has (locked in a user ns)
 
 pub const RecordKind = enum(u32) { err = 1, pid = 2, ready = 3 };
 

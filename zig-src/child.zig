@@ -200,6 +200,10 @@ fn placeFds(ctx: *Context) void {
     const proc = ctx.proc;
     var moved: [3 + plan.max_fds]sys.fd_t = undefined;
     const total = 3 + proc.fd_count;
+    // Our own fds must not sit where the process's go: a report pipe overwritten there
+    // would read as "exec done" in the parent while this child still runs.
+    ctx.report_fd = above(ctx, ctx.report_fd, total);
+    ctx.fifo_fd = above(ctx, ctx.fifo_fd, total);
     // Two passes, through high fds, so a source that is also a target is not clobbered.
     for (0..total) |i| {
         const src = if (i < 3) proc.stdio[i] else proc.fds[i - 3];
@@ -233,6 +237,15 @@ fn loadSeccomp(ctx: *const Context) void {
     const SECCOMP_SET_MODE_FILTER = 1;
     const rc = std.os.linux.syscall3(.seccomp, SECCOMP_SET_MODE_FILTER, filter.flags, @intFromPtr(&prog));
     _ = ctx.check(rc, "seccomp", "");
+}
+
+/// `fd` moved to a number at or above `floor` (close-on-exec), or as it is.
+fn above(ctx: *const Context, fd: sys.fd_t, floor: usize) sys.fd_t {
+    if (fd < 0 or @as(usize, @intCast(fd)) >= floor) return fd;
+    const rc = sys.fcntl(fd, sys.F_DUPFD_CLOEXEC, floor);
+    if (sys.errnoOf(rc)) |e| ctx.fail("fcntl", e, "report pipe");
+    _ = sys.close(fd);
+    return @intCast(rc);
 }
 
 /// "<prefix><n>" in buf, for error records.

@@ -49,8 +49,10 @@ pub fn mount(ctx: *const Context, r: *plan.Reader) plan.Error!void {
         return;
     }
     const fd = openInRoot(ctx, target, create, no_symlinks);
+    var flags = msflags;
+    if (opflags & abi.mount_keep_locked != 0) flags |= lockedFlags(ctx, fd, target);
     var target_buf: [32]u8 = undefined;
-    const rc = sys.mount(src, sys.fdPath(&target_buf, fd), fstype, msflags, data);
+    const rc = sys.mount(src, sys.fdPath(&target_buf, fd), fstype, flags, data);
     _ = sys.close(fd);
     _ = ctx.check(rc, "mount", target);
     if (magic != 0) checkMagic(ctx, target, magic);
@@ -145,17 +147,24 @@ pub fn rootReadonly(ctx: *const Context, recursive: bool) void {
     remountReadonly(ctx, fd, "/", "/", 0);
 }
 
-/// Remount read-only keeping the flags the mount has (locked ones in a user ns).
-fn remountReadonly(ctx: *const Context, fd: sys.fd_t, path: []const u8, target: ?[*:0]const u8, extra: u32) void {
+/// The flags a mount has that a remount must keep: in a user namespace the kernel
+/// refuses a remount that would drop nosuid, nodev, noexec or the atime ones.
+fn lockedFlags(ctx: *const Context, fd: sys.fd_t, path: []const u8) u32 {
     var st: sys.Statfs = undefined;
     _ = ctx.check(sys.fstatfs(fd, &st), "fstatfs", path);
-    var flags = sys.MS_REMOUNT | sys.MS_BIND | sys.MS_RDONLY | extra;
+    var flags: u32 = 0;
     const keep = [_]u32{ sys.MS_NOSUID, sys.MS_NODEV, sys.MS_NOEXEC, sys.MS_NOATIME, sys.MS_NODIRATIME };
     const st_bits = [_]u64{ 2, 4, 8, 1024, 2048 };
     for (keep, st_bits) |ms, bit| {
         if (st.f_flags & bit != 0) flags |= ms;
     }
     if (st.f_flags & 4096 != 0) flags |= sys.MS_RELATIME;
+    return flags;
+}
+
+/// Remount read-only keeping the flags the mount has (locked ones in a user ns).
+fn remountReadonly(ctx: *const Context, fd: sys.fd_t, path: []const u8, target: ?[*:0]const u8, extra: u32) void {
+    const flags = sys.MS_REMOUNT | sys.MS_BIND | sys.MS_RDONLY | extra | lockedFlags(ctx, fd, path);
     var buf: [32]u8 = undefined;
     const where = target orelse sys.fdPath(&buf, fd);
     _ = ctx.check(sys.mount(null, where, null, flags, null), "mount", path);

@@ -38,6 +38,23 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
     plan.decode(buf, proc, ptrs) catch |err| return parentError(result, "plan", sys.EINVAL, -1, @errorName(err));
     if (proc.joins > max_joins) return parentError(result, "plan", sys.EINVAL, -1, "too many joins");
 
+    // Everything that can fail before the clone comes first, so a failure has no
+    // pipes to leak.
+    const stacks: ?[]u8 = if (proc.exec_fifo) null else mapStacks();
+    if (!proc.exec_fifo and stacks == null) return parentError(result, "mmap", 12, -1, "child stack");
+    defer if (stacks) |s| {
+        _ = linux.syscall2(.munmap, @intFromPtr(s.ptr), s.len);
+    };
+    var cgroup_fd: sys.fd_t = -1;
+    if (proc.cgroup_path) |path| {
+        const fd = sys.openat(sys.AT_FDCWD, path, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC, 0);
+        if (sys.errnoOf(fd)) |e| return parentError(result, "open", e, -1, std.mem.span(path));
+        cgroup_fd = @intCast(fd);
+    }
+    defer if (cgroup_fd >= 0) {
+        _ = sys.close(cgroup_fd);
+    };
+
     var sync: [2]i32 = undefined;
     var rep: [2]i32 = undefined;
     if (sys.errnoOf(sys.pipe2(&sync, sys.O_CLOEXEC))) |e| return parentError(result, "pipe2", e, -1, "");
@@ -57,19 +74,8 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
         .report_fd = pipes.report_w,
         .sync_fd = pipes.sync_r,
         .parent_fds = .{ pipes.sync_w, pipes.report_r },
-        .stacks = if (proc.exec_fifo) null else mapStacks(),
-    };
-    defer if (ctx.stacks) |stacks| {
-        _ = linux.syscall2(.munmap, @intFromPtr(stacks.ptr), stacks.len);
-    };
-    if (!proc.exec_fifo and ctx.stacks == null) return parentError(result, "mmap", 12, -1, "child stack");
-    if (proc.cgroup_path) |path| {
-        const fd = sys.openat(sys.AT_FDCWD, path, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC, 0);
-        if (sys.errnoOf(fd)) |e| return parentError(result, "open", e, -1, std.mem.span(path));
-        ctx.cgroup_fd = @intCast(fd);
-    }
-    defer if (ctx.cgroup_fd >= 0) {
-        _ = sys.close(ctx.cgroup_fd);
+        .stacks = stacks,
+        .cgroup_fd = cgroup_fd,
     };
     launch(&ctx, pipes, result);
 }
@@ -356,6 +362,7 @@ fn abandon(result: *abi.SpawnResult) void {
 fn stage1(ctx: *child.Context) noreturn {
     var fds: [max_joins]sys.fd_t = undefined;
     var types: [max_joins]u64 = undefined;
+    var indexes: [max_joins]i32 = undefined;
     var n: usize = 0;
     var it = plan.Iterator.init(ctx.buf) catch unreachable;
     var steps: u32 = 0;
@@ -366,10 +373,12 @@ fn stage1(ctx: *child.Context) noreturn {
         types[n] = r.int(u64) catch unreachable;
         const path = r.str() catch unreachable;
         ctx.op_index = @intCast(op.index);
+        indexes[n] = ctx.op_index;
         fds[n] = @intCast(ctx.check(sys.openat(sys.AT_FDCWD, path, sys.O_RDONLY | sys.O_CLOEXEC, 0), "open", path));
         n += 1;
     }
     for (0..n) |i| {
+        ctx.op_index = indexes[i];
         _ = ctx.check(sys.setns(fds[i], types[i]), "setns", "");
         _ = sys.close(fds[i]);
     }

@@ -83,3 +83,12 @@ export async function waitEmpty(procsFile: string, timeoutMs = 5000): Promise<vo
     delay = Math.min(delay * 2, 20);
   }
 }
+
+/**
+ * Removes the default shared parent (`<root>/cell`) when it is left empty. Only this
+ * one: a parent named in a cgroupsPath may be the user's own, and stays unless this
+ * container made it.
+ */
+export function removeDefaultParent(dir: string, root: string): void {
+  if (dir.slice(0, dir.lastIndexOf("/")) === `${root}/cell`) rmdirRaw(`${root}/cell`);
+}

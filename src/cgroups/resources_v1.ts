@@ -93,6 +93,8 @@ function memory(r: Resources, paths: Record<string, string>): CgroupWrite[] {
       file: `${dir}/memory.oom_control`,
       value: m.disableOOMKiller ? "1" : "0",
       field: `${f}.disableOOMKiller`,
+      // Read as "oom_kill_disable N ...", written as "N".
+      restoreFrom: (text) => /oom_kill_disable (\d)/.exec(text)?.[1] ?? "0",
     });
   }
   return out;

@@ -8,7 +8,14 @@
 import type { DeviceRule, Resources } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { kill, rmdirRaw } from "../syscalls.ts";
-import { mkdirTracked, readPids, removeDirs, waitEmpty, writeCgroupFile } from "./fs.ts";
+import {
+  mkdirTracked,
+  readPids,
+  removeDefaultParent,
+  removeDirs,
+  waitEmpty,
+  writeCgroupFile,
+} from "./fs.ts";
 import type { CgroupManager, CgroupState, FreezerState, OomSource } from "./manager.ts";
 import { DEFAULT_ALLOWED_RULES } from "./device_filter.ts";
 import { planV1 } from "./resources_v1.ts";
@@ -113,8 +120,11 @@ export class V1Manager implements CgroupManager {
   }
 
   apply(resources: Resources): void {
-    applyWrites(planV1(resources, this.#paths));
+    // Planning checks the host first; device rules go before the values, so a refused
+    // rule leaves the values untouched (rules themselves are not rolled back).
+    const writes = planV1(resources, this.#paths);
     if (resources.devices?.length) this.#applyDevices(resources.devices);
+    applyWrites(writes);
   }
 
   #applyDevices(rules: readonly DeviceRule[]): void {
@@ -213,7 +223,12 @@ export class V1Manager implements CgroupManager {
   }
 
   async remove(): Promise<void> {
+    const mine = this.#created.length > 0;
     await removeDirs(this.#created);
+    if (!mine) return;
+    for (const [key, dir] of Object.entries(this.#paths)) {
+      removeDefaultParent(dir, this.#roots[key]);
+    }
   }
 }
 

@@ -8,7 +8,14 @@
 import type { Resources } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { kill, rmdirRaw } from "../syscalls.ts";
-import { mkdirTracked, readPids, removeDirs, waitEmpty, writeCgroupFile } from "./fs.ts";
+import {
+  mkdirTracked,
+  readPids,
+  removeDefaultParent,
+  removeDirs,
+  waitEmpty,
+  writeCgroupFile,
+} from "./fs.ts";
 import type { CgroupManager, CgroupState, FreezerState, OomSource } from "./manager.ts";
 import { planV2 } from "./resources_v2.ts";
 import type { CgroupStats } from "./stats.ts";
@@ -99,8 +106,11 @@ export class V2Manager implements CgroupManager {
   }
 
   apply(resources: Resources): void {
-    applyWrites(planV2(resources, this.#dir));
+    // Planning checks the host first; the device program goes before the values, so a
+    // refused program leaves the values untouched.
+    const writes = planV2(resources, this.#dir);
     if (resources.devices?.length) applyDeviceProgram(this.#dir, resources.devices);
+    applyWrites(writes);
   }
 
   procsFiles(): string[] {
@@ -191,6 +201,8 @@ export class V2Manager implements CgroupManager {
   }
 
   async remove(): Promise<void> {
+    const mine = this.#created.length > 0;
     await removeDirs(this.#created);
+    if (mine) removeDefaultParent(this.#dir, this.#root);
   }
 }

@@ -22,6 +22,8 @@ export interface CgroupWrite {
    * old line for that key is what is restored; `reset` is written when there was none.
    */
   key?: { name: string; reset: string };
+  /** For files whose read form is not their write form: the value to write back. */
+  restoreFrom?: (text: string) => string;
 }
 
 function oldValue(write: CgroupWrite): string | undefined {
@@ -31,6 +33,7 @@ function oldValue(write: CgroupWrite): string | undefined {
   } catch {
     return undefined;
   }
+  if (write.restoreFrom) return write.restoreFrom(text);
   if (!write.key) return text.trim().split("\n")[0];
   const { name, reset } = write.key;
   return text.split("\n").find((line) => line.startsWith(`${name} `)) ?? reset;
@@ -42,7 +45,7 @@ export function applyWrites(writes: readonly CgroupWrite[]): void {
   for (const write of writes) {
     const old = oldValue(write);
     if (old === undefined) {
-      restore(done);
+      restore(done); // best effort: the config error is the one to report
       throw new ContainerError(
         "ConfigInvalid",
         `${write.field}: ${write.file} does not exist (is the controller available here?)`,
@@ -51,15 +54,26 @@ export function applyWrites(writes: readonly CgroupWrite[]): void {
     }
     const rc = writeFileRaw(write.file, write.value);
     if (rc < 0) {
-      restore(done);
-      throw refused(write, -rc);
+      const error = refused(write, -rc);
+      const unrestored = restore(done);
+      if (unrestored.length === 0) throw error;
+      throw new ContainerError(
+        "SystemError",
+        `${error.message}; and the old values of ${unrestored.join(", ")} could not be put back`,
+        { cause: error, path: write.file },
+      );
     }
     done.push({ file: write.file, old });
   }
 }
 
-function restore(done: { file: string; old: string }[]): void {
-  for (const { file, old } of done.reverse()) writeFileRaw(file, old);
+/** Puts old values back, newest first; returns the files that refused. */
+function restore(done: { file: string; old: string }[]): string[] {
+  const failed: string[] = [];
+  for (const { file, old } of done.reverse()) {
+    if (writeFileRaw(file, old) < 0) failed.push(file);
+  }
+  return failed;
 }
 
 function refused(write: CgroupWrite, errno: number): ContainerError {

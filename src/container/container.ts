@@ -209,11 +209,20 @@ export class Container implements AsyncDisposable {
       const result = await spawning;
       if (during !== undefined) throw during;
       if (result.failure) throw spawnError(result.failure, plan.descriptions, proc);
-      const identity = identify(result.pid);
-      if (!identity) throw new ContainerError("SystemError", `process ${result.pid} vanished`);
-      steps.started?.(identity);
+      const exit = watchExit(result.pidfd);
+      try {
+        const identity = identify(result.pid);
+        if (!identity) throw new ContainerError("SystemError", `process ${result.pid} vanished`);
+        steps.started?.(identity);
+      } catch (e) {
+        // Not recorded, so nobody could find it: it must not outlive this error.
+        pidfdSignal(result.pidfd, 9);
+        await exit;
+        close(result.pidfd);
+        throw e;
+      }
       ok = true;
-      return new ContainerProcess(result.pid, result.pidfd, watchExit(result.pidfd), stdio.files);
+      return new ContainerProcess(result.pid, result.pidfd, exit, stdio.files);
     } finally {
       stdio.release(!ok);
     }
@@ -271,7 +280,17 @@ export class Container implements AsyncDisposable {
     }
     const given = resources as Resources;
     const changes: Resources = given.devices === undefined ? { ...valid, devices: [] } : valid;
-    if (state.init) this.#cgroupOf(state).apply(changes);
+    if (state.init) {
+      const cgroup = this.#cgroupOf(state);
+      try {
+        cgroup.apply(changes);
+      } catch (e) {
+        // The values were rolled back; put the device rules in force before back too.
+        const old = state.config.linux?.resources?.devices;
+        if (changes.devices?.length && old?.length) cgroup.apply({ devices: old });
+        throw e;
+      }
+    }
     const config = structuredClone(state.config);
     config.linux = {
       ...config.linux,

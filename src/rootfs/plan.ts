@@ -12,7 +12,7 @@ import { Op, type PlanBuilder } from "../process/plan_builder.ts";
 import { MS, parseMountOptions, PROPAGATION } from "./mount_flags.ts";
 
 /** Mount op flags (docs/abi.md). */
-const IN_ROOT = 1, MKDIR = 2, MKFILE = 4, NO_SYMLINKS = 8;
+const IN_ROOT = 1, MKDIR = 2, MKFILE = 4, NO_SYMLINKS = 8, KEEP_LOCKED = 32;
 const PROC_MAGIC = 0x9fa0, SYSFS_MAGIC = 0x62656572, TMPFS_MAGIC = 0x01021994;
 
 /** What the rootfs plan needs to know besides the spec. */
@@ -166,7 +166,9 @@ function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
     });
     const rest = flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
     if (rest !== 0) {
-      mountOp(plan, `remount ${dest}`, IN_ROOT, MS.REMOUNT | MS.BIND | rest, { target: dest });
+      mountOp(plan, `remount ${dest}`, IN_ROOT | KEEP_LOCKED, MS.REMOUNT | MS.BIND | rest, {
+        target: dest,
+      });
     }
   } else {
     const type = m.type ?? "none";
@@ -258,7 +260,9 @@ function bindCgroupDir(plan: PlanBuilder, hostDir: string, target: string, flags
     target,
   });
   if (flags !== 0) {
-    mountOp(plan, `remount ${target}`, IN_ROOT, MS.REMOUNT | MS.BIND | flags, { target });
+    mountOp(plan, `remount ${target}`, IN_ROOT | KEEP_LOCKED, MS.REMOUNT | MS.BIND | flags, {
+      target,
+    });
   }
 }
 
