@@ -181,6 +181,16 @@ export class PlanWriter {
     return this;
   }
 
+  /** Raw bytes, padded to a multiple of 4 (the op says how many there are). */
+  bytes(value: Uint8Array): this {
+    const padded = (value.length + 3) & ~3;
+    this.#reserve(padded);
+    this.#buf.set(value, this.#at);
+    this.#buf.fill(0, this.#at + value.length, this.#at + padded);
+    this.#at += padded;
+    return this;
+  }
+
   /** A list of strings: u32 count, then each string. */
   strList(values: readonly string[]): this {
     this.u32(values.length);

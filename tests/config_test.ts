@@ -721,7 +721,6 @@ Deno.test("cgroupsPath is a string without .. components", () => {
 
 Deno.test("unimplemented linux fields are errors", () => {
   const unsupported: Record<string, unknown> = {
-    seccomp: { defaultAction: "SCMP_ACT_ALLOW" },
     intelRdt: { closID: "x" },
     personality: { domain: "LINUX32" },
     mountLabel: "system_u:object_r:svirt_sandbox_file_t:s0",
@@ -830,7 +829,7 @@ Deno.test("every problem is reported, one per line", () => {
       "process.terminal": true,
       mounts: [{ destination: "x" }],
       "linux.namespaces": [{ type: "pid" }, { type: "mount" }, { type: "foo" }],
-      "linux.seccomp": { defaultAction: "SCMP_ACT_ERRNO" },
+      "linux.seccomp": { defaultAction: "SCMP_ACT_NOPE" },
     }),
   );
   for (
@@ -841,7 +840,7 @@ Deno.test("every problem is reported, one per line", () => {
       "process.terminal: terminal is not supported yet",
       "mounts[0].destination: must be an absolute path",
       'linux.namespaces[2].type: unknown namespace "foo"',
-      "linux.seccomp: not supported",
+      'linux.seccomp.defaultAction: unknown action "SCMP_ACT_NOPE"',
       "hostname: requires a uts namespace",
     ]
   ) {

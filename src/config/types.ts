@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { Seccomp } from "../seccomp/compile.ts";
+
 /** The namespace kinds the spec defines, in the order cell creates them. */
 export const NAMESPACE_TYPES = [
   "pid",
@@ -283,6 +285,8 @@ export interface BlockIOResources {
 
 /** Linux-specific configuration. */
 export interface Linux {
+  /** The seccomp profile (see src/seccomp/compile.ts for its fields). */
+  seccomp?: Seccomp;
   /** Namespaces to create or join. Always present after validation. */
   namespaces?: Namespace[];
   /** User id mappings for a new user namespace. Always present after validation. */

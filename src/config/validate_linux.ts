@@ -38,12 +38,12 @@ import {
 } from "./types.ts";
 import { validateDevices } from "./validate_devices.ts";
 import { validateResources } from "./validate_resources.ts";
+import { validateSeccomp } from "./validate_seccomp.ts";
 
 const MAX_MAPPED_ID = 2 ** 32 - 1;
 
 /** Linux fields of the spec that cell does not implement yet. */
 const UNSUPPORTED_FIELDS = [
-  "seccomp",
   "intelRdt",
   "personality",
   "mountLabel",
@@ -75,6 +75,7 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
   const cgroupsPath = optional(field(object, "cgroupsPath"), (v) => checkCgroupsPath(problems, v));
   const devices = validateDevices(problems, field(object, "devices"));
   const resources = optional(field(object, "resources"), (v) => validateResources(problems, v));
+  const seccomp = optional(field(object, "seccomp"), (v) => validateSeccomp(problems, v));
 
   const linux: Linux = {
     namespaces,
@@ -84,7 +85,7 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     readonlyPaths,
     devices,
   };
-  return assignDefined(linux, { sysctl, rootfsPropagation, cgroupsPath, resources });
+  return assignDefined(linux, { sysctl, rootfsPropagation, cgroupsPath, resources, seccomp });
 }
 
 /** Whether `namespaces` creates a new namespace of `type` (an entry without a path). */

@@ -8,6 +8,9 @@
 import { CAPABILITIES } from "../config/capabilities.ts";
 import type { Capabilities, NamespaceType, Spec } from "../config/types.ts";
 import { validateProcess } from "../config/validate_process.ts";
+import { hostSeccompArch } from "../config/validate_seccomp.ts";
+import { compileSeccompCached } from "../seccomp/cache.ts";
+import { type Seccomp, seccompFlags } from "../seccomp/compile.ts";
 import { ContainerError } from "../errors.ts";
 import { planMaskedPaths, planRootfs } from "../rootfs/plan.ts";
 import type { ProcessOptions } from "./options.ts";
@@ -131,6 +134,7 @@ function planProcess(
   proc: ResolvedProcess,
   stdio: [number, number, number],
   extraFds: readonly number[],
+  seccomp?: Seccomp,
 ): void {
   for (const r of proc.rlimits) {
     plan.op(Op.rlimit, `set ${r.type}`, (w) => w.u32(RLIMITS[r.type]).u64(r.soft).u64(r.hard));
@@ -168,6 +172,14 @@ function planProcess(
     );
   }
   if (proc.noNewPrivileges) plan.op(Op.noNewPrivs, "no_new_privs");
+  if (seccomp) {
+    const program = compileSeccompCached(seccomp, hostSeccompArch());
+    plan.op(
+      Op.seccomp,
+      "load the seccomp filter",
+      (w) => w.u32(seccompFlags(seccomp)).u32(program.length / 8).bytes(program),
+    );
+  }
 }
 
 function mapping(list: readonly { containerID: number; hostID: number; size: number }[]): string {
@@ -264,7 +276,7 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
     plan.op(Op.writeFile, `set sysctl ${key}=${value}`, (w) => w.str(path).str(value));
   }
   if (fresh.has("mount")) planMaskedPaths(plan, spec);
-  planProcess(plan, options.process, options.stdio, options.extraFds);
+  planProcess(plan, options.process, options.stdio, options.extraFds, spec.linux?.seccomp);
   return plan;
 }
 
@@ -299,7 +311,7 @@ export function planExec(spec: Spec, options: ExecPlanOptions): PlanBuilder {
     );
   }
   planCgroupPlacement(plan, options);
-  planProcess(plan, options.process, options.stdio, options.extraFds);
+  planProcess(plan, options.process, options.stdio, options.extraFds, spec.linux?.seccomp);
   return plan;
 }
 
