@@ -604,7 +604,6 @@ Deno.test("long programs: jumps past 255 instructions go through islands and sta
   const syscalls: SeccompSyscall[] = Array.from({ length: 1800 }, (_, i) => ({
     names: [names[i % 6]],
     action: (["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRAP"] as const)[i % 3],
-    errnoRet: undefined,
     args: [{ index: 1, value: i, op: "SCMP_CMP_EQ" }],
   }));
   for (const arch of ARCHES) {

@@ -523,8 +523,13 @@ export function seccompFlags(profile: Seccomp): number {
  */
 export function unknownSyscallNames(profile: Seccomp): string[] {
   const out = new Set<string>();
-  for (const entry of profile.syscalls ?? []) {
-    for (const name of entry?.names ?? []) {
+  const entries: unknown = profile?.syscalls;
+  if (!Array.isArray(entries)) return [];
+  for (const entry of entries) {
+    const names: unknown = entry?.names;
+    if (!Array.isArray(names)) continue;
+    for (const name of names) {
+      if (typeof name !== "string") continue;
       if (
         syscallNumber("x86_64", name) === undefined && syscallNumber("aarch64", name) === undefined
       ) out.add(name);
