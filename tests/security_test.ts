@@ -528,3 +528,37 @@ Deno.test("sandbox: a hidden path reached through a symlink is refused, not left
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("exec as uid 1 runs as uid 1, never as root", async () => {
+  await withContainer(await busyboxConfig(["sleep", "30"]), async (box) => {
+    await startSleeper(box);
+    const out = await runIn(box, { args: ["id"], user: { uid: 1, gid: 1 } });
+    assert.equal(out.stdout.trim().split(" ").slice(0, 2).join(" "), "uid=1 gid=1");
+  });
+});
+
+Deno.test("the host's deno binary cannot be opened for writing from a container (CVE-2019-5736 class)", async () => {
+  const deno = Deno.execPath();
+  const before = await crypto.subtle.digest("SHA-256", Deno.readFileSync(deno));
+  // While execs into the container come and go (each is a copy of this process until
+  // its exec), a container process keeps looking at every /proc/<pid>/exe it can see:
+  // it must never resolve one to the runtime (the process is non-dumpable until exec),
+  // nor open one for writing.
+  const attack = "end=$(( $(date +%s) + 2 )); seen=0; n=0; while [ $(date +%s) -lt $end ]; do " +
+    "for e in /proc/[0-9]*/exe; do " +
+    'case "$(readlink $e 2>/dev/null)" in *deno*|*libcell*) seen=$((seen+1));; esac; ' +
+    "(exec 3>>$e) 2>/dev/null && n=$((n+1)); done; done; echo seen=$seen opened=$n";
+  await withContainer(await busyboxConfig(["sleep", "30"]), async (box) => {
+    await startSleeper(box);
+    const attacker = await box.start({
+      args: ["sh", "-c", attack],
+      stdin: "null",
+      stdout: "piped",
+    });
+    for (let i = 0; i < 20; i++) await runIn(box, { args: ["true"] });
+    const out = await attacker.output();
+    assert.equal(new TextDecoder().decode(out.stdout), "seen=0 opened=0\n");
+  });
+  const after = await crypto.subtle.digest("SHA-256", Deno.readFileSync(deno));
+  assert.deepEqual(new Uint8Array(after), new Uint8Array(before), "the deno binary is unchanged");
+});
