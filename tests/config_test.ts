@@ -441,14 +441,27 @@ Deno.test("process.terminal true and unimplemented process fields are errors", (
   assertProblem(config({ "process.terminal": "no" }), "process.terminal", "must be a boolean");
   const unsupported: Record<string, unknown> = {
     consoleSize: { height: 24, width: 80 },
-    apparmorProfile: "docker-default",
-    selinuxLabel: "system_u:system_r:svirt_lxc_net_t:s0",
     ioPriority: { class: "IOPRIO_CLASS_IDLE" },
     scheduler: { policy: "SCHED_OTHER" },
     execCPUAffinity: { initial: "0" },
   };
   for (const [key, value] of Object.entries(unsupported)) {
     assertProblem(config({ [`process.${key}`]: value }), `process.${key}`, "not supported");
+  }
+  // A security label is never dropped: refused, saying whether the host has the module.
+  const lsms = [
+    ["apparmorProfile", "docker-default", "AppArmor", "/sys/kernel/security/apparmor"],
+    ["selinuxLabel", "system_u:system_r:svirt_lxc_net_t:s0", "SELinux", "/sys/fs/selinux"],
+  ];
+  for (const [key, value, module, mark] of lsms) {
+    let present = true;
+    try {
+      Deno.statSync(mark);
+    } catch {
+      present = false;
+    }
+    const why = present ? "does not apply" : `this host has no ${module}`;
+    assertProblem(config({ [`process.${key}`]: value }), `process.${key}`, why);
   }
 });
 

@@ -162,3 +162,21 @@ Deno.test("a read-only bind of a nosuid,nodev source works in a user namespace",
   }
   assertNothingLeft(factory, id);
 });
+
+Deno.test("oomScoreAdj is set before the process runs", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  const c = await factory.create(
+    id,
+    await busyboxConfig(["cat", "/proc/self/oom_score_adj"], (s) => {
+      s.process!.oomScoreAdj = 500;
+    }),
+  );
+  try {
+    const out = await runIn(c);
+    assert.equal(out.stdout, "500\n", out.stderr);
+  } finally {
+    await c.destroy();
+  }
+  assertNothingLeft(factory, id);
+});

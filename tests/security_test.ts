@@ -562,3 +562,41 @@ Deno.test("the host's deno binary cannot be opened for writing from a container 
   const after = await crypto.subtle.digest("SHA-256", Deno.readFileSync(deno));
   assert.deepEqual(new Uint8Array(after), new Uint8Array(before), "the deno binary is unchanged");
 });
+
+Deno.test("a directory swapped for a symlink to / during create mounts nothing on the host (race)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cell-race-" });
+  const rootfs = await busyboxRootfs(join(dir, "rootfs"));
+  const marker = `cell-race-${Deno.pid}`;
+  const hostMounts = () => Deno.readTextFileSync("/proc/self/mountinfo").split("\n").length;
+  const before = hostMounts();
+  // A flipper swaps rootfs/mnt between a directory and a symlink to / as fast as it can.
+  const flip = `cd ${rootfs} && end=$(( $(date +%s) + 3 )); ` +
+    "while [ $(date +%s) -lt $end ]; do rm -rf mnt; mkdir mnt; rm -rf mnt; ln -s / mnt; done";
+  const flipper = new Deno.Command("sh", { args: ["-c", flip] }).spawn();
+  const factory = await testFactory();
+  try {
+    for (let i = 0; i < 25; i++) {
+      const id = uniqueId("race");
+      const config = await busyboxConfig(["true"], (s) => {
+        s.root.path = rootfs;
+        s.mounts!.push({
+          destination: `/mnt/tmp/${marker}`,
+          type: "tmpfs",
+          source: "tmpfs",
+          options: ["nosuid"],
+        });
+      });
+      const c = await factory.create(id, config);
+      try {
+        await runIn(c).catch(() => {}); // a lost race may fail the start: that is fine
+      } finally {
+        await c.destroy();
+      }
+    }
+  } finally {
+    await flipper.status;
+    Deno.removeSync(dir, { recursive: true });
+  }
+  assert.equal(exists(`/tmp/${marker}`), false, "nothing was made in the host's /tmp");
+  assert.equal(hostMounts(), before, "no mount appeared on the host");
+});

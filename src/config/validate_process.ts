@@ -40,8 +40,6 @@ const MAX_RLIMIT = 2 ** 64;
 /** Process fields of the spec that cell does not implement yet. */
 const UNSUPPORTED_FIELDS = [
   "consoleSize",
-  "apparmorProfile",
-  "selinuxLabel",
   "ioPriority",
   "scheduler",
   "execCPUAffinity",
@@ -63,6 +61,8 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
   const object = expectObject(problems, path, value);
   if (object === undefined) return undefined;
   rejectFields(problems, object, path, UNSUPPORTED_FIELDS, "not supported");
+  checkLsm(problems, object, "apparmorProfile", "AppArmor", "/sys/kernel/security/apparmor");
+  checkLsm(problems, object, "selinuxLabel", "SELinux", "/sys/fs/selinux");
 
   const terminal = optional(field(object, "terminal"), (v) => checkTerminal(problems, v));
   const user = checkUser(problems, field(object, "user"));
@@ -233,4 +233,31 @@ function isRlimitType(name: string): name is RlimitType {
 
 function checkLimit(problems: Problems, path: string, value: unknown): number | undefined {
   return expectInteger(problems, path, value, 0, MAX_RLIMIT, "must be a non-negative integer");
+}
+
+/**
+ * A security label the config asks for must never be dropped silently: without the
+ * module on this host it is refused as such; with it, cell cannot apply it yet.
+ */
+function checkLsm(
+  problems: Problems,
+  object: JsonObject,
+  key: string,
+  module: string,
+  mark: string,
+): void {
+  const value = field(object, key);
+  if (value === undefined || value === "") return;
+  let present = false;
+  try {
+    Deno.statSync(mark);
+    present = true;
+  } catch { /* no such module */ }
+  addProblem(
+    problems,
+    `process.${key}`,
+    present
+      ? `${module} is on this host but cell does not apply ${module} labels yet`
+      : `this host has no ${module}, so the process cannot be confined as asked`,
+  );
 }
