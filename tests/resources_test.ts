@@ -351,3 +351,43 @@ Deno.test("linux.cgroupsPath: nested parents are made and removed; absolute and 
     assert.equal(parentLeft, false, "the parents it made are gone");
   }
 });
+
+Deno.test("device rules on cgroup v2: an update replaces the program (the old one is detached)", async () => {
+  const { V2Manager } = await import("../src/cgroups/v2.ts");
+  const unified = Deno.readTextFileSync("/proc/self/mountinfo").split("\n")
+    .map((l) => l.split(" - "))
+    .find(([, right]) => right?.startsWith("cgroup2 "))?.[0].split(" ")[4];
+  assert.ok(unified, "a cgroup2 hierarchy is mounted");
+  const id = uniqueId("bpfup");
+  const denyAll = { allow: false, access: "rwm" };
+  const cg = new V2Manager({
+    path: `/cell/${id}`,
+    root: unified,
+    resources: { devices: [denyAll] },
+  });
+  cg.create();
+  try {
+    const script =
+      "while read cmd; do (exec 3</dev/fuse) 2>/dev/null && echo open || echo denied; done";
+    const child = new Deno.Command("sh", { args: ["-c", script], stdin: "piped", stdout: "piped" })
+      .spawn();
+    Deno.writeTextFileSync(cg.procsFiles()[0], String(child.pid));
+    const writer = child.stdin.getWriter();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const ask = async () => {
+      await writer.write(new TextEncoder().encode("go\n"));
+      return (await reader.read()).value?.trim();
+    };
+    assert.equal(await ask(), "denied");
+    cg.apply({
+      devices: [denyAll, { allow: true, type: "c", major: 10, minor: 229, access: "r" }],
+    });
+    // With the deny-all program still attached (multi mode ANDs them) this would stay denied.
+    assert.equal(await ask(), "open");
+    await writer.close();
+    reader.releaseLock();
+    await child.status;
+  } finally {
+    await cg.remove();
+  }
+});

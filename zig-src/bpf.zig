@@ -1,5 +1,6 @@
 //! Loading a device-filter program (BPF_PROG_TYPE_CGROUP_DEVICE) compiled by
-//! TypeScript, and attaching it to a cgroup v2 directory in place of the one there.
+//! TypeScript, and attaching it to a cgroup v2 directory in place of the one there
+//! (attached with ALLOW_MULTI; the old one is detached after the new one is in).
 
 const std = @import("std");
 const linux = std.os.linux;
@@ -7,9 +8,13 @@ const sys = @import("sys.zig");
 
 const BPF_PROG_LOAD: usize = 5;
 const BPF_PROG_ATTACH: usize = 8;
+const BPF_PROG_DETACH: usize = 9;
+const BPF_PROG_GET_FD_BY_ID: usize = 13;
+const BPF_PROG_QUERY: usize = 16;
+const BPF_F_ALLOW_MULTI: u32 = 2;
+const max_attached = 64;
 const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
 const BPF_CGROUP_DEVICE: u32 = 6;
-const BPF_F_ALLOW_OVERRIDE: u32 = 1;
 const max_insns: u32 = 4096;
 
 fn bpf(cmd: usize, attr: []u8) usize {
@@ -47,12 +52,16 @@ pub fn attachDeviceFilter(insns: [*]const u8, count: u32, path: [*:0]const u8, l
     const dir = sys.openat(sys.AT_FDCWD, path, sys.O_RDONLY | sys.O_DIRECTORY | sys.O_CLOEXEC, 0);
     if (sys.errnoOf(dir)) |e| return -@as(i32, e);
     defer _ = sys.close(@intCast(dir));
+    // The programs there now (ours from before an update), to detach once the new
+    // one is in: never a moment without a filter. ALLOW_MULTI, so a program the
+    // container attaches below adds to ours instead of replacing it.
+    var old_ids: [max_attached]u32 = undefined;
+    const old_count = queryAttached(@intCast(dir), &old_ids);
     var attach = std.mem.zeroes([32]u8);
     std.mem.writeInt(u32, attach[0..4], @intCast(dir), .little);
     std.mem.writeInt(u32, attach[4..8], @intCast(prog), .little);
     std.mem.writeInt(u32, attach[8..12], BPF_CGROUP_DEVICE, .little);
-    // Without BPF_F_ALLOW_MULTI, attaching again replaces the program (update).
-    std.mem.writeInt(u32, attach[12..16], BPF_F_ALLOW_OVERRIDE, .little);
+    std.mem.writeInt(u32, attach[12..16], BPF_F_ALLOW_MULTI, .little);
     const rc = bpf(BPF_PROG_ATTACH, &attach);
     if (sys.errnoOf(rc)) |e| {
         const what = "BPF_PROG_ATTACH refused the loaded program";
@@ -61,5 +70,30 @@ pub fn attachDeviceFilter(insns: [*]const u8, count: u32, path: [*:0]const u8, l
         log[n] = 0;
         return -@as(i32, e);
     }
+    for (old_ids[0..old_count]) |id| detach(@intCast(dir), id);
     return 0;
+}
+
+/// Ids of the device programs attached directly to the cgroup `dir`.
+fn queryAttached(dir: sys.fd_t, ids: *[max_attached]u32) usize {
+    var query = std.mem.zeroes([40]u8);
+    std.mem.writeInt(u32, query[0..4], @intCast(dir), .little);
+    std.mem.writeInt(u32, query[4..8], BPF_CGROUP_DEVICE, .little);
+    std.mem.writeInt(u64, query[16..24], @intFromPtr(ids), .little);
+    std.mem.writeInt(u32, query[24..28], max_attached, .little);
+    if (sys.errnoOf(bpf(BPF_PROG_QUERY, &query)) != null) return 0;
+    return @min(std.mem.readInt(u32, query[24..28], .little), max_attached);
+}
+
+fn detach(dir: sys.fd_t, id: u32) void {
+    var by_id = std.mem.zeroes([16]u8);
+    std.mem.writeInt(u32, by_id[0..4], id, .little);
+    const fd = bpf(BPF_PROG_GET_FD_BY_ID, &by_id);
+    if (sys.errnoOf(fd) != null) return;
+    defer _ = sys.close(@intCast(fd));
+    var attr = std.mem.zeroes([32]u8);
+    std.mem.writeInt(u32, attr[0..4], @intCast(dir), .little);
+    std.mem.writeInt(u32, attr[4..8], @intCast(fd), .little);
+    std.mem.writeInt(u32, attr[8..12], BPF_CGROUP_DEVICE, .little);
+    _ = bpf(BPF_PROG_DETACH, &attr);
 }
