@@ -418,26 +418,28 @@ Deno.test("rules with the default's action are skipped, as runc does", () => {
   assert.equal(verdict(p, "write", [1]), ALLOW);
 });
 
+/** podman's/docker's socket rules: refuse AF_NETLINK + NETLINK_AUDIT, allow the rest. */
+const SOCKET_RULES: SeccompSyscall[] = [
+  {
+    names: ["socket"],
+    action: "SCMP_ACT_ERRNO",
+    errnoRet: 22,
+    args: [{ index: 0, value: 16, op: "SCMP_CMP_EQ" }, { index: 2, value: 9, op: "SCMP_CMP_EQ" }],
+  },
+  {
+    names: ["socket"],
+    action: "SCMP_ACT_ALLOW",
+    args: [{ index: 2, value: 9, op: "SCMP_CMP_NE" }],
+  },
+  {
+    names: ["socket"],
+    action: "SCMP_ACT_ALLOW",
+    args: [{ index: 0, value: 16, op: "SCMP_CMP_NE" }],
+  },
+];
+
 Deno.test("overlapping rules: libseccomp's order (higher argument index first), not profile order", () => {
-  // The podman/docker socket rules: refuse AF_NETLINK + NETLINK_AUDIT, allow the rest.
-  const socket: SeccompSyscall[] = [
-    {
-      names: ["socket"],
-      action: "SCMP_ACT_ERRNO",
-      errnoRet: 22,
-      args: [{ index: 0, value: 16, op: "SCMP_CMP_EQ" }, { index: 2, value: 9, op: "SCMP_CMP_EQ" }],
-    },
-    {
-      names: ["socket"],
-      action: "SCMP_ACT_ALLOW",
-      args: [{ index: 2, value: 9, op: "SCMP_CMP_NE" }],
-    },
-    {
-      names: ["socket"],
-      action: "SCMP_ACT_ALLOW",
-      args: [{ index: 0, value: 16, op: "SCMP_CMP_NE" }],
-    },
-  ];
+  const socket = SOCKET_RULES;
   for (const syscalls of [socket, [...socket].reverse()]) {
     const p = compile({ defaultAction: "SCMP_ACT_ERRNO", syscalls });
     assert.equal(verdict(p, "socket", [16, 3, 9]), ERRNO(22));
@@ -1054,22 +1056,7 @@ const PODMAN_LIKE: Seccomp = {
       args: [{ index: 0, value: CLONE_NAMESPACES, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ" }],
     },
     { names: ["clone3"], action: "SCMP_ACT_ERRNO", errnoRet: 38 },
-    {
-      names: ["socket"],
-      action: "SCMP_ACT_ERRNO",
-      errnoRet: 22,
-      args: [{ index: 0, value: 16, op: "SCMP_CMP_EQ" }, { index: 2, value: 9, op: "SCMP_CMP_EQ" }],
-    },
-    {
-      names: ["socket"],
-      action: "SCMP_ACT_ALLOW",
-      args: [{ index: 2, value: 9, op: "SCMP_CMP_NE" }],
-    },
-    {
-      names: ["socket"],
-      action: "SCMP_ACT_ALLOW",
-      args: [{ index: 0, value: 16, op: "SCMP_CMP_NE" }],
-    },
+    ...SOCKET_RULES,
     {
       names: ["bpf", "kexec_load", "open_by_handle_at", "ptrace"],
       action: "SCMP_ACT_ERRNO",

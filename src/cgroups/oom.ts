@@ -18,6 +18,7 @@ import {
   writeFile,
 } from "../syscalls.ts";
 import { unwatchFd, watchFd } from "../process/waiter.ts";
+import { present } from "./host.ts";
 import type { OomSource } from "./manager.ts";
 
 /** One OOM kill. */
@@ -67,7 +68,7 @@ export class OomStream implements AsyncIterableIterator<OomEvent> {
       if (source.kind === "inotify") gone ||= inotifyGone(bytes);
     }
     // v1 signals the eventfd when the cgroup is removed; v2 sends IN_IGNORED.
-    if (gone || !exists(source.file)) {
+    if (gone || !present(source.file)) {
       this.#catchUp();
       this.#finish(false);
       return false;
@@ -161,13 +162,4 @@ function inotifyGone(bytes: Uint8Array): boolean {
     at += 16 + view.getUint32(at + 12, true);
   }
   return false;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -46,7 +46,6 @@ export class Container implements AsyncDisposable {
   /** The validated OCI config. */
   readonly config: Spec;
   #store: StateStore;
-  #cgroup: CgroupManager;
   #destroyed = false;
   #streams = new Set<OomStream>();
 
@@ -55,7 +54,6 @@ export class Container implements AsyncDisposable {
     this.id = state.id;
     this.config = state.config;
     this.#store = store;
-    this.#cgroup = restoreCgroupManager(state.cgroup, state.config.linux?.resources);
   }
 
   /** The container's lock; ContainerDestroyed when its state is gone. */
@@ -92,8 +90,7 @@ export class Container implements AsyncDisposable {
 
   /** The cgroup as the state on disk says now (another process may have started us). */
   #cgroupOf(state: ContainerState): CgroupManager {
-    this.#cgroup = restoreCgroupManager(state.cgroup, state.config.linux?.resources);
-    return this.#cgroup;
+    return restoreCgroupManager(state.cgroup, state.config.linux?.resources);
   }
 
   /** The current status: created, running, stopped or destroyed. */
