@@ -391,3 +391,38 @@ Deno.test("device rules on cgroup v2: an update replaces the program (the old on
     await cg.remove();
   }
 });
+
+Deno.test("every v1 resource file gets its value: memory, cpu, cpuset, pids, hugetlb", async () => {
+  await withBox(["sleep", "60"], (s) => {
+    s.linux!.resources = {
+      ...s.linux!.resources,
+      memory: { limit: 96 * MiB, reservation: 48 * MiB, swap: 128 * MiB, swappiness: 7 },
+      cpu: { shares: 512, quota: 30000, period: 60000, cpus: "0", mems: "0", idle: 0 },
+      pids: { limit: 33 },
+      hugepageLimits: [{ pageSize: "2MB", limit: 4 * 2 * MiB }],
+    };
+  }, async (c, id) => {
+    await c.start({ stdin: "null" });
+    const expect: [string, string, string][] = [
+      ["memory", "memory.limit_in_bytes", String(96 * MiB)],
+      ["memory", "memory.soft_limit_in_bytes", String(48 * MiB)],
+      ["memory", "memory.memsw.limit_in_bytes", String(128 * MiB)],
+      ["memory", "memory.swappiness", "7"],
+      ["cpu", "cpu.shares", "512"],
+      ["cpu", "cpu.cfs_quota_us", "30000"],
+      ["cpu", "cpu.cfs_period_us", "60000"],
+      ["cpu", "cpu.idle", "0"],
+      ["cpuset", "cpuset.cpus", "0"],
+      ["cpuset", "cpuset.mems", "0"],
+      ["pids", "pids.max", "33"],
+      ["hugetlb", "hugetlb.2MB.limit_in_bytes", String(8 * MiB)],
+    ];
+    for (const [controller, file, value] of expect) {
+      assert.equal(v1File(controller, id, file), value, file);
+    }
+    await c.update({ memory: { swappiness: 9 }, cpu: { shares: 256 } });
+    assert.equal(v1File("memory", id, "memory.swappiness"), "9");
+    assert.equal(v1File("cpu", id, "cpu.shares"), "256");
+    assert.equal(v1File("cpu", id, "cpu.cfs_quota_us"), "30000", "fields not named stay");
+  });
+});
