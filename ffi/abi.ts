@@ -7,7 +7,7 @@
  */
 
 /** The ABI version this TypeScript speaks; the loader refuses any other. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** "CELL", the first word of a plan. */
 export const PLAN_MAGIC = 0x4C4C4543;
@@ -20,6 +20,7 @@ export const Op = {
   cgroupProcs: 4,
   awaitFd: 5,
   cloneIntoCgroup: 6,
+  idMapHelper: 7,
   unshare: 10,
   mount: 11,
   rootfs: 12,
@@ -48,6 +49,8 @@ export const Op = {
   caps: 47,
   noNewPrivs: 48,
   seccomp: 49,
+  noSetgroups: 50,
+  execLabel: 51,
 } as const;
 
 /** An op code. */

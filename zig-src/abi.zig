@@ -2,7 +2,7 @@
 //! together and bump `version`; the TypeScript loader refuses a library whose version
 //! differs.
 
-pub const version: u32 = 1;
+pub const version: u32 = 2;
 
 /// "CELL" little-endian: the first word of every plan.
 pub const plan_magic: u32 = 0x4C4C4543;
@@ -16,6 +16,7 @@ pub const Op = enum(u32) {
     cgroup_procs = 4, // str path: the parent writes the pid into this cgroup.procs file
     await_fd = 5, // i32 fd: the parent reads one byte, "1" to go on (cgroups made meanwhile)
     clone_into_cgroup = 6, // str path: clone3 with CLONE_INTO_CGROUP into this cgroup v2 dir
+    id_map_helper = 7, // str helper, str ranges: the parent runs `helper <pid> <ranges...>` (newuidmap)
     // Setup in the child, in plan order.
     unshare = 10, // u64 flags
     mount = 11, // u32 opflags, u32 msflags, u64 magic, str source, str target, str fstype, str data
@@ -46,6 +47,8 @@ pub const Op = enum(u32) {
     caps = 47, // u32 last_cap, u64 bounding, effective, permitted, inheritable, ambient
     no_new_privs = 48,
     seccomp = 49, // u32 flags, u32 count, then count 8-byte sock_filter entries
+    no_setgroups = 50, // setgroups is denied in this user namespace: keep the groups
+    exec_label = 51, // u32 lsm (1 AppArmor, 2 SELinux), str content for /proc/thread-self/attr/.../exec
     _,
 };
 

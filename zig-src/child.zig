@@ -26,6 +26,9 @@ pub const Context = struct {
     parent_fds: [2]sys.fd_t = .{ -1, -1 },
     /// Stacks for children cloned with CLONE_VM (null: fork instead).
     stacks: ?[]u8 = null,
+    /// A non-root parent writes our id maps (itself or through newuidmap), which needs
+    /// /proc/<pid> to be ours, so we stay dumpable until go. Fork mode only.
+    dumpable_until_go: bool = false,
 
     /// First steps of a new child: drop the parent's pipe ends, scrub inherited state.
     pub fn enterChild(self: *const Context) void {
@@ -35,7 +38,7 @@ pub const Context = struct {
         scrub();
         // A forked child owns its mm; a CLONE_VM child's mm is already non-dumpable
         // (spawn.zig NonDumpable), and setting it here would change the parent too.
-        if (self.stacks == null) _ = sys.prctl(sys.PR_SET_DUMPABLE, 0, 0);
+        if (self.stacks == null and !self.dumpable_until_go) _ = sys.prctl(sys.PR_SET_DUMPABLE, 0, 0);
     }
 
     /// Reports a failed syscall to the parent and exits.
@@ -82,6 +85,10 @@ pub fn awaitGo(ctx: *const Context) void {
 /// The container's process after clone: setup in plan order, then the exec.
 pub fn run(ctx: *Context) noreturn {
     awaitGo(ctx);
+    if (ctx.dumpable_until_go) {
+        std.debug.assert(ctx.stacks == null);
+        _ = sys.prctl(sys.PR_SET_DUMPABLE, 0, 0);
+    }
     _ = sys.umask(0); // nodes and dirs get exactly the modes the plan asks for
     runSetup(ctx);
     ctx.op_index = -1;
@@ -177,6 +184,7 @@ fn finish(ctx: *Context) noreturn {
     // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it
     // while we still have it. With no_new_privs it goes last, just before the exec.
     if (!proc.no_new_privs) loadSeccomp(ctx);
+    if (proc.exec_label) |label| setExecLabel(ctx, label);
     identity.apply(ctx);
     if (proc.umask) |mask| _ = sys.umask(mask);
     if (proc.cwd) |cwd| {
@@ -192,6 +200,32 @@ fn finish(ctx: *Context) noreturn {
     if (proc.no_new_privs) loadSeccomp(ctx);
     const rc = sys.execve(exe, proc.argv, proc.envp);
     ctx.fail("execve", sys.errnoOf(rc) orelse sys.EINVAL, std.mem.span(exe));
+}
+
+/// Asks the LSM to switch to `label` at the exec, through the container's /proc.
+fn setExecLabel(ctx: *Context, label: plan.ExecLabel) void {
+    ctx.op_index = @intCast(label.op_index);
+    defer ctx.op_index = -1;
+    const paths: []const [*:0]const u8 = switch (label.lsm) {
+        .apparmor => &.{ "/proc/thread-self/attr/apparmor/exec", "/proc/thread-self/attr/exec" },
+        .selinux => &.{"/proc/thread-self/attr/exec"},
+    };
+    var last: usize = 0;
+    for (paths) |path| {
+        const fd = sys.openat(sys.AT_FDCWD, path, sys.O_WRONLY | sys.O_CLOEXEC, 0);
+        if (sys.errnoOf(fd)) |e| {
+            if (e == sys.ENOENT) {
+                last = fd;
+                continue;
+            }
+            ctx.fail("open", e, std.mem.span(path));
+        }
+        const rc = sys.write(@intCast(fd), label.content);
+        _ = sys.close(@intCast(fd));
+        _ = ctx.check(rc, "write", std.mem.span(path));
+        return;
+    }
+    ctx.fail("open", sys.errnoOf(last) orelse sys.ENOENT, std.mem.span(paths[paths.len - 1]));
 }
 
 /// Moves stdio to 0..2 and the asked-for fds to 3.., then closes every other fd but

@@ -13,7 +13,9 @@ pub fn apply(ctx: *const Context) void {
     const proc = ctx.proc;
     if (proc.caps) |caps| dropBounding(ctx, caps);
     if (proc.user) |user| {
-        _ = ctx.check(sys.setgroups(proc.groups[0..proc.group_count]), "setgroups", "");
+        if (!proc.no_setgroups) {
+            _ = ctx.check(sys.setgroups(proc.groups[0..proc.group_count]), "setgroups", "");
+        } else std.debug.assert(proc.group_count == 0);
         _ = ctx.check(sys.prctl(sys.PR_SET_KEEPCAPS, 1, 0), "prctl", "PR_SET_KEEPCAPS");
         _ = ctx.check(sys.setresgid(user.gid), "setresgid", "");
         _ = ctx.check(sys.setresuid(user.uid), "setresuid", "");

@@ -77,6 +77,8 @@ pub const Iterator = struct {
     }
 };
 
+pub const clone_newuser: u64 = 0x10000000;
+
 pub const max_args = 4096;
 pub const max_env = 4096;
 pub const max_groups = 64;
@@ -87,6 +89,8 @@ pub const max_ops = 4096;
 pub const Process = struct {
     clone_flags: u64 = 0,
     joins: u32 = 0,
+    /// One of the joins is a user namespace: setns refuses a process sharing its mm.
+    joins_user: bool = false,
     argv: [*:null]?[*:0]const u8 = undefined,
     envp: [*:null]?[*:0]const u8 = undefined,
     argc: usize = 0,
@@ -101,12 +105,20 @@ pub const Process = struct {
     fd_count: usize = 0,
     caps: ?Caps = null,
     no_new_privs: bool = false,
+    /// The user namespace denies setgroups (an unprivileged gid map): keep the groups.
+    no_setgroups: bool = false,
     exec_fifo: bool = false,
     /// A cgroup v2 directory the container process is cloned into (clone3).
     cgroup_path: ?[*:0]const u8 = null,
     /// A seccomp filter: classic BPF, 8 bytes an instruction.
     seccomp: ?Seccomp = null,
+    /// The LSM label the exec switches to.
+    exec_label: ?ExecLabel = null,
 };
+
+pub const Lsm = enum(u32) { apparmor = 1, selinux = 2 };
+
+pub const ExecLabel = struct { lsm: Lsm, content: [:0]const u8, op_index: u32 };
 
 pub const Seccomp = struct { flags: u32, filter: []const u8 };
 
@@ -126,11 +138,11 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
         switch (op.code) {
             .clone_flags => out.clone_flags = try r.int(u64),
             .join_ns => {
-                _ = try r.int(u64);
+                if (try r.int(u64) == clone_newuser) out.joins_user = true;
                 _ = try r.str();
                 out.joins += 1;
             },
-            .proc_write, .write_file, .symlink => {
+            .proc_write, .write_file, .symlink, .id_map_helper => {
                 _ = try r.str();
                 _ = try r.str();
             },
@@ -211,6 +223,12 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 .ambient = try r.int(u64),
             },
             .no_new_privs => out.no_new_privs = true,
+            .no_setgroups => out.no_setgroups = true,
+            .exec_label => {
+                const lsm = try r.int(u32);
+                if (lsm != 1 and lsm != 2) return error.BadOp;
+                out.exec_label = .{ .lsm = @fromBackingInt(@intCast(lsm)), .content = try r.str(), .op_index = op.index };
+            },
             .seccomp => {
                 const flags = try r.int(u32);
                 const count = try r.int(u32);

@@ -12,6 +12,7 @@ const plan = @import("plan.zig");
 const report = @import("report.zig");
 const child = @import("child.zig");
 const clone3 = @import("clone3.zig");
+const id_map_helper = @import("id_map_helper.zig");
 
 const max_joins = 16;
 
@@ -40,8 +41,13 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
 
     // Everything that can fail before the clone comes first, so a failure has no
     // pipes to leak.
-    const stacks: ?[]u8 = if (proc.exec_fifo) null else mapStacks();
-    if (!proc.exec_fifo and stacks == null) return parentError(result, "mmap", 12, -1, "child stack");
+    // Fork instead of CLONE_VM: in create mode (the child outlives this call), to join
+    // a user namespace (setns refuses a shared mm), and when a non-root parent writes
+    // the id maps of a new user namespace (the child must stay dumpable until then).
+    const maps_by_user = linux.geteuid() != 0 and proc.clone_flags & plan.clone_newuser != 0;
+    const fork_mode = proc.exec_fifo or proc.joins_user or maps_by_user;
+    const stacks: ?[]u8 = if (fork_mode) null else mapStacks();
+    if (!fork_mode and stacks == null) return parentError(result, "mmap", 12, -1, "child stack");
     defer if (stacks) |s| {
         _ = linux.syscall2(.munmap, @intFromPtr(s.ptr), s.len);
     };
@@ -76,6 +82,7 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
         .parent_fds = .{ pipes.sync_w, pipes.report_r },
         .stacks = stacks,
         .cgroup_fd = cgroup_fd,
+        .dumpable_until_go = maps_by_user,
     };
     launch(&ctx, pipes, result);
 }
@@ -260,7 +267,8 @@ fn collectStage2(stage1_pid: sys.pid_t, report_r: sys.fd_t, result: *abi.SpawnRe
     return null;
 }
 
-/// Parent-side ops: /proc/<pid>/ writes (id maps, setgroups, oom_score_adj) and
+/// Parent-side ops: /proc/<pid>/ writes (id maps, setgroups, oom_score_adj), id map
+/// helpers and
 /// cgroup.procs writes, done while the child waits for go.
 fn placeChild(buf: []const u8, pid: sys.pid_t, result: *abi.SpawnResult) bool {
     var digits: [20]u8 = undefined;
@@ -290,6 +298,20 @@ fn placeChild(buf: []const u8, pid: sys.pid_t, result: *abi.SpawnResult) bool {
                     parentError(result, "write", e, @intCast(op.index), std.mem.span(p));
                     return false;
                 }
+            },
+            .id_map_helper => {
+                const helper = r.str() catch unreachable;
+                const ranges = r.str() catch unreachable;
+                var status: i32 = 0;
+                id_map_helper.run(helper, digits[0..pid_len], ranges, &status) catch |err| {
+                    const errno: u16 = switch (err) {
+                        error.TooLong, error.TooMany => sys.E2BIG,
+                        error.Spawn => sys.EAGAIN,
+                        error.Failed => sys.EPERM,
+                    };
+                    parentError(result, std.fs.path.basename(helper), errno, @intCast(op.index), helper);
+                    return false;
+                };
             },
             .await_fd => {
                 const fd = r.int(i32) catch unreachable;

@@ -79,7 +79,10 @@ pub const S_IFCHR: u32 = 0o020000;
 pub const S_IFREG: u32 = 0o100000;
 
 pub const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+pub const EPERM: u16 = 1;
 pub const ENOENT: u16 = 2;
+pub const E2BIG: u16 = 7;
+pub const EAGAIN: u16 = 11;
 pub const EINTR: u16 = 4;
 pub const EACCES: u16 = 13;
 pub const EEXIST: u16 = 17;

@@ -4,6 +4,10 @@ const abi = @import("abi.zig");
 const plan = @import("plan.zig");
 const sys = @import("sys.zig");
 
+test {
+    _ = @import("id_map_helper.zig");
+}
+
 fn put32(list: *std.ArrayList(u8), gpa: std.mem.Allocator, v: u32) !void {
     var b: [4]u8 = undefined;
     std.mem.writeInt(u32, &b, v, .little);
