@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing cell needs: Deno (npm package `deno`), Zig (PyPI
 # package `ziglang`), both at the versions pinned in tools/versions.env, and the Debian
-# packages the tests use. Idempotent, and quiet when everything is already there.
+# packages the tests use, and the unprivileged user the rootless tests run as.
+# Idempotent, and quiet when everything is already there.
 # Usage: sudo tools/setup.sh [--with-peers] [--with-vm]
 #   --with-peers adds runc and crun for the bench;
-#   --with-vm adds QEMU and xz for the cgroup v2 guest (`deno task test:vm`; the
+#   --with-vm adds QEMU, xz and apparmor_parser for the cgroup v2 guest (`deno task test:vm`; the
 #   guest kernel is downloaded into a cache by tools/vm/assets.ts, not installed).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -63,9 +64,9 @@ install_zig() {
 
 install_debs() {
   local missing=()
-  local pkgs=(busybox-static iproute2)
+  local pkgs=(busybox-static iproute2 uidmap)
   [ $want_peers -eq 1 ] && pkgs+=(runc crun)
-  [ $want_vm -eq 1 ] && pkgs+=(qemu-system-x86 xz-utils)
+  [ $want_vm -eq 1 ] && pkgs+=(qemu-system-x86 xz-utils apparmor)
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
@@ -76,6 +77,19 @@ install_debs() {
   fi
 }
 
+# The rootless tests run as this unprivileged user, with subordinate ids for
+# newuidmap/newgidmap.
+ensure_rootless_user() {
+  local user=cell-rootless
+  if ! id -u "$user" >/dev/null 2>&1; then
+    log "adding the user $user for the rootless tests"
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
+  fi
+  grep -q "^$user:" /etc/subuid 2>/dev/null || usermod --add-subuids 300000-365535 "$user"
+  grep -q "^$user:" /etc/subgid 2>/dev/null || usermod --add-subgids 300000-365535 "$user"
+}
+
 install_deno
 install_zig
 install_debs
+ensure_rootless_user

@@ -16,8 +16,8 @@ export type FreezerState = "thawed" | "freezing" | "frozen";
 
 /** What is stored in the container's state to find its cgroups again. */
 export interface CgroupState {
-  /** The backend. */
-  mode: CgroupMode;
+  /** The backend; "none" for a rootless container without a delegated cgroup. */
+  mode: CgroupMode | "none";
   /** Absolute directory per hierarchy (v1: keyed by the hierarchy's controllers; v2: "unified"). */
   paths: Record<string, string>;
   /** Where each hierarchy is mounted, same keys: directories are made below these. */
@@ -28,8 +28,8 @@ export interface CgroupState {
 
 /** A container's cgroup, whatever the backend. */
 export interface CgroupManager {
-  /** The backend. */
-  readonly mode: CgroupMode;
+  /** The backend; "none" for a rootless container without a delegated cgroup. */
+  readonly mode: CgroupMode | "none";
   /** What to persist to find this cgroup from another process. */
   state(): CgroupState;
   /** Makes the directories and applies the resources. Undoes itself on failure. */

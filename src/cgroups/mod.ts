@@ -6,6 +6,9 @@
 
 import type { Resources } from "../config/types.ts";
 import type { CgroupManager, CgroupMode, CgroupState } from "./manager.ts";
+import { ContainerError } from "../errors.ts";
+import { needsCgroup, undelegated } from "./delegation.ts";
+import { NoCgroupManager } from "./none.ts";
 import { V1Manager } from "./v1.ts";
 import { V2Manager } from "./v2.ts";
 
@@ -31,17 +34,42 @@ export interface CgroupManagerOptions {
   path: string;
   /** linux.resources, applied when the cgroup is made. */
   resources?: Resources;
+  /**
+   * The uid of a non-root caller: the cgroup is used only if it is delegated to them,
+   * else the container has none (and resources other than device rules are refused).
+   */
+  rootlessUid?: number;
 }
 
 /** A manager for a new container's cgroup on this host. */
 export function cgroupManager(options: CgroupManagerOptions): CgroupManager {
-  return detectCgroupMode() === "v2"
+  const manager = detectCgroupMode() === "v2"
     ? new V2Manager({ path: options.path, resources: options.resources })
     : new V1Manager({ path: options.path, resources: options.resources });
+  const uid = options.rootlessUid;
+  if (uid === undefined || uid === 0) return manager;
+  const refused = undelegated(manager.state(), uid);
+  if (refused.length === 0) return manager;
+  if (needsCgroup(options.resources)) {
+    throw new ContainerError(
+      "ConfigInvalid",
+      `linux.resources: limits need a cgroup, and ${refused[0]} is not delegated to uid ${uid} ` +
+        `(chown it to the user, or remove linux.resources)`,
+    );
+  }
+  return new NoCgroupManager({ initPid: null });
 }
 
-/** A manager for a cgroup recorded in a container's state (resources for create). */
-export function restoreCgroupManager(state: CgroupState, resources?: Resources): CgroupManager {
+/**
+ * A manager for a cgroup recorded in a container's state (resources for create; the
+ * init's pid finds the processes of a container without a cgroup).
+ */
+export function restoreCgroupManager(
+  state: CgroupState,
+  resources?: Resources,
+  initPid: number | null = null,
+): CgroupManager {
+  if (state.mode === "none") return new NoCgroupManager({ initPid });
   return state.mode === "v2"
     ? new V2Manager({ path: "", state, resources })
     : new V1Manager({ path: "", state, resources });

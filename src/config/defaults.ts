@@ -8,6 +8,7 @@
  * @module
  */
 
+import { toRootless } from "./rootless_spec.ts";
 import type { Capabilities, Mount, Namespace, Process, Rlimit, Spec } from "./types.ts";
 
 /** The OCI version the generated configs declare. */
@@ -43,6 +44,11 @@ export interface DefaultConfigOptions {
   args?: string[];
   /** Host name inside the container; defaults to `"cell"`. */
   hostname?: string;
+  /**
+   * For a non-root user (as `runc spec --rootless`): a user namespace mapping the
+   * calling user to root, no network namespace, `/sys` bound from the host, no limits.
+   */
+  rootless?: boolean;
 }
 
 /** Options for {@linkcode sandboxConfig}. */
@@ -75,7 +81,7 @@ export interface SandboxConfigOptions {
  * ```
  */
 export function defaultConfig(options: DefaultConfigOptions): Spec {
-  return {
+  const spec: Spec = {
     ociVersion: OCI_VERSION,
     root: { path: options.rootfs, readonly: true },
     mounts: [
@@ -98,6 +104,8 @@ export function defaultConfig(options: DefaultConfigOptions): Spec {
       resources: { devices: [{ allow: false, access: "rwm" }] },
     },
   };
+  if (!options.rootless) return spec;
+  return toRootless(spec, { uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 });
 }
 
 /**

@@ -21,6 +21,7 @@ import type { PlanBuilder } from "../process/plan_builder.ts";
 import { signalNumber } from "../process/signals.ts";
 import { prepareStdio } from "../process/stdio.ts";
 import { watchExit } from "../process/waiter.ts";
+import { setgroupsDenied } from "../userns/id_maps.ts";
 import { identify, isAlive, type ProcessIdentity } from "../state/identity.ts";
 import type { ContainerState, StateStore } from "../state/store.ts";
 import { close, kill, pidfdOpen, pidfdSignal, pipe, spawn, writeFd } from "../syscalls.ts";
@@ -90,7 +91,8 @@ export class Container implements AsyncDisposable {
 
   /** The cgroup as the state on disk says now (another process may have started us). */
   #cgroupOf(state: ContainerState): CgroupManager {
-    return restoreCgroupManager(state.cgroup, state.config.linux?.resources);
+    const init = state.init && isAlive(state.init) ? state.init.pid : null;
+    return restoreCgroupManager(state.cgroup, state.config.linux?.resources, init);
   }
 
   /** The current status: created, running, stopped or destroyed. */
@@ -174,6 +176,7 @@ export class Container implements AsyncDisposable {
       plan: (stdio) =>
         planExec(this.config, {
           initPid: init.pid,
+          setgroupsDenied: setgroupsDenied(init.pid),
           process: proc,
           stdio,
           extraFds: options.extraFds ?? [],

@@ -10,11 +10,15 @@ import type { Spec } from "../config/types.ts";
 import { validateConfig } from "../config/validate.ts";
 import { ContainerError } from "../errors.ts";
 import { checkId, type ContainerState, StateStore } from "../state/store.ts";
+import { checkRootless, defaultStateRoot } from "../userns/rootless.ts";
 import { Container } from "./container.ts";
 
 /** Options of {@linkcode createFactory}. */
 export interface FactoryOptions {
-  /** Where container state lives. Default `/run/cell`. */
+  /**
+   * Where container state lives. Default `/run/cell` for root, `$XDG_RUNTIME_DIR/cell`
+   * for any other user.
+   */
   root?: string;
 }
 
@@ -38,7 +42,7 @@ export class Factory {
 
   /** Use {@linkcode createFactory}. */
   constructor(options: FactoryOptions = {}) {
-    this.root = options.root ?? "/run/cell";
+    this.root = options.root ?? defaultStateRoot();
     this.#store = new StateStore(this.root);
   }
 
@@ -56,8 +60,13 @@ export class Factory {
     checkId(id);
     const spec = validateConfig(config, { bundle: options.bundle });
     checkRootfs(spec.root.path);
+    checkRootless(spec);
+    const cgroup = cgroupManager({
+      path: cgroupPath(spec, id),
+      resources: spec.linux?.resources,
+      rootlessUid: Deno.uid() ?? 0,
+    });
     this.#store.claim(id);
-    const cgroup = cgroupManager({ path: cgroupPath(spec, id) });
     try {
       const state: ContainerState = {
         version: 1,
@@ -92,7 +101,8 @@ export class Factory {
 }
 
 /**
- * A factory for containers whose state lives under `root` (default `/run/cell`).
+ * A factory for containers whose state lives under `root` (default `/run/cell`, or
+ * `$XDG_RUNTIME_DIR/cell` for a non-root user).
  *
  * @example
  * ```ts ignore

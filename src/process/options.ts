@@ -39,6 +39,10 @@ export interface ProcessOptions {
   noNewPrivileges?: boolean;
   /** Resource limits. */
   rlimits?: Rlimit[];
+  /** AppArmor profile (the host must have AppArmor; default: the config's). */
+  apparmorProfile?: string;
+  /** SELinux label (the host must have SELinux; default: the config's). */
+  selinuxLabel?: string;
   /** stdin: "inherit" (default), "null" or "piped". */
   stdin?: StdioMode;
   /** stdout: "inherit" (default), "null" or "piped". */

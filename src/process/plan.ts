@@ -13,6 +13,7 @@ import { compileSeccompCached } from "../seccomp/cache.ts";
 import { type Seccomp, seccompFlags } from "../seccomp/compile.ts";
 import { ContainerError } from "../errors.ts";
 import { planMaskedPaths, planRootfs } from "../rootfs/plan.ts";
+import { type MapWriter, planIdMaps } from "../userns/id_maps.ts";
 import type { ProcessOptions } from "./options.ts";
 import { NS_FILES, NS_FLAGS, Op, PlanBuilder } from "./plan_builder.ts";
 
@@ -68,6 +69,10 @@ export interface ResolvedProcess {
   noNewPrivileges: boolean;
   /** rlimits. */
   rlimits: { type: string; soft: number; hard: number }[];
+  /** The AppArmor profile to exec into. */
+  apparmorProfile?: string;
+  /** The SELinux label to exec into. */
+  selinuxLabel?: string;
 }
 
 /**
@@ -87,6 +92,8 @@ export function resolveProcess(spec: Spec, options: ProcessOptions): ResolvedPro
     capabilities: merged.capabilities,
     rlimits: merged.rlimits,
     noNewPrivileges: merged.noNewPrivileges,
+    apparmorProfile: merged.apparmorProfile,
+    selinuxLabel: merged.selinuxLabel,
   });
   checkStdio(problems, options);
   if (problems.length > 0) {
@@ -126,6 +133,8 @@ function mergeProcess(spec: Spec, options: ProcessOptions): ResolvedProcess {
     capabilities: options.capabilities ?? base?.capabilities,
     noNewPrivileges: options.noNewPrivileges ?? base?.noNewPrivileges ?? false,
     rlimits: options.rlimits ?? base?.rlimits ?? [],
+    apparmorProfile: options.apparmorProfile ?? base?.apparmorProfile,
+    selinuxLabel: options.selinuxLabel ?? base?.selinuxLabel,
   };
 }
 
@@ -134,7 +143,8 @@ function planProcess(
   proc: ResolvedProcess,
   stdio: [number, number, number],
   extraFds: readonly number[],
-  seccomp?: Seccomp,
+  seccomp: Seccomp | undefined,
+  userns: { setgroupsDenied: boolean },
 ): void {
   for (const r of proc.rlimits) {
     plan.op(Op.rlimit, `set ${r.type}`, (w) => w.u32(RLIMITS[r.type]).u64(r.soft).u64(r.hard));
@@ -147,6 +157,27 @@ function planProcess(
     w.u32(uid).u32(gid).u32(additionalGids.length);
     for (const g of additionalGids) w.u32(g);
   });
+  if (userns.setgroupsDenied) {
+    if (additionalGids.length > 0) {
+      throw new ContainerError(
+        "ConfigInvalid",
+        "process.user.additionalGids: the container's user namespace denies setgroups",
+      );
+    }
+    plan.op(Op.noSetgroups, "keep the groups (setgroups is denied)");
+  }
+  if (proc.apparmorProfile) {
+    const profile = proc.apparmorProfile;
+    plan.op(
+      Op.execLabel,
+      `set the AppArmor profile "${profile}"`,
+      (w) => w.u32(1).str(`exec ${profile}`),
+    );
+  }
+  if (proc.selinuxLabel) {
+    const label = proc.selinuxLabel;
+    plan.op(Op.execLabel, `set the SELinux label "${label}"`, (w) => w.u32(2).str(label));
+  }
   plan.op(Op.umask, "umask", (w) => w.u32(proc.umask));
   plan.op(Op.stdio, "stdio", (w) => w.i32(stdio[0]).i32(stdio[1]).i32(stdio[2]));
   if (extraFds.length > 0) {
@@ -182,8 +213,17 @@ function planProcess(
   }
 }
 
-function mapping(list: readonly { containerID: number; hostID: number; size: number }[]): string {
-  return list.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+/** One id map, written by us or (not root, more than our own id) by newuidmap/newgidmap. */
+function writeMap(plan: PlanBuilder, file: "uid_map" | "gid_map", writer: MapWriter): void {
+  if (writer.kind === "direct") {
+    plan.op(Op.procWrite, `write ${file}`, (w) => w.str(file).str(writer.content));
+  } else {
+    plan.op(
+      Op.idMapHelper,
+      `write ${file} with ${writer.helper} ${writer.ranges}`,
+      (w) => w.str(writer.helper).str(writer.ranges),
+    );
+  }
 }
 
 /** Inputs of {@linkcode planInit} besides the spec. */
@@ -229,11 +269,13 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
       );
     }
   }
-  if (fresh.has("user")) {
-    const uidMap = mapping(spec.linux?.uidMappings ?? []);
-    const gidMap = mapping(spec.linux?.gidMappings ?? []);
-    plan.op(Op.procWrite, "write uid_map", (w) => w.str("uid_map").str(uidMap));
-    plan.op(Op.procWrite, "write gid_map", (w) => w.str("gid_map").str(gidMap));
+  const maps = fresh.has("user") ? planIdMaps(spec) : undefined;
+  if (maps) {
+    writeMap(plan, "uid_map", maps.uid);
+    if (maps.denySetgroups) {
+      plan.op(Op.procWrite, "deny setgroups", (w) => w.str("setgroups").str("deny"));
+    }
+    writeMap(plan, "gid_map", maps.gid);
   }
   const oomScoreAdj = spec.process?.oomScoreAdj;
   if (oomScoreAdj !== undefined) {
@@ -276,7 +318,9 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
     plan.op(Op.writeFile, `set sysctl ${key}=${value}`, (w) => w.str(path).str(value));
   }
   if (fresh.has("mount")) planMaskedPaths(plan, spec);
-  planProcess(plan, options.process, options.stdio, options.extraFds, spec.linux?.seccomp);
+  planProcess(plan, options.process, options.stdio, options.extraFds, spec.linux?.seccomp, {
+    setgroupsDenied: maps?.denySetgroups ?? false,
+  });
   return plan;
 }
 
@@ -284,6 +328,8 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
 export interface ExecPlanOptions {
   /** Host pid of the running init whose namespaces are joined. */
   initPid: number;
+  /** The init's user namespace denies setgroups. */
+  setgroupsDenied?: boolean;
   /** The process to run. */
   process: ResolvedProcess;
   /** Child stdio fds. */
@@ -311,7 +357,9 @@ export function planExec(spec: Spec, options: ExecPlanOptions): PlanBuilder {
     );
   }
   planCgroupPlacement(plan, options);
-  planProcess(plan, options.process, options.stdio, options.extraFds, spec.linux?.seccomp);
+  planProcess(plan, options.process, options.stdio, options.extraFds, spec.linux?.seccomp, {
+    setgroupsDenied: options.setgroupsDenied ?? false,
+  });
   return plan;
 }
 
