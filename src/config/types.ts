@@ -140,6 +140,10 @@ export interface Process {
   noNewPrivileges?: boolean;
   /** Value for `/proc/self/oom_score_adj` (-1000 to 1000). */
   oomScoreAdj?: number;
+  /** The AppArmor profile the process runs under (the host must have AppArmor). */
+  apparmorProfile?: string;
+  /** The SELinux label the process runs with (the host must have SELinux). */
+  selinuxLabel?: string;
 }
 
 /** A namespace to create (no `path`) or join (`path` to an nsfs file). */

@@ -13,6 +13,7 @@ import {
   expectBoolean,
   expectInteger,
   expectObject,
+  expectString,
   expectStringArray,
   field,
   indexPath,
@@ -61,8 +62,8 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
   const object = expectObject(problems, path, value);
   if (object === undefined) return undefined;
   rejectFields(problems, object, path, UNSUPPORTED_FIELDS, "not supported");
-  checkLsm(problems, object, "apparmorProfile", "AppArmor", "/sys/kernel/security/apparmor");
-  checkLsm(problems, object, "selinuxLabel", "SELinux", "/sys/fs/selinux");
+  const apparmorProfile = checkLsm(problems, object, "apparmorProfile", "AppArmor");
+  const selinuxLabel = checkLsm(problems, object, "selinuxLabel", "SELinux");
 
   const terminal = optional(field(object, "terminal"), (v) => checkTerminal(problems, v));
   const user = checkUser(problems, field(object, "user"));
@@ -85,7 +86,14 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
 
   if (user === undefined || args === undefined || cwd === undefined) return undefined;
   const process = assignDefined<Process>({ user, args, env, cwd }, { terminal });
-  return assignDefined(process, { capabilities, rlimits, noNewPrivileges, oomScoreAdj });
+  return assignDefined(process, {
+    capabilities,
+    rlimits,
+    noNewPrivileges,
+    oomScoreAdj,
+    apparmorProfile,
+    selinuxLabel,
+  });
 }
 
 function checkTerminal(problems: Problems, value: unknown): boolean | undefined {
@@ -242,22 +250,37 @@ function checkLimit(problems: Problems, path: string, value: unknown): number | 
 function checkLsm(
   problems: Problems,
   object: JsonObject,
-  key: string,
-  module: string,
-  mark: string,
-): void {
+  key: "apparmorProfile" | "selinuxLabel",
+  module: "AppArmor" | "SELinux",
+): string | undefined {
   const value = field(object, key);
-  if (value === undefined || value === "") return;
-  let present = false;
+  if (value === undefined || value === "") return undefined;
+  const label = expectString(problems, `process.${key}`, value);
+  if (label === undefined) return undefined;
+  if (label.includes("\0") || label.includes("\n")) {
+    addProblem(problems, `process.${key}`, "must not contain NUL or newline");
+    return undefined;
+  }
+  if (!lsmEnabled(module)) {
+    // Never dropped: a process meant to be confined must not run unconfined.
+    addProblem(
+      problems,
+      `process.${key}`,
+      `this host has no ${module}, so the process cannot be confined as asked`,
+    );
+    return undefined;
+  }
+  return label;
+}
+
+/** Whether the kernel runs the LSM (AppArmor: its module parameter; SELinux: selinuxfs). */
+export function lsmEnabled(module: "AppArmor" | "SELinux"): boolean {
   try {
-    Deno.statSync(mark);
-    present = true;
-  } catch { /* no such module */ }
-  addProblem(
-    problems,
-    `process.${key}`,
-    present
-      ? `${module} is on this host but cell does not apply ${module} labels yet`
-      : `this host has no ${module}, so the process cannot be confined as asked`,
-  );
+    if (module === "AppArmor") {
+      return Deno.readTextFileSync("/sys/module/apparmor/parameters/enabled").trim() === "Y";
+    }
+    return Deno.statSync("/sys/fs/selinux").isDirectory;
+  } catch {
+    return false;
+  }
 }

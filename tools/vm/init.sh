@@ -36,6 +36,9 @@ mount -t devpts -o nosuid,noexec,newinstance,ptmxmode=0666,gid=5,mode=620 devpts
 mount -t tmpfs -o nosuid,nodev tmpfs /dev/shm || fail "mount /dev/shm"
 mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /tmp || fail "mount /tmp"
 mount -t tmpfs -o nosuid,nodev,mode=755 tmpfs /run || fail "mount /run"
+# AppArmor's policy interface, for apparmor_parser.
+mount -t securityfs -o nosuid,nodev,noexec securityfs /sys/kernel/security ||
+  fail "mount securityfs"
 
 for module in /lib/modules/cell-vm/*.ko; do
   [ -e "$module" ] || continue

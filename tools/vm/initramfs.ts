@@ -26,8 +26,11 @@ const BUSYBOX = "/bin/busybox";
 /** Where deno lives in the guest. */
 const GUEST_DENO = "usr/local/bin/deno";
 
-/** Host programs the guest gets at the same path (tests call them), with their libraries. */
-const HOST_PROGRAMS = ["/usr/bin/getconf"];
+/**
+ * Host programs the guest gets at the same path (tests call them), with their libraries:
+ * apparmor_parser loads the AppArmor profile of tests/v2/apparmor_test.ts.
+ */
+const HOST_PROGRAMS = ["/usr/bin/getconf", "/usr/sbin/apparmor_parser"];
 
 /** Where the kernel modules go in the guest; /init loads every *.ko there, in name order. */
 const GUEST_MODULES = "lib/modules/cell-vm";
@@ -90,6 +93,11 @@ export async function ensureBaseLayer(
   const stampPath = `${path}.stamp`;
   const deno = Deno.realPathSync(Deno.execPath());
   const libs = new Map<string, string>();
+  for (const program of HOST_PROGRAMS) {
+    if (!(await exists(program))) {
+      throw new Error(`${program} is missing: install it with sudo tools/setup.sh --with-vm`);
+    }
+  }
   for (const program of [deno, ...HOST_PROGRAMS]) {
     for (const [guest, host] of await sharedLibraries(program)) libs.set(guest, host);
   }
