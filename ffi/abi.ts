@@ -39,6 +39,7 @@ export const Op = {
   execFifo: 25,
   mkdir: 26,
   becomeRoot: 27,
+  chroot: 28,
   args: 40,
   env: 41,
   cwd: 42,
@@ -51,6 +52,7 @@ export const Op = {
   seccomp: 49,
   noSetgroups: 50,
   execLabel: 51,
+  consoleSocket: 52,
 } as const;
 
 /** An op code. */

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
 import { ABI_VERSION } from "./abi.ts";
 import { type CellSymbols, SYMBOLS } from "./symbols.ts";
 
@@ -26,7 +25,7 @@ function candidates(options: LoadLibraryOptions): string[] {
   if (env) list.push(env);
   for (const rel of ["../zig-out/lib/libcell.so", `../lib/libcell-${Deno.build.arch}.so`]) {
     const url = new URL(rel, import.meta.url);
-    list.push(url.protocol === "file:" ? fileURLToPath(url) : url.href);
+    list.push(url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href);
   }
   return list;
 }

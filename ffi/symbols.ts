@@ -21,6 +21,7 @@ export const SYMBOLS = {
   cell_reap: { parameters: ["i32", "buffer"], result: "i32" },
   cell_mkdir: { parameters: ["buffer", "u32"], result: "i32" },
   cell_rmdir: { parameters: ["buffer"], result: "i32" },
+  cell_mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
   cell_write_file: { parameters: ["buffer", "buffer", "usize"], result: "i32" },
   /** (insns, count, cgroup dir, verifier log, log size) */
   cell_bpf_device_filter: {
@@ -31,6 +32,13 @@ export const SYMBOLS = {
   cell_inotify_init: { parameters: [], result: "i32" },
   cell_inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   cell_read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  /** cell_read on a worker thread, for a blocking fd (a terminal's master). */
+  cell_read_wait: {
+    name: "cell_read",
+    parameters: ["i32", "buffer", "usize"],
+    result: "i32",
+    nonblocking: true,
+  },
   cell_epoll_create: { parameters: [], result: "i32" },
   cell_epoll_add: { parameters: ["i32", "i32"], result: "i32" },
   cell_epoll_del: { parameters: ["i32", "i32"], result: "i32" },
@@ -40,6 +48,10 @@ export const SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  cell_socketpair: { parameters: ["buffer"], result: "i32" },
+  cell_unix_connect: { parameters: ["buffer"], result: "i32" },
+  /** (socket, text buffer, its size) — never blocks: -EAGAIN when nothing is there. */
+  cell_recv_fd: { parameters: ["i32", "buffer", "usize"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded library's functions. */

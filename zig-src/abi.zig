@@ -33,9 +33,10 @@ pub const Op = enum(u32) {
     readonly_path = 22, // str path (after the root change)
     loopback_up = 23,
     root_readonly = 24, // u32 recursive
-    exec_fifo = 25, // str path: opened now, waited on just before exec
+    exec_fifo = 25, // i32 fd: the exec fifo opened read-write; one byte is read from it just before exec (blocks until `start`)
     mkdir = 26, // u32 mode, str path (in root)
     become_root = 27, // setresgid(0), setresuid(0): root of a new user namespace
+    chroot = 28, // str path: chroot there (a container without a mount namespace of its own)
     // The process (the last values win).
     args = 40, // strlist
     env = 41, // strlist
@@ -49,6 +50,7 @@ pub const Op = enum(u32) {
     seccomp = 49, // u32 flags, u32 count, then count 8-byte sock_filter entries
     no_setgroups = 50, // setgroups is denied in this user namespace: keep the groups
     exec_label = 51, // u32 lsm (1 AppArmor, 2 SELinux), str content for /proc/thread-self/attr/.../exec
+    console_socket = 52, // i32 fd: a connected unix socket; a new pty's master goes to it, the slave is the stdio
     _,
 };
 

@@ -10,6 +10,7 @@ const report = @import("report.zig");
 const resolve = @import("resolve.zig");
 const mount_ops = @import("mount_ops.zig");
 const identity = @import("identity.zig");
+const console = @import("console.zig");
 
 pub const Context = struct {
     buf: []const u8,
@@ -21,6 +22,8 @@ pub const Context = struct {
     null_fd: sys.fd_t = -1,
     /// The cgroup v2 directory to clone into (CLONE_INTO_CGROUP), or -1.
     cgroup_fd: sys.fd_t = -1,
+    /// The slave of the process's terminal, which becomes 0, 1 and 2; or -1.
+    console_fd: sys.fd_t = -1,
     op_index: i32 = -1,
     /// The parent's ends of the pipes, closed first thing in the child.
     parent_fds: [2]sys.fd_t = .{ -1, -1 },
@@ -144,10 +147,17 @@ fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
             _ = ctx.check(sys.setresgid(0), "setresgid", "0");
             _ = ctx.check(sys.setresuid(0), "setresuid", "0");
         },
-        .exec_fifo => {
+        .chroot => {
             const path = try r.str();
-            const rc = sys.openat(sys.AT_FDCWD, path, sys.O_PATH | sys.O_CLOEXEC, 0);
-            ctx.fifo_fd = @intCast(ctx.check(rc, "open", path));
+            _ = ctx.check(sys.chroot(path), "chroot", path);
+            _ = ctx.check(sys.chdir("/"), "chdir", "/");
+        },
+        .exec_fifo => {
+            // The fifo opened read-write by the parent: no path lookup from in here (the
+            // state directory is private to the host's root), and no /proc needed.
+            const fd = try r.int(i32);
+            const rc = sys.fcntl(fd, sys.F_DUPFD_CLOEXEC, 3);
+            ctx.fifo_fd = @intCast(ctx.check(rc, "fcntl", "exec fifo"));
         },
         // Read by the parent or by `finish`.
         else => {},
@@ -180,26 +190,38 @@ fn loopbackUp(ctx: *const Context) void {
 /// stdio, fds, identity, cwd, then the exec (after the fifo in create mode).
 fn finish(ctx: *Context) noreturn {
     const proc = ctx.proc;
+    // After every setup op, so the pty is the container's (its /dev/pts).
+    if (proc.console) |c| ctx.console_fd = console.setup(ctx, c);
     placeFds(ctx);
     // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it
-    // while we still have it. With no_new_privs it goes last, just before the exec.
-    if (!proc.no_new_privs) loadSeccomp(ctx);
+    // while we still have it, after checking the cwd (the filter may forbid getcwd).
+    // With no_new_privs it goes last, just before the exec.
+    const early_filter = !proc.no_new_privs and proc.seccomp != null;
+    if (early_filter) {
+        if (proc.cwd) |cwd| enterCwd(ctx, cwd, true);
+        loadSeccomp(ctx);
+    }
     if (proc.exec_label) |label| setExecLabel(ctx, label);
     identity.apply(ctx);
     if (proc.umask) |mask| _ = sys.umask(mask);
-    if (proc.cwd) |cwd| {
-        _ = ctx.check(sys.chdir(cwd), "chdir", std.mem.span(cwd));
-        var buf: [resolve.max_path]u8 = undefined;
-        const rc = sys.getcwd(&buf);
-        // A cwd outside the root reads back as "(unreachable)/...".
-        if (sys.errnoOf(rc) != null or buf[0] != '/') ctx.fail("getcwd", sys.EACCES, std.mem.span(cwd));
-    }
+    // Entered (again) as the process's own user, so its permissions apply.
+    if (proc.cwd) |cwd| enterCwd(ctx, cwd, !early_filter);
     var path_buf: [resolve.max_path]u8 = undefined;
     const exe = findExecutable(ctx, &path_buf);
     if (ctx.fifo_fd >= 0) awaitStart(ctx);
     if (proc.no_new_privs) loadSeccomp(ctx);
     const rc = sys.execve(exe, proc.argv, proc.envp);
     ctx.fail("execve", sys.errnoOf(rc) orelse sys.EINVAL, std.mem.span(exe));
+}
+
+/// chdir, and with `check` make sure the result is inside the root: a cwd outside it
+/// (through a leaked fd's /proc/self/fd link) reads back as "(unreachable)/...".
+fn enterCwd(ctx: *Context, cwd: [*:0]const u8, check: bool) void {
+    _ = ctx.check(sys.chdir(cwd), "chdir", std.mem.span(cwd));
+    if (!check) return;
+    var buf: [resolve.max_path]u8 = undefined;
+    const rc = sys.getcwd(&buf);
+    if (sys.errnoOf(rc) != null or buf[0] != '/') ctx.fail("getcwd", sys.EACCES, std.mem.span(cwd));
 }
 
 /// Asks the LSM to switch to `label` at the exec, through the container's /proc.
@@ -228,8 +250,8 @@ fn setExecLabel(ctx: *Context, label: plan.ExecLabel) void {
     ctx.fail("open", sys.errnoOf(last) orelse sys.ENOENT, std.mem.span(paths[paths.len - 1]));
 }
 
-/// Moves stdio to 0..2 and the asked-for fds to 3.., then closes every other fd but
-/// the report pipe and the exec fifo (both close on exec).
+/// Moves stdio (or the terminal, for all three) to 0..2 and the asked-for fds to 3..,
+/// then closes every other fd but the report pipe and the exec fifo (both close on exec).
 fn placeFds(ctx: *Context) void {
     const proc = ctx.proc;
     var moved: [3 + plan.max_fds]sys.fd_t = undefined;
@@ -240,7 +262,7 @@ fn placeFds(ctx: *Context) void {
     ctx.fifo_fd = above(ctx, ctx.fifo_fd, total);
     // Two passes, through high fds, so a source that is also a target is not clobbered.
     for (0..total) |i| {
-        const src = if (i < 3) proc.stdio[i] else proc.fds[i - 3];
+        const src = if (i >= 3) proc.fds[i - 3] else if (ctx.console_fd >= 0) ctx.console_fd else proc.stdio[i];
         moved[i] = -1;
         if (src < 0) continue;
         const rc = sys.fcntl(src, sys.F_DUPFD_CLOEXEC, total);
@@ -260,6 +282,7 @@ fn placeFds(ctx: *Context) void {
     }
     var keep = [_]sys.fd_t{ ctx.report_fd, ctx.fifo_fd };
     closeAllFrom(@intCast(total), &keep);
+    ctx.console_fd = -1; // closed above, or replaced by dup3 when it was below 3
 }
 
 /// seccomp(SECCOMP_SET_MODE_FILTER) with the plan's program, if it has one.
@@ -340,10 +363,18 @@ fn awaitStart(ctx: *Context) void {
     const rec = report.make(.ready, 0, 0, -1, "", "");
     report.send(ctx.report_fd, &rec);
     _ = sys.close(ctx.report_fd);
-    var path: [32]u8 = undefined;
-    const rc = sys.openat(sys.AT_FDCWD, sys.fdPath(&path, ctx.fifo_fd), sys.O_WRONLY | sys.O_CLOEXEC, 0);
-    if (sys.errnoOf(rc) != null) sys.exitGroup(1);
-    _ = sys.write(@intCast(rc), "0");
-    _ = sys.close(@intCast(rc));
+    // We hold the fifo open for writing too, so the read blocks (rather than seeing end
+    // of file) until `start` writes its byte.
+    var byte: [1]u8 = undefined;
+    var tries: u32 = 0;
+    while (tries < 1024) : (tries += 1) {
+        const rc = sys.read(ctx.fifo_fd, &byte);
+        if (sys.errnoOf(rc)) |e| {
+            if (e == sys.EINTR) continue;
+            sys.exitGroup(1);
+        }
+        if (rc != 1) sys.exitGroup(1);
+        break;
+    }
     _ = sys.close(ctx.fifo_fd);
 }

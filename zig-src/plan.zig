@@ -114,7 +114,12 @@ pub const Process = struct {
     seccomp: ?Seccomp = null,
     /// The LSM label the exec switches to.
     exec_label: ?ExecLabel = null,
+    /// A terminal: a pty made in the container, its master sent to this socket.
+    console: ?Console = null,
 };
+
+/// The caller's connected unix socket (inherited by the child) and the op that asked.
+pub const Console = struct { socket: i32, op_index: u32 };
 
 pub const Lsm = enum(u32) { apparmor = 1, selinux = 2 };
 
@@ -156,9 +161,9 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 _ = try r.int(u64);
                 for (0..4) |_| _ = try r.str();
             },
-            .rootfs, .sethostname, .setdomainname, .mask_path, .readonly_path => _ = try r.str(),
+            .rootfs, .sethostname, .setdomainname, .mask_path, .readonly_path, .chroot => _ = try r.str(),
             .exec_fifo => {
-                _ = try r.str();
+                if (try r.int(i32) < 0) return error.BadOp;
                 out.exec_fifo = true;
             },
             .mknod => {
@@ -228,6 +233,11 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 const lsm = try r.int(u32);
                 if (lsm != 1 and lsm != 2) return error.BadOp;
                 out.exec_label = .{ .lsm = @fromBackingInt(@intCast(lsm)), .content = try r.str(), .op_index = op.index };
+            },
+            .console_socket => {
+                const socket = try r.int(i32);
+                if (socket < 0) return error.BadOp;
+                out.console = .{ .socket = socket, .op_index = op.index };
             },
             .seccomp => {
                 const flags = try r.int(u32);

@@ -152,3 +152,70 @@ export fn cell_inotify_add_watch(fd: i32, path: [*:0]const u8, mask: u32) i32 {
 export fn cell_read(fd: i32, buf: [*]u8, len: usize) i32 {
     return abiResult(sys.read(fd, buf[0..len]));
 }
+
+/// mkfifo(2): 0 or -errno.
+export fn cell_mkfifo(path: [*:0]const u8, mode: u32) i32 {
+    const S_IFIFO: u32 = 0o010000;
+    return abiResult(sys.mknodat(sys.AT_FDCWD, path, S_IFIFO | (mode & 0o777), 0));
+}
+
+/// A connected pair of close-on-exec AF_UNIX stream sockets: 0, or -errno.
+export fn cell_socketpair(fds: *[2]i32) i32 {
+    return abiResult(sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM | sys.O_CLOEXEC, 0, fds));
+}
+
+/// Connects a new close-on-exec AF_UNIX stream socket to `path` (runc's
+/// --console-socket): the fd, or -errno (-ENAMETOOLONG past 107 bytes).
+export fn cell_unix_connect(path: [*:0]const u8) i32 {
+    const name = std.mem.span(path);
+    var addr = sys.SockaddrUn{ .family = @intCast(sys.AF_UNIX), .path = std.mem.zeroes([108]u8) };
+    if (name.len == 0) return -@as(i32, sys.ENOENT);
+    if (name.len >= addr.path.len) return -@as(i32, sys.ENAMETOOLONG);
+    @memcpy(addr.path[0..name.len], name);
+    const fd = sys.socket(sys.AF_UNIX, sys.SOCK_STREAM | sys.O_CLOEXEC, 0);
+    if (sys.errnoOf(fd) != null) return abiResult(fd);
+    var rc: usize = 0;
+    var tries: u32 = 0;
+    while (tries < 64) : (tries += 1) {
+        rc = sys.connect(@intCast(fd), &addr);
+        if (sys.errnoOf(rc) != sys.EINTR) break;
+    }
+    if (sys.errnoOf(rc) != null) {
+        _ = sys.close(@intCast(fd));
+        return abiResult(rc);
+    }
+    return @intCast(fd);
+}
+
+/// Receives one fd sent with SCM_RIGHTS (a terminal master from a console socket),
+/// without blocking: the fd (close-on-exec), or -errno (-EAGAIN: nothing there yet,
+/// -ENOMSG: a message without an fd, or the peer closed). The message's bytes (the pty
+/// name) go to `text`, NUL-terminated and cut to fit.
+export fn cell_recv_fd(socket: i32, text: [*]u8, text_len: usize) i32 {
+    std.debug.assert(text_len > 0);
+    var cmsg = std.mem.zeroes(sys.CmsgFd);
+    const iov = sys.Iovec{ .base = @intFromPtr(text), .len = text_len - 1 };
+    var msg = sys.Msghdr{
+        .iov = @intFromPtr(&iov),
+        .iovlen = 1,
+        .control = @intFromPtr(&cmsg),
+        .controllen = @sizeOf(sys.CmsgFd),
+    };
+    var rc: usize = 0;
+    var tries: u32 = 0;
+    while (tries < 64) : (tries += 1) {
+        rc = sys.recvmsg(socket, &msg, sys.MSG_DONTWAIT | sys.MSG_CMSG_CLOEXEC);
+        if (sys.errnoOf(rc) != sys.EINTR) break;
+    }
+    if (sys.errnoOf(rc) != null) return abiResult(rc);
+    text[@min(rc, text_len - 1)] = 0;
+    const header = @sizeOf(usize) * 2;
+    const has_fd = msg.controllen >= header + 4 and
+        cmsg.level == sys.SOL_SOCKET and cmsg.kind == sys.SCM_RIGHTS;
+    if (!has_fd) return -@as(i32, sys.ENOMSG);
+    // The buffer has room for two fds (CMSG_SPACE(4) is 24 bytes): a second one was
+    // installed too, in the padding, and must not leak. More than fit were dropped by
+    // the kernel (MSG_CTRUNC), never installed.
+    if (cmsg.len >= header + 8) _ = sys.close(@bitCast(cmsg.pad));
+    return cmsg.fd;
+}

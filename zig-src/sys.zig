@@ -89,6 +89,23 @@ pub const EEXIST: u16 = 17;
 pub const EINVAL: u16 = 22;
 pub const ENAMETOOLONG: u16 = 36;
 pub const ELOOP: u16 = 40;
+pub const ENOTTY: u16 = 25;
+pub const ENOMSG: u16 = 42;
+
+// Terminals (the same numbers on x86_64 and aarch64).
+pub const TIOCGPTN: usize = 0x80045430; // the pts number of a master
+pub const TIOCSPTLCK: usize = 0x40045431; // lock (1) or unlock (0) the slave
+pub const TIOCGPTPEER: usize = 0x5441; // open the slave of a master (Linux 4.13)
+pub const TIOCSCTTY: usize = 0x540E; // make a tty the controlling terminal
+
+// Unix sockets.
+pub const AF_UNIX: u32 = 1;
+pub const SOCK_STREAM: u32 = 1;
+pub const SOL_SOCKET: i32 = 1;
+pub const SCM_RIGHTS: i32 = 1;
+pub const MSG_DONTWAIT: u32 = 0x40;
+pub const MSG_NOSIGNAL: u32 = 0x4000;
+pub const MSG_CMSG_CLOEXEC: u32 = 0x40000000;
 
 /// The errno carried by a raw syscall result, or null when the call succeeded.
 pub fn errnoOf(rc: usize) ?u16 {
@@ -237,6 +254,45 @@ pub fn sigprocmask(how: usize, set: *const u64, old: ?*u64) usize {
 pub const SIG_SETMASK: usize = 2;
 pub fn socket(domain: u32, kind: u32, protocol: u32) usize {
     return linux.syscall3(.socket, domain, kind, protocol);
+}
+pub fn socketpair(domain: u32, kind: u32, protocol: u32, fds: *[2]i32) usize {
+    return linux.syscall4(.socketpair, domain, kind, protocol, a(fds));
+}
+pub const SockaddrUn = extern struct { family: u16, path: [108]u8 };
+pub fn connect(fd: fd_t, addr: *const SockaddrUn) usize {
+    return linux.syscall3(.connect, a(fd), a(addr), @sizeOf(SockaddrUn));
+}
+pub const Iovec = extern struct { base: usize, len: usize };
+/// struct msghdr of 64-bit Linux; addresses as integers so one type serves send and recv.
+pub const Msghdr = extern struct {
+    name: usize = 0,
+    namelen: u32 = 0,
+    iov: usize,
+    iovlen: usize,
+    control: usize,
+    controllen: usize,
+    flags: i32 = 0,
+};
+/// One control message carrying one fd: CMSG_SPACE(sizeof(int)) bytes, cmsg_len CMSG_LEN(4).
+pub const CmsgFd = extern struct {
+    len: usize = @sizeOf(usize) * 2 + 4,
+    level: i32 = SOL_SOCKET,
+    kind: i32 = SCM_RIGHTS,
+    fd: i32,
+    pad: u32 = 0,
+};
+comptime {
+    if (@sizeOf(Msghdr) != 56) @compileError("msghdr is 56 bytes on 64-bit Linux");
+    if (@sizeOf(CmsgFd) != 24) @compileError("CMSG_SPACE(4) is 24 bytes on 64-bit Linux");
+}
+pub fn sendmsg(fd: fd_t, msg: *const Msghdr, flags: u32) usize {
+    return linux.syscall3(.sendmsg, a(fd), a(msg), flags);
+}
+pub fn recvmsg(fd: fd_t, msg: *Msghdr, flags: u32) usize {
+    return linux.syscall3(.recvmsg, a(fd), a(msg), flags);
+}
+pub fn setsid() usize {
+    return linux.syscall0(.setsid);
 }
 pub fn ioctl(fd: fd_t, request: usize, arg: usize) usize {
     return linux.syscall3(.ioctl, a(fd), request, arg);

@@ -6,6 +6,7 @@ const sys = @import("sys.zig");
 
 test {
     _ = @import("id_map_helper.zig");
+    _ = @import("console.zig");
 }
 
 fn put32(list: *std.ArrayList(u8), gpa: std.mem.Allocator, v: u32) !void {
@@ -68,4 +69,38 @@ test "fdPath and makedev" {
 test "errnoOf" {
     try std.testing.expectEqual(@as(?u16, 2), sys.errnoOf(@bitCast(@as(isize, -2))));
     try std.testing.expectEqual(@as(?u16, null), sys.errnoOf(5));
+}
+
+/// A plan of one args op ("sh") and one console_socket op with `fd`.
+fn consolePlan(gpa: std.mem.Allocator, buf: *std.ArrayList(u8), fd: i32) !void {
+    try put32(buf, gpa, abi.plan_magic);
+    try put32(buf, gpa, abi.version);
+    try put32(buf, gpa, 0); // total, patched below
+    try put32(buf, gpa, 2);
+    try put32(buf, gpa, @backingInt(abi.Op.args));
+    try put32(buf, gpa, 20);
+    try put32(buf, gpa, 1);
+    try putStr(buf, gpa, "sh");
+    try put32(buf, gpa, @backingInt(abi.Op.console_socket));
+    try put32(buf, gpa, 12);
+    try put32(buf, gpa, @bitCast(fd));
+    std.mem.writeInt(u32, buf.items[8..12], @intCast(buf.items.len), .little);
+}
+
+test "decode reads the console socket and its op index, and refuses a negative fd" {
+    const gpa = std.testing.allocator;
+    const ptrs = try gpa.alloc(?[*:0]const u8, plan.max_args + plan.max_env + 2);
+    defer gpa.free(ptrs);
+    var buf: std.ArrayList(u8) = .empty;
+    defer buf.deinit(gpa);
+    try consolePlan(gpa, &buf, 7);
+    var proc: plan.Process = .{};
+    try plan.decode(buf.items, &proc, ptrs);
+    try std.testing.expectEqual(@as(i32, 7), proc.console.?.socket);
+    try std.testing.expectEqual(@as(u32, 1), proc.console.?.op_index);
+
+    buf.clearRetainingCapacity();
+    try consolePlan(gpa, &buf, -1);
+    proc = .{};
+    try std.testing.expectError(error.BadOp, plan.decode(buf.items, &proc, ptrs));
 }
