@@ -5,18 +5,15 @@
  * @module
  */
 
-import { constants } from "node:os";
 import { decodeSpawnResult, SPAWN_RESULT_SIZE, type SpawnResult } from "../ffi/abi.ts";
 import { loadLibrary } from "../ffi/library.ts";
 import { ContainerError } from "./errors.ts";
 
-const ERRNO_NAMES = new Map<number, string>(
-  Object.entries(constants.errno).map(([name, n]) => [n as number, name]),
-);
+import { ERRNO as ERRNO_TABLE, errnoNameOf } from "./errno.ts";
 
 /** The errno name for a number, e.g. 1 → "EPERM". */
 export function errnoName(errno: number): string {
-  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+  return errnoNameOf(errno) ?? `errno ${errno}`;
 }
 
 /** Makes the SystemError for a failed syscall. */
@@ -71,6 +68,11 @@ export function mkdirRaw(path: string, mode = 0o755): number {
 /** rmdir(2) without exceptions: 0, or -errno. */
 export function rmdirRaw(path: string): number {
   return lib().cell_rmdir(cstr(path));
+}
+
+/** mkfifo(2) (the mode is masked by the umask); throws SystemError. */
+export function mkfifo(path: string, mode: number): void {
+  check(lib().cell_mkfifo(cstr(path), mode), "mknod", path);
 }
 
 /** Writes a value to an existing file in one write(2); bytes written or -errno. */
@@ -136,7 +138,7 @@ export function readFd(fd: number, size: number): Uint8Array | null {
 }
 
 /** errno numbers cell branches on. */
-export const ERRNO = constants.errno;
+export const ERRNO = ERRNO_TABLE;
 
 /** Writes a string to an fd in one write(2). */
 export function writeFd(fd: number, value: string): void {
@@ -144,11 +146,63 @@ export function writeFd(fd: number, value: string): void {
   check(lib().cell_write(fd, data, BigInt(data.length)), "write");
 }
 
+/** Writes all of `data` to a blocking fd; throws SystemError. */
+export function writeAll(fd: number, data: Uint8Array<ArrayBuffer>): void {
+  let done = 0;
+  for (let tries = 0; done < data.length && tries < 1_000_000; tries++) {
+    const rc = lib().cell_write(fd, data.subarray(done), BigInt(data.length - done));
+    if (rc === -ERRNO.EINTR || rc === -ERRNO.EAGAIN) continue;
+    done += check(rc, "write");
+  }
+}
+
+/**
+ * read(2) of a blocking fd on a worker thread: the bytes, or null at end of file or on
+ * an error such as EIO (a terminal whose other side is closed).
+ */
+export async function readWait(fd: number, size: number): Promise<Uint8Array | null> {
+  const buf = new Uint8Array(size);
+  for (let tries = 0; tries < 1000; tries++) {
+    const rc = await lib().cell_read_wait(fd, buf, BigInt(size));
+    if (rc === -ERRNO.EINTR) continue;
+    return rc > 0 ? buf.subarray(0, rc) : null;
+  }
+  return null;
+}
+
 /** A close-on-exec pipe: [read end, write end]. */
 export function pipe(): [number, number] {
   const fds = new Int32Array(2);
   check(lib().cell_pipe(fds), "pipe2");
   return [fds[0], fds[1]];
+}
+
+/** A connected pair of close-on-exec AF_UNIX stream sockets. */
+export function socketpair(): [number, number] {
+  const fds = new Int32Array(2);
+  check(lib().cell_socketpair(fds), "socketpair");
+  return [fds[0], fds[1]];
+}
+
+/** A close-on-exec AF_UNIX stream socket connected to `path` (runc's --console-socket). */
+export function unixConnect(path: string): number {
+  return check(lib().cell_unix_connect(cstr(path)), "connect", path);
+}
+
+/**
+ * Receives one fd sent with SCM_RIGHTS (close-on-exec) and the text sent with it (a
+ * console socket gets the terminal's master and its name, `/dev/pts/N`). Never blocks:
+ * null when nothing is there yet.
+ * @throws ContainerError SystemError, errno ENOMSG when a message came without an fd
+ * or the peer closed.
+ */
+export function recvFd(socket: number): { fd: number; text: string } | null {
+  const text = new Uint8Array(256);
+  const rc = lib().cell_recv_fd(socket, text, BigInt(text.length));
+  if (rc === -ERRNO.EAGAIN) return null;
+  const fd = check(rc, "recvmsg");
+  const end = text.indexOf(0);
+  return { fd, text: new TextDecoder().decode(text.subarray(0, end < 0 ? text.length : end)) };
 }
 
 /** A pidfd for a pid. */
@@ -159,7 +213,7 @@ export function pidfdOpen(pid: number): number {
 /** Sends a signal through a pidfd; false when the process is already gone (ESRCH). */
 export function pidfdSignal(pidfd: number, signal: number): boolean {
   const rc = lib().cell_pidfd_signal(pidfd, signal);
-  if (rc === -constants.errno.ESRCH) return false;
+  if (rc === -ERRNO_TABLE.ESRCH) return false;
   check(rc, "pidfd_send_signal");
   return true;
 }
@@ -167,7 +221,7 @@ export function pidfdSignal(pidfd: number, signal: number): boolean {
 /** kill(2); false when the process is already gone (ESRCH). */
 export function kill(pid: number, signal: number): boolean {
   const rc = lib().cell_kill(pid, signal);
-  if (rc === -constants.errno.ESRCH) return false;
+  if (rc === -ERRNO_TABLE.ESRCH) return false;
   check(rc, "kill", `/proc/${pid}`);
   return true;
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { dirname } from "../path.ts";
 import type { Resources } from "../config/types.ts";
 import type { CgroupState } from "./manager.ts";
 

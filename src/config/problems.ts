@@ -6,7 +6,7 @@
  * @module
  */
 
-import { posix } from "node:path";
+import * as posix from "../path.ts";
 
 /** The problems found so far, each formatted as `<json path>: <problem>`. */
 export type Problems = string[];
@@ -178,6 +178,22 @@ export function expectStringArray(
     if (text !== undefined && (each === undefined || each(itemPath, text))) out.push(text);
   });
   return out;
+}
+
+/**
+ * The value as an environment list: strings like `KEY=value` with a non-empty `KEY`. Bad
+ * entries are reported at their own path and left out of the result.
+ */
+export function expectEnvList(
+  problems: Problems,
+  path: string,
+  value: unknown,
+): string[] | undefined {
+  return expectStringArray(problems, path, value, (itemPath, entry) => {
+    if (entry.indexOf("=") > 0) return true;
+    addProblem(problems, itemPath, `must look like "KEY=value", got ${JSON.stringify(entry)}`);
+    return false;
+  });
 }
 
 /** The value as an object whose values are all strings (keys non-empty), or problems. */

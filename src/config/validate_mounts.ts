@@ -4,7 +4,7 @@
  * @module
  */
 
-import { posix } from "node:path";
+import * as posix from "../path.ts";
 import { isBindMount, UNSUPPORTED_MOUNT_OPTIONS } from "./mount_options.ts";
 import {
   addProblem,

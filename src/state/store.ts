@@ -5,7 +5,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../path.ts";
 import type { CgroupState } from "../cgroups/manager.ts";
 import type { Spec } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
@@ -27,6 +27,8 @@ export interface ContainerState {
   created: string;
   /** The init, once started. */
   init: ProcessIdentity | null;
+  /** The exec fifo an init made by `createInit` waits on; gone once it is started. */
+  execFifo?: string;
   /** The container's cgroup. */
   cgroup: CgroupState;
 }

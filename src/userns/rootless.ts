@@ -5,7 +5,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../path.ts";
 import type { Spec } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { type Caller, currentCaller, planIdMaps } from "./id_maps.ts";
