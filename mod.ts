@@ -20,8 +20,8 @@
 
 export { createFactory, Factory } from "./src/container/factory.ts";
 export type { CreateOptions, FactoryOptions } from "./src/container/factory.ts";
-export { Container } from "./src/container/container.ts";
-export type { SignalOptions } from "./src/container/container.ts";
+export { Container, OCI_SPEC_VERSION } from "./src/container/container.ts";
+export type { OciState, SignalOptions } from "./src/container/container.ts";
 export type { Status } from "./src/container/status.ts";
 export type { CgroupStats } from "./src/cgroups/stats.ts";
 export type { OomEvent } from "./src/cgroups/oom.ts";

@@ -254,6 +254,7 @@ Deno.test("null counts as absent for optional fields", () => {
   );
   assert.deepEqual(spec.mounts, []);
   assert.deepEqual(spec.process?.env, []);
+  assert.equal(spec.hooks, undefined);
 });
 
 Deno.test("mount destinations are normalized and unknown filesystem types pass", () => {
@@ -327,7 +328,7 @@ Deno.test("root.path is a required non-empty string", () => {
   assertProblem(config({ "root.readonly": "yes" }), "root.readonly", "must be a boolean");
 });
 
-Deno.test("hostname and domainname need a new uts namespace", () => {
+Deno.test("hostname and domainname need a uts namespace, new or joined", () => {
   const noUts = base().linux as Json;
   noUts.namespaces = (noUts.namespaces as Json[]).filter((n) => n.type !== "uts");
   assertProblem(config({ linux: noUts }), "hostname", "requires a uts namespace");
@@ -337,7 +338,7 @@ Deno.test("hostname and domainname need a new uts namespace", () => {
     "requires a uts namespace",
   );
   const joined = config({ "linux.namespaces": [{ type: "uts", path: "/proc/1/ns/uts" }] });
-  assertProblem(joined, "hostname", "requires a uts namespace");
+  assert.equal(validateConfig(joined).hostname, "cell", "a joined uts namespace is named too");
   assertProblem(config({ hostname: 5 }), "hostname", "must be a string");
   assertProblem(config({ hostname: "h".repeat(65) }), "hostname", "at most 64 bytes");
   assert.equal(validateConfig(config({ linux: noUts, hostname: DELETE })).hostname, undefined);
@@ -359,20 +360,85 @@ Deno.test("a __proto__ key in a string map stays a plain key", () => {
   assert.equal(Object.getPrototypeOf(spec.annotations), Object.prototype);
 });
 
-Deno.test("hooks and other platforms are not supported", () => {
-  for (const list of ["prestart", "createRuntime", "createContainer", "startContainer"]) {
-    assertProblem(
-      config({ [`hooks.${list}`]: [{ path: "/bin/true" }] }),
-      `hooks.${list}`,
-      "not supported",
-    );
-  }
-  assertProblem(config({ "hooks.poststop": [{ path: "/x" }] }), "hooks.poststop", "not supported");
-  assertProblem(config({ hooks: [] }), "hooks", "must be an object");
-  validateConfig(config({ hooks: { prestart: [], poststart: [] } }));
+Deno.test("other platforms are not supported", () => {
   for (const platform of ["solaris", "windows", "vm", "zos"]) {
     assertProblem(config({ [platform]: { a: 1 } }), platform, "not supported");
   }
+});
+
+// --- hooks ------------------------------------------------------------------------------
+
+Deno.test("hooks: every list is kept in order, with unknown keys dropped", () => {
+  const hooks = {
+    prestart: [{ path: "/bin/a" }],
+    createRuntime: [{ path: "/bin/b", args: ["b", "-x"], env: ["A=1", "B=x=y"], timeout: 5 }],
+    createContainer: [{ path: "/bin/c", extra: true }, { path: "/bin/d", args: [] }],
+    startContainer: [],
+    poststart: [{ path: "/usr/libexec/e", timeout: 1 }],
+    poststop: [{ path: "/bin/f", env: [] }],
+    notAHookList: [{ path: "relative" }],
+  };
+  const spec = validateConfig(config({ hooks }));
+  assert.deepEqual(spec.hooks, {
+    prestart: [{ path: "/bin/a" }],
+    createRuntime: [{ path: "/bin/b", args: ["b", "-x"], env: ["A=1", "B=x=y"], timeout: 5 }],
+    createContainer: [{ path: "/bin/c" }, { path: "/bin/d", args: [] }],
+    startContainer: [],
+    poststart: [{ path: "/usr/libexec/e", timeout: 1 }],
+    poststop: [{ path: "/bin/f", env: [] }],
+  });
+  assert.deepEqual(validateConfig(config({ hooks: {} })).hooks, {});
+  assert.deepEqual(validateConfig(config({ hooks: { poststop: null } })).hooks, {});
+  assert.equal(validateConfig(base()).hooks, undefined);
+});
+
+Deno.test("hooks: paths are absolute, args and env are string lists, timeout >= 1", () => {
+  const hook = (kind: string, entry: unknown, index = 0) => {
+    const list: unknown[] = [{ path: "/bin/true" }];
+    list[index] = entry;
+    return config({ [`hooks.${kind}`]: list });
+  };
+  assertProblem(config({ hooks: [] }), "hooks", "must be an object");
+  assertProblem(config({ "hooks.poststart": {} }), "hooks.poststart", "must be an array");
+  assertProblem(hook("poststop", "/bin/true"), "hooks.poststop[0]", "must be an object");
+  assertProblem(hook("poststart", { path: "x" }, 1), "hooks.poststart[1].path", "absolute path");
+  assertProblem(hook("prestart", {}), "hooks.prestart[0].path", "required");
+  assertProblem(hook("prestart", { path: 7 }), "hooks.prestart[0].path", "absolute path");
+  assertProblem(hook("prestart", { path: "/a\0b" }), "hooks.prestart[0].path", "NUL");
+  assertProblem(
+    hook("createRuntime", { path: "/x", args: "x" }),
+    "hooks.createRuntime[0].args",
+    "must be an array",
+  );
+  assertProblem(
+    hook("createRuntime", { path: "/x", args: ["x", 1] }),
+    "hooks.createRuntime[0].args[1]",
+    "must be a string",
+  );
+  assertProblem(
+    hook("createContainer", { path: "/x", env: ["PATH"] }),
+    "hooks.createContainer[0].env[0]",
+    "KEY=value",
+  );
+  assertProblem(
+    hook("createContainer", { path: "/x", env: ["=v"] }),
+    "hooks.createContainer[0].env[0]",
+    "KEY=value",
+  );
+  for (const timeout of [0, -1, 1.5, "5", 2 ** 31]) {
+    assertProblem(
+      hook("startContainer", { path: "/x", timeout }),
+      "hooks.startContainer[0].timeout",
+      "whole number of seconds",
+    );
+  }
+  const lines = problems(
+    config({ "hooks.poststart": [{ path: "/ok" }, { path: "rel", timeout: 0 }] }),
+  );
+  assert.deepEqual(lines, [
+    "hooks.poststart[1].path: must be an absolute path",
+    "hooks.poststart[1].timeout: must be a whole number of seconds from 1 to 2147483",
+  ]);
 });
 
 // --- process ----------------------------------------------------------------------------
@@ -433,12 +499,9 @@ Deno.test("process.env entries contain =", () => {
   ]);
 });
 
-Deno.test("process.terminal true and unimplemented process fields are errors", () => {
-  assertProblem(
-    config({ "process.terminal": true }),
-    "process.terminal",
-    "terminal is not supported yet",
-  );
+Deno.test("process.terminal is a boolean, and unimplemented process fields are errors", () => {
+  // A terminal is accepted here; starting the process needs a console socket.
+  assert.equal(validateConfig(config({ "process.terminal": true })).process?.terminal, true);
   assertProblem(config({ "process.terminal": "no" }), "process.terminal", "must be a boolean");
   const unsupported: Record<string, unknown> = {
     consoleSize: { height: 24, width: 80 },
@@ -736,12 +799,18 @@ Deno.test("unimplemented linux fields are errors", () => {
   const unsupported: Record<string, unknown> = {
     intelRdt: { closID: "x" },
     personality: { domain: "LINUX32" },
-    mountLabel: "system_u:object_r:svirt_sandbox_file_t:s0",
     timeOffsets: { monotonic: { secs: 1 } },
   };
   for (const [key, value] of Object.entries(unsupported)) {
     assertProblem(config({ [`linux.${key}`]: value }), `linux.${key}`, "not supported");
   }
+});
+
+Deno.test("linux.mountLabel: ignored without SELinux (nothing to label), refused with it", () => {
+  const label = { "linux.mountLabel": "system_u:object_r:svirt_sandbox_file_t:s0" };
+  if (lsmEnabled("SELinux")) assertProblem(config(label), "linux.mountLabel", "not applied");
+  else validateConfig(config(label));
+  assertProblem(config({ "linux.mountLabel": 3 }), "linux.mountLabel");
 });
 
 // --- linux: devices and resources -------------------------------------------------------
@@ -839,7 +908,7 @@ Deno.test("every problem is reported, one per line", () => {
       ociVersion: "2.0.0",
       "process.args": [],
       "process.cwd": "rel",
-      "process.terminal": true,
+      "process.terminal": "yes",
       mounts: [{ destination: "x" }],
       "linux.namespaces": [{ type: "pid" }, { type: "mount" }, { type: "foo" }],
       "linux.seccomp": { defaultAction: "SCMP_ACT_NOPE" },
@@ -850,7 +919,7 @@ Deno.test("every problem is reported, one per line", () => {
       "ociVersion: unsupported major version 2 (cell supports 1.x)",
       "process.args: must be a non-empty array of strings",
       "process.cwd: must be an absolute path",
-      "process.terminal: terminal is not supported yet",
+      "process.terminal: must be a boolean",
       "mounts[0].destination: must be an absolute path",
       'linux.namespaces[2].type: unknown namespace "foo"',
       'linux.seccomp.defaultAction: unknown action "SCMP_ACT_NOPE"',

@@ -10,6 +10,7 @@ import {
   assertNothingLeft,
   busyboxConfig,
   cgroupDirsOf,
+  exists,
   openFds,
   rootfs,
   runIn,
@@ -460,5 +461,42 @@ Deno.test("two containers under the default /cell parent: the parent goes with t
   assert.deepEqual(
     cgroupDirsOf("cell").filter((d) => /^\/sys\/fs\/cgroup\/[^/]+\/cell$/.test(d)),
     [],
+  );
+});
+
+Deno.test("createInit stops the init before its exec; startInit from another loader runs it", async () => {
+  const factory = await testFactory();
+  const spec = await busyboxConfig(["sh", "-c", "echo ran; exit 7"]);
+  await using box = await factory.create(uniqueId("split"), spec);
+  const init = await box.createInit({ stdin: "null", stdout: "piped", stderr: "null" });
+  assert.equal(await box.status(), "created");
+  assert.deepEqual(await box.processes(), [init.pid], "the init is in the cgroup already");
+  assert.match(Deno.readTextFileSync(`/proc/${init.pid}/status`), /State:\s+S/);
+  await assert.rejects(() => box.createInit(), (e) => e instanceof ContainerError);
+  const exec = await runIn(box, { args: ["sh", "-c", "hostname"] });
+  assert.equal(exec.stdout, "cell\n", "exec works in a created container");
+  const other = await factory.load(box.id);
+  await other.startInit();
+  const out = await init.output();
+  assert.equal(new TextDecoder().decode(out.stdout), "ran\n");
+  assert.equal(out.code, 7);
+  assert.equal(await box.status(), "stopped");
+  await assert.rejects(
+    () => other.startInit(),
+    (e) => e instanceof ContainerError && e.code === "ContainerNotRunning",
+  );
+  assert.ok(!exists(`${factory.root}/${box.id}/exec.fifo`), "the fifo is gone after start");
+});
+
+Deno.test("startInit on a container whose created init was killed fails clearly", async () => {
+  const factory = await testFactory();
+  await using box = await factory.create(uniqueId("split-dead"), await busyboxConfig(["true"]));
+  const init = await box.createInit({ stdin: "null", stdout: "null", stderr: "null" });
+  await box.signal("SIGKILL");
+  await init.status;
+  assert.equal(await box.status(), "stopped");
+  await assert.rejects(
+    () => box.startInit(),
+    (e) => e instanceof ContainerError && e.code === "ContainerNotRunning",
   );
 });

@@ -563,6 +563,32 @@ Deno.test("the host's deno binary cannot be opened for writing from a container 
   assert.deepEqual(new Uint8Array(after), new Uint8Array(before), "the deno binary is unchanged");
 });
 
+Deno.test("a created init's exe (a copy of deno until start) cannot be read or written from the container (CVE-2019-5736 class)", async () => {
+  const deno = Deno.execPath();
+  const before = await crypto.subtle.digest("SHA-256", Deno.readFileSync(deno));
+  await withContainer(await busyboxConfig(["sh", "-c", "echo started"]), async (box) => {
+    const init = await box.createInit({ stdin: "null", stdout: "piped", stderr: "null" });
+    assert.equal(await box.status(), "created");
+    // pid 1 is the init, blocked before its exec: its exe is the host's deno binary.
+    assert.equal(Deno.readLinkSync(`/proc/${init.pid}/exe`), Deno.realPathSync(deno));
+    const probe = await runIn(box, {
+      args: [
+        "sh",
+        "-c",
+        "readlink /proc/1/exe && echo readable; (exec 3>>/proc/1/exe) && echo writable; " +
+        "(exec 3</proc/1/exe) && echo openable; cat /proc/1/environ >/dev/null && echo environ; " +
+        "echo done",
+      ],
+    });
+    assert.equal(probe.stdout, "done\n", probe.stderr);
+    assert.match(probe.stderr, /Permission denied/);
+    await box.startInit();
+    assert.equal(new TextDecoder().decode((await init.output()).stdout), "started\n");
+  });
+  const after = await crypto.subtle.digest("SHA-256", Deno.readFileSync(deno));
+  assert.deepEqual(new Uint8Array(after), new Uint8Array(before), "the deno binary is unchanged");
+});
+
 Deno.test("a directory swapped for a symlink to / during create mounts nothing on the host (race)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cell-race-" });
   const rootfs = await busyboxRootfs(join(dir, "rootfs"));

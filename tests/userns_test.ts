@@ -96,3 +96,36 @@ Deno.test("exec joins a container's own user namespace (as root)", async () => {
   assert.match(hostStatus, /Uid:\s+100000\s/, "root inside is 100000 outside");
   await box.destroy();
 });
+
+Deno.test("a container joins another's user and network namespaces by path, user first", async () => {
+  const factory = await testFactory();
+  const first = await busyboxConfig(["sleep", "30"], (s) => {
+    s.linux!.namespaces!.push({ type: "user" });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+  });
+  await using a = await factory.create(uniqueId("userns-a"), first);
+  const initA = await a.start({ stdin: "null", stdout: "null", stderr: "null" });
+  const second = await busyboxConfig(["sleep", "30"], (s) => {
+    s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "network");
+    s.linux!.namespaces!.push(
+      { type: "user", path: `/proc/${initA.pid}/ns/user` },
+      { type: "network", path: `/proc/${initA.pid}/ns/net` },
+    );
+  });
+  await using b = await factory.create(uniqueId("userns-b"), second);
+  const initB = await b.start({ stdin: "null", stdout: "null", stderr: "null" });
+  const linkA = (ns: string) => Deno.readLinkSync(`/proc/${initA.pid}/ns/${ns}`);
+  const linkB = (ns: string) => Deno.readLinkSync(`/proc/${initB.pid}/ns/${ns}`);
+  assert.equal(linkB("user"), linkA("user"));
+  assert.equal(linkB("net"), linkA("net"));
+  assert.notEqual(
+    linkB("mnt"),
+    linkA("mnt"),
+    "its own mount namespace, owned by the joined user ns",
+  );
+  const out = await runIn(b, { args: ["sh", "-c", "id -u; cat /proc/self/uid_map"] });
+  const [uid, map] = out.stdout.split("\n");
+  assert.equal(uid, "0", out.stderr);
+  assert.deepEqual(map.trim().split(/\s+/), ["0", "200000", "65536"]);
+});

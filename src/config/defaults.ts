@@ -72,8 +72,8 @@ export interface SandboxConfigOptions {
  * mounts, new pid, network, ipc, uts, mount and cgroup namespaces, all devices denied in the
  * device cgroup, and runc's masked and read-only paths.
  *
- * Unlike runc, `process.terminal` is `false`: cell has no terminal support yet. The cgroup
- * namespace is always requested (runc adds it only on cgroup v2 hosts).
+ * Unlike runc, `process.terminal` is `false`, so the process can start without a console
+ * socket. The cgroup namespace is always requested (runc adds it only on cgroup v2 hosts).
  *
  * @example
  * ```ts ignore

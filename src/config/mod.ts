@@ -15,6 +15,9 @@ export type {
   Capabilities,
   Device,
   DeviceRule,
+  Hook,
+  HookKind,
+  Hooks,
   IdMapping,
   Linux,
   Mount,
@@ -29,7 +32,7 @@ export type {
   Spec,
   User,
 } from "./types.ts";
-export { NAMESPACE_TYPES, PROPAGATION_MODES, RLIMIT_TYPES } from "./types.ts";
+export { HOOK_KINDS, NAMESPACE_TYPES, PROPAGATION_MODES, RLIMIT_TYPES } from "./types.ts";
 export { CAPABILITIES } from "./capabilities.ts";
 export { validateConfig, type ValidateOptions } from "./validate.ts";
 export {

@@ -64,6 +64,22 @@ export const PROPAGATION_MODES = [
 /** A mount propagation mode for the container's root filesystem. */
 export type Propagation = typeof PROPAGATION_MODES[number];
 
+/**
+ * The hook lists of the spec, in the order a container's lifecycle runs them (`prestart` is
+ * deprecated and runs just before `createRuntime`).
+ */
+export const HOOK_KINDS = [
+  "prestart",
+  "createRuntime",
+  "createContainer",
+  "startContainer",
+  "poststart",
+  "poststop",
+] as const;
+
+/** The name of a hook list, e.g. `"poststart"`. */
+export type HookKind = typeof HOOK_KINDS[number];
+
 /** The container's root filesystem. */
 export interface Root {
   /** Path to the root filesystem; relative paths are relative to the bundle. */
@@ -122,7 +138,10 @@ export interface Rlimit {
 
 /** The process started in the container. */
 export interface Process {
-  /** Whether to attach a terminal. cell supports only `false` for now. */
+  /**
+   * Whether the process gets a terminal: a pseudo-terminal made inside the container,
+   * whose master goes to the console socket given at start (`consoleSocket`).
+   */
   terminal?: boolean;
   /** Who the process runs as. */
   user: User;
@@ -313,6 +332,37 @@ export interface Linux {
   resources?: Resources;
 }
 
+/** One program run at a point of the container's lifecycle (an entry of a hook list). */
+export interface Hook {
+  /** Absolute path of the program, resolved on the host. */
+  path: string;
+  /** The argument vector as `execv` takes it: `args[0]` is the program's `argv[0]`. */
+  args?: string[];
+  /** The complete environment as `KEY=value` strings; nothing else is inherited. */
+  env?: string[];
+  /** Seconds the hook may run before it is killed and counts as failed (at least 1). */
+  timeout?: number;
+}
+
+/**
+ * Programs to run at points of the container's lifecycle; each list runs in order and
+ * receives the container's state as JSON on stdin. Only the lists the config gave are set.
+ */
+export interface Hooks {
+  /** Deprecated: run during create, before `createRuntime`, in the runtime's namespaces. */
+  prestart?: Hook[];
+  /** Run during create, after the namespaces exist and before `pivot_root`, on the host. */
+  createRuntime?: Hook[];
+  /** Run during create, after `createRuntime`, in the container's namespaces. */
+  createContainer?: Hook[];
+  /** Run during start, just before the user's program, in the container's namespaces. */
+  startContainer?: Hook[];
+  /** Run after the user's program has started, before start returns, on the host. */
+  poststart?: Hook[];
+  /** Run after the container is deleted, before delete returns, on the host. */
+  poststop?: Hook[];
+}
+
 /** A container configuration: the supported subset of an OCI `config.json`. */
 export interface Spec {
   /** The runtime-spec version the config follows, e.g. `"1.0.2"`. */
@@ -331,4 +381,6 @@ export interface Spec {
   annotations?: Record<string, string>;
   /** Linux-specific configuration. Always present after validation. */
   linux?: Linux;
+  /** Lifecycle hooks (see {@linkcode Hooks}). */
+  hooks?: Hooks;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { posix } from "node:path";
+import * as posix from "../path.ts";
 import { ContainerError } from "../errors.ts";
 import {
   addProblem,
@@ -16,14 +16,13 @@ import {
   expectStringMap,
   field,
   isObject,
-  isSet,
-  keyPath,
   optional,
   type Problems,
   rejectFields,
 } from "./problems.ts";
 import type { Namespace, Root, Spec } from "./types.ts";
-import { createsNamespace, validateLinux } from "./validate_linux.ts";
+import { validateHooks } from "./validate_hooks.ts";
+import { validateLinux } from "./validate_linux.ts";
 import { validateMounts } from "./validate_mounts.ts";
 import { validateProcess } from "./validate_process.ts";
 
@@ -44,16 +43,6 @@ const MAX_NAME_BYTES = 64;
 
 /** Top-level fields of the spec for platforms cell does not run on. */
 const OTHER_PLATFORMS = ["solaris", "windows", "vm", "zos"];
-
-/** The lists a `hooks` object may hold. */
-const HOOK_LISTS = [
-  "prestart",
-  "createRuntime",
-  "createContainer",
-  "startContainer",
-  "poststart",
-  "poststop",
-];
 
 /**
  * Validates a parsed `config.json` and returns a new, normalized {@linkcode Spec}; `input` is
@@ -108,11 +97,11 @@ function checkSpec(
     field(input, "annotations"),
     (v) => expectStringMap(problems, "annotations", v),
   );
-  checkHooks(problems, field(input, "hooks"));
+  const hooks = optional(field(input, "hooks"), (v) => validateHooks(problems, v));
   rejectFields(problems, input, "", OTHER_PLATFORMS, "not supported");
   if (ociVersion === undefined || root === undefined || process === undefined) return undefined;
   const spec: Spec = { ociVersion, root, mounts, process };
-  return assignDefined(spec, { hostname, domainname, annotations, linux });
+  return assignDefined(spec, { hostname, domainname, annotations, linux, hooks });
 }
 
 function checkVersion(problems: Problems, value: unknown): string | undefined {
@@ -174,16 +163,9 @@ function checkName(
   if (new TextEncoder().encode(name).length > MAX_NAME_BYTES) {
     addProblem(problems, key, `must be at most ${MAX_NAME_BYTES} bytes`);
   }
-  if (!createsNamespace(namespaces, "uts")) addProblem(problems, key, "requires a uts namespace");
-  return name;
-}
-
-function checkHooks(problems: Problems, value: unknown): void {
-  if (value === undefined) return;
-  const hooks = expectObject(problems, "hooks", value);
-  if (hooks === undefined) return;
-  for (const name of HOOK_LISTS) {
-    const list = field(hooks, name);
-    if (isSet(list)) addProblem(problems, keyPath("hooks", name), "hooks are not supported");
+  // A joined uts namespace is the container's own too (as runc reads it): it is named.
+  if (!namespaces.some((ns) => ns.type === "uts")) {
+    addProblem(problems, key, "requires a uts namespace");
   }
+  return name;
 }

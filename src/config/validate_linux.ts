@@ -39,6 +39,7 @@ import {
 import { validateDevices } from "./validate_devices.ts";
 import { validateResources } from "./validate_resources.ts";
 import { validateSeccomp } from "./validate_seccomp.ts";
+import { lsmEnabled } from "./validate_process.ts";
 
 const MAX_MAPPED_ID = 2 ** 32 - 1;
 
@@ -46,7 +47,6 @@ const MAX_MAPPED_ID = 2 ** 32 - 1;
 const UNSUPPORTED_FIELDS = [
   "intelRdt",
   "personality",
-  "mountLabel",
   "timeOffsets",
   "memoryPolicy",
   "netDevices",
@@ -76,6 +76,7 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
   const devices = validateDevices(problems, field(object, "devices"));
   const resources = optional(field(object, "resources"), (v) => validateResources(problems, v));
   const seccomp = optional(field(object, "seccomp"), (v) => validateSeccomp(problems, v));
+  checkMountLabel(problems, field(object, "mountLabel"));
 
   const linux: Linux = {
     namespaces,
@@ -231,4 +232,17 @@ function checkCgroupsPath(problems: Problems, value: unknown): string | undefine
     return undefined;
   }
   return cgroupsPath;
+}
+
+/**
+ * `mountLabel` is an SELinux file context for the container's mounts. Without SELinux no
+ * file carries one and it changes nothing (runc and crun skip it there too); with SELinux
+ * cell does not apply it yet, so it is refused rather than dropped.
+ */
+function checkMountLabel(problems: Problems, value: unknown): void {
+  if (value === undefined || value === "") return;
+  if (expectString(problems, "linux.mountLabel", value) === undefined) return;
+  if (lsmEnabled("SELinux")) {
+    addProblem(problems, "linux.mountLabel", "SELinux mount labels are not applied by cell yet");
+  }
 }

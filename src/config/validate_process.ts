@@ -11,6 +11,7 @@ import {
   expectAbsolutePath,
   expectArray,
   expectBoolean,
+  expectEnvList,
   expectInteger,
   expectObject,
   expectString,
@@ -65,7 +66,11 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
   const apparmorProfile = checkLsm(problems, object, "apparmorProfile", "AppArmor");
   const selinuxLabel = checkLsm(problems, object, "selinuxLabel", "SELinux");
 
-  const terminal = optional(field(object, "terminal"), (v) => checkTerminal(problems, v));
+  // A terminal needs a console socket (or the CLI's own pty) when the process starts.
+  const terminal = optional(
+    field(object, "terminal"),
+    (v) => expectBoolean(problems, "process.terminal", v),
+  );
   const user = checkUser(problems, field(object, "user"));
   const args = checkArgs(problems, field(object, "args"));
   const env = optional(field(object, "env"), (v) => checkEnv(problems, v)) ?? [];
@@ -94,15 +99,6 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
     apparmorProfile,
     selinuxLabel,
   });
-}
-
-function checkTerminal(problems: Problems, value: unknown): boolean | undefined {
-  const terminal = expectBoolean(problems, "process.terminal", value);
-  if (terminal === true) {
-    addProblem(problems, "process.terminal", "terminal is not supported yet");
-    return undefined;
-  }
-  return terminal;
 }
 
 function checkUser(problems: Problems, value: unknown): User | undefined {
@@ -159,11 +155,7 @@ function checkArgs(problems: Problems, value: unknown): string[] | undefined {
 }
 
 function checkEnv(problems: Problems, value: unknown): string[] | undefined {
-  return expectStringArray(problems, "process.env", value, (path, entry) => {
-    if (entry.indexOf("=") > 0) return true;
-    addProblem(problems, path, `must look like "KEY=value", got ${JSON.stringify(entry)}`);
-    return false;
-  });
+  return expectEnvList(problems, "process.env", value);
 }
 
 function checkCwd(problems: Problems, value: unknown): string | undefined {

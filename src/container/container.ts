@@ -6,6 +6,7 @@
  * @module
  */
 
+import { join } from "../path.ts";
 import { type CgroupManager, detectCgroupMode, restoreCgroupManager } from "../cgroups/mod.ts";
 import { type OomEvent, OomStream } from "../cgroups/oom.ts";
 import type { CgroupStats } from "../cgroups/stats.ts";
@@ -24,8 +25,47 @@ import { watchExit } from "../process/waiter.ts";
 import { setgroupsDenied } from "../userns/id_maps.ts";
 import { identify, isAlive, type ProcessIdentity } from "../state/identity.ts";
 import type { ContainerState, StateStore } from "../state/store.ts";
-import { close, kill, pidfdOpen, pidfdSignal, pipe, spawn, writeFd } from "../syscalls.ts";
+import {
+  close,
+  kill,
+  mkfifo,
+  open,
+  pidfdOpen,
+  pidfdSignal,
+  pipe,
+  spawn,
+  writeFd,
+} from "../syscalls.ts";
+import { hasStartHooks, runLifecycleHooks, runPoststart, runPoststop } from "./lifecycle_hooks.ts";
 import { refuse, type Status } from "./status.ts";
+
+const O_WRONLY = 1;
+const O_RDWR = 2;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+
+/** The OCI runtime-spec version cell implements. */
+export const OCI_SPEC_VERSION = "1.2.0";
+
+/** A container's state in the OCI runtime spec's words. */
+export interface OciState {
+  /** The spec version. */
+  ociVersion: string;
+  /** The container id. */
+  id: string;
+  /** created, running, paused or stopped. */
+  status: Exclude<Status, "pausing" | "destroyed">;
+  /** The init's host pid while it lives, else 0. */
+  pid: number;
+  /** The bundle directory. */
+  bundle: string;
+  /** The root filesystem path. */
+  rootfs: string;
+  /** ISO time of creation. */
+  created: string;
+  /** The config's annotations. */
+  annotations: Record<string, string>;
+}
 
 /** Options of {@linkcode Container.signal}. */
 export interface SignalOptions {
@@ -85,6 +125,7 @@ export class Container implements AsyncDisposable {
     if (!state) return "destroyed";
     if (!state.init) return "created";
     if (!isAlive(state.init)) return "stopped";
+    if (state.execFifo) return "created";
     const freezer = this.#cgroupOf(state).freezerState();
     return freezer === "frozen" ? "paused" : freezer === "freezing" ? "pausing" : "running";
   }
@@ -93,6 +134,29 @@ export class Container implements AsyncDisposable {
   #cgroupOf(state: ContainerState): CgroupManager {
     const init = state.init && isAlive(state.init) ? state.init.pid : null;
     return restoreCgroupManager(state.cgroup, state.config.linux?.resources, init);
+  }
+
+  /**
+   * The container's state as the OCI runtime spec words it (what `cell state` prints and
+   * hooks read): `pid` is the init's host pid while it lives, `bundle` the bundle
+   * directory ("" when the config did not come from one).
+   */
+  // deno-lint-ignore require-await
+  async ociState(): Promise<OciState> {
+    const state = this.#state();
+    const status = this.#statusOf(state);
+    if (!state) refuse(this.id, status, "read the state of");
+    const alive = status !== "stopped" && state.init !== null;
+    return {
+      ociVersion: OCI_SPEC_VERSION,
+      id: this.id,
+      status: (status === "pausing" ? "paused" : status) as OciState["status"],
+      pid: alive && state.init ? state.init.pid : 0,
+      bundle: state.bundle ?? "",
+      rootfs: state.config.root.path,
+      created: state.created,
+      annotations: state.config.annotations ?? {},
+    };
   }
 
   /** The current status: created, running, stopped or destroyed. */
@@ -118,9 +182,111 @@ export class Container implements AsyncDisposable {
     const state = this.#state();
     const status = this.#statusOf(state);
     if (!state) refuse(this.id, status, "start a process in");
-    if (status === "created" && !state.init) return await this.#startInit(state, options);
-    if (status !== "running") refuse(this.id, status, "start a process in");
+    if (status === "created" && !state.init) {
+      if (!hasStartHooks(state.config)) {
+        const init = await this.#launchInit(state, options);
+        await this.#poststart(init.pid);
+        return init;
+      }
+      // Hooks run while the init waits before its exec: the create/start split inside.
+      const init = await this.#createInit(state, options);
+      await this.#startInit();
+      return init;
+    }
+    // An init made by createInit is there to exec into, as runc allows.
+    if (status !== "running" && !(status === "created" && state.init)) {
+      refuse(this.id, status, "start a process in");
+    }
     return await this.#exec(state, options);
+  }
+
+  /**
+   * Makes the init and stops it just before it execs its program (runc `create`): the
+   * namespaces, mounts and cgroup are all set up, the status stays `created`, and
+   * {@linkcode Container.startInit} (from this or any other process) lets it run.
+   */
+  async createInit(options: ProcessOptions = {}): Promise<ContainerProcess> {
+    using _lock = await this.#lock("create the init of");
+    const state = this.#state();
+    const status = this.#statusOf(state);
+    if (!state || status !== "created" || state.init) refuse(this.id, status, "create the init of");
+    return await this.#createInit(state, options);
+  }
+
+  /** createInit under the lock; then the prestart, createRuntime and createContainer hooks. */
+  async #createInit(state: ContainerState, options: ProcessOptions): Promise<ContainerProcess> {
+    const fifo = join(this.#store.dir(this.id), "exec.fifo");
+    mkfifo(fifo, 0o600);
+    // Writable by anyone: a user namespace's root is not the host's. The directory is
+    // private, and the init reaches the fifo only through the fd passed to it.
+    Deno.chmodSync(fifo, 0o622);
+    let fd = -1;
+    let init: ContainerProcess;
+    try {
+      fd = open(fifo, O_RDWR | O_CLOEXEC);
+      init = await this.#launchInit(state, options, { fd, path: fifo });
+    } catch (e) {
+      removeQuietly(fifo);
+      throw e;
+    } finally {
+      close(fd);
+    }
+    const made = this.#state() as ContainerState;
+    try {
+      for (const kind of ["prestart", "createRuntime", "createContainer"] as const) {
+        await runLifecycleHooks(kind, made, init.pid);
+      }
+    } catch (e) {
+      // The spec: a failed create hook stops the container; it stays to be deleted.
+      this.#killInit(made);
+      await init.status;
+      throw e;
+    }
+    return init;
+  }
+
+  /** Lets an init made by {@linkcode Container.createInit} exec its program (runc `start`). */
+  async startInit(): Promise<void> {
+    using _lock = await this.#lock("start");
+    await this.#startInit();
+  }
+
+  /** startInit under the lock: startContainer hooks, the release, then poststart. */
+  async #startInit(): Promise<void> {
+    const state = this.#state();
+    const status = this.#statusOf(state);
+    if (!state?.init || !state.execFifo || status !== "created") {
+      if (status === "running" || status === "paused") {
+        throw new ContainerError(
+          "ContainerNotRunning",
+          `cannot start container "${this.id}": it is already ${status}`,
+        );
+      }
+      refuse(this.id, status, "start");
+    }
+    try {
+      await runLifecycleHooks("startContainer", state, state.init.pid);
+    } catch (e) {
+      this.#killInit(state);
+      throw e;
+    }
+    releaseInit(state.execFifo, state.init);
+    removeQuietly(state.execFifo);
+    this.#store.write({ ...state, execFifo: undefined });
+    await this.#poststart(state.init.pid);
+  }
+
+  /** poststart hooks; a failure is a warning and the container goes on (runtime-spec 1.2). */
+  async #poststart(pid: number): Promise<void> {
+    const state = this.#state();
+    if (!state?.config.hooks?.poststart?.length) return;
+    for (const warning of await runPoststart(state, pid)) console.warn(`cell: ${warning}`);
+  }
+
+  /** SIGKILL to every process of the container (a hook failed). */
+  #killInit(state: ContainerState): void {
+    for (const pid of this.#cgroupOf(state).pids()) kill(pid, 9);
+    if (state.init) signalInit(state.init, 9);
   }
 
   /**
@@ -129,7 +295,11 @@ export class Container implements AsyncDisposable {
    * parent waits for our "made it" byte before it places the child. On v2 the cgroup is
    * made first and the child is cloned straight into it (clone3 CLONE_INTO_CGROUP).
    */
-  async #startInit(state: ContainerState, options: ProcessOptions): Promise<ContainerProcess> {
+  async #launchInit(
+    state: ContainerState,
+    options: ProcessOptions,
+    fifo?: { fd: number; path: string },
+  ): Promise<ContainerProcess> {
     const proc = resolveProcess(this.config, options);
     const cgroup = this.#cgroupOf(state);
     const intoCgroup = cgroup.mode === "v2" ? state.cgroup.paths.unified : undefined;
@@ -149,6 +319,7 @@ export class Container implements AsyncDisposable {
             cgroupPaths: state.cgroup.paths,
             cgroupMode: detectCgroupMode(),
             noPivotRoot: state.noPivotRoot,
+            execFifo: fifo?.fd,
           }),
         whileSpawning: intoCgroup ? undefined : () => {
           try {
@@ -158,7 +329,8 @@ export class Container implements AsyncDisposable {
             writeFd(readyWriter, made ? "1" : "0");
           }
         },
-        started: (init) => this.#store.write({ ...state, init, cgroup: cgroup.state() }),
+        started: (init) =>
+          this.#store.write({ ...state, init, cgroup: cgroup.state(), execFifo: fifo?.path }),
       });
     } catch (e) {
       if (made) await cgroup.remove();
@@ -355,6 +527,7 @@ export class Container implements AsyncDisposable {
     this.#streams.clear();
     await cgroup.remove();
     this.#store.remove(this.id);
+    for (const warning of await runPoststop(state)) console.warn(`cell: ${warning}`);
     this.#destroyed = true;
   }
 
@@ -377,6 +550,35 @@ function signalInit(init: ProcessIdentity, signal: number): void {
   } finally {
     close(pidfd);
   }
+}
+
+/**
+ * Writes the byte the init waits for on the exec fifo. The init holds the fifo open, so
+ * a writer can open it only while the init lives (else ENXIO).
+ */
+function releaseInit(fifo: string, init: ProcessIdentity): void {
+  let fd: number;
+  try {
+    fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  } catch (e) {
+    if (e instanceof ContainerError && e.errnoName === "ENXIO") {
+      throw new ContainerError("ContainerNotRunning", `the init ${init.pid} exited before start`, {
+        path: fifo,
+      });
+    }
+    throw e;
+  }
+  try {
+    writeFd(fd, "0");
+  } finally {
+    close(fd);
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch { /* already gone */ }
 }
 
 /** Waits (bounded) until the init is no longer a live process. */

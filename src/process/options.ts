@@ -51,4 +51,24 @@ export interface ProcessOptions {
   stderr?: StdioMode;
   /** Extra fds of this process to pass; they become fds 3, 4, ... inside. */
   extraFds?: number[];
+  /**
+   * Give the process a terminal (default: the config's `process.terminal`). It needs
+   * {@linkcode ProcessOptions.consoleSocket}; stdin, stdout and stderr are then the
+   * terminal and must be left out.
+   */
+  terminal?: boolean;
+  /**
+   * An fd of a connected `AF_UNIX` stream socket, as runc's `--console-socket`: for a
+   * process with a terminal, a new pseudo-terminal is made inside the container, its
+   * master is sent to this socket (SCM_RIGHTS, with the name `/dev/pts/N` as the
+   * message), and its slave becomes the process's stdin, stdout, stderr and controlling
+   * terminal. The fd stays the caller's to close after `start` returns.
+   *
+   * @example
+   * ```ts ignore
+   * const [ours, theirs] = socketpair(); // e.g. from a console-socket listener
+   * await container.start({ terminal: true, consoleSocket: theirs });
+   * ```
+   */
+  consoleSocket?: number;
 }

@@ -73,6 +73,10 @@ export interface ResolvedProcess {
   apparmorProfile?: string;
   /** The SELinux label to exec into. */
   selinuxLabel?: string;
+  /** Whether the process gets a terminal (then `consoleSocket` is set). */
+  terminal: boolean;
+  /** The socket the terminal's master is sent to. */
+  consoleSocket?: number;
 }
 
 /**
@@ -84,7 +88,7 @@ export function resolveProcess(spec: Spec, options: ProcessOptions): ResolvedPro
   const merged = mergeProcess(spec, options);
   const problems: string[] = [];
   validateProcess(problems, {
-    terminal: false,
+    terminal: merged.terminal,
     user: { ...merged.user, umask: merged.umask },
     args: merged.args,
     env: merged.env,
@@ -96,6 +100,7 @@ export function resolveProcess(spec: Spec, options: ProcessOptions): ResolvedPro
     selinuxLabel: merged.selinuxLabel,
   });
   checkStdio(problems, options);
+  checkTerminal(problems, options, merged);
   if (problems.length > 0) {
     throw new ContainerError("ConfigInvalid", `invalid process:\n${problems.join("\n")}`);
   }
@@ -118,6 +123,29 @@ function checkStdio(problems: string[], options: ProcessOptions): void {
   }
 }
 
+/**
+ * A terminal comes with a console socket and is the process's whole stdio; a console
+ * socket asks for a terminal unless `terminal: false` says otherwise.
+ */
+function checkTerminal(problems: string[], options: ProcessOptions, proc: ResolvedProcess): void {
+  const socket = options.consoleSocket;
+  if (socket !== undefined && (!Number.isInteger(socket) || socket < 0 || socket > 0x7fffffff)) {
+    problems.push("consoleSocket: must be an open fd number");
+  }
+  if (!proc.terminal) {
+    if (socket !== undefined) {
+      problems.push("consoleSocket: the process has no terminal (terminal is false)");
+    }
+    return;
+  }
+  if (socket === undefined) problems.push("process.terminal needs a console socket");
+  for (const name of ["stdin", "stdout", "stderr"] as const) {
+    if (options[name] !== undefined && options[name] !== "inherit") {
+      problems.push(`${name}: the process's terminal is its ${name}; leave it out`);
+    }
+  }
+}
+
 function mergeProcess(spec: Spec, options: ProcessOptions): ResolvedProcess {
   const base = spec.process;
   return {
@@ -135,6 +163,8 @@ function mergeProcess(spec: Spec, options: ProcessOptions): ResolvedProcess {
     rlimits: options.rlimits ?? base?.rlimits ?? [],
     apparmorProfile: options.apparmorProfile ?? base?.apparmorProfile,
     selinuxLabel: options.selinuxLabel ?? base?.selinuxLabel,
+    terminal: options.terminal ?? (options.consoleSocket !== undefined || base?.terminal === true),
+    consoleSocket: options.consoleSocket,
   };
 }
 
@@ -180,6 +210,15 @@ function planProcess(
   }
   plan.op(Op.umask, "umask", (w) => w.u32(proc.umask));
   plan.op(Op.stdio, "stdio", (w) => w.i32(stdio[0]).i32(stdio[1]).i32(stdio[2]));
+  if (proc.terminal && proc.consoleSocket !== undefined) {
+    // Made in the child after the root change; it replaces the stdio above.
+    const socket = proc.consoleSocket;
+    plan.op(
+      Op.consoleSocket,
+      `make a terminal and send it to the console socket (fd ${socket})`,
+      (w) => w.i32(socket),
+    );
+  }
   if (extraFds.length > 0) {
     plan.op(Op.fds, "fds", (w) => {
       w.u32(extraFds.length);
@@ -244,8 +283,8 @@ export interface InitPlanOptions {
   cgroupPaths: Record<string, string>;
   /** "v1" or "v2". */
   cgroupMode: "v1" | "v2";
-  /** create/start split: the fifo the init waits on before exec. */
-  execFifo?: string;
+  /** create/start split: an O_PATH fd of the fifo the init waits on before exec. */
+  execFifo?: number;
   /** Use MS_MOVE + chroot instead of pivot_root. */
   noPivotRoot?: boolean;
 }
@@ -255,6 +294,8 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
   const plan = new PlanBuilder();
   const namespaces = spec.linux?.namespaces ?? [];
   const fresh = new Set(namespaces.filter((n) => !n.path).map((n) => n.type));
+  // In a new or a joined user namespace our host ids are unmapped until we switch.
+  const joinsUser = namespaces.some((n) => n.type === "user" && n.path);
   let cloneFlags = 0;
   for (const t of fresh) if (t !== "cgroup") cloneFlags |= NS_FLAGS[t];
   plan.op(Op.cloneFlags, "clone", (w) => w.u64(cloneFlags >>> 0));
@@ -286,7 +327,9 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
     );
   }
   planCgroupPlacement(plan, options);
-  if (fresh.has("user")) plan.op(Op.becomeRoot, "become root in the user namespace");
+  if (fresh.has("user") || joinsUser) {
+    plan.op(Op.becomeRoot, "become root in the user namespace");
+  }
   // Unshared after the cgroup placement, so the namespace is rooted at our cgroup.
   if (fresh.has("cgroup")) {
     plan.op(Op.unshare, "unshare the cgroup namespace", (w) => w.u64(NS_FLAGS.cgroup));
@@ -300,18 +343,23 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
     const name = spec.domainname;
     plan.op(Op.setdomainname, `set domainname "${name}"`, (w) => w.str(name));
   }
-  if (options.execFifo) {
+  if (options.execFifo !== undefined) {
     const fifo = options.execFifo;
-    plan.op(Op.execFifo, `open the exec fifo ${fifo}`, (w) => w.str(fifo));
+    plan.op(Op.execFifo, "keep the exec fifo", (w) => w.i32(fifo));
   }
   if (fresh.has("mount")) {
     planRootfs(plan, spec, {
-      userns: fresh.has("user"),
+      userns: fresh.has("user") || joinsUser,
       cgroupns: fresh.has("cgroup"),
       cgroupPaths: options.cgroupPaths,
       cgroupMode: options.cgroupMode,
       noPivotRoot: options.noPivotRoot,
     });
+  } else if (spec.root.path !== "/") {
+    // A mount namespace not our own (joined, or the host's): mounting there would change
+    // it for everyone, so the rootfs is only the root directory.
+    const root = spec.root.path;
+    plan.op(Op.chroot, `chroot to ${root}`, (w) => w.str(root));
   }
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     const path = `/proc/sys/${key.replaceAll(".", "/")}`;

@@ -70,6 +70,11 @@ export const PROPAGATION: Record<string, number> = {
   runbindable: MS.UNBINDABLE | MS.REC,
 };
 
+/** Every mount option name cell understands (for `cell features`). */
+export function mountOptionNames(): string[] {
+  return [...Object.keys(SET), ...Object.keys(CLEAR), ...Object.keys(PROPAGATION)];
+}
+
 /** Flags, propagation changes and data of one mount's options. */
 export interface ParsedOptions {
   /** mount(2) flags. */

@@ -55,10 +55,12 @@ export function isHostView(spec: Spec): boolean {
 export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): void {
   const rootfs = spec.root.path;
   const mounts = spec.mounts ?? [];
-  const propagation = PROPAGATION[spec.linux?.rootfsPropagation ?? "rprivate"];
-  mountOp(plan, `make / ${spec.linux?.rootfsPropagation ?? "rprivate"}`, 0, propagation | MS.REC, {
-    target: "/",
-  });
+  const wanted = spec.linux?.rootfsPropagation ?? "rprivate";
+  // pivot_root refuses a shared new root or parent, and an unbindable tree cannot be bound:
+  // those are set after the root change, and until then the tree is a slave.
+  const after = (PROPAGATION[wanted] & (MS.SHARED | MS.UNBINDABLE)) !== 0;
+  const before = after ? "rslave" : wanted;
+  mountOp(plan, `make / ${before}`, 0, PROPAGATION[before] | MS.REC, { target: "/" });
   const hostView = isHostView(spec);
   if (hostView) {
     planHostView(plan);
@@ -86,6 +88,9 @@ export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): v
   }
   if (ctx.noPivotRoot) plan.op(Op.moveRoot, `move the rootfs ${rootfs} over / (no pivot_root)`);
   else plan.op(Op.pivotRoot, `pivot_root to ${rootfs}`);
+  if (after) {
+    mountOp(plan, `make / ${wanted}`, 0, PROPAGATION[wanted] | MS.REC, { target: "/" });
+  }
   if (spec.root.readonly && !hostView) {
     plan.op(Op.rootReadonly, "remount / read-only", (w) => w.u32(0));
   }

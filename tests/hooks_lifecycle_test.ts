@@ -1,0 +1,94 @@
+/**
+ * Hooks at their points in a container's life, through the library and the CLI.
+ */
+
+import assert from "node:assert/strict";
+import { ContainerError } from "../mod.ts";
+import { busyboxConfig, runIn, testFactory, uniqueId } from "./support/fixture.ts";
+
+/** A host script that appends "<kind> <status> <pid>" and the state's id to `log`. */
+async function recorder(log: string): Promise<string> {
+  const script = await Deno.makeTempFile({ suffix: ".sh" });
+  await Deno.writeTextFile(
+    script,
+    `#!/bin/sh\nstate=$(cat)\necho "$1 $state" >> ${log}\n`,
+  );
+  await Deno.chmod(script, 0o755);
+  return script;
+}
+
+function events(log: string): Array<{ kind: string; status: string; pid?: number; id: string }> {
+  return Deno.readTextFileSync(log).trim().split("\n").map((line) => {
+    const space = line.indexOf(" ");
+    const state = JSON.parse(line.slice(space + 1));
+    return { kind: line.slice(0, space), status: state.status, pid: state.pid, id: state.id };
+  });
+}
+
+Deno.test("hooks run in order with the state on stdin; in-container ones in its namespaces", async () => {
+  const log = await Deno.makeTempFile();
+  const script = await recorder(log);
+  const hook = (kind: string) => ({ path: script, args: [script, kind] });
+  const inside = (kind: string) => ({
+    path: "/bin/sh",
+    args: ["sh", "-c", `echo "${kind} $(hostname)" >> /dev/shm/hooks`],
+  });
+  const spec = await busyboxConfig(["sleep", "30"], (s) => {
+    s.hooks = {
+      prestart: [hook("prestart")],
+      createRuntime: [hook("createRuntime")],
+      createContainer: [hook("createContainer"), {
+        path: "/bin/sh",
+        args: ["sh", "-c", `echo "createContainer $(hostname)" >> ${log}.inside`],
+      }],
+      startContainer: [inside("startContainer")],
+      poststart: [hook("poststart")],
+      poststop: [hook("poststop")],
+    };
+  });
+  const factory = await testFactory();
+  const id = uniqueId("hooks");
+  const box = await factory.create(id, spec);
+  const init = await box.start({ stdin: "null", stdout: "null", stderr: "null" });
+  const seenInside = await runIn(box, { args: ["cat", "/dev/shm/hooks"] });
+  assert.equal(seenInside.stdout, "startContainer cell\n", "startContainer: inside the root");
+  assert.equal(
+    Deno.readTextFileSync(`${log}.inside`),
+    "createContainer cell\n",
+    "createContainer: the container's uts namespace, the host's files",
+  );
+  await box.destroy();
+  await init.status;
+  const seen = events(log);
+  assert.deepEqual(seen.map((e) => e.kind), [
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "poststart",
+    "poststop",
+  ]);
+  assert.deepEqual(seen.map((e) => e.status), [
+    "created",
+    "created",
+    "created",
+    "running",
+    "stopped",
+  ]);
+  assert.ok(seen.every((e) => e.id === id));
+  assert.equal(seen[0].pid, init.pid);
+});
+
+Deno.test("a failing createRuntime hook fails the start and stops the init", async () => {
+  const spec = await busyboxConfig(["sleep", "30"], (s) => {
+    s.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", "echo nope >&2; exit 3"] }] };
+  });
+  const factory = await testFactory();
+  await using box = await factory.create(uniqueId("hook-fail"), spec);
+  await assert.rejects(
+    () => box.start(),
+    (e) =>
+      e instanceof ContainerError && e.code === "SystemError" &&
+      /createRuntime hook \/bin\/sh failed: exit status 3: nope/.test(e.message),
+  );
+  assert.equal(await box.status(), "stopped");
+});
