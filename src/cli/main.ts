@@ -1,140 +1,133 @@
 /**
- * The command line, shaped like runc's. This first cut has `run`, `list`, `state`,
- * `kill`, `delete` and `spec`; the create/start split, exec and the rest follow.
+ * The command line, shaped like runc's: global flags, then a command and its flags.
+ * Every failure is logged (`--log`, `--log-format json` for engines) and printed on
+ * stderr, and the exit code is 1; `run` and `exec` in the foreground exit with the
+ * process's status.
  *
  * @module
  */
 
-import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { createFactory, defaultConfig, sandboxConfig } from "../../mod.ts";
+import { createFactory } from "../container/factory.ts";
+import { OCI_SPEC_VERSION } from "../container/container.ts";
 import { ContainerError } from "../errors.ts";
-import { libraryPath } from "../../ffi/library.ts";
-import { SIGNALS } from "../process/signals.ts";
+import { defaultStateRoot } from "../userns/rootless.ts";
+import { kill, pause, resume } from "./commands/control.ts";
+import { events } from "./commands/events.ts";
+import { exec } from "./commands/exec.ts";
+import { features } from "./commands/features.ts";
+import { create, remove, run, start } from "./commands/lifecycle.ts";
+import { list, ps, state } from "./commands/query.ts";
+import { spec } from "./commands/spec.ts";
+import { update } from "./commands/update.ts";
+import type { Command } from "./context.ts";
+import { bool, parseFlags, str, UsageError } from "./flags.ts";
+import { Logger } from "./log.ts";
 
-const USAGE = `usage: cell [--root DIR] COMMAND [ARGS]
+/** The CLI's version. */
+export const VERSION = "0.1.0";
+
+const COMMANDS: Record<string, Command> = {
+  create,
+  start,
+  run,
+  state,
+  list,
+  ps,
+  kill,
+  delete: remove,
+  pause,
+  resume,
+  exec,
+  events,
+  update,
+  spec,
+  features,
+};
+
+/** The usage text. */
+export const USAGE = `usage: cell [global options] command [command options] [arguments...]
+
+An OCI container runtime with runc's command line.
 
 commands:
-  run [--bundle DIR] ID            run the bundle's config.json in the foreground;
-                                   with no config.json in DIR, run "ID -- CMD..." in
-                                   the built-in sandbox (host filesystem read-only)
-  list                             list containers
-  state ID                         print a container's state as JSON
-  kill ID [SIGNAL]                 signal a container's init (default SIGTERM)
-  delete [--force] ID              destroy a container
-  spec [--bundle DIR]              write a config.json for a busybox-style rootfs
+  create     create a container (its init waits before exec)
+  start      start a created container
+  run        create and start a container (foreground unless -d)
+  state      print the OCI state of a container
+  list       list containers (--format table|json, -q)
+  ps         processes of a container (--format table|json)
+  kill       send a signal to the init (--all: every process)
+  delete     delete a container (--force kills a running one)
+  pause      freeze every process of a container
+  resume     thaw a paused container
+  exec       run a process in a container
+  events     stats and OOM events as JSON lines (--stats, --interval)
+  update     change resource limits (--resources FILE|-, or the value flags)
+  spec       write a config.json (--bundle, --rootless)
+  features   print the OCI features document
+
+global options:
+  --root DIR          state root (default /run/cell; $XDG_RUNTIME_DIR/cell when not root)
+  --log FILE          log file (default stderr)
+  --log-format FMT    text or json
+  --debug             log debug lines
+  --systemd-cgroup    use systemd for cgroups (not supported: there is no systemd here)
+  --help, -h          this text
+  --version, -v       the version
 `;
+
+const GLOBAL_FLAGS = {
+  root: { type: "string" },
+  log: { type: "string" },
+  "log-format": { type: "string" },
+  debug: { type: "boolean" },
+  "systemd-cgroup": { type: "boolean" },
+  rootless: { type: "string" },
+  criu: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
 
 /** Runs the CLI with `args`; resolves to the process exit code. */
 export async function main(args: string[]): Promise<number> {
-  const globals = parseArgs({
-    args,
-    options: { root: { type: "string", default: "/run/cell" }, help: { type: "boolean" } },
-    allowPositionals: true,
-    strict: false,
-  });
-  const [command, ...rest] = globals.positionals;
-  if (globals.values.help || !command) {
-    console.log(USAGE);
-    return command ? 0 : 1;
-  }
-  const factory = createFactory({ root: String(globals.values.root) });
-  const commandArgs = args.slice(args.indexOf(command) + 1);
-  switch (command) {
-    case "run":
-      return await run(factory, commandArgs);
-    case "list":
-      for (const id of await factory.list()) {
-        console.log(`${id}\t${await (await factory.load(id)).status()}`);
-      }
-      return 0;
-    case "state": {
-      const c = await factory.load(need(rest[0], "state ID"));
-      const pids = (await c.status()) === "running" ? await c.processes() : [];
-      console.log(JSON.stringify({ id: c.id, status: await c.status(), pids }, null, 2));
-      return 0;
-    }
-    case "kill": {
-      const c = await factory.load(need(rest[0], "kill ID [SIGNAL]"));
-      await c.signal((rest[1] ?? "SIGTERM") as Deno.Signal);
-      return 0;
-    }
-    case "delete": {
-      const { values, positionals } = parseArgs({
-        args: commandArgs,
-        options: { force: { type: "boolean" } },
-        allowPositionals: true,
-      });
-      const c = await factory.load(need(positionals[0], "delete [--force] ID"));
-      const status = await c.status();
-      if (status === "running" && !values.force) {
-        throw new ContainerError(
-          "ContainerNotRunning",
-          `container "${c.id}" is running: use --force`,
-        );
-      }
-      await c.destroy();
-      return 0;
-    }
-    case "spec": {
-      const { values } = parseArgs({
-        args: commandArgs,
-        options: { bundle: { type: "string", short: "b", default: "." } },
-      });
-      const file = join(String(values.bundle), "config.json");
-      Deno.writeTextFileSync(file, JSON.stringify(defaultConfig({ rootfs: "rootfs" }), null, 2));
-      return 0;
-    }
-    default:
-      console.error(`cell: unknown command "${command}"\n${USAGE}`);
-      return 1;
-  }
-}
-
-function need(value: string | undefined, usage: string): string {
-  if (!value) throw new ContainerError("ConfigInvalid", `usage: cell ${usage}`);
-  return value;
-}
-
-async function run(factory: ReturnType<typeof createFactory>, args: string[]): Promise<number> {
-  const dash = args.indexOf("--");
-  const own = dash < 0 ? args : args.slice(0, dash);
-  const command = dash < 0 ? [] : args.slice(dash + 1);
-  const { values, positionals } = parseArgs({
-    args: own,
-    options: { bundle: { type: "string", short: "b", default: "." } },
-    allowPositionals: true,
-  });
-  const id = need(positionals[0], "run [--bundle DIR] ID [-- CMD...]");
-  const bundle = resolve(String(values.bundle));
-  let config: unknown;
+  let logger = new Logger();
   try {
-    config = JSON.parse(Deno.readTextFileSync(join(bundle, "config.json")));
+    const globals = parseFlags(args, GLOBAL_FLAGS);
+    const format = str(globals, "log-format", "text");
+    if (format !== "text" && format !== "json") {
+      throw new UsageError(`invalid --log-format "${format}": use text or json`);
+    }
+    logger = new Logger({ file: str(globals, "log"), format, debug: bool(globals, "debug") });
+    if (bool(globals, "version")) {
+      console.log(`cell version ${VERSION}\nspec: ${OCI_SPEC_VERSION}\ndeno: ${Deno.version.deno}`);
+      return 0;
+    }
+    const [name, ...rest] = globals.positionals;
+    if (bool(globals, "help") || name === "help" || name === undefined) {
+      (name === undefined && !bool(globals, "help") ? console.error : console.log)(USAGE);
+      return name === undefined && !bool(globals, "help") ? 1 : 0;
+    }
+    const command = COMMANDS[name];
+    if (!command) throw new UsageError(`No help topic for '${name}'`);
+    if (bool(globals, "systemd-cgroup")) {
+      throw new ContainerError(
+        "ConfigInvalid",
+        "--systemd-cgroup: the systemd cgroup driver is not supported (there is no systemd " +
+          "here); use the cgroupfs driver",
+      );
+    }
+    if (rest.includes("--help") || rest.includes("-h")) {
+      console.log(USAGE);
+      return 0;
+    }
+    const factory = createFactory({ root: str(globals, "root") ?? defaultStateRoot() });
+    logger.log("debug", `cell ${args.join(" ")}`);
+    return await command({ factory, logger, debug: bool(globals, "debug") }, rest);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-    const hide = [Deno.execPath(), libraryPath()].filter((p): p is string => !!p);
-    config = sandboxConfig({ args: command.length ? command : ["sh"], hide });
+    const message = e instanceof Error ? e.message : String(e);
+    logger.log("error", message);
+    if (logger.toFile || !(e instanceof ContainerError)) console.error(`cell: ${message}`);
+    if (e instanceof UsageError) console.error(USAGE);
+    return 1;
   }
-  await using container = await factory.create(id, config, { bundle });
-  const proc = await container.start();
-  const forward = (sig: Deno.Signal) => () => {
-    try {
-      proc.kill(sig);
-    } catch { /* already gone */ }
-  };
-  const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => {
-    const h = forward(s);
-    Deno.addSignalListener(s, h);
-    return [s, h] as const;
-  });
-  try {
-    const status = await proc.status;
-    return status.code ?? 128 + signalNumberOf(status.signal);
-  } finally {
-    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
-  }
-}
-
-function signalNumberOf(signal: string | null): number {
-  return signal ? SIGNALS[signal] ?? 0 : 0;
 }

@@ -1,0 +1,108 @@
+/**
+ * `state`, `list` and `ps`: what containers there are and what runs in them.
+ *
+ * @module
+ */
+
+import type { OciState } from "../../container/container.ts";
+import { ContainerError } from "../../errors.ts";
+import type { Command } from "../context.ts";
+import { bool, need, parseFlags, str } from "../flags.ts";
+
+/** `state ID`: the OCI state JSON. */
+export const state: Command = async (ctx, args) => {
+  const p = parseFlags(args, {});
+  const [id] = need(p, 1, "state <container-id>");
+  const s = await (await ctx.factory.load(id)).ociState();
+  console.log(JSON.stringify(runcState(s), null, "  "));
+  return 0;
+};
+
+/** runc's field order, `owner` included (empty: the state root's owner runs them). */
+function runcState(s: OciState): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    ociVersion: s.ociVersion,
+    id: s.id,
+    pid: s.pid,
+    status: s.status,
+    bundle: s.bundle,
+    rootfs: s.rootfs,
+    created: s.created,
+    owner: "",
+  };
+  if (Object.keys(s.annotations).length > 0) out.annotations = s.annotations;
+  return out;
+}
+
+/** `list`: a table, JSON (`--format json`) or ids only (`-q`). */
+export const list: Command = async (ctx, args) => {
+  const p = parseFlags(args, {
+    format: { type: "string", short: "f" },
+    quiet: { type: "boolean", short: "q" },
+  });
+  const format = str(p, "format", "table");
+  if (format !== "table" && format !== "json") {
+    throw new ContainerError("ConfigInvalid", `invalid format option "${format}"`);
+  }
+  const states: OciState[] = [];
+  for (const id of await ctx.factory.list()) {
+    try {
+      states.push(await (await ctx.factory.load(id)).ociState());
+    } catch (e) {
+      // Destroyed while we listed: not there any more.
+      if (!(e instanceof ContainerError)) throw e;
+    }
+  }
+  if (bool(p, "quiet")) {
+    for (const s of states) console.log(s.id);
+  } else if (format === "json") {
+    console.log(JSON.stringify(states.map(runcState)));
+  } else {
+    const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]];
+    for (const s of states) {
+      rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, owner()]);
+    }
+    console.log(table(rows));
+  }
+  return 0;
+};
+
+/** `ps ID [ps options]`: `ps` output (default `-ef`) for the container's processes, or `--format json` pids. */
+export const ps: Command = async (ctx, args) => {
+  const p = parseFlags(args, { format: { type: "string", short: "f" } });
+  const [id, ...psArgs] = need(p, 1, "ps [command options] <container-id> [ps options]");
+  const container = await ctx.factory.load(id);
+  const pids = await container.processes();
+  if (str(p, "format", "table") === "json") {
+    console.log(JSON.stringify(pids));
+    return 0;
+  }
+  const out = await new Deno.Command("ps", {
+    args: psArgs.length > 0 ? psArgs : ["-ef"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new ContainerError("SystemError", "ps failed", { path: "ps" });
+  const lines = new TextDecoder().decode(out.stdout).split("\n");
+  const header = lines[0] ?? "";
+  const pidColumn = header.trim().split(/\s+/).indexOf("PID");
+  if (pidColumn < 0) {
+    throw new ContainerError("SystemError", `ps output has no PID column: ${header}`);
+  }
+  const wanted = new Set(pids.map(String));
+  const kept = lines.slice(1).filter((line) => wanted.has(line.trim().split(/\s+/)[pidColumn]));
+  console.log([header, ...kept].join("\n"));
+  return 0;
+};
+
+function owner(): string {
+  return Deno.uid() === 0 ? "root" : String(Deno.uid());
+}
+
+/** Columns padded like Go's tabwriter (two spaces between). */
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) =>
+    r.map((cell, c) => c === r.length - 1 ? cell : cell.padEnd(widths[c] + 3)).join("").trimEnd()
+  ).join("\n");
+}

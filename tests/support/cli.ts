@@ -1,0 +1,56 @@
+/**
+ * Runs `cli.ts` as a separate process, as an engine would, and makes bundles for it.
+ *
+ * @module
+ */
+
+import { defaultConfig, type Spec } from "../../mod.ts";
+import { rootfs } from "./fixture.ts";
+
+/** The CLI entry point. */
+export const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+
+/** What one CLI call printed and returned. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `cell --root <root> args...`; stdin is empty unless given. With `detached`
+ * (create, run -d, exec -d) stdout and stderr go to /dev/null: the container's processes
+ * inherit them, as from runc, and a pipe would stay open as long as they run.
+ */
+export async function cell(
+  root: string,
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string>; detached?: boolean } = {},
+): Promise<CliResult> {
+  const output = options.detached ? "null" : "piped";
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-lock", CLI, "--root", root, ...args],
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: output,
+    stderr: output,
+    env: options.env,
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  if (options.detached) return { code: (await child.status).code, stdout: "", stderr: "" };
+  const out = await child.output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/** A bundle directory whose config.json is the runc-like default on the busybox rootfs. */
+export async function bundle(args: string[], edit?: (spec: Spec) => void): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "cell-bundle-" });
+  const spec = defaultConfig({ rootfs: await rootfs(), args });
+  edit?.(spec);
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(spec));
+  return dir;
+}
