@@ -26,9 +26,9 @@ export function writeCgroupFile(file: string, value: string): void {
 }
 
 /**
- * mkdir -p below `stopAt`, returning the directories it made, shallowest first. The
- * last directory must be new: a container never adopts a cgroup that exists, which
- * would make another container's processes its own (and destroy kill them).
+ * mkdir -p below `stopAt`, returning the directories it made (or took over), shallowest
+ * first. The last directory must be new or empty: a container never adopts a cgroup in
+ * use, which would make another container's processes its own (and destroy kill them).
  */
 export function mkdirTracked(dir: string, stopAt: string): string[] {
   const made: string[] = [];
@@ -42,8 +42,13 @@ export function mkdirTracked(dir: string, stopAt: string): string[] {
       if (rc === 0) made.push(path);
       else if (rc !== -ERRNO.EEXIST) throw systemError("mkdir", -rc, path);
       else if (at === dir.length) {
-        const message = `cgroup ${path} already exists: another container uses it`;
-        throw new ContainerError("IdInUse", message, { path });
+        // A leftover with nobody in it (an engine's crashed run) is taken over, as runc
+        // does; one with processes or child cgroups belongs to someone.
+        if (readPids(`${path}/cgroup.procs`).length > 0 || hasChildCgroups(path)) {
+          const message = `cgroup ${path} already exists: another container uses it`;
+          throw new ContainerError("IdInUse", message, { path });
+        }
+        made.push(path);
       }
     }
   } catch (e) {
@@ -59,13 +64,28 @@ export function mkdirTracked(dir: string, stopAt: string): string[] {
  */
 export async function removeDirs(dirs: readonly string[]): Promise<void> {
   for (const dir of [...dirs].reverse()) {
-    for (let attempt = 0; attempt < 200; attempt++) {
+    // EBUSY while a killed process is not yet reaped (a zombie still holds the cgroup on
+    // v1): wait for its parent, up to 5 s, then say so rather than leave it silently.
+    let delay = 1;
+    for (let waited = 0;; waited += delay) {
       const rc = rmdirRaw(dir);
       if (rc === 0 || rc === -ERRNO.ENOENT || rc === -ERRNO.ENOTEMPTY) break;
-      if (rc !== -ERRNO.EBUSY) throw systemError("rmdir", -rc, dir);
-      await new Promise((r) => setTimeout(r, 5));
+      // A cgroup with child cgroups is EBUSY too: a shared parent still in use stays.
+      if (rc === -ERRNO.EBUSY && hasChildCgroups(dir)) break;
+      if (rc !== -ERRNO.EBUSY || waited > 5000) throw systemError("rmdir", -rc, dir);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 50);
     }
   }
+}
+
+function hasChildCgroups(dir: string): boolean {
+  try {
+    for (const entry of Deno.readDirSync(dir)) if (entry.isDirectory) return true;
+  } catch {
+    // gone meanwhile
+  }
+  return false;
 }
 
 /** Waits until a cgroup.procs file lists nobody, polling briefly. */
