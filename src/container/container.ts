@@ -381,7 +381,8 @@ export class Container implements AsyncDisposable {
       const result = await spawning;
       if (during !== undefined) throw during;
       if (result.failure) throw spawnError(result.failure, plan.descriptions, proc);
-      const exit = watchExit(result.pidfd);
+      // A detached process is not reaped here: its parent-to-be (a subreaper) gets it.
+      const exit = options.detached ? new Promise<never>(() => {}) : watchExit(result.pidfd);
       try {
         const identity = identify(result.pid);
         if (!identity) throw new ContainerError("SystemError", `process ${result.pid} vanished`);
@@ -389,7 +390,7 @@ export class Container implements AsyncDisposable {
       } catch (e) {
         // Not recorded, so nobody could find it: it must not outlive this error.
         pidfdSignal(result.pidfd, 9);
-        await exit;
+        if (!options.detached) await exit;
         close(result.pidfd);
         throw e;
       }

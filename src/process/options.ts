@@ -49,6 +49,12 @@ export interface ProcessOptions {
   stdout?: StdioMode;
   /** stderr: "inherit" (default), "null" or "piped". */
   stderr?: StdioMode;
+  /**
+   * Do not wait for the process: its exit status is left for whoever inherits it when
+   * this program exits (an engine's subreaper, such as conmon or containerd's shim, as
+   * with `runc exec -d`). The handle's `status` then never settles.
+   */
+  detached?: boolean;
   /** Extra fds of this process to pass; they become fds 3, 4, ... inside. */
   extraFds?: number[];
   /**

@@ -50,6 +50,7 @@ export const exec: Command = async (ctx, args) => {
   using console = consoleFor(container, str(p, "console-socket"), { detached: detach, terminal });
   const proc = await container.start({
     ...options,
+    detached: detach,
     extraFds: preservedFds(int(p, "preserve-fds", 0)),
     ...console.options,
   });

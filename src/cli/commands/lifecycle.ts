@@ -37,6 +37,7 @@ export const create: Command = async (ctx, args) => {
   try {
     using console = consoleFor(container, str(p, "console-socket"), { detached: true });
     const init = await container.createInit({
+      detached: true,
       extraFds: preservedFds(int(p, "preserve-fds", 0)),
       ...console.options,
     });
@@ -76,6 +77,7 @@ export const run: Command = async (ctx, args) => {
   try {
     using console = consoleFor(container, str(p, "console-socket"), { detached: detach });
     init = await container.start({
+      detached: detach,
       extraFds: preservedFds(int(p, "preserve-fds", 0)),
       ...console.options,
     });
