@@ -3,8 +3,9 @@
 # package `ziglang`), both at the versions pinned in tools/versions.env, and the Debian
 # packages the tests use, and the unprivileged user the rootless tests run as.
 # Idempotent, and quiet when everything is already there.
-# Usage: sudo tools/setup.sh [--with-peers] [--with-vm]
+# Usage: sudo tools/setup.sh [--with-peers] [--with-vm] [--with-engines]
 #   --with-peers adds runc and crun for the bench;
+#   --with-engines adds podman, conmon and containerd (tests/engines_test.ts);
 #   --with-vm adds QEMU, xz and apparmor_parser for the cgroup v2 guest (`deno task test:vm`; the
 #   guest kernel is downloaded into a cache by tools/vm/assets.ts, not installed).
 set -euo pipefail
@@ -16,12 +17,14 @@ prefix=${CELL_TOOLCHAIN:-/opt/cell-toolchain}
 bindir=${CELL_BINDIR:-/usr/local/bin}
 want_peers=0
 want_vm=0
+want_engines=0
 for arg in "$@"; do
   case "$arg" in
     --with-peers) want_peers=1 ;;
     --with-vm) want_vm=1 ;;
+    --with-engines) want_engines=1 ;;
     *)
-      echo "setup: unknown option $arg (usage: tools/setup.sh [--with-peers] [--with-vm])" >&2
+      echo "setup: unknown option $arg (usage: tools/setup.sh [--with-peers] [--with-vm] [--with-engines])" >&2
       exit 2
       ;;
   esac
@@ -67,6 +70,7 @@ install_debs() {
   local pkgs=(busybox-static iproute2 uidmap)
   [ $want_peers -eq 1 ] && pkgs+=(runc crun)
   [ $want_vm -eq 1 ] && pkgs+=(qemu-system-x86 xz-utils apparmor)
+  [ $want_engines -eq 1 ] && pkgs+=(podman conmon containerd fuse-overlayfs containernetworking-plugins iptables)
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
