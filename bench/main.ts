@@ -1,7 +1,8 @@
 /**
  * `deno task bench`: `true` in a busybox container with pid, mount, uts, ipc, network
- * and cgroup namespaces, run by cell's library, `runc run` and `crun run` on the same
- * bundle, interleaved round by round, printed side by side as ratios.
+ * and cgroup namespaces, run by cell's library, `cell run` (the CLI), `runc run` and
+ * `crun run` on the same bundle, interleaved round by round, printed side by side as
+ * ratios; then `exec` latency of the three CLIs, and operations on a running container.
  *
  * usage: sudo deno task bench [--runs N]
  *
@@ -13,6 +14,7 @@ import { parseArgs } from "node:util";
 import { createFactory } from "../mod.ts";
 import { bundle } from "../tests/support/rootfs.ts";
 import { type CellTiming, timeCell } from "./cell_run.ts";
+import { cellCommand, timeExecs, timeRun } from "./cli.ts";
 import { type OpsTiming, timeCellOps, timeRuncOps } from "./ops.ts";
 import { peerBundleConfig, type PeerRuntime, preparePeers, summarize, timePeer } from "./peers.ts";
 
@@ -39,16 +41,31 @@ async function main(): Promise<void> {
     for (let i = 0; i < 3; i++) await timeCell(factory, bundleDir);
     for (const p of peers) await timePeer(p, bundleDir, 2, dir);
 
+    const cliState = join(dir, "cli-state");
+    await timeRun(cellCommand(), cliState, bundleDir, "warm");
     const cell: CellTiming[] = [];
+    const cli: number[] = [];
     const peer: Record<PeerRuntime, number[]> = { runc: [], crun: [] };
     for (let round = 0; round < runs; round++) {
       cell.push(await timeCell(factory, bundleDir));
+      cli.push(await timeRun(cellCommand(), cliState, bundleDir, `cli-${round}`));
       for (const p of peers) peer[p].push(...await timePeer(p, bundleDir, 1, dir));
     }
-    report(runs, cell, peer);
+    report(runs, cell, cli, peer);
 
     // Operations on a running container: the same bundle running a long sleep.
     await bundle(bundleDir, peerBundleConfig("rootfs", ["sleep", "3600"]));
+    const execs: Record<string, number[]> = {};
+    for (const [name, cmd] of [["cell", cellCommand()], ["runc", ["runc"]], ["crun", ["crun"]]]) {
+      execs[name as string] = await timeExecs(
+        cmd as string[],
+        join(dir, `exec-${name}`),
+        bundleDir,
+        `exec-${name}`,
+        runs,
+      );
+    }
+    reportExecs(runs, execs);
     const cellOps = await timeCellOps(factory, bundleDir, runs);
     const runcOps = await timeRuncOps(bundleDir, dir, runs);
     reportOps(runs, cellOps, runcOps);
@@ -77,8 +94,25 @@ function reportOps(runs: number, cell: OpsTiming, runc: OpsTiming): void {
   row("stats (events --stats)", cell.stats.median, runc.stats.median);
 }
 
-function report(runs: number, cell: CellTiming[], peer: Record<PeerRuntime, number[]>): void {
+function reportExecs(runs: number, execs: Record<string, number[]>): void {
+  console.log(`\n\`exec true\` into a running container, ${runs} each (CLI); milliseconds\n`);
+  console.log("runtime                     median     p10     p90");
+  for (const [name, times] of Object.entries(execs)) {
+    const s = summarize(times);
+    console.log(`${`${name} exec`.padEnd(26)}${fmt(s.median)} ${fmt(s.p10)} ${fmt(s.p90)}`);
+  }
+  const ratio = summarize(execs.cell).median / summarize(execs.runc).median;
+  console.log(`\ncell exec / runc exec = ${ratio.toFixed(2)}x`);
+}
+
+function report(
+  runs: number,
+  cell: CellTiming[],
+  cliTimes: number[],
+  peer: Record<PeerRuntime, number[]>,
+): void {
   const total = summarize(cell.map((t) => t.total));
+  const cli = summarize(cliTimes);
   const runc = summarize(peer.runc);
   const crun = summarize(peer.crun);
   console.log(
@@ -89,6 +123,7 @@ function report(runs: number, cell: CellTiming[], peer: Record<PeerRuntime, numb
   const row = (name: string, s: ReturnType<typeof summarize>) =>
     console.log(`${name.padEnd(26)}${fmt(s.median)} ${fmt(s.p10)} ${fmt(s.p90)}`);
   row("cell (library)", total);
+  row("cell run (CLI)", cli);
   row("runc run", runc);
   row("crun run", crun);
   const part = (k: keyof CellTiming) => summarize(cell.map((t) => t[k])).median.toFixed(2);
@@ -101,6 +136,10 @@ function report(runs: number, cell: CellTiming[], peer: Record<PeerRuntime, numb
   console.log(`\ncell / crun = ${vsCrun.toFixed(2)}x   (goal: at most ${GOAL_VS_CRUN}x)`);
   console.log(`cell / runc = ${vsRunc.toFixed(2)}x`);
   console.log(vsCrun <= GOAL_VS_CRUN ? "goal met" : "goal NOT met");
+  const cliVsRunc = cli.median / runc.median;
+  console.log(`\ncell run / runc run = ${cliVsRunc.toFixed(2)}x   (goal: at most 1x)`);
+  console.log(`cell run / crun run = ${(cli.median / crun.median).toFixed(2)}x`);
+  console.log(cliVsRunc <= 1 ? "goal met" : "goal NOT met");
 }
 
 if (import.meta.main) await main();

@@ -1,0 +1,59 @@
+/**
+ * The CLIs timed as engines call them: `<runtime> --root S run --bundle B ID` for a whole
+ * container, and `<runtime> --root S exec ID true` into a running one.
+ *
+ * @module
+ */
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+/** The command line that runs cell's CLI (what `deno task install` writes into its script). */
+export function cellCommand(): string[] {
+  return [Deno.execPath(), "run", "-A", "--no-lock", "--no-config", CLI];
+}
+
+/** Runs and times a command; `detached` (run -d): the container keeps stderr, so no pipe. */
+async function run(argv: string[], what: string, detached = false): Promise<number> {
+  const start = performance.now();
+  const out = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "null",
+    stderr: detached ? "null" : "piped",
+  }).output();
+  const elapsed = performance.now() - start;
+  if (out.code !== 0) {
+    throw new Error(`${what} exited with ${out.code}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return elapsed;
+}
+
+/** One `run` of the bundle (the container runs `true` and is removed). */
+export function timeRun(
+  cmd: string[],
+  stateRoot: string,
+  bundleDir: string,
+  id: string,
+): Promise<number> {
+  return run([...cmd, "--root", stateRoot, "run", "--bundle", bundleDir, id], `${cmd[0]} run`);
+}
+
+/** `runs` execs of `true` into one detached container of the bundle (which must sleep). */
+export async function timeExecs(
+  cmd: string[],
+  stateRoot: string,
+  bundleDir: string,
+  id: string,
+  runs: number,
+): Promise<number[]> {
+  await run([...cmd, "--root", stateRoot, "run", "-d", "--bundle", bundleDir, id], "run -d", true);
+  try {
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      times.push(await run([...cmd, "--root", stateRoot, "exec", id, "true"], `${cmd[0]} exec`));
+    }
+    return times;
+  } finally {
+    await run([...cmd, "--root", stateRoot, "delete", "--force", id], "delete");
+  }
+}
