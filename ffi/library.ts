@@ -43,26 +43,50 @@ export function loadLibrary(options: LoadLibraryOptions = {}): CellSymbols {
   if (loaded) return loaded.symbols;
   const tried: string[] = [];
   for (const path of candidates(options)) {
-    let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+    let probe: Deno.DynamicLibrary<{ cell_abi_version: typeof SYMBOLS.cell_abi_version }>;
     try {
       Deno.statSync(path);
-      lib = Deno.dlopen(path, SYMBOLS);
+      probe = Deno.dlopen(path, { cell_abi_version: SYMBOLS.cell_abi_version });
     } catch (e) {
       tried.push(`${path} (${e instanceof Error ? e.message : String(e)})`);
       continue;
     }
-    const version = lib.symbols.cell_abi_version();
+    const version = probe.symbols.cell_abi_version();
     if (version !== ABI_VERSION) {
-      lib.close();
+      probe.close();
       tried.push(`${path} (ABI version ${version}, this module needs ${ABI_VERSION}: rebuild)`);
       continue;
     }
-    loaded = { path, symbols: lib.symbols };
-    return lib.symbols;
+    loaded = { path, symbols: lazySymbols(path) };
+    return loaded.symbols;
   }
   throw new Error(
     `cannot load libcell; tried:\n  ${tried.join("\n  ")}\n` +
       "Build it with `deno task build` (needs zig: sudo tools/setup.sh), " +
       "or set CELL_LIB to its path.",
   );
+}
+
+/**
+ * The symbol table, each function bound on first use: binding all of them costs a CLI
+ * start a few milliseconds, and one command uses a handful.
+ */
+function lazySymbols(path: string): CellSymbols {
+  const table = {} as Record<string, unknown>;
+  for (const name of Object.keys(SYMBOLS) as (keyof typeof SYMBOLS)[]) {
+    Object.defineProperty(table, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const lib = Deno.dlopen(
+          path,
+          { [name]: SYMBOLS[name] } as Pick<typeof SYMBOLS, typeof name>,
+        );
+        const fn = lib.symbols[name];
+        Object.defineProperty(table, name, { value: fn, enumerable: true });
+        return fn;
+      },
+    });
+  }
+  return table as CellSymbols;
 }

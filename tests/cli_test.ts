@@ -206,6 +206,11 @@ Deno.test("cli: run -d, exec -d with pid files, exec flags and --process", async
   ]);
   assert.equal(flags.code, 0, flags.stderr);
   assert.deepEqual(flags.stdout.trim().split("\n"), ["1000", "1001", "1001 7", "bar", "/tmp"]);
+  // runc's old parsing bug class: "--user 1" must be uid 1, never root.
+  const one = await cell(root, ["exec", "--user", "1", ID_bg, "id", "-u"]);
+  assert.equal(one.stdout, "1\n", one.stderr);
+  const named = await cell(root, ["exec", "--user", "daemon", ID_bg, "id", "-u"]);
+  assert.equal(named.code, 1, "a user name is refused, not read as 0");
   const caps = await cell(root, [
     "exec",
     "--cap",
