@@ -8,6 +8,7 @@
 
 import { dirname } from "../path.ts";
 import type { Resources } from "../config/types.ts";
+import { present } from "./host.ts";
 import type { CgroupState } from "./manager.ts";
 
 /** The directories of `state` the user `uid` may not create or write into. */
@@ -16,7 +17,7 @@ export function undelegated(state: CgroupState, uid: number): string[] {
   for (const [key, target] of Object.entries(state.paths)) {
     const root = state.roots[key] ?? "/";
     let dir = target;
-    for (let depth = 0; depth < 64 && !exists(dir) && dir !== root && dir !== "/"; depth++) {
+    for (let depth = 0; depth < 64 && !present(dir) && dir !== root && dir !== "/"; depth++) {
       dir = dirname(dir);
     }
     if (!writableBy(dir, uid)) refused.push(dir);
@@ -29,15 +30,6 @@ export function needsCgroup(resources: Resources | undefined): boolean {
   return Object.entries(resources ?? {}).some(([key, value]) =>
     key !== "devices" && value !== undefined
   );
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function writableBy(dir: string, uid: number): boolean {

@@ -99,20 +99,16 @@ export const run: Command = async (ctx, args) => {
  */
 function bundleOrSandbox(dir: string, rest: string[]): { bundle: string; config: unknown } {
   const bundle = resolve(dir);
-  if (exists(join(bundle, "config.json"))) return readBundle(dir);
+  try {
+    Deno.statSync(join(bundle, "config.json"));
+    return readBundle(dir);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
   const command = rest[0] === "--" ? rest.slice(1) : rest;
   loadLibrary();
   const hide = [Deno.execPath(), libraryPath()].filter((p): p is string => !!p);
   return { bundle, config: sandboxConfig({ args: command.length ? command : ["sh"], hide }) };
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** `delete ID`: removes a stopped or created container; `--force` kills a running one. */
