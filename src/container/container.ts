@@ -278,8 +278,9 @@ export class Container implements AsyncDisposable {
 
   /** poststart hooks; a failure is a warning and the container goes on (runtime-spec 1.2). */
   async #poststart(pid: number): Promise<void> {
+    if (!this.config.hooks?.poststart?.length) return; // the common case: no state read
     const state = this.#state();
-    if (!state?.config.hooks?.poststart?.length) return;
+    if (!state) return;
     for (const warning of await runPoststart(state, pid)) console.warn(`cell: ${warning}`);
   }
 
@@ -348,7 +349,8 @@ export class Container implements AsyncDisposable {
       plan: (stdio) =>
         planExec(this.config, {
           initPid: init.pid,
-          setgroupsDenied: setgroupsDenied(init.pid),
+          setgroupsDenied: this.config.linux?.namespaces?.some((n) => n.type === "user") === true &&
+            setgroupsDenied(init.pid),
           process: proc,
           stdio,
           extraFds: options.extraFds ?? [],
