@@ -9,7 +9,18 @@ const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 /** The command line that runs cell's CLI (what `deno task install` writes into its script). */
 export function cellCommand(): string[] {
-  return [Deno.execPath(), "run", "-A", "--no-lock", "--no-config", CLI];
+  return [
+    "env",
+    "DENO_NO_UPDATE_CHECK=1",
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--no-lock",
+    "--no-config",
+    "--no-npm",
+    "--no-remote",
+    CLI,
+  ];
 }
 
 /** Runs and times a command; `detached` (run -d): the container keeps stderr, so no pipe. */

@@ -31,7 +31,7 @@ if (!build.success) Deno.exit(build.code);
 
 const script = `#!/bin/sh
 # The cell OCI runtime, installed by ${join(repo, "tools/install.ts")}.
-DENO_DIR=\${DENO_DIR:-${cache}} exec ${deno} run --allow-all --no-lock --no-config ${cli} "$@"
+DENO_DIR=\${DENO_DIR:-${cache}} DENO_NO_UPDATE_CHECK=1 exec ${deno} run --allow-all --no-lock --no-config --no-npm --no-remote ${cli} "$@"
 `;
 Deno.mkdirSync(bin, { recursive: true });
 Deno.mkdirSync(cache, { recursive: true });
