@@ -415,3 +415,21 @@ Deno.test("cli: run with a terminal in the foreground proxies the caller's termi
   assert.match(text, /\/dev\/pts\/0/);
   assert.match(text, /got abc/);
 });
+
+Deno.test("cli: events streams stats and an oom line, and ends when the container stops", async () => {
+  const root = await stateRoot();
+  const dir = await bundle(["sh", "-c", "sleep 1; tail /dev/zero"], (s) => {
+    s.linux!.resources = {
+      ...s.linux!.resources,
+      memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 },
+    };
+  });
+  const id = uid("oom");
+  assert.equal((await cell(root, ["run", "-d", "--bundle", dir, id], { detached: true })).code, 0);
+  const events = await cell(root, ["events", "--interval", "200ms", id]);
+  assert.equal(events.code, 0, events.stderr);
+  const lines = events.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert.ok(lines.some((e) => e.type === "stats" && e.id === id), "stats lines");
+  assert.ok(lines.some((e) => e.type === "oom" && e.id === id), `an oom line: ${events.stdout}`);
+  assert.equal((await cell(root, ["delete", id])).code, 0);
+});
