@@ -433,3 +433,20 @@ Deno.test("cli: events streams stats and an oom line, and ends when the containe
   assert.ok(lines.some((e) => e.type === "oom" && e.id === id), `an oom line: ${events.stdout}`);
   assert.equal((await cell(root, ["delete", id])).code, 0);
 });
+
+Deno.test("cli: run in the foreground passes SIGTERM on to the container and exits with its status", async () => {
+  const root = await stateRoot();
+  const dir = await bundle(["sh", "-c", "trap 'exit 7' TERM; echo ready; sleep 30 & wait"]);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-lock", CLI, "--root", root, "run", "--bundle", dir, uid("sig")],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  assert.equal((await reader.read()).value, "ready\n");
+  child.kill("SIGTERM");
+  const status = await child.status;
+  reader.releaseLock();
+  await child.stdout.cancel().catch(() => {});
+  assert.equal(status.code, 7, "the container's trap ran and its exit status came back");
+});

@@ -13,7 +13,7 @@ import { preservedFds, writePidFile } from "../bundle.ts";
 import type { Command } from "../context.ts";
 import { bool, int, list, type Parsed, parseFlags, str } from "../flags.ts";
 import { consoleFor } from "../terminal.ts";
-import { waitForwarding } from "./lifecycle.ts";
+import { SignalForwarder } from "../signals.ts";
 
 const EXEC_FLAGS = {
   process: { type: "string", short: "p" },
@@ -47,6 +47,7 @@ export const exec: Command = async (ctx, args) => {
   const file = str(p, "process");
   const { options, terminal } = file ? fromProcessFile(file) : fromFlags(container, p, command);
   const detach = bool(p, "detach");
+  using signals = detach ? null : new SignalForwarder();
   using console = consoleFor(container, str(p, "console-socket"), { detached: detach, terminal });
   const proc = await container.start({
     ...options,
@@ -58,7 +59,7 @@ export const exec: Command = async (ctx, args) => {
   if (pidFile) writePidFile(pidFile, proc.pid);
   if (detach) return 0;
   console.attach();
-  const code = await waitForwarding(proc);
+  const code = await signals!.wait(proc);
   await console.done();
   return code;
 };

@@ -10,10 +10,10 @@ import { sandboxConfig } from "../../config/defaults.ts";
 import type { Container } from "../../container/container.ts";
 import { ContainerError } from "../../errors.ts";
 import type { ContainerProcess } from "../../process/handle.ts";
-import { SIGNALS } from "../../process/signals.ts";
 import { preservedFds, readBundle, writePidFile } from "../bundle.ts";
 import type { Command } from "../context.ts";
 import { bool, int, need, parseFlags, str } from "../flags.ts";
+import { SignalForwarder } from "../signals.ts";
 import { consoleFor } from "../terminal.ts";
 
 const CREATE_FLAGS = {
@@ -75,6 +75,7 @@ export const run: Command = async (ctx, args) => {
   });
   let init: ContainerProcess;
   try {
+    using signals = detach ? null : new SignalForwarder();
     using console = consoleFor(container, str(p, "console-socket"), { detached: detach });
     init = await container.start({
       detached: detach,
@@ -85,7 +86,7 @@ export const run: Command = async (ctx, args) => {
     if (pidFile) writePidFile(pidFile, init.pid);
     if (detach) return 0;
     console.attach();
-    const code = await waitForwarding(init);
+    const code = await signals!.wait(init);
     await console.done();
     return code;
   } finally {
@@ -132,33 +133,3 @@ export const remove: Command = async (ctx, args) => {
   await container.destroy();
   return 0;
 };
-
-/** Signals the CLI gets that go on to the init, as runc forwards them. */
-const FORWARDED: Deno.Signal[] = [
-  "SIGINT",
-  "SIGTERM",
-  "SIGHUP",
-  "SIGQUIT",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGCONT",
-];
-
-/** Waits for the process, passing on signals; its exit code (128 + signal if killed). */
-export async function waitForwarding(proc: ContainerProcess): Promise<number> {
-  const handlers = FORWARDED.map((signal) => {
-    const handler = () => {
-      try {
-        proc.kill(signal);
-      } catch { /* already gone */ }
-    };
-    Deno.addSignalListener(signal, handler);
-    return [signal, handler] as const;
-  });
-  try {
-    const status = await proc.status;
-    return status.code ?? 128 + (status.signal ? SIGNALS[status.signal] ?? 0 : 0);
-  } finally {
-    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
-  }
-}
