@@ -443,10 +443,15 @@ Deno.test("cli: run in the foreground passes SIGTERM on to the container and exi
     stderr: "piped",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  assert.equal((await reader.read()).value, "ready\n");
+  const first = (await reader.read()).value;
+  if (first !== "ready\n") {
+    const stderr = await new Response(child.stderr).text();
+    assert.fail(`no "ready" from the container (${JSON.stringify(first)}): ${stderr}`);
+  }
   child.kill("SIGTERM");
   const status = await child.status;
   reader.releaseLock();
   await child.stdout.cancel().catch(() => {});
+  await child.stderr.cancel().catch(() => {});
   assert.equal(status.code, 7, "the container's trap ran and its exit status came back");
 });

@@ -33,6 +33,7 @@ export function writeCgroupFile(file: string, value: string): void {
 export function mkdirTracked(dir: string, stopAt: string): string[] {
   const made: string[] = [];
   let at = stopAt.length;
+  let restarts = 0;
   try {
     while (at < dir.length) {
       const next = dir.indexOf("/", at + 1);
@@ -40,7 +41,12 @@ export function mkdirTracked(dir: string, stopAt: string): string[] {
       const path = dir.slice(0, at);
       const rc = mkdirRaw(path);
       if (rc === 0) made.push(path);
-      else if (rc !== -ERRNO.EEXIST) throw systemError("mkdir", -rc, path);
+      else if (rc === -ERRNO.ENOENT && restarts < 8) {
+        // A shared parent (the default /cell) was removed by another container's destroy
+        // between our mkdir of it and of its child: walk down again.
+        restarts++;
+        at = stopAt.length;
+      } else if (rc !== -ERRNO.EEXIST) throw systemError("mkdir", -rc, path);
       else if (at === dir.length) {
         // A leftover with nobody in it (an engine's crashed run) is taken over, as runc
         // does; one with processes or child cgroups belongs to someone.
