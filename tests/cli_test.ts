@@ -3,7 +3,7 @@
  */
 
 import assert from "node:assert/strict";
-import { bundle, cell, CLI } from "./support/cli.ts";
+import { bundle, cell, cellArgv } from "./support/cli.ts";
 import { exists } from "./support/fixture.ts";
 
 const roots: string[] = [];
@@ -20,7 +20,7 @@ globalThis.addEventListener("unload", () => {
     for (const entry of Deno.readDirSync(root)) {
       if (!entry.isDirectory) continue;
       new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--no-lock", CLI, "--root", root, "delete", "--force", entry.name],
+        args: [...cellArgv(root).slice(1), "delete", "--force", entry.name],
         stdout: "null",
         stderr: "null",
       }).outputSync();
@@ -251,13 +251,7 @@ Deno.test("cli: --preserve-fds passes fds 3.. to the container, and no other fd"
       "-c",
       `exec 3<${secret} 4<${secret}; exec "$@"`,
       "sh",
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--no-lock",
-      CLI,
-      "--root",
-      root,
+      ...cellArgv(root),
       "run",
       "--preserve-fds",
       "1",
@@ -388,13 +382,7 @@ Deno.test("cli: run with a terminal in the foreground proxies the caller's termi
     s.process!.terminal = true;
   });
   const command = [
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--no-lock",
-    CLI,
-    "--root",
-    root,
+    ...cellArgv(root),
     "run",
     "--bundle",
     dir,
@@ -437,8 +425,9 @@ Deno.test("cli: events streams stats and an oom line, and ends when the containe
 Deno.test("cli: run in the foreground passes SIGTERM on to the container and exits with its status", async () => {
   const root = await stateRoot();
   const dir = await bundle(["sh", "-c", "trap 'exit 7' TERM; echo ready; sleep 30 & wait"]);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", CLI, "--root", root, "run", "--bundle", dir, uid("sig")],
+  const [program, ...prefix] = cellArgv(root);
+  const child = new Deno.Command(program, {
+    args: [...prefix, "run", "--bundle", dir, uid("sig")],
     stdout: "piped",
     stderr: "piped",
   }).spawn();

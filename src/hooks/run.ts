@@ -31,6 +31,7 @@ import type { ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 import { type Hook, HOOK_KINDS, type HookKind } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
+import { isExecutable } from "../executable.ts";
 
 export { type Hook, HOOK_KINDS, type HookKind };
 
@@ -245,15 +246,6 @@ function hookCommand(
     ? ["--target", String(namespacesOf), "--net", "--uts", "--ipc", "--pid", "--cgroup", "--"]
     : ["--target", String(namespacesOf), "--all", "--root", "--wd", "--"];
   return { file: nsenter, args: [...enter, hook.path, ...args], argv0: nsenter };
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    const info = Deno.statSync(path);
-    return info.isFile && ((info.mode ?? 0) & 0o111) !== 0;
-  } catch {
-    return false;
-  }
 }
 
 /** A hook's `KEY=value` list as an object; for a repeated key the last entry wins. */

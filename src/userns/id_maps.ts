@@ -10,6 +10,7 @@
 
 import type { IdMapping, Spec } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
+import { isExecutable } from "../executable.ts";
 
 /** Who writes one map. */
 export type MapWriter =
@@ -45,16 +46,8 @@ const HELPER_DIRS = ["/usr/bin", "/usr/sbin", "/bin", "/sbin"];
 /** The absolute path of a map helper, or null when it is not installed. */
 export function findHelper(name: "newuidmap" | "newgidmap"): string | null {
   const dirs = [...(Deno.env.get("PATH") ?? "").split(":"), ...HELPER_DIRS];
-  for (const dir of dirs) {
-    if (!dir.startsWith("/")) continue;
-    try {
-      const info = Deno.statSync(`${dir}/${name}`);
-      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return `${dir}/${name}`;
-    } catch {
-      // not here
-    }
-  }
-  return null;
+  const found = dirs.find((dir) => dir.startsWith("/") && isExecutable(`${dir}/${name}`));
+  return found === undefined ? null : `${found}/${name}`;
 }
 
 /**

@@ -10,6 +10,11 @@ import { rootfs } from "./fixture.ts";
 /** The CLI entry point. */
 export const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
+/** The argv that runs the CLI on a state root, as an engine's runtime path would. */
+export function cellArgv(root: string): string[] {
+  return [Deno.execPath(), "run", "-A", "--no-lock", CLI, "--root", root];
+}
+
 /** What one CLI call printed and returned. */
 export interface CliResult {
   code: number;
@@ -28,8 +33,9 @@ export async function cell(
   options: { stdin?: string; env?: Record<string, string>; detached?: boolean } = {},
 ): Promise<CliResult> {
   const output = options.detached ? "null" : "piped";
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", CLI, "--root", root, ...args],
+  const [program, ...prefix] = cellArgv(root);
+  const child = new Deno.Command(program, {
+    args: [...prefix, ...args],
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: output,
     stderr: output,

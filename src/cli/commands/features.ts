@@ -6,6 +6,7 @@
  */
 
 import { CAPABILITIES } from "../../config/capabilities.ts";
+import { HOOK_KINDS } from "../../config/types.ts";
 import { lsmEnabled } from "../../config/validate_process.ts";
 import { OCI_SPEC_VERSION } from "../../container/container.ts";
 import { mountOptionNames } from "../../rootfs/mount_flags.ts";
@@ -17,14 +18,7 @@ export function featuresDocument(): Record<string, unknown> {
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_SPEC_VERSION,
-    hooks: [
-      "prestart",
-      "createRuntime",
-      "createContainer",
-      "startContainer",
-      "poststart",
-      "poststop",
-    ],
+    hooks: [...HOOK_KINDS],
     mountOptions: mountOptionNames(),
     linux: {
       namespaces: ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
