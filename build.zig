@@ -2,7 +2,10 @@
 const std = @import("std");
 
 pub fn build(b: *std.Build) void {
-    const target = b.standardTargetOptions(.{});
+    // The baseline CPU of the architecture unless -Dtarget/-Dcpu say otherwise: the library
+    // ships, so it must run on any x86_64 (or aarch64), not only on a CPU like the build host's
+    // (an AVX-512 host would otherwise give code that QEMU's TCG and older CPUs cannot run).
+    const target = b.standardTargetOptions(.{ .default_target = .{ .cpu_model = .baseline } });
     // ReleaseSafe unless asked otherwise: plain `zig build` gives the library cell ships,
     // with its safety checks on.
     const optimize = b.option(std.builtin.OptimizeMode, "optimize", "Optimization mode (default safe)") orelse .safe;
