@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { hybridUnifiedRoot } from "../src/cgroups/hybrid.ts";
 import { v1Hierarchies, V1Manager } from "../src/cgroups/v1.ts";
 import { V2Manager } from "../src/cgroups/v2.ts";
 import { restoreCgroupManager } from "../src/cgroups/mod.ts";
@@ -47,7 +48,10 @@ Deno.test("v1: a directory in every hierarchy, placement, freeze-kill-thaw, remo
   const id = uniqueId("cg1");
   const cg = new V1Manager({ path: `/cell/${id}` });
   const dirs = Object.values(cg.state().paths);
-  assert.equal(dirs.length, v1Hierarchies().length);
+  // One per v1 hierarchy, and on a hybrid host one in the unified hierarchy too.
+  const unified = hybridUnifiedRoot();
+  assert.equal(dirs.length, v1Hierarchies().length + (unified === undefined ? 0 : 1));
+  if (unified !== undefined) assert.equal(cg.state().paths.unified, `${unified}/cell/${id}`);
   await placeAndKill(cg, id);
 });
 

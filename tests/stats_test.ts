@@ -294,10 +294,15 @@ function unifiedMount(): string {
 }
 
 Deno.test("v2: a cgroup without controllers reads as zeros, cpu usage still counts", async () => {
-  const dir = `${unifiedMount()}/${TEST_NAME}`;
+  // A parent of our own enables nothing in its subtree_control, whatever the root's
+  // (containers on a hybrid host enable hugetlb there): its child has no controllers.
+  const parent = `${unifiedMount()}/${TEST_NAME}`;
+  const dir = `${parent}/leaf`;
   const shell = gatedShell("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; echo ready; read x");
+  Deno.mkdirSync(parent);
   Deno.mkdirSync(dir);
   try {
+    assert.equal(Deno.readTextFileSync(`${dir}/cgroup.controllers`).trim(), "");
     assert.deepEqual(readStatsV2(dir, null), emptyStats());
     Deno.writeTextFileSync(`${dir}/cgroup.procs`, String(shell.child.pid));
     await shell.go();
@@ -315,7 +320,7 @@ Deno.test("v2: a cgroup without controllers reads as zeros, cpu usage still coun
     assert.deepEqual(s.hugetlb, {});
     assert.ok(s.network.some((n) => n.name === "lo"));
   } finally {
-    await removeCgroups([dir]);
+    await removeCgroups([dir, parent]);
     await shell.stop();
   }
   assert.deepEqual(leftovers(), []);

@@ -11,6 +11,7 @@ import { needsCgroup, undelegated } from "./delegation.ts";
 import { NoCgroupManager } from "./none.ts";
 import { V1Manager } from "./v1.ts";
 import { V2Manager } from "./v2.ts";
+import { UNIFIED_KEY } from "./hybrid.ts";
 
 export type { CgroupManager, CgroupMode, CgroupState, FreezerState, OomSource } from "./manager.ts";
 
@@ -50,6 +51,16 @@ export function cgroupManager(options: CgroupManagerOptions): CgroupManager {
   if (uid === undefined || uid === 0) return manager;
   const refused = undelegated(manager.state(), uid);
   if (refused.length === 0) return manager;
+  // A hybrid host's unified directory is extra: without it the v1 ones still serve, as
+  // long as no limit needs a controller that lives only there.
+  const state = manager.state();
+  if (manager.mode === "v1" && state.paths[UNIFIED_KEY] !== undefined) {
+    const v1Only = { ...state, paths: { ...state.paths } };
+    delete v1Only.paths[UNIFIED_KEY];
+    if (undelegated(v1Only, uid).length === 0) {
+      return new V1Manager({ path: options.path, resources: options.resources, unified: false });
+    }
+  }
   if (needsCgroup(options.resources)) {
     throw new ContainerError(
       "ConfigInvalid",

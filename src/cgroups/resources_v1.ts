@@ -8,6 +8,8 @@ import type { Resources } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { checkPageSize, checkWithin, present } from "./host.ts";
 import type { CgroupWrite } from "./writes.ts";
+import { controllersOf, UNIFIED_KEY } from "./hybrid.ts";
+import { planCpuV2, planHugetlbV2, planIoV2, planMemoryV2, planPidsV2 } from "./resources_v2.ts";
 
 const UNLIMITED = "-1";
 
@@ -28,7 +30,11 @@ function need(paths: Record<string, string>, controller: string, field: string):
   return dir;
 }
 
-/** The writes for `resources` on v1 (devices excluded: see V1Manager). */
+/**
+ * The writes for `resources` on v1 (devices excluded: see V1Manager). On a hybrid host a
+ * controller that no v1 hierarchy has but the container's unified directory offers
+ * (`paths.unified`) gets its v2 writes there.
+ */
 export function planV1(resources: Resources, paths: Record<string, string>): CgroupWrite[] {
   if (resources.unified && Object.keys(resources.unified).length > 0) {
     throw new ContainerError(
@@ -36,12 +42,17 @@ export function planV1(resources: Resources, paths: Record<string, string>): Cgr
       "linux.resources.unified: needs cgroup v2 (this host is v1)",
     );
   }
+  const unified = paths[UNIFIED_KEY];
+  const offered = unified === undefined ? [] : controllersOf(unified);
+  const inUnified = (v1: string, v2: string) =>
+    dirOf(paths, v1) === undefined && offered.includes(v2);
+  const r = resources;
   return [
-    ...memory(resources, paths),
-    ...cpu(resources, paths),
-    ...pids(resources, paths),
-    ...blockIO(resources, paths),
-    ...hugetlb(resources, paths),
+    ...(inUnified("memory", "memory") ? planMemoryV2(r, unified!) : memory(r, paths)),
+    ...(inUnified("cpu", "cpu") ? planCpuV2(r, unified!) : cpu(r, paths)),
+    ...(inUnified("pids", "pids") ? planPidsV2(r, unified!) : pids(r, paths)),
+    ...(inUnified("blkio", "io") ? planIoV2(r, unified!) : blockIO(r, paths)),
+    ...(inUnified("hugetlb", "hugetlb") ? planHugetlbV2(r, unified!) : hugetlb(r, paths)),
   ];
 }
 

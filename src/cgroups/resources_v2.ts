@@ -24,11 +24,11 @@ export function blkioToIoWeight(weight: number): number {
 /** The writes for `resources` on v2 (devices excluded: they are an eBPF program). */
 export function planV2(resources: Resources, dir: string): CgroupWrite[] {
   return [
-    ...memory(resources, dir),
-    ...cpu(resources, dir),
-    ...pids(resources, dir),
-    ...io(resources, dir),
-    ...hugetlb(resources, dir),
+    ...planMemoryV2(resources, dir),
+    ...planCpuV2(resources, dir),
+    ...planPidsV2(resources, dir),
+    ...planIoV2(resources, dir),
+    ...planHugetlbV2(resources, dir),
     ...unified(resources, dir),
   ];
 }
@@ -37,7 +37,8 @@ function v1Only(field: string): never {
   throw new ContainerError("ConfigInvalid", `${field}: not available on cgroup v2`);
 }
 
-function memory(r: Resources, dir: string): CgroupWrite[] {
+/** The memory controller's writes for `r` in the v2 cgroup `dir`. */
+export function planMemoryV2(r: Resources, dir: string): CgroupWrite[] {
   const m = r.memory;
   if (!m) return [];
   const f = "linux.resources.memory";
@@ -65,7 +66,8 @@ function memory(r: Resources, dir: string): CgroupWrite[] {
   return out;
 }
 
-function cpu(r: Resources, dir: string): CgroupWrite[] {
+/** The cpu and cpuset controller's writes for `r` in the v2 cgroup `dir`. */
+export function planCpuV2(r: Resources, dir: string): CgroupWrite[] {
   const c = r.cpu;
   if (!c) return [];
   const f = "linux.resources.cpu";
@@ -98,13 +100,15 @@ function cpu(r: Resources, dir: string): CgroupWrite[] {
   return out;
 }
 
-function pids(r: Resources, dir: string): CgroupWrite[] {
+/** The pids controller's writes for `r` in the v2 cgroup `dir`. */
+export function planPidsV2(r: Resources, dir: string): CgroupWrite[] {
   if (!r.pids) return [];
   const value = r.pids.limit === -1 ? "max" : String(r.pids.limit);
   return [{ file: `${dir}/pids.max`, value, field: "linux.resources.pids.limit" }];
 }
 
-function io(r: Resources, dir: string): CgroupWrite[] {
+/** The io controller's writes for `r` in the v2 cgroup `dir`. */
+export function planIoV2(r: Resources, dir: string): CgroupWrite[] {
   const b = r.blockIO;
   if (!b) return [];
   const f = "linux.resources.blockIO";
@@ -150,7 +154,8 @@ function io(r: Resources, dir: string): CgroupWrite[] {
   return out;
 }
 
-function hugetlb(r: Resources, dir: string): CgroupWrite[] {
+/** The hugetlb controller's writes for `r` in the v2 cgroup `dir`. */
+export function planHugetlbV2(r: Resources, dir: string): CgroupWrite[] {
   const f = "linux.resources.hugepageLimits";
   return (r.hugepageLimits ?? []).map((h, i) => {
     const file = `${dir}/hugetlb.${h.pageSize}.max`;

@@ -7,6 +7,7 @@
  */
 
 import { readNetDev } from "./net_stats.ts";
+import { readHugetlbV2, readIoV2, readMemoryV2, readPidsV2 } from "./stats_v2.ts";
 import {
   type BlockIOStats,
   type CgroupStats,
@@ -20,6 +21,7 @@ import {
   readOptional,
   UNLIMITED,
 } from "./stats.ts";
+import { UNIFIED_KEY } from "./hybrid.ts";
 
 /** AT_CLKTCK, the auxiliary vector entry holding USER_HZ. */
 const AT_CLKTCK = 17n;
@@ -168,7 +170,8 @@ function readHugetlb(dir: string): CgroupStats["hugetlb"] {
  * Reads the stats of a cgroup v1 container.
  *
  * @param paths The container's directory per hierarchy, keyed by the hierarchy's
- *   controllers ("memory", "cpu,cpuacct", ...): `CgroupState.paths`.
+ *   controllers ("memory", "cpu,cpuacct", ...), and on a hybrid host its directory in the
+ *   unified hierarchy under "unified": `CgroupState.paths`.
  * @param initPid The container's init process on the host, for the network counters of
  *   its namespace; null (or a pid that is gone) gives `network: []`.
  */
@@ -186,6 +189,15 @@ export function readStatsV1(paths: Record<string, string>, initPid: number | nul
   if (blkio !== undefined) stats.blockIO = readBlkio(blkio);
   const hugetlb = dirOf(paths, "hugetlb");
   if (hugetlb !== undefined) stats.hugetlb = readHugetlb(hugetlb);
+  // A hybrid host: a controller no v1 hierarchy has may live in the unified hierarchy
+  // (hugetlb on a fresh Debian VM); its files are read there, in their v2 form.
+  const unified = paths[UNIFIED_KEY];
+  if (unified !== undefined) {
+    if (memory === undefined) readMemoryV2(stats, unified);
+    if (pids === undefined) readPidsV2(stats, unified);
+    if (blkio === undefined) stats.blockIO = readIoV2(unified);
+    if (hugetlb === undefined) stats.hugetlb = readHugetlbV2(unified);
+  }
   stats.network = initPid === null ? [] : readNetDev(initPid);
   return stats;
 }

@@ -43,7 +43,8 @@ export function parseIoStat(text: string | undefined): BlockIOStats[] {
   return out;
 }
 
-function readCpu(stats: CgroupStats, dir: string): void {
+/** cpu.stat of a v2 cgroup into `stats.cpu` (its usage lines exist in every cgroup). */
+export function readCpuV2(stats: CgroupStats, dir: string): void {
   const stat = readFlatKeyed(`${dir}/cpu.stat`);
   stats.cpu.usageTotalNs = (stat.usage_usec ?? 0) * 1000;
   stats.cpu.usageUserNs = (stat.user_usec ?? 0) * 1000;
@@ -55,7 +56,8 @@ function readCpu(stats: CgroupStats, dir: string): void {
   };
 }
 
-function readMemory(stats: CgroupStats, dir: string): void {
+/** The memory controller's files of a v2 cgroup into `stats.memory`. */
+export function readMemoryV2(stats: CgroupStats, dir: string): void {
   const m = stats.memory;
   m.usageBytes = readNumber(`${dir}/memory.current`);
   m.maxUsageBytes = readNumber(`${dir}/memory.peak`);
@@ -68,7 +70,8 @@ function readMemory(stats: CgroupStats, dir: string): void {
   m.rssBytes = m.stat.anon ?? 0;
 }
 
-function readHugetlb(dir: string): CgroupStats["hugetlb"] {
+/** Each huge page size's usage in a v2 cgroup. */
+export function readHugetlbV2(dir: string): CgroupStats["hugetlb"] {
   const out: CgroupStats["hugetlb"] = {};
   for (const size of hugePageSizes(dir, "current")) {
     out[size] = {
@@ -78,6 +81,17 @@ function readHugetlb(dir: string): CgroupStats["hugetlb"] {
     };
   }
   return out;
+}
+
+/** pids.current and pids.max of a v2 cgroup into `stats.pids`. */
+export function readPidsV2(stats: CgroupStats, dir: string): void {
+  stats.pids.current = readNumber(`${dir}/pids.current`);
+  stats.pids.limit = readLimit(`${dir}/pids.max`);
+}
+
+/** io.stat of a v2 cgroup. */
+export function readIoV2(dir: string): BlockIOStats[] {
+  return parseIoStat(readOptional(`${dir}/io.stat`));
 }
 
 /**
@@ -92,11 +106,10 @@ export function readStatsV2(dir: string, initPid: number | null): CgroupStats {
   const stats = emptyStats();
   stats.network = initPid === null ? [] : readNetDev(initPid);
   if (dir === "") return stats;
-  readCpu(stats, dir);
-  readMemory(stats, dir);
-  stats.pids.current = readNumber(`${dir}/pids.current`);
-  stats.pids.limit = readLimit(`${dir}/pids.max`);
-  stats.blockIO = parseIoStat(readOptional(`${dir}/io.stat`));
-  stats.hugetlb = readHugetlb(dir);
+  readCpuV2(stats, dir);
+  readMemoryV2(stats, dir);
+  readPidsV2(stats, dir);
+  stats.blockIO = readIoV2(dir);
+  stats.hugetlb = readHugetlbV2(dir);
   return stats;
 }

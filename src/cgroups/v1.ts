@@ -1,6 +1,8 @@
 /**
- * cgroup v1 (and hybrid hosts, where every controller is v1): one directory per
- * hierarchy. Kill is freeze, SIGKILL everyone, thaw, so nothing forks away meanwhile.
+ * cgroup v1: one directory per hierarchy. On a hybrid host the container also gets a
+ * directory in the unified (cgroup2) hierarchy, where the controllers no v1 hierarchy has
+ * are enabled, limited and read. Kill is freeze, SIGKILL everyone, thaw, so nothing
+ * forks away meanwhile.
  *
  * @module
  */
@@ -22,6 +24,7 @@ import { planV1 } from "./resources_v1.ts";
 import type { CgroupStats } from "./stats.ts";
 import { readStatsV1 } from "./stats_v1.ts";
 import { applyWrites } from "./writes.ts";
+import { enableControllersDown, hybridUnifiedRoot, UNIFIED_KEY } from "./hybrid.ts";
 
 /** A mounted v1 hierarchy. */
 export interface Hierarchy {
@@ -68,6 +71,11 @@ export interface V1Options {
   resources?: Resources;
   /** A state to resume from (load from another process). */
   state?: CgroupState;
+  /**
+   * On a hybrid host, also a directory in the unified hierarchy (default true; false for
+   * a rootless container whose unified cgroup is not delegated).
+   */
+  unified?: boolean;
 }
 
 /** The cgroup v1 backend. */
@@ -92,6 +100,11 @@ export class V1Manager implements CgroupManager {
       this.#paths[h.controllers] = h.mount + options.path;
       this.#roots[h.controllers] = h.mount;
     }
+    const unified = options.unified === false ? undefined : hybridUnifiedRoot();
+    if (unified !== undefined) {
+      this.#paths[UNIFIED_KEY] = unified + options.path;
+      this.#roots[UNIFIED_KEY] = unified;
+    }
     this.#created = [];
   }
 
@@ -109,6 +122,7 @@ export class V1Manager implements CgroupManager {
       for (const [controllers, dir] of Object.entries(this.#paths)) {
         const made = mkdirTracked(dir, this.#roots[controllers]);
         this.#created.push(...made);
+        if (controllers === UNIFIED_KEY) enableControllersDown(this.#roots[controllers], dir);
         if (controllers.split(",").includes("cpuset")) inheritCpuset(made);
       }
       this.apply(this.#resources);

@@ -22,12 +22,10 @@ import type { CgroupStats } from "./stats.ts";
 import { readStatsV2 } from "./stats_v2.ts";
 import { applyWrites } from "./writes.ts";
 import { applyDeviceProgram } from "./devices_v2.ts";
+import { enableControllersDown } from "./hybrid.ts";
 
 /** Where the unified hierarchy is mounted. */
 export const UNIFIED_ROOT = "/sys/fs/cgroup";
-
-/** Controllers cell enables for its cgroups when the parent offers them. */
-const WANTED = ["cpu", "cpuset", "io", "memory", "pids", "hugetlb"];
 
 /** Options of {@linkcode V2Manager}. */
 export interface V2Options {
@@ -85,24 +83,9 @@ export class V2Manager implements CgroupManager {
     }
   }
 
-  /** Writes "+controller" into cgroup.subtree_control of every existing ancestor. */
+  /** Enables the wanted controllers on the way down to the container's directory. */
   #enableControllers(): void {
-    let at = this.#root;
-    const rest = this.#dir.slice(this.#root.length).split("/").filter((p) => p !== "");
-    for (const part of rest) {
-      let available: string[];
-      try {
-        available = Deno.readTextFileSync(`${at}/cgroup.controllers`).trim().split(/\s+/);
-      } catch {
-        return; // not made yet
-      }
-      const enabled = Deno.readTextFileSync(`${at}/cgroup.subtree_control`).trim().split(/\s+/);
-      const missing = WANTED.filter((c) => available.includes(c) && !enabled.includes(c));
-      if (missing.length > 0) {
-        writeCgroupFile(`${at}/cgroup.subtree_control`, missing.map((c) => `+${c}`).join(" "));
-      }
-      at = `${at}/${part}`;
-    }
+    enableControllersDown(this.#root, this.#dir);
   }
 
   apply(resources: Resources): void {

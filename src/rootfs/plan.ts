@@ -234,6 +234,19 @@ function planCgroupMount(plan: PlanBuilder, m: Mount, flags: number, ctx: Rootfs
   for (const [controllers, hostDir] of Object.entries(ctx.cgroupPaths)) {
     const name = controllers.replace(/^name=/, "");
     const target = `${dest}/${name}`;
+    if (controllers === "unified") {
+      // A hybrid host's cgroup2 side, where the host has it (/sys/fs/cgroup/unified).
+      if (ctx.cgroupns) {
+        mountOp(plan, `mount cgroup2 on ${target}`, IN_ROOT | MKDIR, base | ro, {
+          source: "cgroup2",
+          target,
+          fstype: "cgroup2",
+        });
+      } else {
+        bindCgroupDir(plan, hostDir, target, base | ro);
+      }
+      continue;
+    }
     if (ctx.cgroupns) {
       const fsData = controllers.startsWith("name=") ? `none,${controllers}` : controllers;
       mountOp(plan, `mount cgroup ${controllers} on ${target}`, IN_ROOT | MKDIR, base | ro, {

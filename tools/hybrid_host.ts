@@ -1,0 +1,68 @@
+/**
+ * Moving a controller between the two sides of a hybrid cgroup host, for the bench (crun
+ * wants the cgroup2 side empty) and the tests (which put the host back as they found it).
+ *
+ * Mounting a v1 hierarchy for a controller takes it off the cgroup2 side (EBUSY while a
+ * cgroup2 directory below the root has it enabled). Unmounting gives it back only if the
+ * hierarchy has no child cgroups at that moment, dying ones included: a cgroup removed a
+ * moment ago may still be counted, and then the hierarchy lives on unmounted and keeps the
+ * controller until it is mounted and unmounted again. So the unmount checks and retries.
+ *
+ * @module
+ */
+
+const UNIFIED = "/sys/fs/cgroup/unified";
+
+async function run(cmd: string, args: string[]): Promise<string | null> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  return out.success ? null : new TextDecoder().decode(out.stderr).trim();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The controllers the hybrid host's cgroup2 root offers ([] if there is none). */
+export function unifiedControllers(root = UNIFIED): string[] {
+  try {
+    return Deno.readTextFileSync(`${root}/cgroup.controllers`).trim().split(/\s+/).filter((c) =>
+      c !== ""
+    );
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Mounts a v1 hierarchy of `controller` at `mountPoint` (an existing directory), retrying
+ * for up to 5 s while the cgroup2 side still uses it.
+ */
+export async function mountV1(controller: string, mountPoint: string): Promise<void> {
+  let error = "";
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const failed = await run("mount", ["-t", "cgroup", "-o", controller, "cgroup", mountPoint]);
+    if (failed === null) return;
+    error = failed;
+    await sleep(100);
+  }
+  throw new Error(`cannot mount a cgroup v1 ${controller} hierarchy at ${mountPoint}: ${error}`);
+}
+
+/**
+ * Unmounts the v1 hierarchy of `controller` at `mountPoint` and waits until the controller
+ * is back on the cgroup2 side, mounting and unmounting again (bounded) while a dying child
+ * cgroup keeps the hierarchy alive.
+ */
+export async function unmountV1(controller: string, mountPoint: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const failed = await run("umount", [mountPoint]);
+    if (failed !== null) throw new Error(`umount ${mountPoint}: ${failed}`);
+    for (let wait = 0; wait < 10; wait++) {
+      if (unifiedControllers().includes(controller)) return;
+      await sleep(50);
+    }
+    await mountV1(controller, mountPoint);
+    await sleep(100);
+  }
+  throw new Error(`${controller} did not go back to ${UNIFIED} after unmounting ${mountPoint}`);
+}
