@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ args: Deno.args, options: { runs: { type: "string" } } });
   const runs = Number(values.runs ?? 50);
   if (Deno.uid() !== 0) throw new Error("the bench makes real containers: run it as root");
-  await preparePeers();
+  const restoreHost = await preparePeers();
   const dir = await Deno.makeTempDir({ prefix: "cell-bench-" });
   // Every runtime keeps its state on a tmpfs, as /run is on a distribution.
   await mountTmpfs(dir);
@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   } finally {
     await new Deno.Command("umount", { args: [dir] }).output();
     await Deno.remove(dir, { recursive: true });
+    await restoreHost();
   }
 }
 

@@ -25,6 +25,7 @@
 
 import { join } from "node:path";
 import { defaultConfig } from "../src/config/defaults.ts";
+import { mountV1, unmountV1 } from "../tools/hybrid_host.ts";
 
 /** The peer runtimes {@linkcode timePeer} knows. */
 export type PeerRuntime = "runc" | "crun";
@@ -52,26 +53,33 @@ const UNIFIED = `${CGROUP_ROOT}/unified`;
  * `mkdir` and back to read-only afterwards, and a note is printed to stderr. Does nothing on
  * pure cgroup v1 or v2 hosts, or when it has been done already. Needs root.
  *
- * The change lasts until the next reboot; it is what a systemd hybrid host does at boot for
- * every controller anyway.
+ * The change is undone by the function it returns (the bench calls it when it ends), which
+ * unmounts those hierarchies and removes the mount points it made, so the controllers go
+ * back to the cgroup2 side and the host is as it was.
  *
  * @example Before timing crun
  * ```ts ignore
- * await preparePeers();
- * const times = await timePeer("crun", bundleDir, 20);
+ * const restore = await preparePeers();
+ * try {
+ *   const times = await timePeer("crun", bundleDir, 20);
+ * } finally {
+ *   await restore();
+ * }
  * ```
  *
+ * @returns A function that puts the host back as it was.
  * @throws {Error} If not root, if a mount fails, or if controllers remain on the cgroup2 side.
  */
-export async function preparePeers(): Promise<void> {
+export async function preparePeers(): Promise<() => Promise<void>> {
   const mounts = await readMountInfo();
   const top = mounts.find((m) => m.mountPoint === CGROUP_ROOT);
   const unified = mounts.find((m) => m.mountPoint === UNIFIED && m.fsType === "cgroup2");
   // Unified (pure v2) hosts and pure v1 hosts are fine for crun.
-  if (top?.fsType !== "tmpfs" || unified === undefined) return;
+  const nothing = () => Promise.resolve();
+  if (top?.fsType !== "tmpfs" || unified === undefined) return nothing;
 
   const controllers = await unifiedControllers();
-  if (controllers.length === 0) return;
+  if (controllers.length === 0) return nothing;
   if (Deno.uid() !== 0) {
     throw new Error(
       `crun refuses this host: ${UNIFIED} holds ${controllers.join(", ")}; ` +
@@ -97,16 +105,36 @@ export async function preparePeers(): Promise<void> {
       console.error(`preparePeers: remounted ${CGROUP_ROOT} read-only again`);
     }
   }
-  for (const controller of controllers) {
-    const mountPoint = join(CGROUP_ROOT, controller);
-    await run("mount", ["-t", "cgroup", "-o", controller, "cgroup", mountPoint]);
-    console.error(`preparePeers: mounted the cgroup v1 ${controller} hierarchy at ${mountPoint}`);
+  const mounted: [string, string][] = [];
+  const restore = async () => {
+    for (const [controller, mountPoint] of mounted.reverse()) {
+      await unmountV1(controller, mountPoint);
+      console.error(`preparePeers: unmounted ${mountPoint}; ${controller} is back in cgroup2`);
+    }
+    if (missing.length === 0) return;
+    if (readOnly) await run("mount", ["-o", "remount,rw", CGROUP_ROOT]);
+    try {
+      for (const mountPoint of missing) await Deno.remove(mountPoint);
+    } finally {
+      if (readOnly) await run("mount", ["-o", "remount,ro", CGROUP_ROOT]);
+    }
+  };
+  try {
+    for (const controller of controllers) {
+      const mountPoint = join(CGROUP_ROOT, controller);
+      await mountV1(controller, mountPoint);
+      mounted.push([controller, mountPoint]);
+      console.error(`preparePeers: mounted the cgroup v1 ${controller} hierarchy at ${mountPoint}`);
+    }
+    const left = await unifiedControllers();
+    if (left.length > 0) {
+      throw new Error(`${UNIFIED}/cgroup.controllers still lists ${left.join(", ")}`);
+    }
+  } catch (e) {
+    await restore();
+    throw e;
   }
-
-  const left = await unifiedControllers();
-  if (left.length > 0) {
-    throw new Error(`${UNIFIED}/cgroup.controllers still lists ${left.join(", ")}`);
-  }
+  return restore;
 }
 
 /**

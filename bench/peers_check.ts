@@ -40,7 +40,7 @@ async function checkOutput(runtime: PeerRuntime, bundleDir: string): Promise<voi
 }
 
 async function main(): Promise<void> {
-  await preparePeers();
+  const restoreHost = await preparePeers();
   const dir = await Deno.makeTempDir({ prefix: "cell-peers-check-" });
   try {
     const bundleDir = join(dir, "bundle");
@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+    await restoreHost();
   }
 }
 
