@@ -1,6 +1,8 @@
 /**
- * `deno task test`: builds what is stale, runs the native unit tests, then every
- * TypeScript test as root. Extra arguments go to `deno test` (e.g. a filter).
+ * `deno task test`: builds what is stale, runs the native unit tests, every TypeScript
+ * test in `tests/` as root on this host, then the cgroup v2 tests (`tests/v2/`) in the
+ * QEMU guest (`deno task test:vm`). Extra arguments go to `deno test` on the host (e.g.
+ * `--filter=oom`), and then the guest is not booted.
  *
  * @module
  */
@@ -10,22 +12,32 @@ import { ensureBuilt } from "./build.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
+async function step(cmd: string, args: string[]): Promise<boolean> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: ROOT,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  return (await child.status).success;
+}
+
 if (Deno.uid() !== 0) {
   console.error("cell's tests create real containers: run them as root (sudo deno task test)");
   Deno.exit(1);
 }
 await ensureBuilt();
-const zig = await new Deno.Command("zig", {
-  args: ["test", "-O", "ReleaseSafe", "zig-src/tests.zig"],
-  cwd: ROOT,
-  stdout: "inherit",
-  stderr: "inherit",
-}).spawn().status;
-console.log(`native unit tests: ${zig.success ? "ok" : "FAILED"}`);
-const deno = await new Deno.Command(Deno.execPath(), {
-  args: ["test", "-A", "--ignore=tests/v2/", ...Deno.args, "tests/"],
-  cwd: ROOT,
-  stdout: "inherit",
-  stderr: "inherit",
-}).spawn().status;
-Deno.exit(zig.success && deno.success ? 0 : 1);
+const zig = await step("zig", ["test", "-O", "ReleaseSafe", "zig-src/tests.zig"]);
+console.log(`native unit tests: ${zig ? "ok" : "FAILED"}`);
+const host = await step(Deno.execPath(), [
+  "test",
+  "-A",
+  "--ignore=tests/v2/",
+  ...Deno.args,
+  "tests/",
+]);
+let vm = true;
+if (Deno.args.length === 0) {
+  vm = await step(Deno.execPath(), ["run", "-A", "tools/vm/run.ts"]);
+}
+Deno.exit(zig && host && vm ? 0 : 1);
