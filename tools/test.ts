@@ -38,6 +38,8 @@ const host = await step(Deno.execPath(), [
 ]);
 let vm = true;
 if (Deno.args.length === 0) {
+  // .ci/run reads the host's summary from before this line and the guest's after it.
+  console.log("== the cgroup v2 guest ==");
   vm = await step(Deno.execPath(), ["run", "-A", "tools/vm/run.ts"]);
 }
 Deno.exit(zig && host && vm ? 0 : 1);
