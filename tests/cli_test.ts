@@ -350,18 +350,24 @@ Deno.test("cli: a terminal through --console-socket, as conmon and containerd's 
     stdout: "piped",
   }).spawn();
   const lines = receiver.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  assert.match((await lines.read()).value ?? "", /listening/);
+  // Chunks are not lines: "listening" and its newline may come apart.
+  let text = "";
+  while (!text.includes("listening\n")) {
+    const chunk = await lines.read();
+    assert.ok(!chunk.done, `the receiver ended before it listened: ${JSON.stringify(text)}`);
+    text += chunk.value;
+  }
+  text = text.slice(text.indexOf("listening\n") + "listening\n".length);
   const id = uid("tty");
   const created = await cell(root, ["create", "--console-socket", socket, "--bundle", dir, id], {
     detached: true,
   });
   assert.equal(created.code, 0);
   assert.equal((await cell(root, ["start", id], { detached: true })).code, 0);
-  let text = "";
   for (let chunk = await lines.read(); !chunk.done; chunk = await lines.read()) text += chunk.value;
   await receiver.status;
   const [first, ...rest] = text.split("\n");
-  assert.equal(first, "/dev/pts/0 1", "the pty's name and exactly one fd");
+  assert.equal(first, "/dev/pts/0 1", `the pty's name and exactly one fd: ${JSON.stringify(text)}`);
   assert.deepEqual(rest.join("\n").split("\r\n").slice(0, 2), ["/dev/pts/0", "hi"]);
   assert.equal((await cell(root, ["delete", "-f", id])).code, 0);
   const noTerminal = await cell(root, [
