@@ -118,6 +118,13 @@ Deno.test("cli: wrong states, unknown containers and bad flags fail with runc's 
   const startAgain = await cell(root, ["start", ID_up]);
   assert.equal(startAgain.code, 1);
   assert.match(startAgain.stderr, /already running/);
+  // podman tells a missing executable (127) from one it cannot run (126) by runc's words.
+  const nope = await cell(root, ["exec", ID_up, "nope"]);
+  assert.equal(nope.code, 255);
+  assert.match(nope.stderr, /exec: \\"nope\\": executable file not found in \$PATH/);
+  const denied = await cell(root, ["exec", ID_up, "/etc/passwd"]);
+  assert.equal(denied.code, 255);
+  assert.match(denied.stderr, /exec: \\"\/etc\/passwd\\": permission denied/);
   const del = await cell(root, ["delete", ID_up]);
   assert.equal(del.code, 1);
   assert.match(del.stderr, /cannot delete container up-\d+ that is not stopped: running/);
@@ -144,14 +151,22 @@ Deno.test("cli: wrong states, unknown containers and bad flags fail with runc's 
   assert.equal(badSignal.code, 1);
 });
 
-Deno.test("cli: stopped containers refuse kill; created ones take it", async () => {
+Deno.test("cli: stopped containers refuse kill but not kill --all, in runc's words; created ones take it", async () => {
   const root = await stateRoot();
   const dir = await bundle(["true"]);
   assert.equal((await cell(root, ["run", "--keep", "--bundle", dir, ID_done])).code, 0);
   assert.equal(json((await cell(root, ["state", ID_done])).stdout).status, "stopped");
+  // containerd's shim reads "container not running" as "already gone"; it sends kill --all
+  // after the init exits, and retries for ever if that fails.
   const kill = await cell(root, ["kill", ID_done]);
   assert.equal(kill.code, 1);
-  assert.match(kill.stderr, /stopped/);
+  assert.match(kill.stderr, /container not running/);
+  const all = await cell(root, ["kill", "--all", ID_done, "9"]);
+  assert.equal(all.code, 0, all.stderr);
+  // runc's exec exits 255 when its process cannot run.
+  const exec = await cell(root, ["exec", ID_done, "true"]);
+  assert.equal(exec.code, 255);
+  assert.match(exec.stderr, /container not running/);
   assert.equal((await cell(root, ["delete", ID_done])).code, 0);
   assert.equal((await cell(root, ["create", "--bundle", dir, ID_c], { detached: true })).code, 0);
   assert.equal((await cell(root, ["kill", ID_c, "9"])).code, 0);
@@ -210,7 +225,7 @@ Deno.test("cli: run -d, exec -d with pid files, exec flags and --process", async
   const one = await cell(root, ["exec", "--user", "1", ID_bg, "id", "-u"]);
   assert.equal(one.stdout, "1\n", one.stderr);
   const named = await cell(root, ["exec", "--user", "daemon", ID_bg, "id", "-u"]);
-  assert.equal(named.code, 1, "a user name is refused, not read as 0");
+  assert.equal(named.code, 255, "a user name is refused (runc's exec failure code), not read as 0");
   const caps = await cell(root, [
     "exec",
     "--cap",
