@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { bundle, cell, cellArgv } from "./support/cli.ts";
-import { exists } from "./support/fixture.ts";
+import { cgroupDirsOf, exists } from "./support/fixture.ts";
 
 const roots: string[] = [];
 
@@ -171,6 +171,21 @@ Deno.test("cli: stopped containers refuse kill but not kill --all, in runc's wor
   assert.equal((await cell(root, ["create", "--bundle", dir, ID_c], { detached: true })).code, 0);
   assert.equal((await cell(root, ["kill", ID_c, "9"])).code, 0);
   assert.equal((await cell(root, ["delete", ID_c])).code, 0);
+});
+
+Deno.test("cli: create with a failing prestart or createContainer hook exits 1 with its error and leaves nothing", async () => {
+  const root = await stateRoot();
+  for (const kind of ["prestart", "createRuntime", "createContainer"]) {
+    const dir = await bundle(["sleep", "30"], (s) => {
+      s.hooks = { [kind]: [{ path: "/bin/sh", args: ["sh", "-c", "echo nope >&2; exit 3"] }] };
+    });
+    const id = uid(`hk-${kind}`);
+    const created = await cell(root, ["create", "--bundle", dir, id]); // bounded by the test
+    assert.equal(created.code, 1, created.stderr);
+    assert.match(created.stderr, new RegExp(`${kind} hook /bin/sh failed: exit status 3: nope`));
+    assert.equal((await cell(root, ["list", "-q"])).stdout, "", "the container is gone");
+    assert.deepEqual(cgroupDirsOf(id), [], "its cgroups are gone");
+  }
 });
 
 Deno.test("cli: --log-format json writes one JSON error line engines can read", async () => {

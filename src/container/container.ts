@@ -238,9 +238,11 @@ export class Container implements AsyncDisposable {
         await runLifecycleHooks(kind, made, init.pid);
       }
     } catch (e) {
-      // The spec: a failed create hook stops the container; it stays to be deleted.
+      // The spec: a failed create hook stops the container; it stays to be deleted. A
+      // detached init is not ours to reap (its status never resolves): wait for it to die.
       this.#killInit(made);
-      await init.status;
+      if (options.detached) await waitGone(made.init);
+      else await init.status;
       throw e;
     }
     return init;
