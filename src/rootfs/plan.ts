@@ -9,6 +9,7 @@
 
 import type { Device, Mount, Spec } from "../config/types.ts";
 import { Op, type PlanBuilder } from "../process/plan_builder.ts";
+import { TMPCOPYUP } from "../config/mount_options.ts";
 import { MS, parseMountOptions, PROPAGATION } from "./mount_flags.ts";
 
 /** Mount op flags (docs/abi.md). */
@@ -146,6 +147,24 @@ function mountOp(
       .str(args.source ?? "").str(args.target).str(args.fstype ?? "").str(args.data ?? ""));
 }
 
+/**
+ * A tmpfs that starts with a copy of what its target held (`tmpcopyup`, validated to be
+ * on tmpfs only): the native core opens the target, mounts the tmpfs on it and copies.
+ */
+function planTmpfsCopyup(plan: PlanBuilder, m: Mount): void {
+  const { flags, propagation, data } = parseMountOptions(
+    (m.options ?? []).filter((o) => o !== TMPCOPYUP),
+  );
+  plan.op(
+    Op.tmpfsCopyup,
+    `mount tmpfs on ${m.destination} with a copy of its content`,
+    (w) => w.u32(flags).str(m.destination).str(data),
+  );
+  for (const p of propagation) {
+    mountOp(plan, `set the propagation of ${m.destination}`, IN_ROOT, p, { target: m.destination });
+  }
+}
+
 function isFile(path: string): boolean {
   try {
     return !Deno.statSync(path).isDirectory;
@@ -155,6 +174,10 @@ function isFile(path: string): boolean {
 }
 
 function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
+  if (m.options?.includes(TMPCOPYUP)) {
+    planTmpfsCopyup(plan, m);
+    return;
+  }
   const options = m.options ?? [];
   const { flags, propagation, data } = parseMountOptions(options);
   const dest = m.destination;
