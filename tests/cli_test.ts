@@ -188,6 +188,22 @@ Deno.test("cli: create with a failing prestart or createContainer hook exits 1 w
   }
 });
 
+Deno.test("cli: a config without process is created, and start refuses it", async () => {
+  const root = await stateRoot();
+  const dir = await bundle(["true"], (s) => delete s.process);
+  const id = uid("noproc");
+  const created = await cell(root, ["create", "--bundle", dir, id]);
+  assert.equal(created.code, 0, created.stderr);
+  const state = json((await cell(root, ["state", id])).stdout);
+  assert.equal(state.status, "created");
+  assert.equal(state.pid, 0);
+  const started = await cell(root, ["start", id]);
+  assert.equal(started.code, 1);
+  assert.match(started.stderr, /has no process/);
+  assert.equal((await cell(root, ["delete", id])).code, 0);
+  assert.equal((await cell(root, ["list", "-q"])).stdout, "");
+});
+
 Deno.test("cli: --log-format json writes one JSON error line engines can read", async () => {
   const root = await stateRoot();
   const log = `${root}/log.json`;

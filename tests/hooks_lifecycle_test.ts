@@ -127,3 +127,21 @@ for (const kind of ["prestart", "createRuntime", "createContainer"] as const) {
     assertNothingLeft(factory, id);
   });
 }
+
+Deno.test("a config without process: start needs the process's args, and runs them when given", async () => {
+  const spec = await busyboxConfig(["true"], (s) => delete s.process);
+  const factory = await testFactory();
+  const id = uniqueId("noproc");
+  const box = await factory.create(id, spec);
+  try {
+    await assert.rejects(
+      () => box.start({ stdin: "null" }),
+      (e) => e instanceof ContainerError && e.code === "ConfigInvalid" && /args/.test(e.message),
+    );
+    const out = await runIn(box, { args: ["echo", "given"] });
+    assert.equal(out.stdout, "given\n");
+  } finally {
+    await box.destroy();
+  }
+  assertNothingLeft(factory, id);
+});

@@ -383,7 +383,7 @@ export interface Spec {
   root: Root;
   /** Mounts, in order. Always present after validation. */
   mounts?: Mount[];
-  /** The container process. Optional in the spec, required by cell. */
+  /** The container process. Optional: without one, start must fail (the spec says so). */
   process?: Process;
   /** Host name inside the container; needs a new uts namespace. */
   hostname?: string;

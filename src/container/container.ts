@@ -259,6 +259,12 @@ export class Container implements AsyncDisposable {
     const state = this.#state();
     const status = this.#statusOf(state);
     if (!state?.init || !state.execFifo || status !== "created") {
+      if (state && !state.init && !state.config.process) {
+        throw new ContainerError(
+          "ConfigInvalid",
+          `cannot start container "${this.id}": its config has no process`,
+        );
+      }
       if (status === "running" || status === "paused") {
         throw new ContainerError(
           "ContainerNotRunning",
