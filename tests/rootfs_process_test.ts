@@ -215,7 +215,10 @@ Deno.test("tmpcopyup: a tmpfs holding a copy of its target's content, writable, 
       options: ["nosuid", "nodev", "tmpcopyup", "size=1m"],
     });
   });
-  const c = await factory.create(id, config);
+  const c = await factory.create(id, config).catch((e) => {
+    Deno.removeSync(root, { recursive: true });
+    throw e;
+  });
   try {
     const out = await runIn(c);
     assert.equal(out.code, 0, out.stderr);
@@ -230,14 +233,15 @@ Deno.test("tmpcopyup: a tmpfs holding a copy of its target's content, writable, 
       "new",
       "tmpfs",
     ]);
+    await c.destroy();
+    assertNothingLeft(factory, id);
+    // The copy went to the tmpfs: the rootfs is as it was.
+    assert.equal(Deno.readTextFileSync(`${data}/a`), "hello\n");
+    assert.equal(exists(`${data}/new`), false, "a write reached the rootfs");
   } finally {
     await c.destroy();
+    Deno.removeSync(root, { recursive: true });
   }
-  assertNothingLeft(factory, id);
-  // The copy went to the tmpfs: the rootfs is as it was.
-  assert.equal(Deno.readTextFileSync(`${data}/a`), "hello\n");
-  assert.equal(exists(`${data}/new`), false, "a write reached the rootfs");
-  Deno.removeSync(root, { recursive: true });
 });
 
 Deno.test("tmpcopyup is refused on anything but a tmpfs", async () => {
