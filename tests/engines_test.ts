@@ -93,6 +93,18 @@ cell = ["${cell}"]
       "head -1 /etc/passwd && touch /etc/new && grep ' /etc ' /proc/mounts | cut -d' ' -f3",
     ]);
     assert.equal(etc.stdout, "root:x:0:0:root:/root:/bin/sh\ntmpfs\n", etc.stderr);
+    // Read-only: podman's /etc/hostname bind inside it comes first (runc does the same).
+    const etcRo = await podman([
+      "run",
+      "--rm",
+      "--tmpfs",
+      "/etc:ro",
+      image,
+      "sh",
+      "-c",
+      "head -1 /etc/passwd && grep ' /etc ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1",
+    ]);
+    assert.equal(etcRo.stdout, "root:x:0:0:root:/root:/bin/sh\nro\n", etcRo.stderr);
     const memory = await podman([
       "run",
       "--rm",

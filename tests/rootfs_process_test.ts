@@ -262,3 +262,29 @@ Deno.test("tmpcopyup is refused on anything but a tmpfs", async () => {
     (e) => e instanceof ContainerError && e.code === "ConfigInvalid" && /tmpcopyup/.test(e.message),
   );
 });
+
+Deno.test("a read-only tmpfs is made read-only after the mounts inside it (as runc)", async () => {
+  const factory = await testFactory();
+  const id = uniqueId("rotmpfs");
+  const file = await Deno.makeTempFile({ prefix: "cell-rotmpfs-" });
+  Deno.writeTextFileSync(file, "inside\n");
+  const script =
+    "cat /srv/ro/inner; touch /srv/ro/x 2>/dev/null && echo writable || echo read-only; " +
+    "grep ' /srv/ro ' /proc/self/mountinfo | cut -d' ' -f6 | cut -d, -f1";
+  const config = await busyboxConfig(["sh", "-c", script], (s) => {
+    s.mounts!.push(
+      { destination: "/srv/ro", type: "tmpfs", source: "tmpfs", options: ["ro", "nosuid"] },
+      { destination: "/srv/ro/inner", type: "bind", source: file, options: ["bind", "ro"] },
+    );
+  });
+  const c = await factory.create(id, config);
+  try {
+    const out = await runIn(c);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, "inside\nread-only\nro\n");
+  } finally {
+    await c.destroy();
+    Deno.removeSync(file);
+  }
+  assertNothingLeft(factory, id);
+});
