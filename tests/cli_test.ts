@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { bundle, cell, cellArgv } from "./support/cli.ts";
-import { exists } from "./support/fixture.ts";
+import { cgroupDirsOf, exists } from "./support/fixture.ts";
 
 const roots: string[] = [];
 
@@ -118,6 +118,13 @@ Deno.test("cli: wrong states, unknown containers and bad flags fail with runc's 
   const startAgain = await cell(root, ["start", ID_up]);
   assert.equal(startAgain.code, 1);
   assert.match(startAgain.stderr, /already running/);
+  // podman tells a missing executable (127) from one it cannot run (126) by runc's words.
+  const nope = await cell(root, ["exec", ID_up, "nope"]);
+  assert.equal(nope.code, 255);
+  assert.match(nope.stderr, /exec: \\"nope\\": executable file not found in \$PATH/);
+  const denied = await cell(root, ["exec", ID_up, "/etc/passwd"]);
+  assert.equal(denied.code, 255);
+  assert.match(denied.stderr, /exec: \\"\/etc\/passwd\\": permission denied/);
   const del = await cell(root, ["delete", ID_up]);
   assert.equal(del.code, 1);
   assert.match(del.stderr, /cannot delete container up-\d+ that is not stopped: running/);
@@ -144,18 +151,57 @@ Deno.test("cli: wrong states, unknown containers and bad flags fail with runc's 
   assert.equal(badSignal.code, 1);
 });
 
-Deno.test("cli: stopped containers refuse kill; created ones take it", async () => {
+Deno.test("cli: stopped containers refuse kill but not kill --all, in runc's words; created ones take it", async () => {
   const root = await stateRoot();
   const dir = await bundle(["true"]);
   assert.equal((await cell(root, ["run", "--keep", "--bundle", dir, ID_done])).code, 0);
   assert.equal(json((await cell(root, ["state", ID_done])).stdout).status, "stopped");
+  // containerd's shim reads "container not running" as "already gone"; it sends kill --all
+  // after the init exits, and retries for ever if that fails.
   const kill = await cell(root, ["kill", ID_done]);
   assert.equal(kill.code, 1);
-  assert.match(kill.stderr, /stopped/);
+  assert.match(kill.stderr, /container not running/);
+  const all = await cell(root, ["kill", "--all", ID_done, "9"]);
+  assert.equal(all.code, 0, all.stderr);
+  // runc's exec exits 255 when its process cannot run.
+  const exec = await cell(root, ["exec", ID_done, "true"]);
+  assert.equal(exec.code, 255);
+  assert.match(exec.stderr, /container not running/);
   assert.equal((await cell(root, ["delete", ID_done])).code, 0);
   assert.equal((await cell(root, ["create", "--bundle", dir, ID_c], { detached: true })).code, 0);
   assert.equal((await cell(root, ["kill", ID_c, "9"])).code, 0);
   assert.equal((await cell(root, ["delete", ID_c])).code, 0);
+});
+
+Deno.test("cli: create with a failing prestart or createContainer hook exits 1 with its error and leaves nothing", async () => {
+  const root = await stateRoot();
+  for (const kind of ["prestart", "createRuntime", "createContainer"]) {
+    const dir = await bundle(["sleep", "30"], (s) => {
+      s.hooks = { [kind]: [{ path: "/bin/sh", args: ["sh", "-c", "echo nope >&2; exit 3"] }] };
+    });
+    const id = uid(`hk-${kind}`);
+    const created = await cell(root, ["create", "--bundle", dir, id]); // bounded by the test
+    assert.equal(created.code, 1, created.stderr);
+    assert.match(created.stderr, new RegExp(`${kind} hook /bin/sh failed: exit status 3: nope`));
+    assert.equal((await cell(root, ["list", "-q"])).stdout, "", "the container is gone");
+    assert.deepEqual(cgroupDirsOf(id), [], "its cgroups are gone");
+  }
+});
+
+Deno.test("cli: a config without process is created, and start refuses it", async () => {
+  const root = await stateRoot();
+  const dir = await bundle(["true"], (s) => delete s.process);
+  const id = uid("noproc");
+  const created = await cell(root, ["create", "--bundle", dir, id]);
+  assert.equal(created.code, 0, created.stderr);
+  const state = json((await cell(root, ["state", id])).stdout);
+  assert.equal(state.status, "created");
+  assert.equal(state.pid, 0);
+  const started = await cell(root, ["start", id]);
+  assert.equal(started.code, 1);
+  assert.match(started.stderr, /has no process/);
+  assert.equal((await cell(root, ["delete", id])).code, 0);
+  assert.equal((await cell(root, ["list", "-q"])).stdout, "");
 });
 
 Deno.test("cli: --log-format json writes one JSON error line engines can read", async () => {
@@ -210,7 +256,7 @@ Deno.test("cli: run -d, exec -d with pid files, exec flags and --process", async
   const one = await cell(root, ["exec", "--user", "1", ID_bg, "id", "-u"]);
   assert.equal(one.stdout, "1\n", one.stderr);
   const named = await cell(root, ["exec", "--user", "daemon", ID_bg, "id", "-u"]);
-  assert.equal(named.code, 1, "a user name is refused, not read as 0");
+  assert.equal(named.code, 255, "a user name is refused (runc's exec failure code), not read as 0");
   const caps = await cell(root, [
     "exec",
     "--cap",

@@ -443,8 +443,8 @@ Deno.test("hooks: paths are absolute, args and env are string lists, timeout >= 
 
 // --- process ----------------------------------------------------------------------------
 
-Deno.test("process is required with args, cwd and user", () => {
-  assertProblem(config({ process: DELETE }), "process", "required");
+Deno.test("process is optional (the spec's start refuses it); when given it needs args, cwd and user", () => {
+  assert.equal(validateConfig(config({ process: DELETE })).process, undefined);
   assertProblem(config({ process: [] }), "process", "must be an object");
   const lines = problems(config({ "process.args": [] }));
   assert.ok(lines.includes("process.args: must be a non-empty array of strings"));
@@ -616,7 +616,12 @@ Deno.test("mount destinations are absolute and stay inside the rootfs", () => {
 Deno.test("mount options: unsupported ones fail, data options pass", () => {
   const opts = (options: unknown) =>
     config({ mounts: [{ destination: "/x", type: "tmpfs", source: "tmpfs", options }] });
-  assertProblem(opts(["nosuid", "tmpcopyup"]), "mounts[0].options[1]", "not supported");
+  assert.deepEqual(validateConfig(opts(["tmpcopyup"])).mounts?.[0].options, ["tmpcopyup"]);
+  assertProblem(
+    config({ mounts: [{ destination: "/x", type: "proc", source: "p", options: ["tmpcopyup"] }] }),
+    "mounts[0].options",
+    "only for tmpfs",
+  );
   assertProblem(opts(["idmap"]), "mounts[0].options[0]", "not supported");
   assertProblem(opts(["ridmap"]), "mounts[0].options[0]", "not supported");
   assertProblem(opts(["ro", 5]), "mounts[0].options[1]", "must be a string");
@@ -849,14 +854,17 @@ Deno.test("linux.devices: type, absolute path, numbers for c/b/u", () => {
 });
 
 Deno.test("linux.resources: ranges, syntax and unsupported controllers", () => {
-  for (const key of ["network", "rdma"]) {
-    assertProblem(
-      config({ [`linux.resources.${key}`]: { x: 1 } }),
-      `linux.resources.${key}`,
-      "not supported",
-    );
-  }
+  assertProblem(
+    config({ "linux.resources.rdma": { x: 1 } }),
+    "linux.resources.rdma",
+    "not supported",
+  );
   const r = (key: string, value: unknown) => config({ [`linux.resources.${key}`]: value });
+  assertProblem(r("network", { classID: 2 ** 32 }), "linux.resources.network.classID");
+  assertProblem(
+    r("network", { priorities: [{ name: "eth0", priority: -1 }] }),
+    "linux.resources.network.priorities[0].priority",
+  );
   assertProblem(r("memory", { limit: -5 }), "linux.resources.memory.limit", "-1 (unlimited)");
   assertProblem(r("memory", { limit: 100 }), "linux.resources.memory.limit", "from 4096");
   assertProblem(

@@ -70,6 +70,41 @@ cell = ["${cell}"]
     assert.equal(env3.stdout, "1000 /tmp bar\n", env3.stderr);
     const readOnly = await podman(["run", "--rm", "--read-only", image, "touch", "/x"]);
     assert.notEqual(readOnly.code, 0, "the root filesystem is read-only");
+    // --read-only puts tmpfs mounts with tmpcopyup on /tmp, /var/tmp and /run.
+    const tmp = await podman([
+      "run",
+      "--rm",
+      "--read-only",
+      image,
+      "sh",
+      "-c",
+      "echo x > /tmp/x && cat /tmp/x && grep ' /tmp ' /proc/mounts | cut -d' ' -f3",
+    ]);
+    assert.equal(tmp.stdout, "x\ntmpfs\n", tmp.stderr);
+    // --tmpfs on a directory with content (tmpcopyup): the content shows, and is writable.
+    const etc = await podman([
+      "run",
+      "--rm",
+      "--tmpfs",
+      "/etc",
+      image,
+      "sh",
+      "-c",
+      "head -1 /etc/passwd && touch /etc/new && grep ' /etc ' /proc/mounts | cut -d' ' -f3",
+    ]);
+    assert.equal(etc.stdout, "root:x:0:0:root:/root:/bin/sh\ntmpfs\n", etc.stderr);
+    // Read-only: podman's /etc/hostname bind inside it comes first (runc does the same).
+    const etcRo = await podman([
+      "run",
+      "--rm",
+      "--tmpfs",
+      "/etc:ro",
+      image,
+      "sh",
+      "-c",
+      "head -1 /etc/passwd && grep ' /etc ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1",
+    ]);
+    assert.equal(etcRo.stdout, "root:x:0:0:root:/root:/bin/sh\nro\n", etcRo.stderr);
     const memory = await podman([
       "run",
       "--rm",

@@ -4,7 +4,13 @@
 
 import assert from "node:assert/strict";
 import { ContainerError } from "../mod.ts";
-import { busyboxConfig, runIn, testFactory, uniqueId } from "./support/fixture.ts";
+import {
+  assertNothingLeft,
+  busyboxConfig,
+  runIn,
+  testFactory,
+  uniqueId,
+} from "./support/fixture.ts";
 
 /** A host script that appends "<kind> <status> <pid>" and the state's id to `log`. */
 async function recorder(log: string): Promise<string> {
@@ -91,4 +97,51 @@ Deno.test("a failing createRuntime hook fails the start and stops the init", asy
       /createRuntime hook \/bin\/sh failed: exit status 3: nope/.test(e.message),
   );
   assert.equal(await box.status(), "stopped");
+});
+
+for (const kind of ["prestart", "createRuntime", "createContainer"] as const) {
+  Deno.test(`a failing ${kind} hook fails a detached createInit at once and the container can be destroyed to nothing`, async () => {
+    const spec = await busyboxConfig(["sleep", "30"], (s) => {
+      s.hooks = { [kind]: [{ path: "/bin/sh", args: ["sh", "-c", "echo nope >&2; exit 3"] }] };
+    });
+    const factory = await testFactory();
+    const id = uniqueId(`hook-${kind}`);
+    const box = await factory.create(id, spec);
+    // A detached init (the CLI's create) is not reaped here: this once waited for ever.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("createInit hung after the hook failed")), 10_000);
+    });
+    try {
+      await assert.rejects(
+        () => Promise.race([box.createInit({ detached: true, stdin: "null" }), timeout]),
+        (e) =>
+          e instanceof ContainerError && e.code === "SystemError" &&
+          new RegExp(`${kind} hook /bin/sh failed: exit status 3: nope`).test(e.message),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.equal(await box.status(), "stopped");
+    await box.destroy();
+    assertNothingLeft(factory, id);
+  });
+}
+
+Deno.test("a config without process: start needs the process's args, and runs them when given", async () => {
+  const spec = await busyboxConfig(["true"], (s) => delete s.process);
+  const factory = await testFactory();
+  const id = uniqueId("noproc");
+  const box = await factory.create(id, spec);
+  try {
+    await assert.rejects(
+      () => box.start({ stdin: "null" }),
+      (e) => e instanceof ContainerError && e.code === "ConfigInvalid" && /args/.test(e.message),
+    );
+    const out = await runIn(box, { args: ["echo", "given"] });
+    assert.equal(out.stdout, "given\n");
+  } finally {
+    await box.destroy();
+  }
+  assertNothingLeft(factory, id);
 });

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Container, ContainerError, type Spec } from "../mod.ts";
+import { type Container, ContainerError, type ProcessStatus, type Spec } from "../mod.ts";
 import { hybridUnifiedRoot } from "../src/cgroups/hybrid.ts";
 import { v1Hierarchies } from "../src/cgroups/v1.ts";
 import { probeDevice } from "./support/device_probe.ts";
@@ -136,12 +136,32 @@ Deno.test("pause stops a counter; resume lets it move on", async () => {
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(read(), frozen, "no progress while paused");
     await assert.rejects(() => c.start({ args: ["true"] }), isCode("ContainerPaused"));
-    await assert.rejects(() => c.signal("SIGTERM"), isCode("ContainerPaused"));
     await c.pause(); // already paused: nothing to do
     await c.resume();
     assert.equal(await c.status(), "running");
     await until("the counter to move again", () => read() > frozen + 3);
     await assert.rejects(() => c.resume(), isCode("ContainerNotRunning"));
+  });
+});
+
+Deno.test("a paused container is signalled as by runc: SIGKILL thaws it and the init dies", async () => {
+  await withBox(["sh", "-c", "trap '' TERM; sleep 60 & wait"], () => {}, async (c) => {
+    const init = await c.start({ stdin: "null" });
+    await until("the sleep", async () => (await c.processes()).length >= 2);
+    await c.pause();
+    await c.signal("SIGTERM"); // delivered; ignored by this init
+    assert.equal(await c.status(), "paused");
+    await c.signal("SIGKILL");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the paused init never died of SIGKILL")), 5000);
+    });
+    try {
+      assert.equal((await Promise.race([init.status, timeout]) as ProcessStatus).signal, "SIGKILL");
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.equal(await c.status(), "stopped");
   });
 });
 

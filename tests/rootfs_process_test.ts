@@ -4,13 +4,16 @@
  */
 
 import assert from "node:assert/strict";
+import { ContainerError } from "../mod.ts";
 import {
   assertNothingLeft,
   busyboxConfig,
+  exists,
   runIn,
   testFactory,
   uniqueId,
 } from "./support/fixture.ts";
+import { busyboxRootfs } from "./support/rootfs.ts";
 
 Deno.test("bind mounts: a read-only directory, a file, and nosuid/noexec flags", async () => {
   const factory = await testFactory();
@@ -177,6 +180,111 @@ Deno.test("oomScoreAdj is set before the process runs", async () => {
     assert.equal(out.stdout, "500\n", out.stderr);
   } finally {
     await c.destroy();
+  }
+  assertNothingLeft(factory, id);
+});
+
+Deno.test("tmpcopyup: a tmpfs holding a copy of its target's content, writable, the original untouched", async () => {
+  const factory = await testFactory();
+  const id = uniqueId("copyup");
+  const root = await busyboxRootfs(await Deno.makeTempDir({ prefix: "cell-copyup-" }));
+  const data = `${root}/srv/data`;
+  Deno.mkdirSync(`${data}/sub/deeper`, { recursive: true });
+  Deno.writeTextFileSync(`${data}/a`, "hello\n");
+  Deno.chmodSync(`${data}/a`, 0o604);
+  Deno.chownSync(`${data}/a`, 1000, 1001);
+  Deno.writeTextFileSync(`${data}/sub/deeper/b`, "deep\n");
+  Deno.chmodSync(`${data}/sub`, 0o750);
+  Deno.symlinkSync("/etc/passwd", `${data}/abs-link`);
+  Deno.symlinkSync("../../../../../etc", `${data}/escape-link`);
+  new Deno.Command("mkfifo", { args: [`${data}/fifo`] }).outputSync();
+  const script = [
+    "cat /srv/data/a /srv/data/sub/deeper/b",
+    "stat -c '%a %u:%g' /srv/data/a /srv/data/sub",
+    "readlink /srv/data/abs-link; readlink /srv/data/escape-link",
+    "stat -c %F /srv/data/fifo",
+    "echo new > /srv/data/new && cat /srv/data/new",
+    "grep ' /srv/data ' /proc/self/mountinfo | cut -d' ' -f9",
+  ].join("; ");
+  const config = await busyboxConfig(["sh", "-c", script], (s) => {
+    s.root = { path: root, readonly: true };
+    s.mounts!.push({
+      destination: "/srv/data",
+      type: "tmpfs",
+      source: "tmpfs",
+      options: ["nosuid", "nodev", "tmpcopyup", "size=1m"],
+    });
+  });
+  const c = await factory.create(id, config).catch((e) => {
+    Deno.removeSync(root, { recursive: true });
+    throw e;
+  });
+  try {
+    const out = await runIn(c);
+    assert.equal(out.code, 0, out.stderr);
+    assert.deepEqual(out.stdout.trim().split("\n"), [
+      "hello",
+      "deep",
+      "604 1000:1001",
+      "750 0:0",
+      "/etc/passwd",
+      "../../../../../etc",
+      "fifo",
+      "new",
+      "tmpfs",
+    ]);
+    await c.destroy();
+    assertNothingLeft(factory, id);
+    // The copy went to the tmpfs: the rootfs is as it was.
+    assert.equal(Deno.readTextFileSync(`${data}/a`), "hello\n");
+    assert.equal(exists(`${data}/new`), false, "a write reached the rootfs");
+  } finally {
+    await c.destroy();
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("tmpcopyup is refused on anything but a tmpfs", async () => {
+  const factory = await testFactory();
+  await assert.rejects(
+    async () =>
+      await factory.create(
+        uniqueId("copyup-bad"),
+        await busyboxConfig(["true"], (s) => {
+          s.mounts!.push({
+            destination: "/x",
+            type: "bind",
+            source: "/tmp",
+            options: ["bind", "tmpcopyup"],
+          });
+        }),
+      ),
+    (e) => e instanceof ContainerError && e.code === "ConfigInvalid" && /tmpcopyup/.test(e.message),
+  );
+});
+
+Deno.test("a read-only tmpfs is made read-only after the mounts inside it (as runc)", async () => {
+  const factory = await testFactory();
+  const id = uniqueId("rotmpfs");
+  const file = await Deno.makeTempFile({ prefix: "cell-rotmpfs-" });
+  Deno.writeTextFileSync(file, "inside\n");
+  const script =
+    "cat /srv/ro/inner; touch /srv/ro/x 2>/dev/null && echo writable || echo read-only; " +
+    "grep ' /srv/ro ' /proc/self/mountinfo | cut -d' ' -f6 | cut -d, -f1";
+  const config = await busyboxConfig(["sh", "-c", script], (s) => {
+    s.mounts!.push(
+      { destination: "/srv/ro", type: "tmpfs", source: "tmpfs", options: ["ro", "nosuid"] },
+      { destination: "/srv/ro/inner", type: "bind", source: file, options: ["bind", "ro"] },
+    );
+  });
+  const c = await factory.create(id, config);
+  try {
+    const out = await runIn(c);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, "inside\nread-only\nro\n");
+  } finally {
+    await c.destroy();
+    Deno.removeSync(file);
   }
   assertNothingLeft(factory, id);
 });

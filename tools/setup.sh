@@ -5,7 +5,8 @@
 # Idempotent, and quiet when everything is already there.
 # Usage: sudo tools/setup.sh [--with-peers] [--with-vm] [--with-engines]
 #   --with-peers adds runc and crun for the bench;
-#   --with-engines adds podman, conmon and containerd (tests/engines_test.ts);
+#   --with-engines adds podman, conmon, containerd and CNI plugins (tests/engines_test.ts), and
+#   crictl built with Go from the module proxy (tests/cri_test.ts);
 #   --with-vm adds QEMU, xz and apparmor_parser for the cgroup v2 guest (`deno task test:vm`; the
 #   guest kernel is downloaded into a cache by tools/vm/assets.ts, not installed).
 set -euo pipefail
@@ -81,6 +82,37 @@ install_debs() {
   fi
 }
 
+# crictl (Kubernetes' CRI client, for tests/cri_test.ts) is not packaged by Debian: built
+# from the Go module proxy with the machine's Go, kept per version and linked into bindir.
+install_crictl() {
+  local dir="$prefix/crictl-$CRICTL_VERSION"
+  if [ ! -x "$dir/crictl" ]; then
+    local go
+    go=$(command -v go || true)
+    [ -n "$go" ] || [ ! -x /usr/local/go/bin/go ] || go=/usr/local/go/bin/go
+    if [ -z "$go" ]; then
+      echo "setup: crictl $CRICTL_VERSION needs Go to build it (go on PATH or /usr/local/go/bin/go); install Go" >&2
+      exit 1
+    fi
+    log "building crictl $CRICTL_VERSION with $("$go" version | cut -d' ' -f3)"
+    mkdir -p "$dir"
+    local gopath
+    gopath=$(mktemp -d)
+    if ! GOBIN="$dir" GOPATH="$gopath" GOMODCACHE="$gopath/mod" GOFLAGS=-modcacherw GOTOOLCHAIN=local \
+      "$go" install -ldflags "-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" \
+      "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" >"$gopath/build.log" 2>&1; then
+      cat "$gopath/build.log" >&2
+      rm -rf "$gopath"
+      echo "setup: building crictl $CRICTL_VERSION failed" >&2
+      exit 1
+    fi
+    rm -rf "$gopath"
+  fi
+  if [ "$(readlink -f "$bindir/crictl" 2>/dev/null)" != "$(readlink -f "$dir/crictl")" ]; then
+    ln -sf "$dir/crictl" "$bindir/crictl"
+  fi
+}
+
 # The rootless tests run as this unprivileged user, with subordinate ids for
 # newuidmap/newgidmap.
 ensure_rootless_user() {
@@ -96,4 +128,5 @@ ensure_rootless_user() {
 install_deno
 install_zig
 install_debs
+[ $want_engines -eq 1 ] && install_crictl
 ensure_rootless_user

@@ -9,6 +9,7 @@ const plan = @import("plan.zig");
 const report = @import("report.zig");
 const resolve = @import("resolve.zig");
 const mount_ops = @import("mount_ops.zig");
+const copyup = @import("copyup.zig");
 const identity = @import("identity.zig");
 const console = @import("console.zig");
 
@@ -122,6 +123,7 @@ fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
         .mknod => try mount_ops.mknod(ctx, r),
         .symlink => try mount_ops.symlink(ctx, r),
         .mkdir => try mount_ops.mkdir(ctx, r),
+        .tmpfs_copyup => try copyup.tmpfsCopyup(ctx, r),
         .pivot_root => mount_ops.pivotRoot(ctx),
         .move_root => mount_ops.moveRoot(ctx),
         .root_readonly => mount_ops.rootReadonly(ctx, try r.int(u32) != 0),

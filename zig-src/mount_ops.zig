@@ -14,7 +14,7 @@ fn rootFd(ctx: *const Context) sys.fd_t {
     return ctx.root_fd;
 }
 
-fn openInRoot(ctx: *const Context, path: []const u8, create: resolve.Create, no_symlinks: bool) sys.fd_t {
+pub fn openInRoot(ctx: *const Context, path: []const u8, create: resolve.Create, no_symlinks: bool) sys.fd_t {
     return switch (resolve.inRoot(rootFd(ctx), path, create, no_symlinks)) {
         .fd => |fd| fd,
         .failed => |f| ctx.fail(f.syscall, f.errno, path),

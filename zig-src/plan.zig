@@ -174,6 +174,11 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 _ = try r.int(u32);
                 _ = try r.str();
             },
+            .tmpfs_copyup => {
+                _ = try r.int(u32);
+                _ = try r.str();
+                _ = try r.str();
+            },
             .pivot_root, .move_root, .loopback_up, .become_root => {},
             .rlimit => {
                 _ = try r.int(u32);

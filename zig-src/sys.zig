@@ -26,6 +26,8 @@ pub const O_PATH: u32 = 0o10000000;
 
 pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+pub const RESOLVE_BENEATH: u64 = 0x08;
 pub const RESOLVE_IN_ROOT: u64 = 0x10;
 
 pub const MS_RDONLY: u32 = 1;
@@ -77,6 +79,9 @@ pub const S_IFMT: u32 = 0o170000;
 pub const S_IFDIR: u32 = 0o040000;
 pub const S_IFCHR: u32 = 0o020000;
 pub const S_IFREG: u32 = 0o100000;
+pub const S_IFLNK: u32 = 0o120000;
+pub const S_IFBLK: u32 = 0o060000;
+pub const S_IFIFO: u32 = 0o010000;
 
 pub const PROC_SUPER_MAGIC: u64 = 0x9fa0;
 pub const EPERM: u16 = 1;
@@ -89,6 +94,7 @@ pub const EEXIST: u16 = 17;
 pub const EINVAL: u16 = 22;
 pub const ENAMETOOLONG: u16 = 36;
 pub const ELOOP: u16 = 40;
+pub const EXDEV: u16 = 18;
 pub const ENOTTY: u16 = 25;
 pub const ENOMSG: u16 = 42;
 
@@ -162,6 +168,23 @@ pub fn symlinkat(target: [*:0]const u8, dirfd: fd_t, path: [*:0]const u8) usize 
 }
 pub fn fchownat(dirfd: fd_t, path: [*:0]const u8, uid: u32, gid: u32, flags: u32) usize {
     return linux.syscall5(.fchownat, a(dirfd), a(path), uid, gid, flags);
+}
+pub fn getdents64(fd: fd_t, buf: []u8) usize {
+    return linux.syscall3(.getdents64, a(fd), a(buf.ptr), buf.len);
+}
+pub const SEEK_SET: usize = 0;
+pub fn lseek(fd: fd_t, offset: i64, whence: usize) usize {
+    return linux.syscall3(.lseek, a(fd), @bitCast(offset), whence);
+}
+pub fn readlinkat(dirfd: fd_t, path: [*:0]const u8, buf: []u8) usize {
+    return linux.syscall4(.readlinkat, a(dirfd), a(path), a(buf.ptr), buf.len);
+}
+pub fn fchmodat(dirfd: fd_t, path: [*:0]const u8, mode: u32) usize {
+    return linux.syscall3(.fchmodat, a(dirfd), a(path), mode);
+}
+pub const Timespec = extern struct { sec: i64, nsec: i64 };
+pub fn utimensat(dirfd: fd_t, path: [*:0]const u8, times: *const [2]Timespec, flags: u32) usize {
+    return linux.syscall4(.utimensat, a(dirfd), a(path), a(times), flags);
 }
 pub fn mount(source: ?[*:0]const u8, target: [*:0]const u8, fstype: ?[*:0]const u8, flags: u32, data: ?[*:0]const u8) usize {
     return linux.syscall5(.mount, a(source), a(target), a(fstype), flags, a(data));

@@ -21,5 +21,6 @@ export function mergeResources(
   if (update.blockIO) out.blockIO = { ...old?.blockIO, ...update.blockIO };
   if (update.hugepageLimits) out.hugepageLimits = update.hugepageLimits;
   if (update.unified) out.unified = { ...old?.unified, ...update.unified };
+  if (update.network) out.network = { ...old?.network, ...update.network };
   return out;
 }

@@ -53,6 +53,7 @@ export function planV1(resources: Resources, paths: Record<string, string>): Cgr
     ...(inUnified("pids", "pids") ? planPidsV2(r, unified!) : pids(r, paths)),
     ...(inUnified("blkio", "io") ? planIoV2(r, unified!) : blockIO(r, paths)),
     ...(inUnified("hugetlb", "hugetlb") ? planHugetlbV2(r, unified!) : hugetlb(r, paths)),
+    ...network(r, paths),
   ];
 }
 
@@ -106,6 +107,44 @@ function memory(r: Resources, paths: Record<string, string>): CgroupWrite[] {
       field: `${f}.disableOOMKiller`,
       // Read as "oom_kill_disable N ...", written as "N".
       restoreFrom: (text) => /oom_kill_disable (\d)/.exec(text)?.[1] ?? "0",
+    });
+  }
+  if (m.kernelTCP !== undefined) {
+    const file = `${dir}/memory.kmem.tcp.limit_in_bytes`;
+    if (!present(file)) {
+      throw new ContainerError(
+        "ConfigInvalid",
+        `${f}.kernelTCP: this kernel has no ${file.slice(dir.length + 1)}`,
+      );
+    }
+    out.push({
+      file,
+      value: m.kernelTCP === -1 ? UNLIMITED : String(m.kernelTCP),
+      field: `${f}.kernelTCP`,
+    });
+  }
+  return out;
+}
+
+/** net_cls.classid and one net_prio.ifpriomap write per interface. */
+function network(r: Resources, paths: Record<string, string>): CgroupWrite[] {
+  const n = r.network;
+  if (!n) return [];
+  const f = "linux.resources.network";
+  const out: CgroupWrite[] = [];
+  if (n.classID !== undefined) {
+    const dir = need(paths, "net_cls", `${f}.classID`);
+    out.push({ file: `${dir}/net_cls.classid`, value: String(n.classID), field: `${f}.classID` });
+  }
+  for (const [i, p] of (n.priorities ?? []).entries()) {
+    const dir = need(paths, "net_prio", `${f}.priorities`);
+    const field = `${f}.priorities[${i}]`;
+    out.push({
+      file: `${dir}/net_prio.ifpriomap`,
+      value: `${p.name} ${p.priority}`,
+      field,
+      // Read as "<if> <prio>" lines: the old value is this interface's line.
+      key: { name: p.name, reset: `${p.name} 0` },
     });
   }
   return out;

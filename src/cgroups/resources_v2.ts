@@ -30,6 +30,7 @@ export function planV2(resources: Resources, dir: string): CgroupWrite[] {
     ...planIoV2(resources, dir),
     ...planHugetlbV2(resources, dir),
     ...unified(resources, dir),
+    ...(resources.network ? v1Only("linux.resources.network") : []),
   ];
 }
 
@@ -44,6 +45,7 @@ export function planMemoryV2(r: Resources, dir: string): CgroupWrite[] {
   const f = "linux.resources.memory";
   if (m.swappiness !== undefined) v1Only(`${f}.swappiness`);
   if (m.disableOOMKiller) v1Only(`${f}.disableOOMKiller`);
+  if (m.kernelTCP !== undefined) v1Only(`${f}.kernelTCP`);
   const out: CgroupWrite[] = [];
   const max = (n: number) => (n === -1 ? "max" : String(n));
   if (m.limit !== undefined) {

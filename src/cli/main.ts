@@ -19,7 +19,7 @@ import { create, remove, run, start } from "./commands/lifecycle.ts";
 import { list, ps, state } from "./commands/query.ts";
 import { spec } from "./commands/spec.ts";
 import { update } from "./commands/update.ts";
-import type { Command } from "./context.ts";
+import { type Command, ExitCodeError } from "./context.ts";
 import { bool, parseFlags, str, UsageError } from "./flags.ts";
 import { Logger } from "./log.ts";
 
@@ -126,8 +126,10 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     logger.log("error", message);
-    if (logger.toFile || !(e instanceof ContainerError)) console.error(`cell: ${message}`);
+    const known = e instanceof ContainerError ||
+      (e instanceof ExitCodeError && e.cause instanceof ContainerError);
+    if (logger.toFile || !known) console.error(`cell: ${message}`);
     if (e instanceof UsageError) console.error(USAGE);
-    return 1;
+    return e instanceof ExitCodeError ? e.exitCode : 1;
   }
 }

@@ -44,10 +44,12 @@ export const MOUNT_FLAGS: ReadonlySet<string> = new Set([
 
 /** Option names of the spec that cell rejects because it does not implement them yet. */
 export const UNSUPPORTED_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
-  "tmpcopyup",
   "idmap",
   "ridmap",
 ]);
+
+/** The option asking for a tmpfs filled with the target's old content (runc's `tmpcopyup`). */
+export const TMPCOPYUP = "tmpcopyup";
 
 /** Mount options split into flag names and filesystem data. */
 export interface SplitMountOptions {

@@ -234,6 +234,16 @@ export interface Resources {
   hugepageLimits?: { pageSize: string; limit: number }[];
   /** cgroup v2 files to write as they are (`{"memory.high": "50M"}`); v2 only. */
   unified?: Record<string, string>;
+  /** net_cls class id and net_prio interface priorities (v1, where those are mounted). */
+  network?: NetworkResources;
+}
+
+/** `linux.resources.network`. */
+export interface NetworkResources {
+  /** The class id tagged on the container's packets (net_cls.classid). */
+  classID?: number;
+  /** Priorities of the container's traffic per interface (net_prio.ifpriomap). */
+  priorities?: { name: string; priority: number }[];
 }
 
 /** `linux.resources.memory`. */
@@ -248,6 +258,8 @@ export interface MemoryResources {
   swappiness?: number;
   /** Do not OOM-kill; processes wait for memory instead (v1 only). */
   disableOOMKiller?: boolean;
+  /** Limit of kernel TCP buffer memory in bytes (-1: unlimited; v1 only). */
+  kernelTCP?: number;
 }
 
 /** `linux.resources.cpu`. */
@@ -371,7 +383,7 @@ export interface Spec {
   root: Root;
   /** Mounts, in order. Always present after validation. */
   mounts?: Mount[];
-  /** The container process. Optional in the spec, required by cell. */
+  /** The container process. Optional: without one, start must fail (the spec says so). */
   process?: Process;
   /** Host name inside the container; needs a new uts namespace. */
   hostname?: string;

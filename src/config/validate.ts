@@ -88,7 +88,9 @@ function checkSpec(
   const ociVersion = checkVersion(problems, field(input, "ociVersion"));
   const root = checkRoot(problems, field(input, "root"), bundle);
   const mounts = validateMounts(problems, field(input, "mounts"), bundle);
-  const process = validateProcess(problems, field(input, "process"));
+  // Optional in the spec: a container without one can be created; start refuses it.
+  const processValue = field(input, "process");
+  const process = processValue === undefined ? undefined : validateProcess(problems, processValue);
   const linux = validateLinux(problems, field(input, "linux"));
   const namespaces = linux.namespaces ?? [];
   const hostname = checkName(problems, "hostname", field(input, "hostname"), namespaces);
@@ -99,9 +101,10 @@ function checkSpec(
   );
   const hooks = optional(field(input, "hooks"), (v) => validateHooks(problems, v));
   rejectFields(problems, input, "", OTHER_PLATFORMS, "not supported");
-  if (ociVersion === undefined || root === undefined || process === undefined) return undefined;
-  const spec: Spec = { ociVersion, root, mounts, process };
-  return assignDefined(spec, { hostname, domainname, annotations, linux, hooks });
+  if (ociVersion === undefined || root === undefined) return undefined;
+  if (processValue !== undefined && process === undefined) return undefined;
+  const spec: Spec = { ociVersion, root, mounts };
+  return assignDefined(spec, { process, hostname, domainname, annotations, linux, hooks });
 }
 
 function checkVersion(problems: Problems, value: unknown): string | undefined {

@@ -5,7 +5,7 @@
  */
 
 import * as posix from "../path.ts";
-import { isBindMount, UNSUPPORTED_MOUNT_OPTIONS } from "./mount_options.ts";
+import { isBindMount, TMPCOPYUP, UNSUPPORTED_MOUNT_OPTIONS } from "./mount_options.ts";
 import {
   addProblem,
   assignDefined,
@@ -73,6 +73,9 @@ function checkMount(
   const bind = isBindMount(type, options);
   if (bind && source === undefined && field(object, "source") === undefined) {
     addProblem(problems, keyPath(path, "source"), "required for a bind mount");
+  }
+  if (options.includes(TMPCOPYUP) && (type !== "tmpfs" || bind)) {
+    addProblem(problems, keyPath(path, "options"), `"${TMPCOPYUP}" is only for tmpfs mounts`);
   }
   if (type === "none" && !bind) {
     addProblem(problems, keyPath(path, "type"), `"none" needs a bind or rbind option`);

@@ -26,6 +26,7 @@ import type {
   BlockIOResources,
   CpuResources,
   MemoryResources,
+  NetworkResources,
   Resources,
   ThrottleDevice,
   WeightDevice,
@@ -39,13 +40,15 @@ const CPU_LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
 const PAGE_SIZE = /^\d+(KB|MB|GB)$/;
 /** A cgroup v2 interface file name such as "memory.high" (never a path). */
 const UNIFIED_KEY = /^[a-z0-9_]+\.[a-z0-9_.]+$/;
+/** A network interface name (IFNAMSIZ - 1 bytes, no "/", ":" or white space). */
+const IFNAME = /^[^/:\s]{1,15}$/;
 
 /** Checks `linux.resources` and returns a normalized copy, recording every problem. */
 export function validateResources(problems: Problems, value: unknown): Resources | undefined {
   const path = "linux.resources";
   const object = expectObject(problems, path, value);
   if (object === undefined) return undefined;
-  rejectFields(problems, object, path, ["network", "rdma"], "not supported");
+  rejectFields(problems, object, path, ["rdma"], "not supported");
   const resources: Resources = {
     devices: validateDeviceRules(problems, field(object, "devices")),
   };
@@ -59,6 +62,7 @@ export function validateResources(problems: Problems, value: unknown): Resources
       (v) => expectObjectList(problems, keyPath(path, "hugepageLimits"), v, checkHugepage),
     ),
     unified: optional(field(object, "unified"), (v) => checkUnified(problems, v)),
+    network: optional(field(object, "network"), (v) => checkNetwork(problems, v)),
   });
 }
 
@@ -79,7 +83,7 @@ function checkMemory(problems: Problems, value: unknown): MemoryResources | unde
   const path = "linux.resources.memory";
   const object = expectObject(problems, path, value);
   if (object === undefined) return undefined;
-  rejectFields(problems, object, path, ["kernel", "kernelTCP"], "not supported (deprecated)");
+  rejectFields(problems, object, path, ["kernel"], "not supported (deprecated)");
   const get = (key: string) => field(object, key);
   const memory = assignDefined<MemoryResources>({}, {
     limit: optional(get("limit"), (v) => limit(problems, keyPath(path, "limit"), v, 4096)),
@@ -96,6 +100,7 @@ function checkMemory(problems: Problems, value: unknown): MemoryResources | unde
       get("disableOOMKiller"),
       (v) => expectBoolean(problems, keyPath(path, "disableOOMKiller"), v),
     ),
+    kernelTCP: optional(get("kernelTCP"), (v) => limit(problems, keyPath(path, "kernelTCP"), v, 0)),
   });
   const { limit: max, swap } = memory;
   if (max !== undefined && swap !== undefined && max !== -1 && swap !== -1 && swap < max) {
@@ -230,6 +235,42 @@ function checkHugepage(
   }
   const max = expectInteger(problems, keyPath(path, "limit"), field(object, "limit"), 0, MAX);
   return pageSize !== undefined && max !== undefined ? { pageSize, limit: max } : undefined;
+}
+
+function checkNetwork(problems: Problems, value: unknown): NetworkResources | undefined {
+  const path = "linux.resources.network";
+  const object = expectObject(problems, path, value);
+  if (object === undefined) return undefined;
+  return assignDefined<NetworkResources>({}, {
+    classID: optional(
+      field(object, "classID"),
+      (v) => expectInteger(problems, keyPath(path, "classID"), v, 0, 2 ** 32 - 1),
+    ),
+    priorities: optional(
+      field(object, "priorities"),
+      (v) => expectObjectList(problems, keyPath(path, "priorities"), v, checkPriority),
+    ),
+  });
+}
+
+function checkPriority(
+  problems: Problems,
+  path: string,
+  object: JsonObject,
+): { name: string; priority: number } | undefined {
+  const name = expectString(problems, keyPath(path, "name"), field(object, "name"));
+  if (name !== undefined && !IFNAME.test(name)) {
+    addProblem(problems, keyPath(path, "name"), "must be a network interface name");
+    return undefined;
+  }
+  const priority = expectInteger(
+    problems,
+    keyPath(path, "priority"),
+    field(object, "priority"),
+    0,
+    2 ** 32 - 1,
+  );
+  return name !== undefined && priority !== undefined ? { name, priority } : undefined;
 }
 
 function checkUnified(problems: Problems, value: unknown): Record<string, string> | undefined {

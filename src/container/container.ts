@@ -43,6 +43,7 @@ const O_WRONLY = 1;
 const O_RDWR = 2;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
+const SIGKILL = 9;
 
 /** The OCI runtime-spec version cell implements. */
 export const OCI_SPEC_VERSION = "1.2.0";
@@ -237,9 +238,11 @@ export class Container implements AsyncDisposable {
         await runLifecycleHooks(kind, made, init.pid);
       }
     } catch (e) {
-      // The spec: a failed create hook stops the container; it stays to be deleted.
+      // The spec: a failed create hook stops the container; it stays to be deleted. A
+      // detached init is not ours to reap (its status never resolves): wait for it to die.
       this.#killInit(made);
-      await init.status;
+      if (options.detached) await waitGone(made.init);
+      else await init.status;
       throw e;
     }
     return init;
@@ -256,6 +259,12 @@ export class Container implements AsyncDisposable {
     const state = this.#state();
     const status = this.#statusOf(state);
     if (!state?.init || !state.execFifo || status !== "created") {
+      if (state && !state.init && !state.config.process) {
+        throw new ContainerError(
+          "ConfigInvalid",
+          `cannot start container "${this.id}": its config has no process`,
+        );
+      }
       if (status === "running" || status === "paused") {
         throw new ContainerError(
           "ContainerNotRunning",
@@ -484,8 +493,13 @@ export class Container implements AsyncDisposable {
     return stream;
   }
 
-  /** Sends a signal to the init, or with `all` to every process of the container. */
-  // deno-lint-ignore require-await
+  /**
+   * Sends a signal to the init, or with `all` to every process still in the container's
+   * cgroup, as runc does: `all` is no error when nothing is left (engines send it after
+   * the init exited), a paused container is signalled too (the signal waits for the thaw,
+   * but SIGKILL thaws it), and SIGKILL to an init without a pid namespace of its own kills
+   * every process of the container (nothing else would).
+   */
   async signal(
     signal: Deno.Signal | number = "SIGTERM",
     options: SignalOptions = {},
@@ -493,14 +507,17 @@ export class Container implements AsyncDisposable {
     const number = signalNumber(signal);
     const state = this.#state();
     const status = this.#statusOf(state);
-    if (!state?.init || (status !== "running" && status !== "created")) {
-      refuse(this.id, status, "signal");
+    if (!state) refuse(this.id, status, "signal");
+    const cgroup = this.#cgroupOf(state);
+    const killAll = number === SIGKILL && !ownsPidNamespace(state.config);
+    if (options.all || killAll) {
+      for (const pid of cgroup.pids()) kill(pid, number);
     }
-    if (options.all) {
-      for (const pid of this.#cgroupOf(state).pids()) kill(pid, number);
-    } else {
+    if (!options.all) {
+      if (!state.init || status === "stopped") refuse(this.id, status, "signal");
       signalInit(state.init, number);
     }
+    if (number === SIGKILL && (status === "paused" || status === "pausing")) await cgroup.thaw();
   }
 
   /**
@@ -576,6 +593,11 @@ function releaseInit(fifo: string, init: ProcessIdentity): void {
   } finally {
     close(fd);
   }
+}
+
+/** Whether the container has a pid namespace of its own (not the host's, not joined). */
+function ownsPidNamespace(config: Spec): boolean {
+  return config.linux?.namespaces?.some((n) => n.type === "pid" && !n.path) === true;
 }
 
 function removeQuietly(path: string): void {

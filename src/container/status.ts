@@ -23,6 +23,12 @@ export function refuse(id: string, status: Status, action: string): never {
         "ContainerPaused",
         `cannot ${action} container "${id}": it is paused`,
       );
+    case "stopped":
+      // runc's words: containerd's shim reads "container not running" as "already gone".
+      throw new ContainerError(
+        "ContainerNotRunning",
+        `cannot ${action} container "${id}": container not running (it is stopped)`,
+      );
     default:
       throw new ContainerError(
         "ContainerNotRunning",

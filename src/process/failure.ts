@@ -25,13 +25,16 @@ export function spawnError(
     path: failure.path || undefined,
   };
   if (failure.syscall === "exec" || failure.syscall === "execve") {
+    // runc's words: podman tells "not found" (127) from "cannot run" (126) by them.
     const exe = process.args[0];
     const why = failure.errno === ENOENT
-      ? "not found in the container"
+      ? exe.includes("/")
+        ? "executable file not found: no such file or directory"
+        : "executable file not found in $PATH"
       : failure.errno === EACCES
-      ? "is not executable in the container (permission denied)"
+      ? "permission denied"
       : `cannot be executed: ${name}`;
-    return new ContainerError("SystemError", `executable "${exe}" ${why}`, details);
+    return new ContainerError("SystemError", `exec: "${exe}": ${why}`, details);
   }
   if (failure.syscall === "chdir" || failure.syscall === "getcwd") {
     const why = failure.errno === ENOENT

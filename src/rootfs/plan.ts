@@ -9,6 +9,7 @@
 
 import type { Device, Mount, Spec } from "../config/types.ts";
 import { Op, type PlanBuilder } from "../process/plan_builder.ts";
+import { isBindMount, TMPCOPYUP } from "../config/mount_options.ts";
 import { MS, parseMountOptions, PROPAGATION } from "./mount_flags.ts";
 
 /** Mount op flags (docs/abi.md). */
@@ -75,6 +76,18 @@ export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): v
     plan.op(Op.rootReadonly, "make the host view read-only", (w) => w.u32(1));
   }
   for (const m of mounts) planMount(plan, m, ctx);
+  // A read-only tmpfs is mounted writable and made read-only once every mount is made, as
+  // runc does: mounts inside it (podman binds /etc/hostname into a --tmpfs /etc:ro) need
+  // their targets created first.
+  for (const m of mounts) {
+    if (m.type !== "tmpfs" || isBindMount(m.type, m.options ?? [])) continue;
+    const { flags, data } = parseMountOptions((m.options ?? []).filter((o) => o !== TMPCOPYUP));
+    if ((flags & MS.RDONLY) === 0) continue;
+    mountOp(plan, `remount ${m.destination} read-only`, IN_ROOT, flags | MS.REMOUNT, {
+      target: m.destination,
+      data,
+    });
+  }
   if (mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs")) {
     planDevices(plan, [...DEFAULT_DEVICES, ...spec.linux?.devices ?? []], ctx);
     for (const [target, link] of DEV_LINKS) {
@@ -146,6 +159,24 @@ function mountOp(
       .str(args.source ?? "").str(args.target).str(args.fstype ?? "").str(args.data ?? ""));
 }
 
+/**
+ * A tmpfs that starts with a copy of what its target held (`tmpcopyup`, validated to be
+ * on tmpfs only): the native core opens the target, mounts the tmpfs on it and copies.
+ */
+function planTmpfsCopyup(plan: PlanBuilder, m: Mount): void {
+  const { flags, propagation, data } = parseMountOptions(
+    (m.options ?? []).filter((o) => o !== TMPCOPYUP),
+  );
+  plan.op(
+    Op.tmpfsCopyup,
+    `mount tmpfs on ${m.destination} with a copy of its content`,
+    (w) => w.u32(flags & ~MS.RDONLY).str(m.destination).str(data), // read-only later
+  );
+  for (const p of propagation) {
+    mountOp(plan, `set the propagation of ${m.destination}`, IN_ROOT, p, { target: m.destination });
+  }
+}
+
 function isFile(path: string): boolean {
   try {
     return !Deno.statSync(path).isDirectory;
@@ -155,6 +186,10 @@ function isFile(path: string): boolean {
 }
 
 function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
+  if (m.options?.includes(TMPCOPYUP)) {
+    planTmpfsCopyup(plan, m);
+    return;
+  }
   const options = m.options ?? [];
   const { flags, propagation, data } = parseMountOptions(options);
   const dest = m.destination;
@@ -189,7 +224,7 @@ function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
       plan,
       `mount ${type} on ${dest}`,
       IN_ROOT | MKDIR | (special ? NO_SYMLINKS : 0),
-      flags,
+      type === "tmpfs" ? flags & ~MS.RDONLY : flags,
       {
         source: m.source ?? type,
         target: dest,

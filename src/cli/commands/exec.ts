@@ -10,7 +10,7 @@ import type { Capabilities, Process } from "../../config/types.ts";
 import { ContainerError } from "../../errors.ts";
 import type { ProcessOptions } from "../../process/options.ts";
 import { preservedFds, writePidFile } from "../bundle.ts";
-import type { Command } from "../context.ts";
+import { type CliContext, type Command, ExitCodeError } from "../context.ts";
 import { bool, int, list, type Parsed, parseFlags, str } from "../flags.ts";
 import { consoleFor } from "../terminal.ts";
 import { SignalForwarder } from "../signals.ts";
@@ -43,6 +43,20 @@ export const exec: Command = async (ctx, args) => {
       "usage: cell exec [command options] <container-id> <command> [args...]",
     );
   }
+  try {
+    return await execIn(ctx, p, id, command);
+  } catch (e) {
+    throw new ExitCodeError(e, 255); // runc's exec: 255 when its process never ran
+  }
+};
+
+/** The exec once its arguments are known; resolves to the process's exit code. */
+async function execIn(
+  ctx: CliContext,
+  p: Parsed,
+  id: string,
+  command: string[],
+): Promise<number> {
   const container = await ctx.factory.load(id);
   const file = str(p, "process");
   const { options, terminal } = file ? fromProcessFile(file) : fromFlags(container, p, command);
@@ -62,7 +76,7 @@ export const exec: Command = async (ctx, args) => {
   const code = await signals!.wait(proc);
   await console.done();
   return code;
-};
+}
 
 function fromProcessFile(file: string): { options: ProcessOptions; terminal: boolean } {
   let process: Process;

@@ -34,6 +34,8 @@ export const create: Command = async (ctx, args) => {
     bundle,
     noPivotRoot: bool(p, "no-pivot"),
   });
+  // `process` is optional in the spec: such a container is created, and `start` refuses it.
+  if (!container.config.process) return 0;
   try {
     using console = consoleFor(container, str(p, "console-socket"), { detached: true });
     const init = await container.createInit({
