@@ -45,7 +45,36 @@ export async function mountV1(controller: string, mountPoint: string): Promise<v
     error = failed;
     await sleep(100);
   }
-  throw new Error(`cannot mount a cgroup v1 ${controller} hierarchy at ${mountPoint}: ${error}`);
+  const holders = enabledBelowRoot(controller);
+  throw new Error(
+    `cannot mount a cgroup v1 ${controller} hierarchy at ${mountPoint}: ${error}` +
+      (holders.length > 0
+        ? `\n(${controller} is enabled below the cgroup2 root in: ` +
+          `${holders.join(", ")})`
+        : ""),
+  );
+}
+
+/** cgroup2 directories below the root that enable `controller` for their children. */
+function enabledBelowRoot(controller: string, dir = UNIFIED, depth = 0): string[] {
+  const found: string[] = [];
+  if (depth > 6) return found;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!entry.isDirectory) continue;
+    const child = `${dir}/${entry.name}`;
+    try {
+      const enabled = Deno.readTextFileSync(`${child}/cgroup.subtree_control`).split(/\s+/);
+      if (enabled.includes(controller)) found.push(child);
+    } catch { /* gone meanwhile */ }
+    found.push(...enabledBelowRoot(controller, child, depth + 1));
+  }
+  return found;
 }
 
 /**
