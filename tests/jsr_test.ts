@@ -205,6 +205,7 @@ Deno.test("a package served like JSR: built, published, imported by URL, cached,
       const out = await run({ HOME: home });
       assert.equal(out.success, false, out.stdout);
       assert.match(out.stderr, /cannot load libcell; tried:/);
+      assert.match(out.stderr, /`deno task build`.*CELL_LIB/s, "the error says how to build");
       assert.ok(out.stderr.includes(`the cached ${cached} has sha256 `), out.stderr);
       assert.ok(out.stderr.includes(`manifest expects ${expectedSha}: refused`), out.stderr);
       await assert.rejects(Deno.stat(cached), Deno.errors.NotFound);
