@@ -9,10 +9,14 @@ pub fn build(b: *std.Build) void {
     // ReleaseSafe unless asked otherwise: plain `zig build` gives the library cell ships,
     // with its safety checks on.
     const optimize = b.option(std.builtin.OptimizeMode, "optimize", "Optimization mode (default safe)") orelse .safe;
+    // tools/package.ts strips the libraries it ships (no symbol table or debug info: smaller,
+    // and no build paths in the bytes).
+    const strip = b.option(bool, "strip", "Leave out the symbol table and debug info") orelse false;
     const module = b.createModule(.{
         .root_source_file = b.path("zig-src/root.zig"),
         .target = target,
         .optimize = optimize,
+        .strip = strip,
         .link_libc = false,
     });
     const lib = b.addLibrary(.{ .name = "cell", .root_module = module, .linkage = .dynamic });

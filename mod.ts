@@ -23,7 +23,12 @@ export type { CreateOptions, FactoryOptions } from "./src/container/factory.ts";
 export { Container, OCI_SPEC_VERSION } from "./src/container/container.ts";
 export type { OciState, SignalOptions } from "./src/container/container.ts";
 export type { Status } from "./src/container/status.ts";
-export type { CgroupStats } from "./src/cgroups/stats.ts";
+export type {
+  BlockIOStats,
+  CgroupStats,
+  HugetlbStats,
+  NetworkInterfaceStats,
+} from "./src/cgroups/stats.ts";
 export type { OomEvent } from "./src/cgroups/oom.ts";
 export { ContainerProcess } from "./src/process/handle.ts";
 export type { ProcessStatus } from "./src/process/handle.ts";
@@ -31,4 +36,18 @@ export type { ProcessOptions, ProcessUser, StdioMode } from "./src/process/optio
 export { ContainerError } from "./src/errors.ts";
 export type { ContainerErrorOptions, ErrorCode, SystemErrorDetails } from "./src/errors.ts";
 export { CAPABILITIES, defaultConfig, sandboxConfig, validateConfig } from "./src/config/mod.ts";
+export type {
+  DefaultConfigOptions,
+  SandboxConfigOptions,
+  ValidateOptions,
+} from "./src/config/mod.ts";
+export type {
+  Seccomp,
+  SeccompAction,
+  SeccompArchitecture,
+  SeccompArg,
+  SeccompFlag,
+  SeccompOperator,
+  SeccompSyscall,
+} from "./src/seccomp/compile.ts";
 export type * from "./src/config/types.ts";

@@ -1,13 +1,16 @@
 /**
  * Finding and loading libcell. Lookup order: an explicit path, the `CELL_LIB`
- * environment variable, the local build (zig-out/lib/libcell.so beside this
- * package), then the copy shipped with the package (lib/). One error names every
- * path tried and how to build.
+ * environment variable, then for a package on disk the local build
+ * (zig-out/lib/libcell.so beside this package) and the copy shipped with the package
+ * (lib/), and for a package imported from a URL (JSR) the shipped copy downloaded into a
+ * per-user cache and checked against its sha256 (./remote_library.ts). One error names
+ * every path and URL tried and how to build.
  *
  * @module
  */
 
 import { ABI_VERSION } from "./abi.ts";
+import { type RemoteLibrary, remoteLibrary } from "./remote_library.ts";
 import { type CellSymbols, SYMBOLS } from "./symbols.ts";
 
 /** Options for {@linkcode loadLibrary}. */
@@ -18,14 +21,35 @@ export interface LoadLibraryOptions {
 
 let loaded: { path: string; symbols: CellSymbols } | undefined;
 
-function candidates(options: LoadLibraryOptions): string[] {
-  const list: string[] = [];
-  if (options.path) list.push(options.path);
-  const env = Deno.env.get("CELL_LIB");
-  if (env) list.push(env);
+const REMOTE = ["http:", "https:"].includes(new URL(import.meta.url).protocol);
+
+function envLibrary(): string | undefined {
+  try {
+    return Deno.env.get("CELL_LIB") || undefined;
+  } catch {
+    return undefined; // no --allow-env: the lookup goes on without it
+  }
+}
+
+// Loading is synchronous and dlopen needs a file, so a package imported from a URL fetches its
+// library while it is imported (once per user: later imports find it in the cache).
+const remote: RemoteLibrary | undefined = REMOTE && !envLibrary()
+  ? await remoteLibrary()
+  : undefined;
+
+/** A place to try: a path to dlopen, or a URL that gave no file and why. */
+type Candidate = { path: string } | { failed: string };
+
+function candidates(options: LoadLibraryOptions): Candidate[] {
+  const list: Candidate[] = [];
+  if (options.path) list.push({ path: options.path });
+  const env = envLibrary();
+  if (env) list.push({ path: env });
+  if (remote?.path) list.push({ path: remote.path });
+  else if (remote) list.push({ failed: `${remote.url} (${remote.error})` });
+  if (REMOTE) return list;
   for (const rel of ["../zig-out/lib/libcell.so", `../lib/libcell-${Deno.build.arch}.so`]) {
-    const url = new URL(rel, import.meta.url);
-    list.push(url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href);
+    list.push({ path: decodeURIComponent(new URL(rel, import.meta.url).pathname) });
   }
   return list;
 }
@@ -42,7 +66,12 @@ export function libraryPath(): string | undefined {
 export function loadLibrary(options: LoadLibraryOptions = {}): CellSymbols {
   if (loaded) return loaded.symbols;
   const tried: string[] = [];
-  for (const path of candidates(options)) {
+  for (const candidate of candidates(options)) {
+    if ("failed" in candidate) {
+      tried.push(candidate.failed);
+      continue;
+    }
+    const path = candidate.path;
     let probe: Deno.DynamicLibrary<{ cell_abi_version: typeof SYMBOLS.cell_abi_version }>;
     try {
       Deno.statSync(path);
@@ -62,8 +91,12 @@ export function loadLibrary(options: LoadLibraryOptions = {}): CellSymbols {
   }
   throw new Error(
     `cannot load libcell; tried:\n  ${tried.join("\n  ")}\n` +
-      "Build it with `deno task build` (needs zig: sudo tools/setup.sh), " +
-      "or set CELL_LIB to its path.",
+      (REMOTE
+        ? "Let the import download its library (--allow-net, --allow-env, --allow-read and " +
+          "--allow-write for the cache), or build one with `deno task build` in a checkout of " +
+          "cell (needs zig: sudo tools/setup.sh) and set CELL_LIB to its zig-out/lib/libcell.so."
+        : "Build it with `deno task build` (needs zig: sudo tools/setup.sh), " +
+          "or set CELL_LIB to its path."),
   );
 }
 
