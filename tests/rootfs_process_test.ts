@@ -180,3 +180,30 @@ Deno.test("oomScoreAdj is set before the process runs", async () => {
   }
   assertNothingLeft(factory, id);
 });
+
+Deno.test("a cwd only root may enter works for a non-root process (entered before the uid switch)", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  const secret = await Deno.makeTempDir({ prefix: "cell-cwd-" });
+  Deno.chmodSync(secret, 0o700); // root's: uid 1000 may not enter it
+  const config = await busyboxConfig(
+    ["sh", "-c", "pwd; ls . 2>&1 >/dev/null || echo unreadable"],
+    (s) => {
+      s.process!.user = { uid: 1000, gid: 1000 };
+      s.process!.cwd = "/secret";
+      s.mounts!.push({ destination: "/secret", type: "bind", source: secret, options: ["bind"] });
+    },
+  );
+  const c = await factory.create(id, config);
+  try {
+    const out = await runIn(c);
+    assert.equal(out.code, 0, out.stderr);
+    // In it, but its own permissions still apply to what it does there.
+    assert.equal(out.stdout.split("\n")[0], "/secret");
+    assert.match(out.stdout, /unreadable/);
+  } finally {
+    await c.destroy();
+    Deno.removeSync(secret, { recursive: true });
+  }
+  assertNothingLeft(factory, id);
+});

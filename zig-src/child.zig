@@ -197,15 +197,15 @@ fn finish(ctx: *Context) noreturn {
     // while we still have it, after checking the cwd (the filter may forbid getcwd).
     // With no_new_privs it goes last, just before the exec.
     const early_filter = !proc.no_new_privs and proc.seccomp != null;
-    if (early_filter) {
-        if (proc.cwd) |cwd| enterCwd(ctx, cwd, true);
-        loadSeccomp(ctx);
-    }
+    // The cwd is entered before the uid switch, as runc does, so a directory only root
+    // may enter works; one the process's user may enter but we may not (a user
+    // namespace's root on a host directory) is entered again after the switch.
+    const cwd_later = if (proc.cwd) |cwd| !tryCwd(ctx, cwd) else false;
+    if (early_filter) loadSeccomp(ctx);
     if (proc.exec_label) |label| setExecLabel(ctx, label);
     identity.apply(ctx);
     if (proc.umask) |mask| _ = sys.umask(mask);
-    // Entered (again) as the process's own user, so its permissions apply.
-    if (proc.cwd) |cwd| enterCwd(ctx, cwd, !early_filter);
+    if (cwd_later) enterCwd(ctx, proc.cwd.?);
     var path_buf: [resolve.max_path]u8 = undefined;
     const exe = findExecutable(ctx, &path_buf);
     if (ctx.fifo_fd >= 0) awaitStart(ctx);
@@ -214,11 +214,27 @@ fn finish(ctx: *Context) noreturn {
     ctx.fail("execve", sys.errnoOf(rc) orelse sys.EINVAL, std.mem.span(exe));
 }
 
-/// chdir, and with `check` make sure the result is inside the root: a cwd outside it
-/// (through a leaked fd's /proc/self/fd link) reads back as "(unreachable)/...".
-fn enterCwd(ctx: *Context, cwd: [*:0]const u8, check: bool) void {
+/// chdir as we are now: true when entered (and checked), false when permission was
+/// refused (try again as the process's user); any other failure ends the child.
+fn tryCwd(ctx: *Context, cwd: [*:0]const u8) bool {
+    const rc = sys.chdir(cwd);
+    if (sys.errnoOf(rc)) |e| {
+        if (e == sys.EACCES or e == sys.EPERM) return false;
+        ctx.fail("chdir", e, std.mem.span(cwd));
+    }
+    checkCwd(ctx, cwd);
+    return true;
+}
+
+/// chdir, then make sure the result is inside the root.
+fn enterCwd(ctx: *Context, cwd: [*:0]const u8) void {
     _ = ctx.check(sys.chdir(cwd), "chdir", std.mem.span(cwd));
-    if (!check) return;
+    checkCwd(ctx, cwd);
+}
+
+/// A cwd outside the root (through a leaked fd's /proc/self/fd link) reads back as
+/// "(unreachable)/...". A seccomp filter that refuses getcwd fails closed here.
+fn checkCwd(ctx: *Context, cwd: [*:0]const u8) void {
     var buf: [resolve.max_path]u8 = undefined;
     const rc = sys.getcwd(&buf);
     if (sys.errnoOf(rc) != null or buf[0] != '/') ctx.fail("getcwd", sys.EACCES, std.mem.span(cwd));
