@@ -53,6 +53,7 @@ export const Op = {
   noSetgroups: 50,
   execLabel: 51,
   consoleSocket: 52,
+  consoleSize: 53,
 } as const;
 
 /** An op code. */

@@ -51,6 +51,7 @@ pub const Op = enum(u32) {
     no_setgroups = 50, // setgroups is denied in this user namespace: keep the groups
     exec_label = 51, // u32 lsm (1 AppArmor, 2 SELinux), str content for /proc/thread-self/attr/.../exec
     console_socket = 52, // i32 fd: a connected unix socket; a new pty's master goes to it, the slave is the stdio
+    console_size = 53, // u32 rows, u32 columns: the new pty's window size (TIOCSWINSZ)
     _,
 };
 

@@ -119,7 +119,7 @@ pub const Process = struct {
 };
 
 /// The caller's connected unix socket (inherited by the child) and the op that asked.
-pub const Console = struct { socket: i32, op_index: u32 };
+pub const Console = struct { socket: i32, op_index: u32, rows: u16 = 0, cols: u16 = 0 };
 
 pub const Lsm = enum(u32) { apparmor = 1, selinux = 2 };
 
@@ -238,6 +238,16 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 const socket = try r.int(i32);
                 if (socket < 0) return error.BadOp;
                 out.console = .{ .socket = socket, .op_index = op.index };
+            },
+            .console_size => {
+                const rows = try r.int(u32);
+                const cols = try r.int(u32);
+                if (rows > 0xffff or cols > 0xffff) return error.BadOp;
+                // After console_socket in the plan: a size without a terminal is a bad plan.
+                if (out.console) |*c| {
+                    c.rows = @intCast(rows);
+                    c.cols = @intCast(cols);
+                } else return error.BadOp;
             },
             .seccomp => {
                 const flags = try r.int(u32);

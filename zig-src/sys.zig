@@ -97,6 +97,8 @@ pub const TIOCGPTN: usize = 0x80045430; // the pts number of a master
 pub const TIOCSPTLCK: usize = 0x40045431; // lock (1) or unlock (0) the slave
 pub const TIOCGPTPEER: usize = 0x5441; // open the slave of a master (Linux 4.13)
 pub const TIOCSCTTY: usize = 0x540E; // make a tty the controlling terminal
+pub const TIOCSWINSZ: usize = 0x5414; // set the window size
+pub const Winsize = extern struct { rows: u16, cols: u16, xpixel: u16 = 0, ypixel: u16 = 0 };
 
 // Unix sockets.
 pub const AF_UNIX: u32 = 1;

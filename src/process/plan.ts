@@ -6,7 +6,7 @@
  */
 
 import { CAPABILITIES } from "../config/capabilities.ts";
-import type { Capabilities, NamespaceType, Spec } from "../config/types.ts";
+import type { Capabilities, ConsoleSize, NamespaceType, Spec } from "../config/types.ts";
 import { validateProcess } from "../config/validate_process.ts";
 import { hostSeccompArch } from "../config/validate_seccomp.ts";
 import { compileSeccompCached } from "../seccomp/cache.ts";
@@ -77,6 +77,8 @@ export interface ResolvedProcess {
   terminal: boolean;
   /** The socket the terminal's master is sent to. */
   consoleSocket?: number;
+  /** The terminal's size. */
+  consoleSize?: ConsoleSize;
 }
 
 /**
@@ -89,6 +91,7 @@ export function resolveProcess(spec: Spec, options: ProcessOptions): ResolvedPro
   const problems: string[] = [];
   validateProcess(problems, {
     terminal: merged.terminal,
+    consoleSize: merged.consoleSize,
     user: { ...merged.user, umask: merged.umask },
     args: merged.args,
     env: merged.env,
@@ -165,6 +168,7 @@ function mergeProcess(spec: Spec, options: ProcessOptions): ResolvedProcess {
     selinuxLabel: options.selinuxLabel ?? base?.selinuxLabel,
     terminal: options.terminal ?? (options.consoleSocket !== undefined || base?.terminal === true),
     consoleSocket: options.consoleSocket,
+    consoleSize: options.consoleSize ?? base?.consoleSize,
   };
 }
 
@@ -218,6 +222,14 @@ function planProcess(
       `make a terminal and send it to the console socket (fd ${socket})`,
       (w) => w.i32(socket),
     );
+    const size = proc.consoleSize;
+    if (size) {
+      plan.op(
+        Op.consoleSize,
+        `set the terminal's size to ${size.height}x${size.width}`,
+        (w) => w.u32(size.height).u32(size.width),
+      );
+    }
   }
   if (extraFds.length > 0) {
     plan.op(Op.fds, "fds", (w) => {
