@@ -54,6 +54,7 @@ export const Op = {
   execLabel: 51,
   consoleSocket: 52,
   consoleSize: 53,
+  mountSetattr: 54,
 } as const;
 
 /** An op code. */

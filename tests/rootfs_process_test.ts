@@ -207,3 +207,55 @@ Deno.test("a cwd only root may enter works for a non-root process (entered befor
   }
   assertNothingLeft(factory, id);
 });
+
+/** Runs a host command; throws with its stderr when it fails. */
+async function host(cmd: string, ...args: string[]): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+Deno.test("rro makes a bind and every mount under it read-only; ro only the top; rnosuid too", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  // A volume with a mount inside it, as runc's mounts_recursive test has.
+  const volume = await Deno.makeTempDir({ prefix: "cell-rro-" });
+  await host("mount", "-t", "tmpfs", "none", volume);
+  try {
+    Deno.writeTextFileSync(`${volume}/foo`, "foo\n");
+    Deno.mkdirSync(`${volume}/sub`);
+    await host("mount", "-t", "tmpfs", "none", `${volume}/sub`);
+    const probe = (dir: string) =>
+      `for f in ${dir}/foo ${dir}/sub/bar; do touch $f 2>/dev/null && echo rw || echo ro; done`;
+    const script = [
+      probe("/ro"),
+      probe("/rro"),
+      probe("/rro-ro"),
+      "grep ' /rnosuid/sub ' /proc/self/mountinfo | cut -d' ' -f6",
+    ]
+      .join("; ");
+    const config = await busyboxConfig(["sh", "-c", script], (s) => {
+      s.mounts!.push(
+        { destination: "/ro", type: "bind", source: volume, options: ["rbind", "ro"] },
+        { destination: "/rro", type: "bind", source: volume, options: ["rbind", "rro"] },
+        { destination: "/rro-ro", type: "bind", source: volume, options: ["rbind", "ro", "rro"] },
+        { destination: "/rnosuid", type: "bind", source: volume, options: ["rbind", "rnosuid"] },
+      );
+    });
+    const c = await factory.create(id, config);
+    try {
+      const out = await runIn(c);
+      assert.equal(out.code, 0, out.stderr);
+      const lines = out.stdout.trim().split("\n");
+      assert.deepEqual(lines.slice(0, 6), ["ro", "rw", "ro", "ro", "ro", "ro"], out.stdout);
+      assert.ok(lines[6].split(",").includes("nosuid"), `nosuid on the inner mount: ${lines[6]}`);
+    } finally {
+      await c.destroy();
+    }
+    assertNothingLeft(factory, id);
+  } finally {
+    await host("umount", "-R", volume);
+    Deno.removeSync(volume, { recursive: true });
+  }
+});

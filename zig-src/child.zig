@@ -114,6 +114,7 @@ fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
     switch (code) {
         .unshare => _ = ctx.check(sys.unshare(try r.int(u64)), "unshare", ""),
         .mount => try mount_ops.mount(ctx, r),
+        .mount_setattr => try mount_ops.setattr(ctx, r),
         .rootfs => {
             const path = try r.str();
             const rc = sys.openat(sys.AT_FDCWD, path, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC, 0);

@@ -58,6 +58,20 @@ pub fn mount(ctx: *const Context, r: *plan.Reader) plan.Error!void {
     if (magic != 0) checkMagic(ctx, target, magic);
 }
 
+/// Sets and clears mount attributes (MOUNT_ATTR_*) of the mount at a target inside the
+/// root, and with `recursive` of every mount under it too.
+pub fn setattr(ctx: *const Context, r: *plan.Reader) plan.Error!void {
+    const opflags = try r.int(u32);
+    const recursive = try r.int(u32) == 1;
+    const attr = sys.MountAttr{ .attr_set = try r.int(u64), .attr_clr = try r.int(u64), .propagation = 0, .userns_fd = 0 };
+    const target = try r.str();
+    std.debug.assert(opflags & abi.mount_in_root != 0);
+    const fd = openInRoot(ctx, target, .none, opflags & abi.mount_no_symlinks != 0);
+    defer _ = sys.close(fd);
+    const flags = sys.AT_EMPTY_PATH | if (recursive) sys.AT_RECURSIVE else 0;
+    _ = ctx.check(sys.mountSetattr(fd, "", flags, &attr), "mount_setattr", target);
+}
+
 /// The filesystem now at `target` must be the one asked for (e.g. procfs at /proc).
 fn checkMagic(ctx: *const Context, target: []const u8, magic: u64) void {
     const fd = openInRoot(ctx, target, .none, true);

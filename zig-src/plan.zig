@@ -181,6 +181,13 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 _ = try r.int(u64);
             },
             .root_readonly => _ = try r.int(u32),
+            .mount_setattr => {
+                if (try r.int(u32) & abi.mount_in_root == 0) return error.BadOp;
+                if (try r.int(u32) > 1) return error.BadOp;
+                _ = try r.int(u64);
+                _ = try r.int(u64);
+                _ = try r.str();
+            },
             .args => {
                 const n = try r.int(u32);
                 if (n == 0 or n > max_args) return error.TooMany;

@@ -9,7 +9,7 @@
 
 import type { Device, Mount, Spec } from "../config/types.ts";
 import { Op, type PlanBuilder } from "../process/plan_builder.ts";
-import { MS, parseMountOptions, PROPAGATION } from "./mount_flags.ts";
+import { type AttrChange, MS, parseMountOptions, PROPAGATION } from "./mount_flags.ts";
 
 /** Mount op flags (docs/abi.md). */
 const IN_ROOT = 1, MKDIR = 2, MKFILE = 4, NO_SYMLINKS = 8, KEEP_LOCKED = 32;
@@ -156,7 +156,7 @@ function isFile(path: string): boolean {
 
 function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
   const options = m.options ?? [];
-  const { flags, propagation, data } = parseMountOptions(options);
+  const { flags, propagation, data, attrs, recursive } = parseMountOptions(options);
   const dest = m.destination;
   const bind = (flags & MS.BIND) !== 0 || m.type === "bind";
   if (m.type === "cgroup" || m.type === "cgroup2") {
@@ -169,11 +169,10 @@ function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
       source,
       target: dest,
     });
-    const rest = flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
-    if (rest !== 0) {
-      mountOp(plan, `remount ${dest}`, IN_ROOT | KEEP_LOCKED, MS.REMOUNT | MS.BIND | rest, {
-        target: dest,
-      });
+    // A bind takes no mount(2) flags: its own attributes (ro, nosuid, ...) are changed
+    // after, bit by bit, so what is not named stays as the source has it.
+    if (attrs.set !== 0 || attrs.clear !== 0) {
+      setattrOp(plan, `set the attributes of ${dest}`, dest, attrs, false);
     }
   } else {
     const type = m.type ?? "none";
@@ -199,9 +198,27 @@ function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
       },
     );
   }
+  if (recursive.set !== 0 || recursive.clear !== 0) {
+    setattrOp(plan, `set the recursive attributes of ${dest}`, dest, recursive, true);
+  }
   for (const p of propagation) {
     mountOp(plan, `set propagation of ${dest}`, IN_ROOT, p, { target: dest });
   }
+}
+
+/** mount_setattr(2) on a target inside the root; with `recursive`, on every mount under it. */
+function setattrOp(
+  plan: PlanBuilder,
+  description: string,
+  target: string,
+  change: AttrChange,
+  recursive: boolean,
+): void {
+  plan.op(
+    Op.mountSetattr,
+    description,
+    (w) => w.u32(IN_ROOT).u32(recursive ? 1 : 0).u64(change.set).u64(change.clear).str(target),
+  );
 }
 
 /**
