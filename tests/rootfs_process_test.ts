@@ -259,3 +259,29 @@ Deno.test("rro makes a bind and every mount under it read-only; ro only the top;
     Deno.removeSync(volume, { recursive: true });
   }
 });
+
+Deno.test("a read-only /dev and a read-only tmpfs are set up first, then made read-only", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  const script =
+    "echo x > /dev/null && echo null-ok; ls /dev/zero /data/sub >/dev/null && echo made; " +
+    "touch /dev/new 2>/dev/null || echo dev-ro; touch /data/new 2>/dev/null || echo data-ro; " +
+    "touch /data/sub/new && echo sub-rw";
+  const config = await busyboxConfig(["sh", "-c", script], (s) => {
+    const dev = s.mounts!.find((m) => m.destination === "/dev")!;
+    dev.options = [...dev.options ?? [], "ro"];
+    s.mounts!.push(
+      { destination: "/data", type: "tmpfs", source: "tmpfs", options: ["ro", "mode=755"] },
+      { destination: "/data/sub", type: "tmpfs", source: "tmpfs" },
+    );
+  });
+  const c = await factory.create(id, config);
+  try {
+    const out = await runIn(c);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, "null-ok\nmade\ndev-ro\ndata-ro\nsub-rw\n");
+  } finally {
+    await c.destroy();
+  }
+  assertNothingLeft(factory, id);
+});

@@ -74,7 +74,13 @@ export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): v
   if (hostView && spec.root.readonly) {
     plan.op(Op.rootReadonly, "make the host view read-only", (w) => w.u32(1));
   }
-  for (const m of mounts) planMount(plan, m, ctx);
+  // A tmpfs asked read-only (and /dev) is mounted writable, set up (device nodes, links,
+  // mount points of later mounts), and made read-only after the root change, as runc does.
+  const laterReadonly: { dest: string; flags: number }[] = [];
+  for (const m of mounts) {
+    const ro = planMount(plan, m, ctx);
+    if (ro !== undefined) laterReadonly.push(ro);
+  }
   if (mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs")) {
     planDevices(plan, [...DEFAULT_DEVICES, ...spec.linux?.devices ?? []], ctx);
     for (const [target, link] of DEV_LINKS) {
@@ -88,6 +94,11 @@ export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): v
   }
   if (ctx.noPivotRoot) plan.op(Op.moveRoot, `move the rootfs ${rootfs} over / (no pivot_root)`);
   else plan.op(Op.pivotRoot, `pivot_root to ${rootfs}`);
+  for (const { dest, flags } of laterReadonly) {
+    mountOp(plan, `remount ${dest} read-only`, IN_ROOT | NO_SYMLINKS, flags | MS.REMOUNT, {
+      target: dest,
+    });
+  }
   if (after) {
     mountOp(plan, `make / ${wanted}`, 0, PROPAGATION[wanted] | MS.REC, { target: "/" });
   }
@@ -154,11 +165,20 @@ function isFile(path: string): boolean {
   }
 }
 
-function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
+/**
+ * Adds the ops of one mount. Returns the target and flags of a read-only tmpfs (or /dev)
+ * that was mounted writable to be set up, for a remount after the root change.
+ */
+function planMount(
+  plan: PlanBuilder,
+  m: Mount,
+  ctx: RootfsContext,
+): { dest: string; flags: number } | undefined {
   const options = m.options ?? [];
   const { flags, propagation, data, attrs, recursive } = parseMountOptions(options);
   const dest = m.destination;
   const bind = (flags & MS.BIND) !== 0 || m.type === "bind";
+  let readonlyLater: { dest: string; flags: number } | undefined;
   if (m.type === "cgroup" || m.type === "cgroup2") {
     planCgroupMount(plan, m, flags, ctx);
   } else if (bind) {
@@ -177,6 +197,9 @@ function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
   } else {
     const type = m.type ?? "none";
     const special = type === "proc" || type === "sysfs" || dest === "/dev";
+    if ((type === "tmpfs" || dest === "/dev") && (flags & MS.RDONLY) !== 0) {
+      readonlyLater = { dest, flags };
+    }
     const magic = type === "proc"
       ? PROC_MAGIC
       : type === "sysfs"
@@ -188,7 +211,7 @@ function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
       plan,
       `mount ${type} on ${dest}`,
       IN_ROOT | MKDIR | (special ? NO_SYMLINKS : 0),
-      flags,
+      readonlyLater ? flags & ~MS.RDONLY : flags,
       {
         source: m.source ?? type,
         target: dest,
@@ -204,6 +227,7 @@ function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
   for (const p of propagation) {
     mountOp(plan, `set propagation of ${dest}`, IN_ROOT, p, { target: dest });
   }
+  return readonlyLater;
 }
 
 /** mount_setattr(2) on a target inside the root; with `recursive`, on every mount under it. */
