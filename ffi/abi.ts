@@ -55,6 +55,7 @@ export const Op = {
   consoleSocket: 52,
   consoleSize: 53,
   mountSetattr: 54,
+  hideMount: 55,
 } as const;
 
 /** An op code. */

@@ -285,3 +285,24 @@ Deno.test("a read-only /dev and a read-only tmpfs are set up first, then made re
   }
   assertNothingLeft(factory, id);
 });
+
+Deno.test("noPivotRoot leaves no host procfs reachable: a new procfs cannot be mounted inside", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  // runc's no_pivot test: a new user, mount and pid namespace may mount procfs only while a
+  // whole procfs is visible in its mount namespace (the container's own /proc has masks).
+  const script = "unshare -mrpf sh -c 'mount -t proc none /proc && echo mounted || echo refused'";
+  const config = await busyboxConfig(["sh", "-c", script], (s) => {
+    // Mapping root in a new user namespace needs CAP_SETFCAP.
+    s.process!.capabilities!.bounding!.push("CAP_SETFCAP");
+    s.process!.capabilities!.permitted!.push("CAP_SETFCAP");
+  });
+  const c = await factory.create(id, config, { noPivotRoot: true });
+  try {
+    const out = await runIn(c);
+    assert.equal(out.stdout, "refused\n", out.stderr);
+  } finally {
+    await c.destroy();
+  }
+  assertNothingLeft(factory, id);
+});

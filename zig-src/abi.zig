@@ -52,6 +52,7 @@ pub const Op = enum(u32) {
     exec_label = 51, // u32 lsm (1 AppArmor, 2 SELinux), str content for /proc/thread-self/attr/.../exec
     console_socket = 52, // i32 fd: a connected unix socket; a new pty's master goes to it, the slave is the stdio
     console_size = 53, // u32 rows, u32 columns: the new pty's window size (TIOCSWINSZ)
+    hide_mount = 55, // str path: made slave and detached (covered with a tmpfs where that is refused); missing is fine
     mount_setattr = 54, // u32 opflags, u32 recursive, u64 attr_set, u64 attr_clr, str target (in root)
     _,
 };

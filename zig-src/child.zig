@@ -125,6 +125,7 @@ fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
         .mkdir => try mount_ops.mkdir(ctx, r),
         .pivot_root => mount_ops.pivotRoot(ctx),
         .move_root => mount_ops.moveRoot(ctx),
+        .hide_mount => mount_ops.hideMount(ctx, try r.str()),
         .root_readonly => mount_ops.rootReadonly(ctx, try r.int(u32) != 0),
         .mask_path => mount_ops.maskPath(ctx, try r.str()),
         .readonly_path => mount_ops.readonlyPath(ctx, try r.str()),

@@ -138,6 +138,21 @@ pub fn pivotRoot(ctx: *const Context) void {
     _ = ctx.check(sys.chdir("/"), "chdir", "/");
 }
 
+/// Makes a mount of our namespace unreachable: detached (its unmount kept from
+/// propagating), or, where that is refused (a mount locked in a user namespace), covered
+/// with an empty tmpfs. A path already gone with a parent is fine.
+pub fn hideMount(ctx: *const Context, path: [:0]const u8) void {
+    const rc = sys.mount(null, path, null, sys.MS_SLAVE | sys.MS_REC, null);
+    if (sys.errnoOf(rc)) |e| {
+        if (e == sys.ENOENT) return;
+        ctx.fail("mount", e, path);
+    }
+    const u = sys.umount2(path, sys.MNT_DETACH);
+    const e = sys.errnoOf(u) orelse return;
+    if (e != sys.EINVAL and e != sys.EPERM) ctx.fail("umount2", e, path);
+    _ = ctx.check(sys.mount("tmpfs", path, "tmpfs", 0, null), "mount", path);
+}
+
 /// For a rootfs that cannot be pivoted (ramfs): move it over / and chroot.
 pub fn moveRoot(ctx: *const Context) void {
     _ = ctx.check(sys.fchdir(rootFd(ctx)), "fchdir", "rootfs");

@@ -161,7 +161,7 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 _ = try r.int(u64);
                 for (0..4) |_| _ = try r.str();
             },
-            .rootfs, .sethostname, .setdomainname, .mask_path, .readonly_path, .chroot => _ = try r.str(),
+            .rootfs, .sethostname, .setdomainname, .mask_path, .readonly_path, .chroot, .hide_mount => _ = try r.str(),
             .exec_fifo => {
                 if (try r.int(i32) < 0) return error.BadOp;
                 out.exec_fifo = true;

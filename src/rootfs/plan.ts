@@ -92,8 +92,12 @@ export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): v
   } else if (spec.linux?.devices?.length) {
     planDevices(plan, spec.linux.devices, ctx);
   }
-  if (ctx.noPivotRoot) plan.op(Op.moveRoot, `move the rootfs ${rootfs} over / (no pivot_root)`);
-  else plan.op(Op.pivotRoot, `pivot_root to ${rootfs}`);
+  if (ctx.noPivotRoot) {
+    for (const path of hostPseudoFilesystems(rootfs)) {
+      plan.op(Op.hideMount, `detach the host's ${path} (no pivot_root)`, (w) => w.str(path));
+    }
+    plan.op(Op.moveRoot, `move the rootfs ${rootfs} over / (no pivot_root)`);
+  } else plan.op(Op.pivotRoot, `pivot_root to ${rootfs}`);
   for (const { dest, flags } of laterReadonly) {
     mountOp(plan, `remount ${dest} read-only`, IN_ROOT | NO_SYMLINKS, flags | MS.REMOUNT, {
       target: dest,
@@ -105,6 +109,35 @@ export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): v
   if (spec.root.readonly && !hostView) {
     plan.op(Op.rootReadonly, "remount / read-only", (w) => w.u32(0));
   }
+}
+
+/**
+ * Without pivot_root the host's mounts stay in the container's mount namespace under its
+ * chroot, and a whole procfs or sysfs among them lets a process there mount a fresh one
+ * (the kernel allows it when a full mount is visible). As runc does, every full procfs and
+ * sysfs mount outside the rootfs is detached before the move (or covered, where it cannot
+ * be). Read from our mount namespace, which the child's is a copy of.
+ */
+export function hostPseudoFilesystems(rootfs: string): string[] {
+  const inside = (p: string) =>
+    p === rootfs || p.startsWith(rootfs.endsWith("/") ? rootfs : `${rootfs}/`);
+  const found: string[] = [];
+  for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
+    const [left, right] = line.split(" - ");
+    if (right === undefined) continue;
+    const fields = left.split(" ");
+    const root = unescapeMountinfo(fields[3] ?? "");
+    const mountpoint = unescapeMountinfo(fields[4] ?? "");
+    const fstype = right.split(" ")[0];
+    if (root !== "/" || (fstype !== "proc" && fstype !== "sysfs") || inside(mountpoint)) continue;
+    found.push(mountpoint);
+  }
+  return found;
+}
+
+/** mountinfo writes space, tab, newline and backslash as octal escapes (`\040`). */
+function unescapeMountinfo(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8)));
 }
 
 /** Masked and read-only paths: last, after sysctls are written through /proc/sys. */
