@@ -274,6 +274,10 @@ export interface CpuResources {
   mems?: string;
   /** 1 makes the cgroup SCHED_IDLE. */
   idle?: number;
+  /** Real-time runtime in microseconds per real-time period (-1: unlimited; v1 only). */
+  realtimeRuntime?: number;
+  /** Real-time period in microseconds (v1 only). */
+  realtimePeriod?: number;
 }
 
 /** A per-device weight. */
