@@ -56,6 +56,7 @@ export const Op = {
   consoleSize: 53,
   mountSetattr: 54,
   hideMount: 55,
+  mountSource: 56,
 } as const;
 
 /** An op code. */
@@ -68,6 +69,8 @@ export const MountOpFlags = {
   mkfile: 4,
   noSymlinks: 8,
   sourceInRoot: 16,
+  keepLocked: 32,
+  sourceFd: 64,
 } as const;
 
 /** Status of a spawn. */

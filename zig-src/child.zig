@@ -11,6 +11,7 @@ const resolve = @import("resolve.zig");
 const mount_ops = @import("mount_ops.zig");
 const identity = @import("identity.zig");
 const console = @import("console.zig");
+const mount_sources = @import("mount_sources.zig");
 
 pub const Context = struct {
     buf: []const u8,
@@ -25,8 +26,14 @@ pub const Context = struct {
     /// The slave of the process's terminal, which becomes 0, 1 and 2; or -1.
     console_fd: sys.fd_t = -1,
     op_index: i32 = -1,
-    /// The parent's ends of the pipes, closed first thing in the child.
-    parent_fds: [2]sys.fd_t = .{ -1, -1 },
+    /// The parent's ends of the pipes (and the mount source socket), closed first thing
+    /// in the child.
+    parent_fds: [3]sys.fd_t = .{ -1, -1, -1 },
+    /// Our end of the socket the parent sends bind sources through, or -1.
+    source_socket: sys.fd_t = -1,
+    /// The bind sources the parent opened, in plan order; `next_source` is the next to use.
+    source_fds: [mount_sources.max]sys.fd_t = undefined,
+    next_source: usize = 0,
     /// Stacks for children cloned with CLONE_VM (null: fork instead).
     stacks: ?[]u8 = null,
     /// A non-root parent writes our id maps (itself or through newuidmap), which needs
@@ -88,6 +95,11 @@ pub fn awaitGo(ctx: *const Context) void {
 /// The container's process after clone: setup in plan order, then the exec.
 pub fn run(ctx: *Context) noreturn {
     awaitGo(ctx);
+    if (ctx.source_socket >= 0) {
+        mount_sources.receive(ctx, ctx.source_socket, ctx.source_fds[0..ctx.proc.mount_sources]);
+        _ = sys.close(ctx.source_socket);
+        ctx.source_socket = -1;
+    }
     if (ctx.dumpable_until_go) {
         std.debug.assert(ctx.stacks == null);
         _ = sys.prctl(sys.PR_SET_DUMPABLE, 0, 0);

@@ -21,7 +21,7 @@ fn openInRoot(ctx: *const Context, path: []const u8, create: resolve.Create, no_
     };
 }
 
-pub fn mount(ctx: *const Context, r: *plan.Reader) plan.Error!void {
+pub fn mount(ctx: *Context, r: *plan.Reader) plan.Error!void {
     const opflags = try r.int(u32);
     const msflags = try r.int(u32);
     const magic = try r.int(u64);
@@ -38,6 +38,12 @@ pub fn mount(ctx: *const Context, r: *plan.Reader) plan.Error!void {
     var src_fd: sys.fd_t = -1;
     if (opflags & abi.mount_source_in_root != 0) {
         src_fd = openInRoot(ctx, source, .none, false);
+        src = sys.fdPath(&src_buf, src_fd);
+    } else if (opflags & abi.mount_source_fd != 0) {
+        // Opened by the parent (decode checked there is one for each such mount).
+        std.debug.assert(ctx.next_source < ctx.proc.mount_sources);
+        src_fd = ctx.source_fds[ctx.next_source];
+        ctx.next_source += 1;
         src = sys.fdPath(&src_buf, src_fd);
     }
     defer if (src_fd >= 0) {

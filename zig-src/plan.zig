@@ -116,7 +116,12 @@ pub const Process = struct {
     exec_label: ?ExecLabel = null,
     /// A terminal: a pty made in the container, its master sent to this socket.
     console: ?Console = null,
+    /// Bind sources the parent opens and sends (mount_source ops).
+    mount_sources: usize = 0,
 };
+
+/// The most mount_source ops a plan may have (one SCM_RIGHTS message carries them).
+pub const mount_sources_max = 64;
 
 /// The caller's connected unix socket (inherited by the child) and the op that asked.
 pub const Console = struct { socket: i32, op_index: u32, rows: u16 = 0, cols: u16 = 0 };
@@ -136,6 +141,7 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
     var it = try Iterator.init(buf);
     if (it.count > max_ops) return error.TooMany;
     var have_args = false;
+    var source_mounts: usize = 0;
     var env_start: usize = max_args + 1;
     ptrs[env_start] = null;
     while (try it.next()) |op| {
@@ -152,11 +158,17 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 _ = try r.str();
             },
             .cgroup_procs => _ = try r.str(),
+            .mount_source => {
+                const path = try r.str();
+                if (path.len == 0 or path[0] != '/') return error.BadOp;
+                out.mount_sources += 1;
+                if (out.mount_sources > mount_sources_max) return error.TooMany;
+            },
             .await_fd => _ = try r.int(i32),
             .clone_into_cgroup => out.cgroup_path = (try r.str()).ptr,
             .unshare => _ = try r.int(u64),
             .mount => {
-                _ = try r.int(u32);
+                if (try r.int(u32) & abi.mount_source_fd != 0) source_mounts += 1;
                 _ = try r.int(u32);
                 _ = try r.int(u64);
                 for (0..4) |_| _ = try r.str();
@@ -269,6 +281,8 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
         if (r.pos != r.bytes.len) return error.Truncated;
     }
     if (!have_args) return error.BadOp;
+    // Each mount that takes a source fd takes one the parent opened, in order.
+    if (source_mounts != out.mount_sources) return error.BadOp;
     out.argv = @ptrCast(ptrs[0..].ptr);
     out.envp = @ptrCast(ptrs[env_start..].ptr);
 }

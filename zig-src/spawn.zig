@@ -13,10 +13,19 @@ const report = @import("report.zig");
 const child = @import("child.zig");
 const clone3 = @import("clone3.zig");
 const id_map_helper = @import("id_map_helper.zig");
+const mount_sources = @import("mount_sources.zig");
 
 const max_joins = 16;
 
-const Pipes = struct { sync_r: sys.fd_t, sync_w: sys.fd_t, report_r: sys.fd_t, report_w: sys.fd_t };
+const Pipes = struct {
+    sync_r: sys.fd_t,
+    sync_w: sys.fd_t,
+    report_r: sys.fd_t,
+    report_w: sys.fd_t,
+    /// The socket bind sources go through (mount_source ops): ours, the child's.
+    sources_w: sys.fd_t = -1,
+    sources_r: sys.fd_t = -1,
+};
 
 fn parentError(result: *abi.SpawnResult, syscall: []const u8, errno: u16, op_index: i32, path: []const u8) void {
     result.status = abi.spawn_parent_error;
@@ -69,17 +78,30 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
         _ = sys.close(sync[1]);
         return parentError(result, "pipe2", e, -1, "");
     }
-    const pipes = Pipes{ .sync_r = sync[0], .sync_w = sync[1], .report_r = rep[0], .report_w = rep[1] };
+    var pipes = Pipes{ .sync_r = sync[0], .sync_w = sync[1], .report_r = rep[0], .report_w = rep[1] };
     defer {
         _ = sys.close(pipes.sync_w);
         _ = sys.close(pipes.report_r);
+        if (pipes.sources_w >= 0) _ = sys.close(pipes.sources_w);
+    }
+    if (proc.mount_sources > 0) {
+        var pair: [2]i32 = undefined;
+        const SOCK_DGRAM: u32 = 2;
+        const rc = sys.socketpair(sys.AF_UNIX, SOCK_DGRAM | sys.O_CLOEXEC, 0, &pair);
+        if (sys.errnoOf(rc)) |e| {
+            for ([_]sys.fd_t{ pipes.sync_r, pipes.report_w }) |fd| _ = sys.close(fd);
+            return parentError(result, "socketpair", e, -1, "mount sources");
+        }
+        pipes.sources_w = pair[0];
+        pipes.sources_r = pair[1];
     }
     var ctx = child.Context{
         .buf = buf,
         .proc = proc,
         .report_fd = pipes.report_w,
         .sync_fd = pipes.sync_r,
-        .parent_fds = .{ pipes.sync_w, pipes.report_r },
+        .parent_fds = .{ pipes.sync_w, pipes.report_r, pipes.sources_w },
+        .source_socket = pipes.sources_r,
         .stacks = stacks,
         .cgroup_fd = cgroup_fd,
         .dumpable_until_go = maps_by_user,
@@ -217,6 +239,7 @@ fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
     _ = sys.sigprocmask(sys.SIG_SETMASK, &old, null);
     _ = sys.close(pipes.sync_r);
     _ = sys.close(pipes.report_w);
+    if (pipes.sources_r >= 0) _ = sys.close(pipes.sources_r);
     if (sys.errnoOf(rc)) |e| return parentError(result, "clone", e, -1, "");
     var pid: sys.pid_t = @intCast(rc);
 
@@ -234,6 +257,14 @@ fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
     result.pid = pid;
     result.pidfd = pidfd;
     if (!placeChild(ctx.buf, pid, result)) return abandon(result);
+    if (proc.mount_sources > 0) {
+        var digits: [20]u8 = undefined;
+        const pid_text = digits[0..sys.formatDecimal(&digits, @intCast(pid))];
+        if (mount_sources.send(ctx.buf, pid_text, pipes.sources_w, proc.mount_sources)) |f| {
+            parentError(result, f.syscall, f.errno, f.op_index, f.path);
+            return abandon(result);
+        }
+    }
     if (sys.errnoOf(sys.write(pipes.sync_w, "g"))) |e| {
         parentError(result, "write", e, -1, "sync pipe");
         return abandon(result);

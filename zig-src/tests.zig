@@ -7,6 +7,7 @@ const sys = @import("sys.zig");
 test {
     _ = @import("id_map_helper.zig");
     _ = @import("console.zig");
+    _ = @import("mount_sources.zig");
 }
 
 fn put32(list: *std.ArrayList(u8), gpa: std.mem.Allocator, v: u32) !void {

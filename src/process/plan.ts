@@ -366,6 +366,7 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
       cgroupPaths: options.cgroupPaths,
       cgroupMode: options.cgroupMode,
       noPivotRoot: options.noPivotRoot,
+      sourcesByParent: (fresh.has("user") || joinsUser) && Deno.uid() === 0,
     });
   } else if (spec.root.path !== "/") {
     // A mount namespace not our own (joined, or the host's): mounting there would change

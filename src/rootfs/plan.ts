@@ -12,7 +12,7 @@ import { Op, type PlanBuilder } from "../process/plan_builder.ts";
 import { type AttrChange, MS, parseMountOptions, PROPAGATION } from "./mount_flags.ts";
 
 /** Mount op flags (docs/abi.md). */
-const IN_ROOT = 1, MKDIR = 2, MKFILE = 4, NO_SYMLINKS = 8, KEEP_LOCKED = 32;
+const IN_ROOT = 1, MKDIR = 2, MKFILE = 4, NO_SYMLINKS = 8, KEEP_LOCKED = 32, SOURCE_FD = 64;
 const PROC_MAGIC = 0x9fa0, SYSFS_MAGIC = 0x62656572, TMPFS_MAGIC = 0x01021994;
 
 /** What the rootfs plan needs to know besides the spec. */
@@ -27,7 +27,15 @@ export interface RootfsContext {
   cgroupMode: "v1" | "v2";
   /** Move the rootfs over / and chroot instead of pivot_root (rootfs on ramfs). */
   noPivotRoot?: boolean;
+  /**
+   * The caller is the host's root and the child is in a user namespace, whose root may not
+   * reach every bind source: the native parent opens them (as runc's mount source fds).
+   */
+  sourcesByParent?: boolean;
 }
+
+/** How many bind sources one plan may have opened by the parent (docs/abi.md). */
+const MAX_SOURCES_BY_PARENT = 64;
 
 /** The standard device nodes every container gets when /dev is a fresh tmpfs. */
 const DEFAULT_DEVICES: Device[] = [
@@ -77,8 +85,9 @@ export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): v
   // A tmpfs asked read-only (and /dev) is mounted writable, set up (device nodes, links,
   // mount points of later mounts), and made read-only after the root change, as runc does.
   const laterReadonly: { dest: string; flags: number }[] = [];
+  const sources = { left: ctx.sourcesByParent ? MAX_SOURCES_BY_PARENT : 0 };
   for (const m of mounts) {
-    const ro = planMount(plan, m, ctx);
+    const ro = planMount(plan, m, ctx, sources);
     if (ro !== undefined) laterReadonly.push(ro);
   }
   if (mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs")) {
@@ -206,6 +215,7 @@ function planMount(
   plan: PlanBuilder,
   m: Mount,
   ctx: RootfsContext,
+  sources: { left: number },
 ): { dest: string; flags: number } | undefined {
   const options = m.options ?? [];
   const { flags, propagation, data, attrs, recursive } = parseMountOptions(options);
@@ -218,7 +228,13 @@ function planMount(
     const source = m.source ?? "";
     const create = isFile(source) ? MKFILE : MKDIR;
     const bindFlags = MS.BIND | (flags & MS.REC);
-    mountOp(plan, `bind ${source} on ${dest}`, IN_ROOT | create, bindFlags, {
+    let fromParent = 0;
+    if (sources.left > 0 && source.startsWith("/")) {
+      sources.left--;
+      fromParent = SOURCE_FD;
+      plan.op(Op.mountSource, `open the bind source ${source}`, (w) => w.str(source));
+    }
+    mountOp(plan, `bind ${source} on ${dest}`, IN_ROOT | create | fromParent, bindFlags, {
       source,
       target: dest,
     });
