@@ -46,6 +46,11 @@
  *   with several conditional rules of two or more conditions on one syscall. Apart from
  *   those, a differential run against libseccomp 2.6.1 (with the reload fixed) agreed on
  *   every one of thousands of random profiles, refusals included.
+ * - **Newer syscalls.** As runc's patched filter: when the default action refuses (not
+ *   allow, log or trace) and `architectures` lists the target (or `SCMP_ARCH_NATIVE`), a
+ *   syscall numbered above every syscall the profile names (rules equal to the default
+ *   included) gets ENOSYS instead of the default, so programs fall back from calls the
+ *   profile predates. On x86_64 `nr == -1` keeps the default.
  * - **Actions.** `SCMP_ACT_KILL` is `KILL_THREAD`. `errnoRet`/`defaultErrnoRet` (default
  *   EPERM) go with `SCMP_ACT_ERRNO` and `SCMP_ACT_TRACE` only. `SCMP_ACT_NOTIFY` is
  *   refused: cell has no seccomp agent support.
@@ -212,6 +217,7 @@ const OFF_ARCH = 4;
 const OFF_ARGS = 16;
 
 const EPERM = 1;
+const ENOSYS = 38;
 
 const SYSCALL_TABLES: Readonly<Record<SeccompTarget, Readonly<Record<string, number>>>> = {
   x86_64: SYSCALLS_X86_64,
@@ -403,6 +409,10 @@ interface Rule {
 interface Profile {
   defaultAction: number;
   rules: Rule[];
+  /** The architectures listed (none: the list was left out). */
+  architectures: string[];
+  /** Every syscall name of every rule, those equal to the default included. */
+  names: string[];
 }
 
 function readStringArray(v: unknown, path: string, allowed?: ReadonlySet<string>): string[] {
@@ -450,7 +460,10 @@ function readProfile(input: unknown): Profile {
     `${ROOT_PATH}.defaultErrnoRet`,
   );
   const arches = field(input, "architectures");
-  if (arches !== undefined) readStringArray(arches, `${ROOT_PATH}.architectures`, ARCHITECTURES);
+  const architectures = arches === undefined
+    ? []
+    : readStringArray(arches, `${ROOT_PATH}.architectures`, ARCHITECTURES);
+  const allNames: string[] = [];
   readFlags(input);
   for (const key of ["listenerPath", "listenerMetadata"]) {
     const v = field(input, key);
@@ -460,7 +473,7 @@ function readProfile(input: unknown): Profile {
   }
   const syscalls = field(input, "syscalls");
   const rules: Rule[] = [];
-  if (syscalls === undefined) return { defaultAction, rules };
+  if (syscalls === undefined) return { defaultAction, rules, architectures, names: allNames };
   if (!Array.isArray(syscalls)) {
     throw invalid(`${ROOT_PATH}.syscalls`, `expected an array, got ${describe(syscalls)}`);
   }
@@ -472,6 +485,7 @@ function readProfile(input: unknown): Profile {
     names.forEach((name, j) => {
       if (name === "") throw invalid(`${path}.names[${j}]`, "empty syscall name");
     });
+    allNames.push(...names);
     const action = actionValue(
       entry.action,
       field(entry, "errnoRet"),
@@ -494,7 +508,7 @@ function readProfile(input: unknown): Profile {
     if (action === defaultAction) return;
     rules.push({ path, action, names, alternatives });
   });
-  return { defaultAction, rules };
+  return { defaultAction, rules, architectures, names: allNames };
 }
 
 function readFlags(input: Record<string, unknown>): number {
@@ -1018,7 +1032,30 @@ interface Interval {
   decision?: SyscallDecision;
 }
 
-function intervals(decisions: Map<number, SyscallDecision>, defaultAction: number): Interval[] {
+/**
+ * runc's -ENOSYS stub: with a default action that refuses (not allow, log or trace), a
+ * syscall numbered above every syscall the profile names is newer than the profile, and
+ * gets ENOSYS (so a program falls back to an older call) instead of the default. As runc,
+ * only when `architectures` lists the target (or native) architecture. Returns the first
+ * such number, or undefined.
+ */
+function enosysFrom(p: Profile, arch: SeccompTarget): number | undefined {
+  const permissive = p.defaultAction === SECCOMP_RET.ALLOW ||
+    p.defaultAction === SECCOMP_RET.LOG ||
+    (p.defaultAction & 0xffff0000) >>> 0 === SECCOMP_RET.TRACE;
+  if (permissive || p.defaultAction === ((SECCOMP_RET.ERRNO | ENOSYS) >>> 0)) return undefined;
+  const own = arch === "x86_64" ? "SCMP_ARCH_X86_64" : "SCMP_ARCH_AARCH64";
+  if (!p.architectures.some((a) => a === own || a === "SCMP_ARCH_NATIVE")) return undefined;
+  let last = -1;
+  for (const name of p.names) last = Math.max(last, syscallNumber(arch, name) ?? -1);
+  return last > 0 ? last + 1 : undefined;
+}
+
+function intervals(
+  decisions: Map<number, SyscallDecision>,
+  defaultAction: number,
+  enosys?: { from: number; to: number },
+): Interval[] {
   const out: Interval[] = [];
   const push = (iv: Interval) => {
     const prev = out[out.length - 1];
@@ -1032,6 +1069,12 @@ function intervals(decisions: Map<number, SyscallDecision>, defaultAction: numbe
     if (nr > cursor) push({ start: cursor, ret: defaultAction });
     push(d.uncond !== null ? { start: nr, ret: d.uncond } : { start: nr, nr, decision: d });
     cursor = nr + 1;
+  }
+  if (enosys !== undefined) {
+    // Every named number is below `from`, so the decided ones all are.
+    if (cursor < enosys.from) push({ start: cursor, ret: defaultAction });
+    push({ start: enosys.from, ret: (SECCOMP_RET.ERRNO | ENOSYS) >>> 0 });
+    cursor = enosys.to + 1;
   }
   if (cursor <= U32) push({ start: cursor, ret: defaultAction });
   return out;
@@ -1096,7 +1139,10 @@ export function compileSeccomp(profile: Seccomp, arch: SeccompTarget): Uint8Arra
     asm.emit(BPF.JEQ_K, U32, dispatch, badArch);
   }
   asm.bind(dispatch);
-  const ivs = intervals(decisions, p.defaultAction);
+  const from = enosysFrom(p, arch);
+  // On x86_64 only nr -1 reaches here from above the x32 bit: it keeps the default.
+  const to = arch === "x86_64" ? X32_SYSCALL_BIT - 1 : U32;
+  const ivs = intervals(decisions, p.defaultAction, from === undefined ? undefined : { from, to });
   emitDispatch(asm, ivs, 0, ivs.length - 1, p.defaultAction);
   return asm.finish();
 }
