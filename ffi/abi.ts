@@ -57,6 +57,7 @@ export const Op = {
   mountSetattr: 54,
   hideMount: 55,
   mountSource: 56,
+  seccompListener: 57,
 } as const;
 
 /** An op code. */

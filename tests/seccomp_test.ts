@@ -635,7 +635,7 @@ Deno.test("bad profiles are ConfigInvalid naming the JSON path", () => {
     ],
     [
       { defaultAction: "SCMP_ACT_NOTIFY" },
-      "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY is not supported: cell has no seccomp notify agent support",
+      "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as default action",
     ],
     [
       { defaultAction: "SCMP_ACT_ALLOW", defaultErrnoRet: 1 },
@@ -689,7 +689,15 @@ Deno.test("bad profiles are ConfigInvalid naming the JSON path", () => {
         defaultAction: "SCMP_ACT_ERRNO",
         syscalls: [{ names: ["read"], action: "SCMP_ACT_NOTIFY" }],
       },
-      "linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY is not supported: cell has no seccomp notify agent support",
+      "linux.seccomp.listenerPath: required by SCMP_ACT_NOTIFY (linux.seccomp.syscalls[0])",
+    ],
+    [
+      {
+        defaultAction: "SCMP_ACT_ERRNO",
+        listenerPath: "/run/agent.sock",
+        syscalls: [{ names: ["mkdir", "write"], action: "SCMP_ACT_NOTIFY" }],
+      },
+      "linux.seccomp.syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot be used for the write syscall",
     ],
     [
       {
@@ -1483,6 +1491,23 @@ Deno.test({
 function pick<T>(rnd: () => number, xs: readonly T[]): T {
   return xs[Math.floor(rnd() * xs.length)];
 }
+
+Deno.test("SCMP_ACT_NOTIFY is USER_NOTIF, and the filter gets a listener", () => {
+  const profile: Seccomp = {
+    defaultAction: "SCMP_ACT_ALLOW",
+    listenerPath: "/run/agent.sock",
+    flags: ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+    syscalls: [{ names: ["mkdirat"], action: "SCMP_ACT_NOTIFY" }],
+  };
+  const p = compile(profile);
+  assert.equal(verdict(p, "mkdirat"), SECCOMP_RET.USER_NOTIF);
+  assert.equal(verdict(p, "read"), ALLOW);
+  assert.equal(
+    seccompFlags(profile),
+    SECCOMP_FILTER_FLAG.NEW_LISTENER | SECCOMP_FILTER_FLAG.WAIT_KILLABLE_RECV,
+  );
+  assert.equal(seccompFlags({ ...profile, syscalls: [] }), 0, "no notify rule, no listener");
+});
 
 Deno.test("syscalls newer than every one the profile names get ENOSYS, as runc's patched filter", () => {
   for (const arch of ARCHES) {

@@ -52,6 +52,7 @@ pub const Op = enum(u32) {
     exec_label = 51, // u32 lsm (1 AppArmor, 2 SELinux), str content for /proc/thread-self/attr/.../exec
     console_socket = 52, // i32 fd: a connected unix socket; a new pty's master goes to it, the slave is the stdio
     console_size = 53, // u32 rows, u32 columns: the new pty's window size (TIOCSWINSZ)
+    seccomp_listener = 57, // i32 socket, strlist pieces: the state joined by our host pid goes to the agent with the listener fd
     mount_source = 56, // str path: the parent opens it through /proc/<pid>/root and sends the fd (mount opflag 64 takes the next)
     hide_mount = 55, // str path: made slave and detached (covered with a tmpfs where that is refused); missing is fine
     mount_setattr = 54, // u32 opflags, u32 recursive, u64 attr_set, u64 attr_clr, str target (in root)

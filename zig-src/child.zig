@@ -12,6 +12,7 @@ const mount_ops = @import("mount_ops.zig");
 const identity = @import("identity.zig");
 const console = @import("console.zig");
 const mount_sources = @import("mount_sources.zig");
+const seccomp_notify = @import("seccomp_notify.zig");
 
 pub const Context = struct {
     buf: []const u8,
@@ -26,6 +27,10 @@ pub const Context = struct {
     /// The slave of the process's terminal, which becomes 0, 1 and 2; or -1.
     console_fd: sys.fd_t = -1,
     op_index: i32 = -1,
+    /// Our pid in the host's pid namespace, from the go message.
+    host_pid: i32 = 0,
+    /// The seccomp agent's socket (kept across placeFds until the listener is sent), or -1.
+    listener_socket: sys.fd_t = -1,
     /// The parent's ends of the pipes (and the mount source socket), closed first thing
     /// in the child.
     parent_fds: [3]sys.fd_t = .{ -1, -1, -1 },
@@ -76,20 +81,35 @@ pub fn scrub() void {
     _ = sys.sigprocmask(sys.SIG_SETMASK, &empty, null);
 }
 
-/// Blocks until the parent has placed us (cgroups, id maps) and says go.
-pub fn awaitGo(ctx: *const Context) void {
-    var byte: [1]u8 = undefined;
+/// Blocks until the parent has placed us (cgroups, id maps) and says go: "g" and our pid
+/// in the host's pid namespace (u32 little-endian), which hook and seccomp agent states
+/// carry. The sync pipe stays open when the plan pauses for hooks later.
+pub fn awaitGo(ctx: *Context) void {
+    var msg: [5]u8 = undefined;
+    readSync(ctx, &msg);
+    if (msg[0] != 'g') sys.exitGroup(1);
+    ctx.host_pid = std.mem.readInt(i32, msg[1..5], .little);
+    std.debug.assert(ctx.host_pid > 0);
+    if (!ctx.proc.hooks_pause) {
+        _ = sys.close(ctx.sync_fd);
+        ctx.sync_fd = -1;
+    }
+}
+
+/// Reads exactly buf.len bytes from the sync pipe; exits when the parent went away.
+pub fn readSync(ctx: *const Context, buf: []u8) void {
+    var got: usize = 0;
     var tries: u32 = 0;
-    while (tries < 64) : (tries += 1) {
-        const rc = sys.read(ctx.sync_fd, &byte);
+    while (got < buf.len and tries < 64) : (tries += 1) {
+        const rc = sys.read(ctx.sync_fd, buf[got..]);
         if (sys.errnoOf(rc)) |e| {
             if (e == sys.EINTR) continue;
             ctx.fail("read", e, "sync pipe");
         }
         if (rc == 0) sys.exitGroup(1); // the parent went away
-        break;
+        got += rc;
     }
-    _ = sys.close(ctx.sync_fd);
+    if (got != buf.len) sys.exitGroup(1);
 }
 
 /// The container's process after clone: setup in plan order, then the exec.
@@ -290,6 +310,7 @@ fn placeFds(ctx: *Context) void {
     // would read as "exec done" in the parent while this child still runs.
     ctx.report_fd = above(ctx, ctx.report_fd, total);
     ctx.fifo_fd = above(ctx, ctx.fifo_fd, total);
+    if (proc.listener) |l| ctx.listener_socket = above(ctx, l.socket, total);
     // Two passes, through high fds, so a source that is also a target is not clobbered.
     for (0..total) |i| {
         const src = if (i >= 3) proc.fds[i - 3] else if (ctx.console_fd >= 0) ctx.console_fd else proc.stdio[i];
@@ -310,13 +331,14 @@ fn placeFds(ctx: *Context) void {
         _ = ctx.check(sys.dup3(moved[i], @intCast(i), 0), "dup3", "stdio");
         _ = sys.close(moved[i]);
     }
-    var keep = [_]sys.fd_t{ ctx.report_fd, ctx.fifo_fd };
+    var keep = [_]sys.fd_t{ ctx.report_fd, ctx.fifo_fd, ctx.listener_socket };
     closeAllFrom(@intCast(total), &keep);
     ctx.console_fd = -1; // closed above, or replaced by dup3 when it was below 3
 }
 
-/// seccomp(SECCOMP_SET_MODE_FILTER) with the plan's program, if it has one.
-fn loadSeccomp(ctx: *const Context) void {
+/// seccomp(SECCOMP_SET_MODE_FILTER) with the plan's program, if it has one; a notify
+/// listener it returns goes to the seccomp agent right away.
+fn loadSeccomp(ctx: *Context) void {
     const filter = ctx.proc.seccomp orelse return;
     std.debug.assert(filter.filter.len % 8 == 0);
     const Prog = extern struct { len: u16, pad: [6]u8 = .{ 0, 0, 0, 0, 0, 0 }, ptr: usize };
@@ -324,6 +346,7 @@ fn loadSeccomp(ctx: *const Context) void {
     const SECCOMP_SET_MODE_FILTER = 1;
     const rc = std.os.linux.syscall3(.seccomp, SECCOMP_SET_MODE_FILTER, filter.flags, @intFromPtr(&prog));
     _ = ctx.check(rc, "seccomp", "");
+    if (filter.flags & plan.seccomp_new_listener != 0) seccomp_notify.handOver(ctx, @intCast(rc));
 }
 
 /// `fd` moved to a number at or above `floor` (close-on-exec), or as it is.

@@ -118,6 +118,10 @@ pub const Process = struct {
     console: ?Console = null,
     /// Bind sources the parent opens and sends (mount_source ops).
     mount_sources: usize = 0,
+    /// The child stops for the runtime's hooks (hooks_pause): it keeps the sync pipe.
+    hooks_pause: bool = false,
+    /// Where a seccomp notify listener goes (the filter has SECCOMP_FILTER_FLAG_NEW_LISTENER).
+    listener: ?Listener = null,
 };
 
 /// The most mount_source ops a plan may have (one SCM_RIGHTS message carries them).
@@ -131,6 +135,15 @@ pub const Lsm = enum(u32) { apparmor = 1, selinux = 2 };
 pub const ExecLabel = struct { lsm: Lsm, content: [:0]const u8, op_index: u32 };
 
 pub const Seccomp = struct { flags: u32, filter: []const u8 };
+
+/// The agent's connected socket (inherited) and the state pieces (strs) our pid joins.
+pub const Listener = struct { socket: i32, count: usize, pieces: []const u8, op_index: u32 };
+
+/// How many pieces a listener's state may have.
+pub const max_listener_pieces = 8;
+
+/// SECCOMP_FILTER_FLAG_NEW_LISTENER: seccomp() returns a notify fd.
+pub const seccomp_new_listener: u32 = 8;
 
 pub const Caps = struct { last_cap: u32, bounding: u64, effective: u64, permitted: u64, inheritable: u64, ambient: u64 };
 
@@ -268,6 +281,15 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                     c.cols = @intCast(cols);
                 } else return error.BadOp;
             },
+            .seccomp_listener => {
+                const socket = try r.int(i32);
+                if (socket < 0) return error.BadOp;
+                const count = try r.int(u32);
+                if (count == 0 or count > max_listener_pieces) return error.TooMany;
+                const start = r.pos;
+                for (0..count) |_| _ = try r.str();
+                out.listener = .{ .socket = socket, .count = count, .pieces = r.bytes[start..r.pos], .op_index = op.index };
+            },
             .seccomp => {
                 const flags = try r.int(u32);
                 const count = try r.int(u32);
@@ -283,6 +305,9 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
     if (!have_args) return error.BadOp;
     // Each mount that takes a source fd takes one the parent opened, in order.
     if (source_mounts != out.mount_sources) return error.BadOp;
+    // A notify listener goes to the agent: both or neither.
+    const new_listener = if (out.seccomp) |s| s.flags & seccomp_new_listener != 0 else false;
+    if (new_listener != (out.listener != null)) return error.BadOp;
     out.argv = @ptrCast(ptrs[0..].ptr);
     out.envp = @ptrCast(ptrs[env_start..].ptr);
 }

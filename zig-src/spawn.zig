@@ -265,7 +265,9 @@ fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
             return abandon(result);
         }
     }
-    if (sys.errnoOf(sys.write(pipes.sync_w, "g"))) |e| {
+    var go: [5]u8 = .{ 'g', 0, 0, 0, 0 };
+    std.mem.writeInt(i32, go[1..5], pid, .little);
+    if (sys.errnoOf(sys.write(pipes.sync_w, &go))) |e| {
         parentError(result, "write", e, -1, "sync pipe");
         return abandon(result);
     }

@@ -92,6 +92,7 @@ pub const ELOOP: u16 = 40;
 pub const ENOTTY: u16 = 25;
 pub const ENOMSG: u16 = 42;
 pub const EBADMSG: u16 = 74;
+pub const EMSGSIZE: u16 = 90;
 
 // Terminals (the same numbers on x86_64 and aarch64).
 pub const TIOCGPTN: usize = 0x80045430; // the pts number of a master

@@ -17,7 +17,7 @@ import { ContainerError } from "../errors.ts";
 import { spawnError } from "../process/failure.ts";
 import { ContainerProcess } from "../process/handle.ts";
 import type { ProcessOptions } from "../process/options.ts";
-import { planExec, planInit, resolveProcess } from "../process/plan.ts";
+import { planExec, planInit, type ResolvedProcess, resolveProcess } from "../process/plan.ts";
 import type { PlanBuilder } from "../process/plan_builder.ts";
 import { signalNumber } from "../process/signals.ts";
 import { prepareStdio } from "../process/stdio.ts";
@@ -38,6 +38,7 @@ import {
 } from "../syscalls.ts";
 import { hasStartHooks, runLifecycleHooks, runPoststart, runPoststop } from "./lifecycle_hooks.ts";
 import { refuse, type Status } from "./status.ts";
+import { connectSeccompAgent, type SeccompAgent } from "./seccomp_agent.ts";
 
 const O_WRONLY = 1;
 const O_RDWR = 2;
@@ -307,7 +308,14 @@ export class Container implements AsyncDisposable {
     if (intoCgroup) cgroup.create();
     const [ready, readyWriter] = intoCgroup ? [-1, -1] : pipe();
     let made = intoCgroup !== undefined;
+    let agent: SeccompAgent | undefined;
     try {
+      agent = connectSeccompAgent(this.config, {
+        ociVersion: OCI_SPEC_VERSION,
+        id: this.id,
+        bundle: state.bundle ?? "",
+        status: "creating",
+      });
       return await this.#launch(proc, options, {
         plan: (stdio) =>
           planInit(this.config, {
@@ -321,6 +329,7 @@ export class Container implements AsyncDisposable {
             cgroupMode: detectCgroupMode(),
             noPivotRoot: state.noPivotRoot,
             execFifo: fifo?.fd,
+            seccompListener: agent,
           }),
         whileSpawning: intoCgroup ? undefined : () => {
           try {
@@ -339,13 +348,35 @@ export class Container implements AsyncDisposable {
     } finally {
       close(ready);
       close(readyWriter);
+      if (agent) close(agent.socket);
     }
   }
 
   async #exec(state: ContainerState, options: ProcessOptions): Promise<ContainerProcess> {
     const init = state.init as ProcessIdentity;
     const proc = resolveProcess(this.config, options);
-    return await this.#launch(proc, options, {
+    const agent = connectSeccompAgent(this.config, {
+      ociVersion: OCI_SPEC_VERSION,
+      id: this.id,
+      bundle: state.bundle ?? "",
+      status: "running",
+      initPid: init.pid,
+    });
+    try {
+      return await this.#execWith(state, init, proc, options, agent);
+    } finally {
+      if (agent) close(agent.socket);
+    }
+  }
+
+  #execWith(
+    state: ContainerState,
+    init: ProcessIdentity,
+    proc: ResolvedProcess,
+    options: ProcessOptions,
+    agent: SeccompAgent | undefined,
+  ): Promise<ContainerProcess> {
+    return this.#launch(proc, options, {
       plan: (stdio) =>
         planExec(this.config, {
           initPid: init.pid,
@@ -356,6 +387,7 @@ export class Container implements AsyncDisposable {
           extraFds: options.extraFds ?? [],
           cgroupProcs: this.#cgroupOf(state).procsFiles(),
           cloneIntoCgroup: state.cgroup.mode === "v2" ? state.cgroup.paths.unified : undefined,
+          seccompListener: agent,
         }),
     });
   }

@@ -172,6 +172,14 @@ function mergeProcess(spec: Spec, options: ProcessOptions): ResolvedProcess {
   };
 }
 
+/** The seccomp agent a notify listener goes to: its socket and the state in pieces. */
+export interface ListenerPlan {
+  /** A connected socket of the caller. */
+  socket: number;
+  /** The state's text, split where the process's host pid goes. */
+  pieces: string[];
+}
+
 function planProcess(
   plan: PlanBuilder,
   proc: ResolvedProcess,
@@ -179,6 +187,7 @@ function planProcess(
   extraFds: readonly number[],
   seccomp: Seccomp | undefined,
   userns: { setgroupsDenied: boolean },
+  listener: ListenerPlan | undefined,
 ): void {
   for (const r of proc.rlimits) {
     plan.op(Op.rlimit, `set ${r.type}`, (w) => w.u32(RLIMITS[r.type]).u64(r.soft).u64(r.hard));
@@ -261,6 +270,13 @@ function planProcess(
       "load the seccomp filter",
       (w) => w.u32(seccompFlags(seccomp)).u32(program.length / 8).bytes(program),
     );
+    if (listener) {
+      plan.op(
+        Op.seccompListener,
+        `send the seccomp notify listener to the agent (fd ${listener.socket})`,
+        (w) => w.i32(listener.socket).strList(listener.pieces),
+      );
+    }
   }
 }
 
@@ -299,6 +315,8 @@ export interface InitPlanOptions {
   execFifo?: number;
   /** Use MS_MOVE + chroot instead of pivot_root. */
   noPivotRoot?: boolean;
+  /** The seccomp agent, when the profile has notify rules. */
+  seccompListener?: ListenerPlan;
 }
 
 /** The plan of a container's init. */
@@ -381,7 +399,7 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
   if (fresh.has("mount")) planMaskedPaths(plan, spec);
   planProcess(plan, options.process, options.stdio, options.extraFds, spec.linux?.seccomp, {
     setgroupsDenied: maps?.denySetgroups ?? false,
-  });
+  }, options.seccompListener);
   return plan;
 }
 
@@ -401,6 +419,8 @@ export interface ExecPlanOptions {
   cgroupProcs: readonly string[];
   /** A cgroup v2 directory to clone the process into. */
   cloneIntoCgroup?: string;
+  /** The seccomp agent, when the profile has notify rules. */
+  seccompListener?: ListenerPlan;
 }
 
 /** The plan of a process joining every namespace of the running init. */
@@ -420,7 +440,7 @@ export function planExec(spec: Spec, options: ExecPlanOptions): PlanBuilder {
   planCgroupPlacement(plan, options);
   planProcess(plan, options.process, options.stdio, options.extraFds, spec.linux?.seccomp, {
     setgroupsDenied: options.setgroupsDenied ?? false,
-  });
+  }, options.seccompListener);
   return plan;
 }
 

@@ -53,7 +53,9 @@
  *   profile predates. On x86_64 `nr == -1` keeps the default.
  * - **Actions.** `SCMP_ACT_KILL` is `KILL_THREAD`. `errnoRet`/`defaultErrnoRet` (default
  *   EPERM) go with `SCMP_ACT_ERRNO` and `SCMP_ACT_TRACE` only. `SCMP_ACT_NOTIFY` is
- *   refused: cell has no seccomp agent support.
+ *   `USER_NOTIF`: the filter is loaded with a listener that goes to the agent at
+ *   `listenerPath` (required then). As runc, it is refused as the default action and
+ *   for `write` (and for `sendmsg`, which hands the listener over).
  *
  * The program layout: check the arch, (x86_64) refuse x32, load `nr`, a balanced binary
  * search over the syscall numbers (runs of numbers with one unconditional action share a
@@ -162,9 +164,12 @@ export interface Seccomp {
   architectures?: SeccompArchitecture[];
   /** `seccomp(2)` flags, see {@linkcode seccompFlags}. */
   flags?: SeccompFlag[];
-  /** For `SCMP_ACT_NOTIFY`, which cell does not support; ignored otherwise. */
+  /**
+   * The unix socket of the seccomp agent that gets the notify listener (with the
+   * container process state) when a rule uses `SCMP_ACT_NOTIFY`; ignored otherwise.
+   */
   listenerPath?: string;
-  /** For `SCMP_ACT_NOTIFY`, which cell does not support; ignored otherwise. */
+  /** Opaque text passed to the agent in the state's `metadata`. */
   listenerMetadata?: string;
   /** The rules. */
   syscalls?: SeccompSyscall[];
@@ -292,7 +297,7 @@ const FLAG_BITS: Readonly<Record<SeccompFlag, number>> = {
   SECCOMP_FILTER_FLAG_LOG: SECCOMP_FILTER_FLAG.LOG,
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: SECCOMP_FILTER_FLAG.SPEC_ALLOW,
   // Only meaningful with a notify listener (the kernel refuses it without one, and
-  // libseccomp passes it only with one); cell has no listener, so it adds no bit.
+  // libseccomp passes it only with one): see seccompFlags.
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 0,
 };
 
@@ -355,18 +360,12 @@ function actionValue(
     throw invalid(actionPath, `expected an action, got ${describe(action)}`);
   }
   if (!ACTIONS.has(action)) throw invalid(actionPath, `unknown action ${JSON.stringify(action)}`);
-  if (action === "SCMP_ACT_NOTIFY") {
-    throw invalid(
-      actionPath,
-      "SCMP_ACT_NOTIFY is not supported: cell has no seccomp notify agent support",
-    );
-  }
   const takesErrno = action === "SCMP_ACT_ERRNO" || action === "SCMP_ACT_TRACE";
   if (errnoRet !== undefined && !takesErrno) {
     throw invalid(errnoPath, `only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, not ${action}`);
   }
   const data = errnoRet === undefined ? EPERM : readErrno(errnoRet, errnoPath);
-  switch (action as Exclude<SeccompAction, "SCMP_ACT_NOTIFY">) {
+  switch (action as SeccompAction) {
     case "SCMP_ACT_KILL":
     case "SCMP_ACT_KILL_THREAD":
       return SECCOMP_RET.KILL_THREAD;
@@ -382,8 +381,13 @@ function actionValue(
       return SECCOMP_RET.ALLOW;
     case "SCMP_ACT_LOG":
       return SECCOMP_RET.LOG;
+    case "SCMP_ACT_NOTIFY":
+      return SECCOMP_RET.USER_NOTIF;
   }
 }
+
+/** Syscalls the runtime itself makes between loading the filter and handing the listener on. */
+const NEVER_NOTIFIED = ["write", "sendmsg"];
 
 type Op = "NE" | "LT" | "LE" | "EQ" | "GE" | "GT" | "MASKED_EQ";
 
@@ -459,6 +463,9 @@ function readProfile(input: unknown): Profile {
     `${ROOT_PATH}.defaultAction`,
     `${ROOT_PATH}.defaultErrnoRet`,
   );
+  if (defaultAction === SECCOMP_RET.USER_NOTIF) {
+    throw invalid(`${ROOT_PATH}.defaultAction`, "SCMP_ACT_NOTIFY cannot be used as default action");
+  }
   const arches = field(input, "architectures");
   const architectures = arches === undefined
     ? []
@@ -492,6 +499,20 @@ function readProfile(input: unknown): Profile {
       `${path}.action`,
       `${path}.errnoRet`,
     );
+    if (action === SECCOMP_RET.USER_NOTIF) {
+      const listener = field(input, "listenerPath");
+      if (typeof listener !== "string" || listener === "") {
+        throw invalid(`${ROOT_PATH}.listenerPath`, `required by SCMP_ACT_NOTIFY (${path})`);
+      }
+      names.forEach((name, j) => {
+        if (NEVER_NOTIFIED.includes(name)) {
+          throw invalid(
+            `${path}.names[${j}]`,
+            `SCMP_ACT_NOTIFY cannot be used for the ${name} syscall`,
+          );
+        }
+      });
+    }
     const rawArgs = field(entry, "args");
     let conds: Cond[] = [];
     if (rawArgs !== undefined) {
@@ -519,15 +540,28 @@ function readFlags(input: Record<string, unknown>): number {
 }
 
 /**
- * The `seccomp(2)` flags for the profile's `flags`: TSYNC, LOG and SPEC_ALLOW map to their
- * bits. `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` is accepted but adds nothing: it only
- * applies to a notify listener, which cell does not create. Throws ConfigInvalid for an
- * unknown flag.
+ * The `seccomp(2)` flags for the profile: TSYNC, LOG and SPEC_ALLOW map to their bits;
+ * a profile with `SCMP_ACT_NOTIFY` rules gets NEW_LISTENER, and then
+ * `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` its bit (it only applies to a listener, so it
+ * adds nothing without one). Throws ConfigInvalid for an unknown flag.
  */
 export function seccompFlags(profile: Seccomp): number {
   const input: unknown = profile;
   if (!isObject(input)) throw invalid(ROOT_PATH, `expected an object, got ${describe(input)}`);
-  return readFlags(input);
+  let flags = readFlags(input);
+  if (usesNotify(profile)) {
+    flags |= SECCOMP_FILTER_FLAG.NEW_LISTENER;
+    if (profile.flags?.includes("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")) {
+      flags |= SECCOMP_FILTER_FLAG.WAIT_KILLABLE_RECV;
+    }
+  }
+  return flags;
+}
+
+/** Whether a rule of the profile uses `SCMP_ACT_NOTIFY` (the filter then has a listener). */
+export function usesNotify(profile: Seccomp): boolean {
+  const entries: unknown = profile?.syscalls;
+  return Array.isArray(entries) && entries.some((e) => e?.action === "SCMP_ACT_NOTIFY");
 }
 
 /**
