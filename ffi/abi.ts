@@ -58,6 +58,9 @@ export const Op = {
   hideMount: 55,
   mountSource: 56,
   seccompListener: 57,
+  hooksPause: 58,
+  hook: 59,
+  hookReport: 60,
 } as const;
 
 /** An op code. */
@@ -90,6 +93,8 @@ export interface NativeFailure {
   syscall: string;
   /** The path the syscall was given, possibly truncated. */
   path: string;
+  /** The record's pid field: for a failed hook (syscall "hook"), how it ended. */
+  value: number;
 }
 
 /** What cell_spawn wrote. */
@@ -109,6 +114,19 @@ function cString(bytes: Uint8Array): string {
   return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
 }
 
+/** Decodes a 256-byte record (docs/abi.md), e.g. a hook's failure read from a fifo. */
+export function decodeRecord(buf: Uint8Array): NativeFailure & { kind: number } {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  return {
+    kind: view.getUint32(0, true),
+    errno: view.getInt32(4, true),
+    value: view.getInt32(8, true),
+    opIndex: view.getInt32(12, true),
+    syscall: cString(buf.subarray(16, 48)),
+    path: cString(buf.subarray(48, 256)),
+  };
+}
+
 /** Decodes a SpawnResult buffer. */
 export function decodeSpawnResult(buf: Uint8Array): SpawnResult {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -125,6 +143,7 @@ export function decodeSpawnResult(buf: Uint8Array): SpawnResult {
       opIndex: view.getInt32(rec + 12, true),
       syscall: cString(buf.subarray(rec + 16, rec + 48)),
       path: cString(buf.subarray(rec + 48, rec + 256)),
+      value: view.getInt32(rec + 8, true),
     };
   }
   return result;

@@ -13,6 +13,7 @@ const identity = @import("identity.zig");
 const console = @import("console.zig");
 const mount_sources = @import("mount_sources.zig");
 const seccomp_notify = @import("seccomp_notify.zig");
+const hooks = @import("hooks.zig");
 
 pub const Context = struct {
     buf: []const u8,
@@ -31,6 +32,8 @@ pub const Context = struct {
     host_pid: i32 = 0,
     /// The seccomp agent's socket (kept across placeFds until the listener is sent), or -1.
     listener_socket: sys.fd_t = -1,
+    /// Where a failed startContainer hook's record goes (our copy), or -1.
+    hook_report_fd: sys.fd_t = -1,
     /// The parent's ends of the pipes (and the mount source socket), closed first thing
     /// in the child.
     parent_fds: [3]sys.fd_t = .{ -1, -1, -1 },
@@ -61,6 +64,12 @@ pub const Context = struct {
         const rec = report.make(.err, errno, 0, self.op_index, syscall, path);
         report.send(self.report_fd, &rec);
         sys.exitGroup(1);
+    }
+
+    /// The current op's index (inside runOp it is never -1).
+    pub fn op_index_u32(self: *const Context) u32 {
+        std.debug.assert(self.op_index >= 0);
+        return @intCast(self.op_index);
     }
 
     /// Exits through `fail` when rc is an error.
@@ -186,6 +195,25 @@ fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
             _ = ctx.check(sys.chroot(path), "chroot", path);
             _ = ctx.check(sys.chdir("/"), "chdir", "/");
         },
+        .hooks_pause => pauseForHooks(ctx),
+        .hook => {
+            const hook = try hooks.Hook.decode(r, ctx.op_index_u32());
+            // startContainer hooks run at the end (finish); createContainer ones here, in
+            // the container's namespaces, before the root change.
+            if (hook.kind == .create_container) {
+                const outcome = hooks.run(&hook, ctx.host_pid, ctx.root_fd);
+                if (!outcome.ok()) {
+                    const rec = outcome.record(ctx.op_index);
+                    report.send(ctx.report_fd, &rec);
+                    sys.exitGroup(1);
+                }
+            }
+        },
+        .hook_report => {
+            const fd = try r.int(i32);
+            const rc = sys.fcntl(fd, sys.F_DUPFD_CLOEXEC, 3);
+            ctx.hook_report_fd = @intCast(ctx.check(rc, "fcntl", "hook report fifo"));
+        },
         .exec_fifo => {
             // The fifo opened read-write by the parent: no path lookup from in here (the
             // state directory is private to the host's root), and no /proc needed.
@@ -244,6 +272,8 @@ fn finish(ctx: *Context) noreturn {
     const exe = findExecutable(ctx, &path_buf);
     if (ctx.fifo_fd >= 0) awaitStart(ctx);
     if (proc.no_new_privs) loadSeccomp(ctx);
+    // As runc: after the start, under the filter, as the process's user, in its cwd.
+    runStartHooks(ctx);
     const rc = sys.execve(exe, proc.argv, proc.envp);
     ctx.fail("execve", sys.errnoOf(rc) orelse sys.EINVAL, std.mem.span(exe));
 }
@@ -311,6 +341,7 @@ fn placeFds(ctx: *Context) void {
     ctx.report_fd = above(ctx, ctx.report_fd, total);
     ctx.fifo_fd = above(ctx, ctx.fifo_fd, total);
     if (proc.listener) |l| ctx.listener_socket = above(ctx, l.socket, total);
+    ctx.hook_report_fd = above(ctx, ctx.hook_report_fd, total);
     // Two passes, through high fds, so a source that is also a target is not clobbered.
     for (0..total) |i| {
         const src = if (i >= 3) proc.fds[i - 3] else if (ctx.console_fd >= 0) ctx.console_fd else proc.stdio[i];
@@ -331,7 +362,7 @@ fn placeFds(ctx: *Context) void {
         _ = ctx.check(sys.dup3(moved[i], @intCast(i), 0), "dup3", "stdio");
         _ = sys.close(moved[i]);
     }
-    var keep = [_]sys.fd_t{ ctx.report_fd, ctx.fifo_fd, ctx.listener_socket };
+    var keep = [_]sys.fd_t{ ctx.report_fd, ctx.fifo_fd, ctx.listener_socket, ctx.hook_report_fd };
     closeAllFrom(@intCast(total), &keep);
     ctx.console_fd = -1; // closed above, or replaced by dup3 when it was below 3
 }
@@ -408,6 +439,39 @@ fn findExecutable(ctx: *const Context, buf: *[resolve.max_path]u8) [*:0]const u8
         return candidate;
     }
     ctx.fail("exec", if (denied) sys.EACCES else sys.ENOENT, name);
+}
+
+/// Stops for the runtime's prestart and createRuntime hooks: says so on the report pipe,
+/// then waits for the parent's go on the sync pipe (kept open for this).
+fn pauseForHooks(ctx: *Context) void {
+    const rec = report.make(.hooks, 0, ctx.host_pid, ctx.op_index, "", "");
+    report.send(ctx.report_fd, &rec);
+    var go: [1]u8 = undefined;
+    readSync(ctx, &go);
+    if (go[0] != 'g') sys.exitGroup(1);
+    _ = sys.close(ctx.sync_fd);
+    ctx.sync_fd = -1;
+}
+
+/// The startContainer hooks, in order; the first failure ends the init, its record
+/// going to the hook report fifo (index: the hook's place in its list) or, without one,
+/// the report pipe.
+fn runStartHooks(ctx: *Context) void {
+    const proc = ctx.proc;
+    for (proc.start_hooks[0..proc.start_hook_count]) |*hook| {
+        const outcome = hooks.run(hook, ctx.host_pid, -1);
+        if (outcome.ok()) continue;
+        if (ctx.hook_report_fd >= 0) {
+            const rec = outcome.record(@intCast(hook.index));
+            report.send(ctx.hook_report_fd, &rec);
+        } else {
+            const rec = outcome.record(@intCast(hook.op_index));
+            report.send(ctx.report_fd, &rec);
+        }
+        sys.exitGroup(1);
+    }
+    if (ctx.hook_report_fd >= 0) _ = sys.close(ctx.hook_report_fd);
+    ctx.hook_report_fd = -1;
 }
 
 /// create/start split: say we are ready, then block opening the exec fifo for writing

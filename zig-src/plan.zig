@@ -4,6 +4,7 @@
 
 const std = @import("std");
 const abi = @import("abi.zig");
+const hooks = @import("hooks.zig");
 
 pub const Error = error{ Truncated, BadMagic, BadVersion, BadString, BadOp, TooMany };
 
@@ -120,9 +121,22 @@ pub const Process = struct {
     mount_sources: usize = 0,
     /// The child stops for the runtime's hooks (hooks_pause): it keeps the sync pipe.
     hooks_pause: bool = false,
+    /// hooks_pause: where the parent says "paused" (our pid) and reads "1" to go on.
+    pause_notify: i32 = -1,
+    pause_resume: i32 = -1,
+    /// startContainer hooks, run just before the exec, in order.
+    start_hooks: [max_start_hooks]hooks.Hook = undefined,
+    start_hook_count: usize = 0,
+    /// Where a failed startContainer hook's record goes, or -1.
+    hook_report: i32 = -1,
+    /// The child runs hooks (it forks them, so it must own its memory).
+    has_hooks: bool = false,
     /// Where a seccomp notify listener goes (the filter has SECCOMP_FILTER_FLAG_NEW_LISTENER).
     listener: ?Listener = null,
 };
+
+/// The most startContainer hooks a plan may have.
+pub const max_start_hooks = 32;
 
 /// The most mount_source ops a plan may have (one SCM_RIGHTS message carries them).
 pub const mount_sources_max = 64;
@@ -280,6 +294,25 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                     c.rows = @intCast(rows);
                     c.cols = @intCast(cols);
                 } else return error.BadOp;
+            },
+            .hooks_pause => {
+                out.pause_notify = try r.int(i32);
+                out.pause_resume = try r.int(i32);
+                if (out.pause_notify < 0 or out.pause_resume < 0 or out.hooks_pause) return error.BadOp;
+                out.hooks_pause = true;
+            },
+            .hook => {
+                const hook = try hooks.Hook.decode(&r, op.index);
+                out.has_hooks = true;
+                if (hook.kind == .start_container) {
+                    if (out.start_hook_count == max_start_hooks) return error.TooMany;
+                    out.start_hooks[out.start_hook_count] = hook;
+                    out.start_hook_count += 1;
+                }
+            },
+            .hook_report => {
+                out.hook_report = try r.int(i32);
+                if (out.hook_report < 0) return error.BadOp;
             },
             .seccomp_listener => {
                 const socket = try r.int(i32);

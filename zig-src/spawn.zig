@@ -54,7 +54,7 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
     // a user namespace (setns refuses a shared mm), and when a non-root parent writes
     // the id maps of a new user namespace (the child must stay dumpable until then).
     const maps_by_user = linux.geteuid() != 0 and proc.clone_flags & plan.clone_newuser != 0;
-    const fork_mode = proc.exec_fifo or proc.joins_user or maps_by_user;
+    const fork_mode = proc.exec_fifo or proc.joins_user or maps_by_user or proc.has_hooks or proc.hooks_pause;
     const stacks: ?[]u8 = if (fork_mode) null else mapStacks();
     if (!fork_mode and stacks == null) return parentError(result, "mmap", 12, -1, "child stack");
     defer if (stacks) |s| {
@@ -272,15 +272,51 @@ fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
         return abandon(result);
     }
     var rec: abi.Record = undefined;
-    const got = report.receive(pipes.report_r, &rec) catch {
-        parentError(result, "read", 5, -1, "report pipe");
+    var records: u32 = 0;
+    while (records < 4) : (records += 1) {
+        const got = report.receive(pipes.report_r, &rec) catch {
+            parentError(result, "read", 5, -1, "report pipe");
+            return abandon(result);
+        };
+        if (got == null) return; // EOF: the exec happened
+        if (rec.kind == @backingInt(abi.RecordKind.ready)) return;
+        if (rec.kind != @backingInt(abi.RecordKind.hooks)) break;
+        // Paused for the runtime's hooks: tell the caller, wait for its verdict.
+        if (!resumeAfterHooks(proc, pid, pipes.sync_w, rec.op_index, result)) return abandon(result);
+    }
+    if (rec.kind == @backingInt(abi.RecordKind.hooks)) {
+        parentError(result, "hooks", sys.EINVAL, rec.op_index, "paused more than once");
         return abandon(result);
-    };
-    if (got == null) return; // EOF: the exec happened
-    if (rec.kind == @backingInt(abi.RecordKind.ready)) return;
+    }
     result.status = abi.spawn_child_error;
     result.record = rec;
     abandon(result);
+}
+
+/// The child stopped for the prestart and createRuntime hooks, which the caller runs:
+/// write our child's pid (decimal, newline) to the notify fd, wait for "1" on the resume
+/// fd, then let the child go on.
+fn resumeAfterHooks(proc: *const plan.Process, pid: sys.pid_t, sync_w: sys.fd_t, op_index: i32, result: *abi.SpawnResult) bool {
+    if (!proc.hooks_pause) {
+        parentError(result, "hooks", sys.EINVAL, op_index, "an unplanned pause");
+        return false;
+    }
+    var text: [24]u8 = undefined;
+    const n = sys.formatDecimal(&text, @intCast(pid));
+    text[n] = '\n';
+    if (sys.errnoOf(sys.write(proc.pause_notify, text[0 .. n + 1]))) |e| {
+        parentError(result, "write", e, op_index, "hooks notify");
+        return false;
+    }
+    if (!awaitByte(proc.pause_resume)) {
+        parentError(result, "hooks", sys.ECANCELED, op_index, "the runtime's hooks failed");
+        return false;
+    }
+    if (sys.errnoOf(sys.write(sync_w, "g"))) |e| {
+        parentError(result, "write", e, op_index, "sync pipe");
+        return false;
+    }
+    return true;
 }
 
 /// The first child reports the pid of the process it cloned, then exits; reap it.

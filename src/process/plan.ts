@@ -16,6 +16,7 @@ import { planMaskedPaths, planRootfs } from "../rootfs/plan.ts";
 import { type MapWriter, planIdMaps } from "../userns/id_maps.ts";
 import type { ProcessOptions } from "./options.ts";
 import { NS_FILES, NS_FLAGS, Op, PlanBuilder } from "./plan_builder.ts";
+import { type InitHooks, planBeforeRootChange, planStartHooks } from "./plan_hooks.ts";
 
 const RLIMITS: Record<string, number> = {
   RLIMIT_CPU: 0,
@@ -317,6 +318,8 @@ export interface InitPlanOptions {
   noPivotRoot?: boolean;
   /** The seccomp agent, when the profile has notify rules. */
   seccompListener?: ListenerPlan;
+  /** Hooks the init runs itself, and its pause for the runtime's. */
+  hooks?: InitHooks;
 }
 
 /** The plan of a container's init. */
@@ -385,12 +388,16 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
       cgroupMode: options.cgroupMode,
       noPivotRoot: options.noPivotRoot,
       sourcesByParent: (fresh.has("user") || joinsUser) && Deno.uid() === 0,
+      beforeRootChange: () => planBeforeRootChange(plan, options.hooks),
     });
   } else if (spec.root.path !== "/") {
     // A mount namespace not our own (joined, or the host's): mounting there would change
     // it for everyone, so the rootfs is only the root directory.
+    planBeforeRootChange(plan, options.hooks);
     const root = spec.root.path;
     plan.op(Op.chroot, `chroot to ${root}`, (w) => w.str(root));
+  } else {
+    planBeforeRootChange(plan, options.hooks);
   }
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     const path = `/proc/sys/${key.replaceAll(".", "/")}`;
@@ -400,6 +407,7 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
   planProcess(plan, options.process, options.stdio, options.extraFds, spec.linux?.seccomp, {
     setgroupsDenied: maps?.denySetgroups ?? false,
   }, options.seccompListener);
+  planStartHooks(plan, options.hooks);
   return plan;
 }
 

@@ -32,6 +32,8 @@ export interface RootfsContext {
    * reach every bind source: the native parent opens them (as runc's mount source fds).
    */
   sourcesByParent?: boolean;
+  /** Adds the ops that come after every mount, just before the root change (hooks). */
+  beforeRootChange?: () => void;
 }
 
 /** How many bind sources one plan may have opened by the parent (docs/abi.md). */
@@ -101,6 +103,7 @@ export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): v
   } else if (spec.linux?.devices?.length) {
     planDevices(plan, spec.linux.devices, ctx);
   }
+  ctx.beforeRootChange?.();
   if (ctx.noPivotRoot) {
     for (const path of hostPseudoFilesystems(rootfs)) {
       plan.op(Op.hideMount, `detach the host's ${path} (no pivot_root)`, (w) => w.str(path));
