@@ -306,6 +306,7 @@ export class Container implements AsyncDisposable {
         removeQuietly(hooks);
         const failure = await startHooksFailure(outcome);
         if (failure) {
+          await waitGone(state.init); // it exits right after the record
           const hook = this.config.hooks!.startContainer![failure.opIndex];
           throw new ContainerError(
             "SystemError",
