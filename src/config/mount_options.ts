@@ -88,7 +88,6 @@ export const BIND_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
   "symfollow",
   "bind",
   "rbind",
-  "remount",
   "defaults",
   "private",
   "rprivate",
