@@ -53,6 +53,14 @@ export const Op = {
   noSetgroups: 50,
   execLabel: 51,
   consoleSocket: 52,
+  consoleSize: 53,
+  mountSetattr: 54,
+  hideMount: 55,
+  mountSource: 56,
+  seccompListener: 57,
+  hooksPause: 58,
+  hook: 59,
+  hookReport: 60,
   tmpfsCopyup: 70,
 } as const;
 
@@ -66,6 +74,8 @@ export const MountOpFlags = {
   mkfile: 4,
   noSymlinks: 8,
   sourceInRoot: 16,
+  keepLocked: 32,
+  sourceFd: 64,
 } as const;
 
 /** Status of a spawn. */
@@ -84,6 +94,8 @@ export interface NativeFailure {
   syscall: string;
   /** The path the syscall was given, possibly truncated. */
   path: string;
+  /** The record's pid field: for a failed hook (syscall "hook"), how it ended. */
+  value: number;
 }
 
 /** What cell_spawn wrote. */
@@ -103,6 +115,19 @@ function cString(bytes: Uint8Array): string {
   return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
 }
 
+/** Decodes a 256-byte record (docs/abi.md), e.g. a hook's failure read from a fifo. */
+export function decodeRecord(buf: Uint8Array): NativeFailure & { kind: number } {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  return {
+    kind: view.getUint32(0, true),
+    errno: view.getInt32(4, true),
+    value: view.getInt32(8, true),
+    opIndex: view.getInt32(12, true),
+    syscall: cString(buf.subarray(16, 48)),
+    path: cString(buf.subarray(48, 256)),
+  };
+}
+
 /** Decodes a SpawnResult buffer. */
 export function decodeSpawnResult(buf: Uint8Array): SpawnResult {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -119,6 +144,7 @@ export function decodeSpawnResult(buf: Uint8Array): SpawnResult {
       opIndex: view.getInt32(rec + 12, true),
       syscall: cString(buf.subarray(rec + 16, rec + 48)),
       path: cString(buf.subarray(rec + 48, rec + 256)),
+      value: view.getInt32(rec + 8, true),
     };
   }
   return result;

@@ -6,6 +6,8 @@
  */
 
 import { decodeSpawnResult, SPAWN_RESULT_SIZE, type SpawnResult } from "../ffi/abi.ts";
+
+export { decodeRecord } from "../ffi/abi.ts";
 import { loadLibrary } from "../ffi/library.ts";
 import { ContainerError } from "./errors.ts";
 

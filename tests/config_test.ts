@@ -503,8 +503,14 @@ Deno.test("process.terminal is a boolean, and unimplemented process fields are e
   // A terminal is accepted here; starting the process needs a console socket.
   assert.equal(validateConfig(config({ "process.terminal": true })).process?.terminal, true);
   assertProblem(config({ "process.terminal": "no" }), "process.terminal", "must be a boolean");
+  const size = validateConfig(config({ "process.consoleSize": { height: 24, width: 80 } }));
+  assert.deepEqual(size.process?.consoleSize, { height: 24, width: 80 });
+  assertProblem(config({ "process.consoleSize": { height: 24 } }), "process.consoleSize.width");
+  assertProblem(
+    config({ "process.consoleSize": { height: -1, width: 80 } }),
+    "process.consoleSize.height",
+  );
   const unsupported: Record<string, unknown> = {
-    consoleSize: { height: 24, width: 80 },
     ioPriority: { class: "IOPRIO_CLASS_IDLE" },
     scheduler: { policy: "SCHED_OTHER" },
     execCPUAffinity: { initial: "0" },
@@ -655,6 +661,44 @@ Deno.test("bind mounts need a source; type none needs bind", () => {
   validateConfig(
     config({ mounts: [{ destination: "/x", type: "none", source: "/y", options: ["bind"] }] }),
   );
+});
+
+Deno.test("mount options a mount would ignore are refused; recursive attributes are known", () => {
+  const bind = (options: unknown) =>
+    config({ mounts: [{ destination: "/x", type: "bind", source: "/y", options }] });
+  const cgroup = (options: unknown) =>
+    config({
+      mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options }],
+    });
+  assertProblem(bind(["rbind", "sync"]), "mounts[0].options[1]", "no effect on a bind mount");
+  assertProblem(bind(["bind", "mode=755"]), "mounts[0].options[1]", "no effect on a bind mount");
+  assertProblem(bind(["rbind", "rro", "lazytime"]), "mounts[0].options[2]", "bind mount");
+  assertProblem(cgroup(["nosuid", "noatime"]), "mounts[0].options[1]", "no effect on a cgroup");
+  const recursive = [
+    "rbind",
+    "rro",
+    "rrw",
+    "rnosuid",
+    "rsuid",
+    "rnodev",
+    "rdev",
+    "rnoexec",
+    "rexec",
+    "rnoatime",
+    "ratime",
+    "rrelatime",
+    "rnorelatime",
+    "rstrictatime",
+    "rnostrictatime",
+    "rnodiratime",
+    "rdiratime",
+    "rnosymfollow",
+    "rsymfollow",
+    "nosymfollow",
+    "rprivate",
+  ];
+  assert.deepEqual(validateConfig(bind(recursive)).mounts?.[0].options, recursive);
+  validateConfig(cgroup(["nosuid", "noexec", "nodev", "relatime", "ro", "rro"]));
 });
 
 // --- linux: namespaces and id mappings --------------------------------------------------

@@ -272,3 +272,32 @@ Deno.test("a terminal needs a console socket, and a console socket a terminal", 
     assert.equal(await box.status(), "created");
   });
 });
+
+Deno.test("process.consoleSize sets the terminal's size before the process runs; an exec may give its own", async () => {
+  const config = await busyboxConfig(["sh", "-c", "stty size; echo done"], (spec) => {
+    spec.process!.terminal = true;
+    spec.process!.consoleSize = { height: 37, width: 123 };
+  });
+  await withContainer(config, async (box) => {
+    using console = openConsole();
+    const proc = await box.start({ consoleSocket: console.socket });
+    console.receive();
+    const out = await console.readUntil("done");
+    assert.equal((await proc.status).code, 0, out);
+    assert.equal(out.split("\r\n")[0], "37 123", out);
+  });
+  const quiet = await busyboxConfig(["sleep", "30"]);
+  await withContainer(quiet, async (box) => {
+    await box.start({ stdin: "null", stdout: "null", stderr: "null" });
+    using console = openConsole();
+    const proc = await box.start({
+      args: ["sh", "-c", "stty size; echo done"],
+      consoleSocket: console.socket,
+      consoleSize: { height: 5, width: 9 },
+    });
+    console.receive();
+    const out = await console.readUntil("done");
+    assert.equal((await proc.status).code, 0, out);
+    assert.equal(out.split("\r\n")[0], "5 9", out);
+  });
+});

@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { ContainerError } from "../mod.ts";
+import type { Hook } from "../src/config/types.ts";
 import {
   assertNothingLeft,
   busyboxConfig,
@@ -73,10 +74,11 @@ Deno.test("hooks run in order with the state on stdin; in-container ones in its 
     "poststart",
     "poststop",
   ]);
+  // As runc: "creating" until the init is made (its root changed), "created" after.
   assert.deepEqual(seen.map((e) => e.status), [
-    "created",
-    "created",
-    "created",
+    "creating",
+    "creating",
+    "creating",
     "running",
     "stopped",
   ]);
@@ -95,6 +97,68 @@ Deno.test("a failing createRuntime hook fails the start and stops the init", asy
     (e) =>
       e instanceof ContainerError && e.code === "SystemError" &&
       /createRuntime hook \/bin\/sh failed: exit status 3: nope/.test(e.message),
+  );
+  // The init was stopped before it was recorded: nothing runs, and it may be started again.
+  assert.equal(await box.status(), "created");
+  assert.deepEqual(await box.processes(), []);
+});
+
+Deno.test("createRuntime runs before the root change, createContainer in the container's mount namespace from the rootfs", async () => {
+  const log = await Deno.makeTempFile();
+  const spec = await busyboxConfig(["true"], (s) => {
+    s.hooks = {
+      // The runtime's view of the stopped init: its root is still the host's.
+      createRuntime: [{
+        path: "/bin/sh",
+        args: [
+          "sh",
+          "-c",
+          `pid=$(sed 's/.*"pid":\\([0-9]*\\).*/\\1/'); ` +
+          `echo "runtime $(readlink /proc/$pid/root) $(readlink /proc/$pid/ns/mnt)" >> ${log}`,
+        ],
+      }],
+      createContainer: [{
+        path: "/bin/sh",
+        args: ["sh", "-c", `echo "container $(pwd) $(readlink /proc/self/ns/mnt)" >> ${log}`],
+      }],
+    };
+  });
+  const factory = await testFactory();
+  await using box = await factory.create(uniqueId("hook-where"), spec);
+  const init = await box.start({ stdin: "null" });
+  assert.equal((await init.status).code, 0);
+  const [runtime, container] = Deno.readTextFileSync(log).trim().split("\n").map((l) =>
+    l.split(" ")
+  );
+  assert.equal(runtime[0], "runtime");
+  assert.equal(runtime[1], "/", "createRuntime: the init has not changed its root yet");
+  assert.equal(container[0], "container");
+  assert.equal(container[1], spec.root.path, "createContainer: the rootfs is its cwd");
+  assert.equal(container[2], runtime[2], "createContainer: in the init's mount namespace");
+  assert.notEqual(container[2], Deno.readLinkSync("/proc/self/ns/mnt"));
+});
+
+Deno.test("startContainer hooks run in the init under its seccomp filter, with only stdio open", async () => {
+  const spec = await busyboxConfig(["true"], (s) => {
+    s.linux!.seccomp = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO" }],
+    };
+    s.hooks = {
+      startContainer: [
+        { path: "/bin/sh", args: ["sh", "-c", "test $(ls /proc/self/fd | wc -l) -eq 4"] },
+        { path: "/bin/sh", args: ["sh", "-c", "mkdir /tmp/hooked || exit 7"] },
+      ],
+    };
+  });
+  const factory = await testFactory();
+  await using box = await factory.create(uniqueId("hook-seccomp"), spec);
+  await assert.rejects(
+    () => box.start({ stdin: "null" }),
+    (e) =>
+      e instanceof ContainerError && e.code === "SystemError" &&
+      /^startContainer hook \/bin\/sh failed: exit status 7: mkdir: .*Operation not permitted$/
+        .test(e.message),
   );
   assert.equal(await box.status(), "stopped");
 });
@@ -144,4 +208,29 @@ Deno.test("a config without process: start needs the process's args, and runs th
     await box.destroy();
   }
   assertNothingLeft(factory, id);
+});
+
+Deno.test("a startContainer hook that cannot run, or runs too long, fails the start", async () => {
+  for (
+    const [hook, message] of [
+      [
+        { path: "/no/such/hook" },
+        /startContainer hook \/no\/such\/hook failed: cannot run it: ENOENT/,
+      ],
+      [
+        { path: "/bin/sh", args: ["sh", "-c", "sleep 30"], timeout: 1 },
+        /startContainer hook \/bin\/sh failed: timed out after 1s/,
+      ],
+    ] as [Hook, RegExp][]
+  ) {
+    const spec = await busyboxConfig(["true"], (s) => {
+      s.hooks = { startContainer: [hook] };
+    });
+    const factory = await testFactory();
+    await using box = await factory.create(uniqueId("hook-bad"), spec);
+    await assert.rejects(
+      () => box.start({ stdin: "null" }),
+      (e) => e instanceof ContainerError && message.test(e.message),
+    );
+  }
 });

@@ -459,3 +459,55 @@ Deno.test("every v1 resource file gets its value: memory, cpu, cpuset, pids, hug
     assert.equal(v1File("cpu", id, "cpu.cfs_quota_us"), "30000", "fields not named stay");
   });
 });
+
+Deno.test("realtime cpu limits (v1): written to the container's cgroup, refused clearly without a parent budget", async () => {
+  // As runc, the parents are the host's to give real-time budget (a new cgroup has none).
+  const parent = `cell-native-rt-${Deno.pid}`;
+  const parentDir = `/sys/fs/cgroup/cpu/${parent}`;
+  Deno.mkdirSync(parentDir);
+  try {
+    Deno.writeTextFileSync(`${parentDir}/cpu.rt_runtime_us`, "100000");
+    const id = uniqueId("rt");
+    const factory = await testFactory();
+    const c = await factory.create(
+      id,
+      await busyboxConfig(["sleep", "60"], (s) => {
+        s.linux!.cgroupsPath = `/${parent}/${id}`;
+        s.linux!.resources!.cpu = { realtimePeriod: 500000, realtimeRuntime: 50000 };
+      }),
+    );
+    try {
+      await c.start({ stdin: "null" });
+      const file = (name: string) => Deno.readTextFileSync(`${parentDir}/${id}/${name}`).trim();
+      assert.equal(file("cpu.rt_period_us"), "500000");
+      assert.equal(file("cpu.rt_runtime_us"), "50000");
+      // A shorter period than the runtime in force: the runtime goes first.
+      await c.update({ cpu: { realtimePeriod: 40000, realtimeRuntime: 4000 } });
+      assert.equal(file("cpu.rt_period_us"), "40000");
+      assert.equal(file("cpu.rt_runtime_us"), "4000");
+      await assert.rejects(
+        () => c.update({ cpu: { realtimeRuntime: 90000, realtimePeriod: 80000 } }),
+        (e) => isCode("ConfigInvalid")(e) && /more than realtimePeriod/.test((e as Error).message),
+      );
+    } finally {
+      await c.destroy();
+    }
+    assertNothingLeft(factory, id);
+  } finally {
+    try {
+      Deno.removeSync(parentDir);
+    } catch { /* removed with the container's parents */ }
+  }
+  await withBox(["true"], (s) => {
+    s.linux!.resources!.cpu = { realtimeRuntime: 50000 };
+  }, async (c) => {
+    await assert.rejects(
+      () => c.start({ stdin: "null" }),
+      (e) =>
+        isCode("ConfigInvalid")(e) &&
+        /realtimeRuntime: .*cpu\.rt_runtime_us: EINVAL \(every parent cgroup/.test(
+          (e as Error).message,
+        ),
+    );
+  });
+});

@@ -184,6 +184,132 @@ Deno.test("oomScoreAdj is set before the process runs", async () => {
   assertNothingLeft(factory, id);
 });
 
+Deno.test("a cwd only root may enter works for a non-root process (entered before the uid switch)", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  const secret = await Deno.makeTempDir({ prefix: "cell-cwd-" });
+  Deno.chmodSync(secret, 0o700); // root's: uid 1000 may not enter it
+  const config = await busyboxConfig(
+    ["sh", "-c", "pwd; ls . 2>&1 >/dev/null || echo unreadable"],
+    (s) => {
+      s.process!.user = { uid: 1000, gid: 1000 };
+      s.process!.cwd = "/secret";
+      s.mounts!.push({ destination: "/secret", type: "bind", source: secret, options: ["bind"] });
+    },
+  );
+  const c = await factory.create(id, config);
+  try {
+    const out = await runIn(c);
+    assert.equal(out.code, 0, out.stderr);
+    // In it, but its own permissions still apply to what it does there.
+    assert.equal(out.stdout.split("\n")[0], "/secret");
+    assert.match(out.stdout, /unreadable/);
+  } finally {
+    await c.destroy();
+    Deno.removeSync(secret, { recursive: true });
+  }
+  assertNothingLeft(factory, id);
+});
+
+/** Runs a host command; throws with its stderr when it fails. */
+async function host(cmd: string, ...args: string[]): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+Deno.test("rro makes a bind and every mount under it read-only; ro only the top; rnosuid too", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  // A volume with a mount inside it, as runc's mounts_recursive test has.
+  const volume = await Deno.makeTempDir({ prefix: "cell-rro-" });
+  await host("mount", "-t", "tmpfs", "none", volume);
+  try {
+    Deno.writeTextFileSync(`${volume}/foo`, "foo\n");
+    Deno.mkdirSync(`${volume}/sub`);
+    await host("mount", "-t", "tmpfs", "none", `${volume}/sub`);
+    const probe = (dir: string) =>
+      `for f in ${dir}/foo ${dir}/sub/bar; do touch $f 2>/dev/null && echo rw || echo ro; done`;
+    const script = [
+      probe("/ro"),
+      probe("/rro"),
+      probe("/rro-ro"),
+      "grep ' /rnosuid/sub ' /proc/self/mountinfo | cut -d' ' -f6",
+    ]
+      .join("; ");
+    const config = await busyboxConfig(["sh", "-c", script], (s) => {
+      s.mounts!.push(
+        { destination: "/ro", type: "bind", source: volume, options: ["rbind", "ro"] },
+        { destination: "/rro", type: "bind", source: volume, options: ["rbind", "rro"] },
+        { destination: "/rro-ro", type: "bind", source: volume, options: ["rbind", "ro", "rro"] },
+        { destination: "/rnosuid", type: "bind", source: volume, options: ["rbind", "rnosuid"] },
+      );
+    });
+    const c = await factory.create(id, config);
+    try {
+      const out = await runIn(c);
+      assert.equal(out.code, 0, out.stderr);
+      const lines = out.stdout.trim().split("\n");
+      assert.deepEqual(lines.slice(0, 6), ["ro", "rw", "ro", "ro", "ro", "ro"], out.stdout);
+      assert.ok(lines[6].split(",").includes("nosuid"), `nosuid on the inner mount: ${lines[6]}`);
+    } finally {
+      await c.destroy();
+    }
+    assertNothingLeft(factory, id);
+  } finally {
+    await host("umount", "-R", volume);
+    Deno.removeSync(volume, { recursive: true });
+  }
+});
+
+Deno.test("a read-only /dev and a read-only tmpfs are set up first, then made read-only", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  const script =
+    "echo x > /dev/null && echo null-ok; ls /dev/zero /data/sub >/dev/null && echo made; " +
+    "touch /dev/new 2>/dev/null || echo dev-ro; touch /data/new 2>/dev/null || echo data-ro; " +
+    "touch /data/sub/new && echo sub-rw";
+  const config = await busyboxConfig(["sh", "-c", script], (s) => {
+    const dev = s.mounts!.find((m) => m.destination === "/dev")!;
+    dev.options = [...dev.options ?? [], "ro"];
+    s.mounts!.push(
+      { destination: "/data", type: "tmpfs", source: "tmpfs", options: ["ro", "mode=755"] },
+      { destination: "/data/sub", type: "tmpfs", source: "tmpfs" },
+    );
+  });
+  const c = await factory.create(id, config);
+  try {
+    const out = await runIn(c);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, "null-ok\nmade\ndev-ro\ndata-ro\nsub-rw\n");
+  } finally {
+    await c.destroy();
+  }
+  assertNothingLeft(factory, id);
+});
+
+Deno.test("noPivotRoot leaves no host procfs reachable: a new procfs cannot be mounted inside", async () => {
+  const factory = await testFactory();
+  const id = uniqueId();
+  // runc's no_pivot test: a new user, mount and pid namespace may mount procfs only while a
+  // whole procfs is visible in its mount namespace (the container's own /proc has masks).
+  const script = "unshare -mrpf sh -c 'mount -t proc none /proc && echo mounted || echo refused'";
+  const config = await busyboxConfig(["sh", "-c", script], (s) => {
+    // Mapping root in a new user namespace needs CAP_SETFCAP.
+    s.process!.capabilities!.bounding!.push("CAP_SETFCAP");
+    s.process!.capabilities!.permitted!.push("CAP_SETFCAP");
+  });
+  const c = await factory.create(id, config, { noPivotRoot: true });
+  try {
+    const out = await runIn(c);
+    assert.equal(out.stdout, "refused\n", out.stderr);
+  } finally {
+    await c.destroy();
+  }
+  assertNothingLeft(factory, id);
+});
+
 Deno.test("tmpcopyup: a tmpfs holding a copy of its target's content, writable, the original untouched", async () => {
   const factory = await testFactory();
   const id = uniqueId("copyup");

@@ -635,7 +635,7 @@ Deno.test("bad profiles are ConfigInvalid naming the JSON path", () => {
     ],
     [
       { defaultAction: "SCMP_ACT_NOTIFY" },
-      "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY is not supported: cell has no seccomp notify agent support",
+      "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as default action",
     ],
     [
       { defaultAction: "SCMP_ACT_ALLOW", defaultErrnoRet: 1 },
@@ -689,7 +689,15 @@ Deno.test("bad profiles are ConfigInvalid naming the JSON path", () => {
         defaultAction: "SCMP_ACT_ERRNO",
         syscalls: [{ names: ["read"], action: "SCMP_ACT_NOTIFY" }],
       },
-      "linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY is not supported: cell has no seccomp notify agent support",
+      "linux.seccomp.listenerPath: required by SCMP_ACT_NOTIFY (linux.seccomp.syscalls[0])",
+    ],
+    [
+      {
+        defaultAction: "SCMP_ACT_ERRNO",
+        listenerPath: "/run/agent.sock",
+        syscalls: [{ names: ["mkdir", "write"], action: "SCMP_ACT_NOTIFY" }],
+      },
+      "linux.seccomp.syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot be used for the write syscall",
     ],
     [
       {
@@ -1443,6 +1451,13 @@ Deno.test({
       const theirs = libseccompProgram(PODMAN_LIKE, arch)!;
       const mine = compileSeccomp(PODMAN_LIKE, arch);
       const table = arch === "x86_64" ? SYSCALLS_X86_64 : SYSCALLS_AARCH64;
+      // runc's -ENOSYS stub (libseccomp alone has none): numbers past every named one.
+      const named = PODMAN_LIKE.syscalls!.flatMap((s) => s.names)
+        .map((name) => syscallNumber(arch, name) ?? -1);
+      const last = Math.max(...named);
+      const stub = PODMAN_LIKE.architectures!.includes(
+        arch === "x86_64" ? "SCMP_ARCH_X86_64" : "SCMP_ARCH_AARCH64",
+      );
       for (const n of [...Object.values(table), 0xffffffff, X32_SYSCALL_BIT, X32_SYSCALL_BIT + 2]) {
         for (let i = 0; i < 12; i++) {
           const data = {
@@ -1464,7 +1479,9 @@ Deno.test({
                 ]),
             ),
           };
-          assert.equal(run(mine, data), run(theirs, data), `${arch} nr ${n}`);
+          const newer = stub && data.arch === AUDIT_ARCH[arch] && n > last &&
+            (arch !== "x86_64" || n < X32_SYSCALL_BIT);
+          assert.equal(run(mine, data), newer ? ERRNO(38) : run(theirs, data), `${arch} nr ${n}`);
         }
       }
     }
@@ -1474,6 +1491,64 @@ Deno.test({
 function pick<T>(rnd: () => number, xs: readonly T[]): T {
   return xs[Math.floor(rnd() * xs.length)];
 }
+
+Deno.test("SCMP_ACT_NOTIFY is USER_NOTIF, and the filter gets a listener", () => {
+  const profile: Seccomp = {
+    defaultAction: "SCMP_ACT_ALLOW",
+    listenerPath: "/run/agent.sock",
+    flags: ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+    syscalls: [{ names: ["mkdirat"], action: "SCMP_ACT_NOTIFY" }],
+  };
+  const p = compile(profile);
+  assert.equal(verdict(p, "mkdirat"), SECCOMP_RET.USER_NOTIF);
+  assert.equal(verdict(p, "read"), ALLOW);
+  assert.equal(
+    seccompFlags(profile),
+    SECCOMP_FILTER_FLAG.NEW_LISTENER | SECCOMP_FILTER_FLAG.WAIT_KILLABLE_RECV,
+  );
+  assert.equal(seccompFlags({ ...profile, syscalls: [] }), 0, "no notify rule, no listener");
+});
+
+Deno.test("syscalls newer than every one the profile names get ENOSYS, as runc's patched filter", () => {
+  for (const arch of ARCHES) {
+    const own = arch === "x86_64" ? "SCMP_ARCH_X86_64" : "SCMP_ARCH_AARCH64";
+    const profile = (over: Partial<Seccomp>): Seccomp => ({
+      defaultAction: "SCMP_ACT_ERRNO",
+      architectures: [own],
+      syscalls: [
+        { names: ["read", "write"], action: "SCMP_ACT_ALLOW" },
+        // Equal to the default, so no rule, but it names the newest call the profile knows.
+        { names: ["openat"], action: "SCMP_ACT_ERRNO" },
+      ],
+      ...over,
+    });
+    const last = Math.max(...["read", "write", "openat"].map((name) => nr(name, arch)));
+    const at = (p: Uint8Array, n: number) => run(p, { nr: n, arch: AUDIT_ARCH[arch] });
+    const p = compile(profile({}), arch);
+    assert.equal(verdict(p, "read", [], arch), ALLOW);
+    assert.equal(verdict(p, "openat", [], arch), EPERM, "named, but refused like the default");
+    assert.equal(verdict(p, "close", [], arch), EPERM, "older than the newest named: the default");
+    assert.equal(at(p, last + 1), ERRNO(38));
+    assert.equal(at(p, 1000), ERRNO(38));
+    if (arch === "x86_64") {
+      assert.equal(at(p, 0xffffffff), EPERM, "nr -1 (a tracer's skip) keeps the default");
+      assert.equal(at(p, X32_SYSCALL_BIT + 1), KILL_THREAD);
+    }
+    // No stub: a permissive default, the architecture not listed, ENOSYS already the default.
+    const allow = compile(profile({ defaultAction: "SCMP_ACT_LOG" }), arch);
+    assert.equal(at(allow, last + 1), SECCOMP_RET.LOG);
+    const other = compile(profile({ architectures: ["SCMP_ARCH_X86"] }), arch);
+    assert.equal(at(other, last + 1), EPERM);
+    const none = compile(profile({ architectures: undefined }), arch);
+    assert.equal(at(none, last + 1), EPERM);
+    const native = compile(profile({ architectures: ["SCMP_ARCH_NATIVE"] }), arch);
+    assert.equal(at(native, last + 1), ERRNO(38));
+    const kill = compile(profile({ defaultAction: "SCMP_ACT_KILL_PROCESS" }), arch);
+    assert.equal(at(kill, last + 1), ERRNO(38));
+    assert.equal(verdict(kill, "openat", [], arch), EPERM, "a rule of its own now");
+    assert.equal(verdict(kill, "close", [], arch), SECCOMP_RET.KILL_PROCESS);
+  }
+});
 
 // ---------------------------------------------------------------------------------------
 // The real kernel
@@ -1564,6 +1639,39 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "the kernel returns ENOSYS for a syscall newer than the profile (child process)",
+  ignore: Deno.build.os !== "linux" || HOST_ARCH === null,
+  async fn() {
+    const arch = HOST_ARCH!;
+    const table = arch === "x86_64" ? SYSCALLS_X86_64 : SYSCALLS_AARCH64;
+    // Everything older than landlock is allowed (what this Deno thread needs); the newest
+    // call named is futex_waitv, refused like the default.
+    const limit = nr("landlock_create_ruleset", arch);
+    const allowed = Object.entries(table).filter(([, n]) => n < limit).map(([name]) => name);
+    const profile = (architectures: Seccomp["architectures"]): Seccomp => ({
+      defaultAction: "SCMP_ACT_ERRNO",
+      architectures,
+      syscalls: [
+        { names: allowed, action: "SCMP_ACT_ALLOW" },
+        { names: ["futex_waitv"], action: "SCMP_ACT_ERRNO" },
+      ],
+    });
+    const calls = [
+      { nr: nr("landlock_add_rule", arch), args: [-1, 0, 0, 0] }, // older, not allowed
+      { nr: nr("futex_waitv", arch) + 1, args: [] }, // newer than the profile
+    ];
+    const own = arch === "x86_64" ? "SCMP_ARCH_X86_64" : "SCMP_ARCH_AARCH64";
+    const patched = await runChild(compileSeccomp(profile([own]), arch), calls);
+    assert.equal(patched.code, 0, patched.stderr);
+    assert.deepEqual(JSON.parse(patched.stdout), [{ ret: -1, errno: 1 }, { ret: -1, errno: 38 }]);
+    // runc adds the stub only for the architectures the profile lists.
+    const plain = await runChild(compileSeccomp(profile(undefined), arch), calls);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(JSON.parse(plain.stdout), [{ ret: -1, errno: 1 }, { ret: -1, errno: 1 }]);
   },
 });
 

@@ -129,3 +129,44 @@ Deno.test("a container joins another's user and network namespaces by path, user
   assert.equal(uid, "0", out.stderr);
   assert.deepEqual(map.trim().split(/\s+/), ["0", "200000", "65536"]);
 });
+
+Deno.test("bind sources the user namespace's root cannot reach are opened by the runtime (runc's mount fds)", async () => {
+  // runc's userns.bats: sources below 0700 directories of the host's root, and of another
+  // host user; the container's root (host uid 100000) may enter neither.
+  const top = await Deno.makeTempDir({ prefix: "cell-userns-src-" });
+  const sources = [`${top}/root-only`, `${top}/other-user`];
+  for (const dir of sources) {
+    Deno.mkdirSync(`${dir}/dir`, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/dir/foo.txt`, `${dir}\n`);
+    Deno.chmodSync(dir, 0o700);
+  }
+  Deno.chownSync(sources[1], 4321, 4321);
+  const factory = await testFactory();
+  const id = uniqueId("userns-src");
+  const config = await busyboxConfig(["sleep", "30"], (s) => {
+    s.linux!.namespaces!.push({ type: "user" });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.mounts = s.mounts!.filter((m) => m.type !== "cgroup" && m.destination !== "/sys");
+    s.mounts.push(
+      { destination: "/tmp/m1", type: "bind", source: `${sources[0]}/dir`, options: ["bind"] },
+      {
+        destination: "/tmp/m2",
+        type: "bind",
+        source: `${sources[1]}/dir`,
+        options: ["rbind", "ro"],
+      },
+    );
+  });
+  const box = await factory.create(id, config);
+  try {
+    await box.start({ stdin: "null", stdout: "null", stderr: "null" });
+    // An exec joins the init's mount namespace: the binds are there.
+    const out = await runIn(box, { args: ["cat", "/tmp/m1/foo.txt", "/tmp/m2/foo.txt"] });
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, `${sources[0]}\n${sources[1]}\n`);
+  } finally {
+    await box.destroy();
+    Deno.removeSync(top, { recursive: true });
+  }
+});

@@ -51,6 +51,14 @@ pub const Op = enum(u32) {
     no_setgroups = 50, // setgroups is denied in this user namespace: keep the groups
     exec_label = 51, // u32 lsm (1 AppArmor, 2 SELinux), str content for /proc/thread-self/attr/.../exec
     console_socket = 52, // i32 fd: a connected unix socket; a new pty's master goes to it, the slave is the stdio
+    console_size = 53, // u32 rows, u32 columns: the new pty's window size (TIOCSWINSZ)
+    hooks_pause = 58, // i32 notify fd, i32 resume fd: the child stops; the parent writes its pid to notify, waits for "1" on resume
+    hook = 59, // u32 kind (1 createContainer, 2 startContainer), u32 index, u32 timeout s, str path, strlist args, env, state pieces
+    hook_report = 60, // i32 fd: where a failed startContainer hook's record goes (a fifo the caller opened read-write)
+    seccomp_listener = 57, // i32 socket, strlist pieces: the state joined by our host pid goes to the agent with the listener fd
+    mount_source = 56, // str path: the parent opens it through /proc/<pid>/root and sends the fd (mount opflag 64 takes the next)
+    hide_mount = 55, // str path: made slave and detached (covered with a tmpfs where that is refused); missing is fine
+    mount_setattr = 54, // u32 opflags, u32 recursive, u64 attr_set, u64 attr_clr, str target (in root)
     tmpfs_copyup = 70, // u32 msflags, str target, str data: a tmpfs over target (in root) holding a copy of what it held
     _,
 };
@@ -62,8 +70,9 @@ pub const mount_mkfile: u32 = 4; // create the target as an empty file
 pub const mount_no_symlinks: u32 = 8; // refuse a target reached through any symlink
 pub const mount_source_in_root: u32 = 16; // bind source is a path inside the rootfs
 pub const mount_keep_locked: u32 = 32; // a remount keeps the flags the mount has (locked in a user ns)
+pub const mount_source_fd: u32 = 64; // the bind source is the next fd the parent sent (mount_source ops)
 
-pub const RecordKind = enum(u32) { err = 1, pid = 2, ready = 3 };
+pub const RecordKind = enum(u32) { err = 1, pid = 2, ready = 3, hooks = 4 };
 
 /// What a child sends to the parent through the report pipe; one atomic write.
 pub const Record = extern struct {

@@ -12,6 +12,9 @@ const mount_ops = @import("mount_ops.zig");
 const copyup = @import("copyup.zig");
 const identity = @import("identity.zig");
 const console = @import("console.zig");
+const mount_sources = @import("mount_sources.zig");
+const seccomp_notify = @import("seccomp_notify.zig");
+const hooks = @import("hooks.zig");
 
 pub const Context = struct {
     buf: []const u8,
@@ -26,8 +29,20 @@ pub const Context = struct {
     /// The slave of the process's terminal, which becomes 0, 1 and 2; or -1.
     console_fd: sys.fd_t = -1,
     op_index: i32 = -1,
-    /// The parent's ends of the pipes, closed first thing in the child.
-    parent_fds: [2]sys.fd_t = .{ -1, -1 },
+    /// Our pid in the host's pid namespace, from the go message.
+    host_pid: i32 = 0,
+    /// The seccomp agent's socket (kept across placeFds until the listener is sent), or -1.
+    listener_socket: sys.fd_t = -1,
+    /// Where a failed startContainer hook's record goes (our copy), or -1.
+    hook_report_fd: sys.fd_t = -1,
+    /// The parent's ends of the pipes (and the mount source socket), closed first thing
+    /// in the child.
+    parent_fds: [3]sys.fd_t = .{ -1, -1, -1 },
+    /// Our end of the socket the parent sends bind sources through, or -1.
+    source_socket: sys.fd_t = -1,
+    /// The bind sources the parent opened, in plan order; `next_source` is the next to use.
+    source_fds: [mount_sources.max]sys.fd_t = undefined,
+    next_source: usize = 0,
     /// Stacks for children cloned with CLONE_VM (null: fork instead).
     stacks: ?[]u8 = null,
     /// A non-root parent writes our id maps (itself or through newuidmap), which needs
@@ -52,6 +67,12 @@ pub const Context = struct {
         sys.exitGroup(1);
     }
 
+    /// The current op's index (inside runOp it is never -1).
+    pub fn op_index_u32(self: *const Context) u32 {
+        std.debug.assert(self.op_index >= 0);
+        return @intCast(self.op_index);
+    }
+
     /// Exits through `fail` when rc is an error.
     pub fn check(self: *const Context, rc: usize, syscall: []const u8, path: []const u8) usize {
         if (sys.errnoOf(rc)) |e| self.fail(syscall, e, path);
@@ -70,25 +91,45 @@ pub fn scrub() void {
     _ = sys.sigprocmask(sys.SIG_SETMASK, &empty, null);
 }
 
-/// Blocks until the parent has placed us (cgroups, id maps) and says go.
-pub fn awaitGo(ctx: *const Context) void {
-    var byte: [1]u8 = undefined;
+/// Blocks until the parent has placed us (cgroups, id maps) and says go: "g" and our pid
+/// in the host's pid namespace (u32 little-endian), which hook and seccomp agent states
+/// carry. The sync pipe stays open when the plan pauses for hooks later.
+pub fn awaitGo(ctx: *Context) void {
+    var msg: [5]u8 = undefined;
+    readSync(ctx, &msg);
+    if (msg[0] != 'g') sys.exitGroup(1);
+    ctx.host_pid = std.mem.readInt(i32, msg[1..5], .little);
+    std.debug.assert(ctx.host_pid > 0);
+    if (!ctx.proc.hooks_pause) {
+        _ = sys.close(ctx.sync_fd);
+        ctx.sync_fd = -1;
+    }
+}
+
+/// Reads exactly buf.len bytes from the sync pipe; exits when the parent went away.
+pub fn readSync(ctx: *const Context, buf: []u8) void {
+    var got: usize = 0;
     var tries: u32 = 0;
-    while (tries < 64) : (tries += 1) {
-        const rc = sys.read(ctx.sync_fd, &byte);
+    while (got < buf.len and tries < 64) : (tries += 1) {
+        const rc = sys.read(ctx.sync_fd, buf[got..]);
         if (sys.errnoOf(rc)) |e| {
             if (e == sys.EINTR) continue;
             ctx.fail("read", e, "sync pipe");
         }
         if (rc == 0) sys.exitGroup(1); // the parent went away
-        break;
+        got += rc;
     }
-    _ = sys.close(ctx.sync_fd);
+    if (got != buf.len) sys.exitGroup(1);
 }
 
 /// The container's process after clone: setup in plan order, then the exec.
 pub fn run(ctx: *Context) noreturn {
     awaitGo(ctx);
+    if (ctx.source_socket >= 0) {
+        mount_sources.receive(ctx, ctx.source_socket, ctx.source_fds[0..ctx.proc.mount_sources]);
+        _ = sys.close(ctx.source_socket);
+        ctx.source_socket = -1;
+    }
     if (ctx.dumpable_until_go) {
         std.debug.assert(ctx.stacks == null);
         _ = sys.prctl(sys.PR_SET_DUMPABLE, 0, 0);
@@ -115,6 +156,7 @@ fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
     switch (code) {
         .unshare => _ = ctx.check(sys.unshare(try r.int(u64)), "unshare", ""),
         .mount => try mount_ops.mount(ctx, r),
+        .mount_setattr => try mount_ops.setattr(ctx, r),
         .rootfs => {
             const path = try r.str();
             const rc = sys.openat(sys.AT_FDCWD, path, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC, 0);
@@ -126,6 +168,7 @@ fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
         .tmpfs_copyup => try copyup.tmpfsCopyup(ctx, r),
         .pivot_root => mount_ops.pivotRoot(ctx),
         .move_root => mount_ops.moveRoot(ctx),
+        .hide_mount => mount_ops.hideMount(ctx, try r.str()),
         .root_readonly => mount_ops.rootReadonly(ctx, try r.int(u32) != 0),
         .mask_path => mount_ops.maskPath(ctx, try r.str()),
         .readonly_path => mount_ops.readonlyPath(ctx, try r.str()),
@@ -153,6 +196,25 @@ fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
             const path = try r.str();
             _ = ctx.check(sys.chroot(path), "chroot", path);
             _ = ctx.check(sys.chdir("/"), "chdir", "/");
+        },
+        .hooks_pause => pauseForHooks(ctx),
+        .hook => {
+            const hook = try hooks.Hook.decode(r, ctx.op_index_u32());
+            // startContainer hooks run at the end (finish); createContainer ones here, in
+            // the container's namespaces, before the root change.
+            if (hook.kind == .create_container) {
+                const outcome = hooks.run(&hook, ctx.host_pid, ctx.root_fd);
+                if (!outcome.ok()) {
+                    const rec = outcome.record(ctx.op_index);
+                    report.send(ctx.report_fd, &rec);
+                    sys.exitGroup(1);
+                }
+            }
+        },
+        .hook_report => {
+            const fd = try r.int(i32);
+            const rc = sys.fcntl(fd, sys.F_DUPFD_CLOEXEC, 3);
+            ctx.hook_report_fd = @intCast(ctx.check(rc, "fcntl", "hook report fifo"));
         },
         .exec_fifo => {
             // The fifo opened read-write by the parent: no path lookup from in here (the
@@ -199,28 +261,46 @@ fn finish(ctx: *Context) noreturn {
     // while we still have it, after checking the cwd (the filter may forbid getcwd).
     // With no_new_privs it goes last, just before the exec.
     const early_filter = !proc.no_new_privs and proc.seccomp != null;
-    if (early_filter) {
-        if (proc.cwd) |cwd| enterCwd(ctx, cwd, true);
-        loadSeccomp(ctx);
-    }
+    // The cwd is entered before the uid switch, as runc does, so a directory only root
+    // may enter works; one the process's user may enter but we may not (a user
+    // namespace's root on a host directory) is entered again after the switch.
+    const cwd_later = if (proc.cwd) |cwd| !tryCwd(ctx, cwd) else false;
+    if (early_filter) loadSeccomp(ctx);
     if (proc.exec_label) |label| setExecLabel(ctx, label);
     identity.apply(ctx);
     if (proc.umask) |mask| _ = sys.umask(mask);
-    // Entered (again) as the process's own user, so its permissions apply.
-    if (proc.cwd) |cwd| enterCwd(ctx, cwd, !early_filter);
+    if (cwd_later) enterCwd(ctx, proc.cwd.?);
     var path_buf: [resolve.max_path]u8 = undefined;
     const exe = findExecutable(ctx, &path_buf);
     if (ctx.fifo_fd >= 0) awaitStart(ctx);
     if (proc.no_new_privs) loadSeccomp(ctx);
+    // As runc: after the start, under the filter, as the process's user, in its cwd.
+    runStartHooks(ctx);
     const rc = sys.execve(exe, proc.argv, proc.envp);
     ctx.fail("execve", sys.errnoOf(rc) orelse sys.EINVAL, std.mem.span(exe));
 }
 
-/// chdir, and with `check` make sure the result is inside the root: a cwd outside it
-/// (through a leaked fd's /proc/self/fd link) reads back as "(unreachable)/...".
-fn enterCwd(ctx: *Context, cwd: [*:0]const u8, check: bool) void {
+/// chdir as we are now: true when entered (and checked), false when permission was
+/// refused (try again as the process's user); any other failure ends the child.
+fn tryCwd(ctx: *Context, cwd: [*:0]const u8) bool {
+    const rc = sys.chdir(cwd);
+    if (sys.errnoOf(rc)) |e| {
+        if (e == sys.EACCES or e == sys.EPERM) return false;
+        ctx.fail("chdir", e, std.mem.span(cwd));
+    }
+    checkCwd(ctx, cwd);
+    return true;
+}
+
+/// chdir, then make sure the result is inside the root.
+fn enterCwd(ctx: *Context, cwd: [*:0]const u8) void {
     _ = ctx.check(sys.chdir(cwd), "chdir", std.mem.span(cwd));
-    if (!check) return;
+    checkCwd(ctx, cwd);
+}
+
+/// A cwd outside the root (through a leaked fd's /proc/self/fd link) reads back as
+/// "(unreachable)/...". A seccomp filter that refuses getcwd fails closed here.
+fn checkCwd(ctx: *Context, cwd: [*:0]const u8) void {
     var buf: [resolve.max_path]u8 = undefined;
     const rc = sys.getcwd(&buf);
     if (sys.errnoOf(rc) != null or buf[0] != '/') ctx.fail("getcwd", sys.EACCES, std.mem.span(cwd));
@@ -262,6 +342,8 @@ fn placeFds(ctx: *Context) void {
     // would read as "exec done" in the parent while this child still runs.
     ctx.report_fd = above(ctx, ctx.report_fd, total);
     ctx.fifo_fd = above(ctx, ctx.fifo_fd, total);
+    if (proc.listener) |l| ctx.listener_socket = above(ctx, l.socket, total);
+    ctx.hook_report_fd = above(ctx, ctx.hook_report_fd, total);
     // Two passes, through high fds, so a source that is also a target is not clobbered.
     for (0..total) |i| {
         const src = if (i >= 3) proc.fds[i - 3] else if (ctx.console_fd >= 0) ctx.console_fd else proc.stdio[i];
@@ -282,13 +364,14 @@ fn placeFds(ctx: *Context) void {
         _ = ctx.check(sys.dup3(moved[i], @intCast(i), 0), "dup3", "stdio");
         _ = sys.close(moved[i]);
     }
-    var keep = [_]sys.fd_t{ ctx.report_fd, ctx.fifo_fd };
+    var keep = [_]sys.fd_t{ ctx.report_fd, ctx.fifo_fd, ctx.listener_socket, ctx.hook_report_fd };
     closeAllFrom(@intCast(total), &keep);
     ctx.console_fd = -1; // closed above, or replaced by dup3 when it was below 3
 }
 
-/// seccomp(SECCOMP_SET_MODE_FILTER) with the plan's program, if it has one.
-fn loadSeccomp(ctx: *const Context) void {
+/// seccomp(SECCOMP_SET_MODE_FILTER) with the plan's program, if it has one; a notify
+/// listener it returns goes to the seccomp agent right away.
+fn loadSeccomp(ctx: *Context) void {
     const filter = ctx.proc.seccomp orelse return;
     std.debug.assert(filter.filter.len % 8 == 0);
     const Prog = extern struct { len: u16, pad: [6]u8 = .{ 0, 0, 0, 0, 0, 0 }, ptr: usize };
@@ -296,6 +379,7 @@ fn loadSeccomp(ctx: *const Context) void {
     const SECCOMP_SET_MODE_FILTER = 1;
     const rc = std.os.linux.syscall3(.seccomp, SECCOMP_SET_MODE_FILTER, filter.flags, @intFromPtr(&prog));
     _ = ctx.check(rc, "seccomp", "");
+    if (filter.flags & plan.seccomp_new_listener != 0) seccomp_notify.handOver(ctx, @intCast(rc));
 }
 
 /// `fd` moved to a number at or above `floor` (close-on-exec), or as it is.
@@ -357,6 +441,39 @@ fn findExecutable(ctx: *const Context, buf: *[resolve.max_path]u8) [*:0]const u8
         return candidate;
     }
     ctx.fail("exec", if (denied) sys.EACCES else sys.ENOENT, name);
+}
+
+/// Stops for the runtime's prestart and createRuntime hooks: says so on the report pipe,
+/// then waits for the parent's go on the sync pipe (kept open for this).
+fn pauseForHooks(ctx: *Context) void {
+    const rec = report.make(.hooks, 0, ctx.host_pid, ctx.op_index, "", "");
+    report.send(ctx.report_fd, &rec);
+    var go: [1]u8 = undefined;
+    readSync(ctx, &go);
+    if (go[0] != 'g') sys.exitGroup(1);
+    _ = sys.close(ctx.sync_fd);
+    ctx.sync_fd = -1;
+}
+
+/// The startContainer hooks, in order; the first failure ends the init, its record
+/// going to the hook report fifo (index: the hook's place in its list) or, without one,
+/// the report pipe.
+fn runStartHooks(ctx: *Context) void {
+    const proc = ctx.proc;
+    for (proc.start_hooks[0..proc.start_hook_count]) |*hook| {
+        const outcome = hooks.run(hook, ctx.host_pid, -1);
+        if (outcome.ok()) continue;
+        if (ctx.hook_report_fd >= 0) {
+            const rec = outcome.record(@intCast(hook.index));
+            report.send(ctx.hook_report_fd, &rec);
+        } else {
+            const rec = outcome.record(@intCast(hook.op_index));
+            report.send(ctx.report_fd, &rec);
+        }
+        sys.exitGroup(1);
+    }
+    if (ctx.hook_report_fd >= 0) _ = sys.close(ctx.hook_report_fd);
+    ctx.hook_report_fd = -1;
 }
 
 /// create/start split: say we are ready, then block opening the exec fifo for writing

@@ -23,6 +23,10 @@ pub fn setup(ctx: *Context, console: plan.Console) sys.fd_t {
     var name_buf: [32]u8 = undefined;
     const name = ptsPath(&name_buf, number);
     const slave = openSlave(ctx, master, name);
+    if (console.rows != 0 or console.cols != 0) {
+        const size = sys.Winsize{ .rows = console.rows, .cols = console.cols };
+        _ = ctx.check(sys.ioctl(master, sys.TIOCSWINSZ, @intFromPtr(&size)), "ioctl", "TIOCSWINSZ");
+    }
     sendFd(ctx, console.socket, master, name);
     _ = sys.close(master);
     _ = sys.close(console.socket);

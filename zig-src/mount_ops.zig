@@ -21,7 +21,7 @@ pub fn openInRoot(ctx: *const Context, path: []const u8, create: resolve.Create,
     };
 }
 
-pub fn mount(ctx: *const Context, r: *plan.Reader) plan.Error!void {
+pub fn mount(ctx: *Context, r: *plan.Reader) plan.Error!void {
     const opflags = try r.int(u32);
     const msflags = try r.int(u32);
     const magic = try r.int(u64);
@@ -38,6 +38,12 @@ pub fn mount(ctx: *const Context, r: *plan.Reader) plan.Error!void {
     var src_fd: sys.fd_t = -1;
     if (opflags & abi.mount_source_in_root != 0) {
         src_fd = openInRoot(ctx, source, .none, false);
+        src = sys.fdPath(&src_buf, src_fd);
+    } else if (opflags & abi.mount_source_fd != 0) {
+        // Opened by the parent (decode checked there is one for each such mount).
+        std.debug.assert(ctx.next_source < ctx.proc.mount_sources);
+        src_fd = ctx.source_fds[ctx.next_source];
+        ctx.next_source += 1;
         src = sys.fdPath(&src_buf, src_fd);
     }
     defer if (src_fd >= 0) {
@@ -56,6 +62,20 @@ pub fn mount(ctx: *const Context, r: *plan.Reader) plan.Error!void {
     _ = sys.close(fd);
     _ = ctx.check(rc, "mount", target);
     if (magic != 0) checkMagic(ctx, target, magic);
+}
+
+/// Sets and clears mount attributes (MOUNT_ATTR_*) of the mount at a target inside the
+/// root, and with `recursive` of every mount under it too.
+pub fn setattr(ctx: *const Context, r: *plan.Reader) plan.Error!void {
+    const opflags = try r.int(u32);
+    const recursive = try r.int(u32) == 1;
+    const attr = sys.MountAttr{ .attr_set = try r.int(u64), .attr_clr = try r.int(u64), .propagation = 0, .userns_fd = 0 };
+    const target = try r.str();
+    std.debug.assert(opflags & abi.mount_in_root != 0);
+    const fd = openInRoot(ctx, target, .none, opflags & abi.mount_no_symlinks != 0);
+    defer _ = sys.close(fd);
+    const flags = sys.AT_EMPTY_PATH | if (recursive) sys.AT_RECURSIVE else 0;
+    _ = ctx.check(sys.mountSetattr(fd, "", flags, &attr), "mount_setattr", target);
 }
 
 /// The filesystem now at `target` must be the one asked for (e.g. procfs at /proc).
@@ -122,6 +142,21 @@ pub fn pivotRoot(ctx: *const Context) void {
     _ = ctx.check(sys.mount(null, ".", null, sys.MS_SLAVE | sys.MS_REC, null), "mount", "old root");
     _ = ctx.check(sys.umount2(".", sys.MNT_DETACH), "umount2", "old root");
     _ = ctx.check(sys.chdir("/"), "chdir", "/");
+}
+
+/// Makes a mount of our namespace unreachable: detached (its unmount kept from
+/// propagating), or, where that is refused (a mount locked in a user namespace), covered
+/// with an empty tmpfs. A path already gone with a parent is fine.
+pub fn hideMount(ctx: *const Context, path: [:0]const u8) void {
+    const rc = sys.mount(null, path, null, sys.MS_SLAVE | sys.MS_REC, null);
+    if (sys.errnoOf(rc)) |e| {
+        if (e == sys.ENOENT) return;
+        ctx.fail("mount", e, path);
+    }
+    const u = sys.umount2(path, sys.MNT_DETACH);
+    const e = sys.errnoOf(u) orelse return;
+    if (e != sys.EINVAL and e != sys.EPERM) ctx.fail("umount2", e, path);
+    _ = ctx.check(sys.mount("tmpfs", path, "tmpfs", 0, null), "mount", path);
 }
 
 /// For a rootfs that cannot be pivoted (ramfs): move it over / and chroot.

@@ -4,6 +4,7 @@
 
 const std = @import("std");
 const abi = @import("abi.zig");
+const hooks = @import("hooks.zig");
 
 pub const Error = error{ Truncated, BadMagic, BadVersion, BadString, BadOp, TooMany };
 
@@ -116,16 +117,47 @@ pub const Process = struct {
     exec_label: ?ExecLabel = null,
     /// A terminal: a pty made in the container, its master sent to this socket.
     console: ?Console = null,
+    /// Bind sources the parent opens and sends (mount_source ops).
+    mount_sources: usize = 0,
+    /// The child stops for the runtime's hooks (hooks_pause): it keeps the sync pipe.
+    hooks_pause: bool = false,
+    /// hooks_pause: where the parent says "paused" (our pid) and reads "1" to go on.
+    pause_notify: i32 = -1,
+    pause_resume: i32 = -1,
+    /// startContainer hooks, run just before the exec, in order.
+    start_hooks: [max_start_hooks]hooks.Hook = undefined,
+    start_hook_count: usize = 0,
+    /// Where a failed startContainer hook's record goes, or -1.
+    hook_report: i32 = -1,
+    /// The child runs hooks (it forks them, so it must own its memory).
+    has_hooks: bool = false,
+    /// Where a seccomp notify listener goes (the filter has SECCOMP_FILTER_FLAG_NEW_LISTENER).
+    listener: ?Listener = null,
 };
 
+/// The most startContainer hooks a plan may have.
+pub const max_start_hooks = 32;
+
+/// The most mount_source ops a plan may have (one SCM_RIGHTS message carries them).
+pub const mount_sources_max = 64;
+
 /// The caller's connected unix socket (inherited by the child) and the op that asked.
-pub const Console = struct { socket: i32, op_index: u32 };
+pub const Console = struct { socket: i32, op_index: u32, rows: u16 = 0, cols: u16 = 0 };
 
 pub const Lsm = enum(u32) { apparmor = 1, selinux = 2 };
 
 pub const ExecLabel = struct { lsm: Lsm, content: [:0]const u8, op_index: u32 };
 
 pub const Seccomp = struct { flags: u32, filter: []const u8 };
+
+/// The agent's connected socket (inherited) and the state pieces (strs) our pid joins.
+pub const Listener = struct { socket: i32, count: usize, pieces: []const u8, op_index: u32 };
+
+/// How many pieces a listener's state may have.
+pub const max_listener_pieces = 8;
+
+/// SECCOMP_FILTER_FLAG_NEW_LISTENER: seccomp() returns a notify fd.
+pub const seccomp_new_listener: u32 = 8;
 
 pub const Caps = struct { last_cap: u32, bounding: u64, effective: u64, permitted: u64, inheritable: u64, ambient: u64 };
 
@@ -136,6 +168,7 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
     var it = try Iterator.init(buf);
     if (it.count > max_ops) return error.TooMany;
     var have_args = false;
+    var source_mounts: usize = 0;
     var env_start: usize = max_args + 1;
     ptrs[env_start] = null;
     while (try it.next()) |op| {
@@ -152,16 +185,22 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 _ = try r.str();
             },
             .cgroup_procs => _ = try r.str(),
+            .mount_source => {
+                const path = try r.str();
+                if (path.len == 0 or path[0] != '/') return error.BadOp;
+                out.mount_sources += 1;
+                if (out.mount_sources > mount_sources_max) return error.TooMany;
+            },
             .await_fd => _ = try r.int(i32),
             .clone_into_cgroup => out.cgroup_path = (try r.str()).ptr,
             .unshare => _ = try r.int(u64),
             .mount => {
-                _ = try r.int(u32);
+                if (try r.int(u32) & abi.mount_source_fd != 0) source_mounts += 1;
                 _ = try r.int(u32);
                 _ = try r.int(u64);
                 for (0..4) |_| _ = try r.str();
             },
-            .rootfs, .sethostname, .setdomainname, .mask_path, .readonly_path, .chroot => _ = try r.str(),
+            .rootfs, .sethostname, .setdomainname, .mask_path, .readonly_path, .chroot, .hide_mount => _ = try r.str(),
             .exec_fifo => {
                 if (try r.int(i32) < 0) return error.BadOp;
                 out.exec_fifo = true;
@@ -186,6 +225,13 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 _ = try r.int(u64);
             },
             .root_readonly => _ = try r.int(u32),
+            .mount_setattr => {
+                if (try r.int(u32) & abi.mount_in_root == 0) return error.BadOp;
+                if (try r.int(u32) > 1) return error.BadOp;
+                _ = try r.int(u64);
+                _ = try r.int(u64);
+                _ = try r.str();
+            },
             .args => {
                 const n = try r.int(u32);
                 if (n == 0 or n > max_args) return error.TooMany;
@@ -244,6 +290,44 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 if (socket < 0) return error.BadOp;
                 out.console = .{ .socket = socket, .op_index = op.index };
             },
+            .console_size => {
+                const rows = try r.int(u32);
+                const cols = try r.int(u32);
+                if (rows > 0xffff or cols > 0xffff) return error.BadOp;
+                // After console_socket in the plan: a size without a terminal is a bad plan.
+                if (out.console) |*c| {
+                    c.rows = @intCast(rows);
+                    c.cols = @intCast(cols);
+                } else return error.BadOp;
+            },
+            .hooks_pause => {
+                out.pause_notify = try r.int(i32);
+                out.pause_resume = try r.int(i32);
+                if (out.pause_notify < 0 or out.pause_resume < 0 or out.hooks_pause) return error.BadOp;
+                out.hooks_pause = true;
+            },
+            .hook => {
+                const hook = try hooks.Hook.decode(&r, op.index);
+                out.has_hooks = true;
+                if (hook.kind == .start_container) {
+                    if (out.start_hook_count == max_start_hooks) return error.TooMany;
+                    out.start_hooks[out.start_hook_count] = hook;
+                    out.start_hook_count += 1;
+                }
+            },
+            .hook_report => {
+                out.hook_report = try r.int(i32);
+                if (out.hook_report < 0) return error.BadOp;
+            },
+            .seccomp_listener => {
+                const socket = try r.int(i32);
+                if (socket < 0) return error.BadOp;
+                const count = try r.int(u32);
+                if (count == 0 or count > max_listener_pieces) return error.TooMany;
+                const start = r.pos;
+                for (0..count) |_| _ = try r.str();
+                out.listener = .{ .socket = socket, .count = count, .pieces = r.bytes[start..r.pos], .op_index = op.index };
+            },
             .seccomp => {
                 const flags = try r.int(u32);
                 const count = try r.int(u32);
@@ -257,6 +341,11 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
         if (r.pos != r.bytes.len) return error.Truncated;
     }
     if (!have_args) return error.BadOp;
+    // Each mount that takes a source fd takes one the parent opened, in order.
+    if (source_mounts != out.mount_sources) return error.BadOp;
+    // A notify listener goes to the agent: both or neither.
+    const new_listener = if (out.seccomp) |s| s.flags & seccomp_new_listener != 0 else false;
+    if (new_listener != (out.listener != null)) return error.BadOp;
     out.argv = @ptrCast(ptrs[0..].ptr);
     out.envp = @ptrCast(ptrs[env_start..].ptr);
 }

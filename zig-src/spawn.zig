@@ -13,10 +13,19 @@ const report = @import("report.zig");
 const child = @import("child.zig");
 const clone3 = @import("clone3.zig");
 const id_map_helper = @import("id_map_helper.zig");
+const mount_sources = @import("mount_sources.zig");
 
 const max_joins = 16;
 
-const Pipes = struct { sync_r: sys.fd_t, sync_w: sys.fd_t, report_r: sys.fd_t, report_w: sys.fd_t };
+const Pipes = struct {
+    sync_r: sys.fd_t,
+    sync_w: sys.fd_t,
+    report_r: sys.fd_t,
+    report_w: sys.fd_t,
+    /// The socket bind sources go through (mount_source ops): ours, the child's.
+    sources_w: sys.fd_t = -1,
+    sources_r: sys.fd_t = -1,
+};
 
 fn parentError(result: *abi.SpawnResult, syscall: []const u8, errno: u16, op_index: i32, path: []const u8) void {
     result.status = abi.spawn_parent_error;
@@ -45,7 +54,7 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
     // a user namespace (setns refuses a shared mm), and when a non-root parent writes
     // the id maps of a new user namespace (the child must stay dumpable until then).
     const maps_by_user = linux.geteuid() != 0 and proc.clone_flags & plan.clone_newuser != 0;
-    const fork_mode = proc.exec_fifo or proc.joins_user or maps_by_user;
+    const fork_mode = proc.exec_fifo or proc.joins_user or maps_by_user or proc.has_hooks or proc.hooks_pause;
     const stacks: ?[]u8 = if (fork_mode) null else mapStacks();
     if (!fork_mode and stacks == null) return parentError(result, "mmap", 12, -1, "child stack");
     defer if (stacks) |s| {
@@ -69,17 +78,30 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
         _ = sys.close(sync[1]);
         return parentError(result, "pipe2", e, -1, "");
     }
-    const pipes = Pipes{ .sync_r = sync[0], .sync_w = sync[1], .report_r = rep[0], .report_w = rep[1] };
+    var pipes = Pipes{ .sync_r = sync[0], .sync_w = sync[1], .report_r = rep[0], .report_w = rep[1] };
     defer {
         _ = sys.close(pipes.sync_w);
         _ = sys.close(pipes.report_r);
+        if (pipes.sources_w >= 0) _ = sys.close(pipes.sources_w);
+    }
+    if (proc.mount_sources > 0) {
+        var pair: [2]i32 = undefined;
+        const SOCK_DGRAM: u32 = 2;
+        const rc = sys.socketpair(sys.AF_UNIX, SOCK_DGRAM | sys.O_CLOEXEC, 0, &pair);
+        if (sys.errnoOf(rc)) |e| {
+            for ([_]sys.fd_t{ pipes.sync_r, pipes.report_w }) |fd| _ = sys.close(fd);
+            return parentError(result, "socketpair", e, -1, "mount sources");
+        }
+        pipes.sources_w = pair[0];
+        pipes.sources_r = pair[1];
     }
     var ctx = child.Context{
         .buf = buf,
         .proc = proc,
         .report_fd = pipes.report_w,
         .sync_fd = pipes.sync_r,
-        .parent_fds = .{ pipes.sync_w, pipes.report_r },
+        .parent_fds = .{ pipes.sync_w, pipes.report_r, pipes.sources_w },
+        .source_socket = pipes.sources_r,
         .stacks = stacks,
         .cgroup_fd = cgroup_fd,
         .dumpable_until_go = maps_by_user,
@@ -217,6 +239,7 @@ fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
     _ = sys.sigprocmask(sys.SIG_SETMASK, &old, null);
     _ = sys.close(pipes.sync_r);
     _ = sys.close(pipes.report_w);
+    if (pipes.sources_r >= 0) _ = sys.close(pipes.sources_r);
     if (sys.errnoOf(rc)) |e| return parentError(result, "clone", e, -1, "");
     var pid: sys.pid_t = @intCast(rc);
 
@@ -234,20 +257,66 @@ fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
     result.pid = pid;
     result.pidfd = pidfd;
     if (!placeChild(ctx.buf, pid, result)) return abandon(result);
-    if (sys.errnoOf(sys.write(pipes.sync_w, "g"))) |e| {
+    if (proc.mount_sources > 0) {
+        var digits: [20]u8 = undefined;
+        const pid_text = digits[0..sys.formatDecimal(&digits, @intCast(pid))];
+        if (mount_sources.send(ctx.buf, pid_text, pipes.sources_w, proc.mount_sources)) |f| {
+            parentError(result, f.syscall, f.errno, f.op_index, f.path);
+            return abandon(result);
+        }
+    }
+    var go: [5]u8 = .{ 'g', 0, 0, 0, 0 };
+    std.mem.writeInt(i32, go[1..5], pid, .little);
+    if (sys.errnoOf(sys.write(pipes.sync_w, &go))) |e| {
         parentError(result, "write", e, -1, "sync pipe");
         return abandon(result);
     }
     var rec: abi.Record = undefined;
-    const got = report.receive(pipes.report_r, &rec) catch {
-        parentError(result, "read", 5, -1, "report pipe");
+    var records: u32 = 0;
+    while (records < 4) : (records += 1) {
+        const got = report.receive(pipes.report_r, &rec) catch {
+            parentError(result, "read", 5, -1, "report pipe");
+            return abandon(result);
+        };
+        if (got == null) return; // EOF: the exec happened
+        if (rec.kind == @backingInt(abi.RecordKind.ready)) return;
+        if (rec.kind != @backingInt(abi.RecordKind.hooks)) break;
+        // Paused for the runtime's hooks: tell the caller, wait for its verdict.
+        if (!resumeAfterHooks(proc, pid, pipes.sync_w, rec.op_index, result)) return abandon(result);
+    }
+    if (rec.kind == @backingInt(abi.RecordKind.hooks)) {
+        parentError(result, "hooks", sys.EINVAL, rec.op_index, "paused more than once");
         return abandon(result);
-    };
-    if (got == null) return; // EOF: the exec happened
-    if (rec.kind == @backingInt(abi.RecordKind.ready)) return;
+    }
     result.status = abi.spawn_child_error;
     result.record = rec;
     abandon(result);
+}
+
+/// The child stopped for the prestart and createRuntime hooks, which the caller runs:
+/// write our child's pid (decimal, newline) to the notify fd, wait for "1" on the resume
+/// fd, then let the child go on.
+fn resumeAfterHooks(proc: *const plan.Process, pid: sys.pid_t, sync_w: sys.fd_t, op_index: i32, result: *abi.SpawnResult) bool {
+    if (!proc.hooks_pause) {
+        parentError(result, "hooks", sys.EINVAL, op_index, "an unplanned pause");
+        return false;
+    }
+    var text: [24]u8 = undefined;
+    const n = sys.formatDecimal(&text, @intCast(pid));
+    text[n] = '\n';
+    if (sys.errnoOf(sys.write(proc.pause_notify, text[0 .. n + 1]))) |e| {
+        parentError(result, "write", e, op_index, "hooks notify");
+        return false;
+    }
+    if (!awaitByte(proc.pause_resume)) {
+        parentError(result, "hooks", sys.ECANCELED, op_index, "the runtime's hooks failed");
+        return false;
+    }
+    if (sys.errnoOf(sys.write(sync_w, "g"))) |e| {
+        parentError(result, "write", e, op_index, "sync pipe");
+        return false;
+    }
+    return true;
 }
 
 /// The first child reports the pid of the process it cloned, then exits; reap it.

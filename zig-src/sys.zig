@@ -58,6 +58,7 @@ pub const CLONE_PIDFD: u64 = 0x00001000;
 pub const CLONE_PARENT: u64 = 0x00008000;
 pub const SIGCHLD: u64 = 17;
 pub const SIGKILL: u32 = 9;
+pub const SIGPIPE: u32 = 13;
 pub const SIGSTOP: u32 = 19;
 
 pub const PR_SET_DUMPABLE: usize = 4;
@@ -74,6 +75,8 @@ pub const WEXITED: usize = 4;
 pub const CLOSE_RANGE_CLOEXEC: usize = 1 << 2;
 pub const F_DUPFD_CLOEXEC: usize = 1030;
 pub const F_SETFD: usize = 2;
+pub const F_SETFL: usize = 4;
+pub const O_NONBLOCK: usize = 0o4000;
 
 pub const S_IFMT: u32 = 0o170000;
 pub const S_IFDIR: u32 = 0o040000;
@@ -97,12 +100,18 @@ pub const ELOOP: u16 = 40;
 pub const EXDEV: u16 = 18;
 pub const ENOTTY: u16 = 25;
 pub const ENOMSG: u16 = 42;
+pub const EBADMSG: u16 = 74;
+pub const EMFILE: u16 = 24;
+pub const EMSGSIZE: u16 = 90;
+pub const ECANCELED: u16 = 125;
 
 // Terminals (the same numbers on x86_64 and aarch64).
 pub const TIOCGPTN: usize = 0x80045430; // the pts number of a master
 pub const TIOCSPTLCK: usize = 0x40045431; // lock (1) or unlock (0) the slave
 pub const TIOCGPTPEER: usize = 0x5441; // open the slave of a master (Linux 4.13)
 pub const TIOCSCTTY: usize = 0x540E; // make a tty the controlling terminal
+pub const TIOCSWINSZ: usize = 0x5414; // set the window size
+pub const Winsize = extern struct { rows: u16, cols: u16, xpixel: u16 = 0, ypixel: u16 = 0 };
 
 // Unix sockets.
 pub const AF_UNIX: u32 = 1;
@@ -270,6 +279,36 @@ pub const KSigaction = extern struct { handler: usize, flags: u64, restorer: usi
 pub fn sigactionDefault(sig: u32) usize {
     const act = KSigaction{ .handler = 0, .flags = 0, .restorer = 0, .mask = 0 };
     return linux.syscall4(.rt_sigaction, sig, a(&act), 0, 8);
+}
+pub const SIG_IGN: usize = 1;
+/// Sets a signal's disposition to SIG_IGN (or another handler value without flags).
+pub fn sigaction(sig: u32, handler: usize) usize {
+    const act = KSigaction{ .handler = handler, .flags = 0, .restorer = 0, .mask = 0 };
+    return linux.syscall4(.rt_sigaction, sig, a(&act), 0, 8);
+}
+pub fn setpgid(pid: pid_t, pgid: pid_t) usize {
+    return linux.syscall2(.setpgid, a(pid), a(pgid));
+}
+pub const PollFd = extern struct { fd: i32, events: i16, revents: i16 = 0 };
+pub const POLLIN: i16 = 1;
+pub const POLLOUT: i16 = 4;
+const Timespec = extern struct { sec: i64, nsec: i64 };
+/// ppoll with a timeout in nanoseconds (null: none).
+pub fn ppoll(fds: []PollFd, timeout_ns: ?u64) usize {
+    var ts: Timespec = undefined;
+    var tp: usize = 0;
+    if (timeout_ns) |ns| {
+        ts = .{ .sec = @intCast(ns / std.time.ns_per_s), .nsec = @intCast(ns % std.time.ns_per_s) };
+        tp = @intFromPtr(&ts);
+    }
+    return linux.syscall5(.ppoll, a(fds.ptr), fds.len, tp, 0, 8);
+}
+/// CLOCK_MONOTONIC in nanoseconds.
+pub fn monotonicNs() u64 {
+    var ts: Timespec = .{ .sec = 0, .nsec = 0 };
+    const CLOCK_MONOTONIC = 1;
+    _ = linux.syscall2(.clock_gettime, CLOCK_MONOTONIC, a(&ts));
+    return @as(u64, @intCast(ts.sec)) * std.time.ns_per_s + @as(u64, @intCast(ts.nsec));
 }
 pub fn sigprocmask(how: usize, set: *const u64, old: ?*u64) usize {
     return linux.syscall4(.rt_sigprocmask, how, a(set), a(old), 8);

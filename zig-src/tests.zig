@@ -7,6 +7,8 @@ const sys = @import("sys.zig");
 test {
     _ = @import("id_map_helper.zig");
     _ = @import("console.zig");
+    _ = @import("mount_sources.zig");
+    _ = @import("hooks.zig");
 }
 
 fn put32(list: *std.ArrayList(u8), gpa: std.mem.Allocator, v: u32) !void {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Resources } from "../config/types.ts";
+import type { CpuResources, Resources } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { checkPageSize, checkWithin, present } from "./host.ts";
 import type { CgroupWrite } from "./writes.ts";
@@ -174,6 +174,7 @@ function cpu(r: Resources, paths: Record<string, string>): CgroupWrite[] {
       out.push({ file: `${dir}/cpu.idle`, value: String(c.idle), field: `${f}.idle` });
     }
   }
+  out.push(...realtime(c, paths));
   if (c.cpus !== undefined || c.mems !== undefined) {
     const dir = need(paths, "cpuset", f);
     const parent = dir.slice(0, dir.lastIndexOf("/"));
@@ -185,6 +186,49 @@ function cpu(r: Resources, paths: Record<string, string>): CgroupWrite[] {
     }
   }
   return out;
+}
+
+/**
+ * Real-time group scheduling (CONFIG_RT_GROUP_SCHED): cpu.rt_period_us and
+ * cpu.rt_runtime_us of the container's cgroup. As runc, the parents are left alone: a
+ * runtime needs that much budget in every parent (a new cgroup has none), which the host
+ * gives.
+ */
+function realtime(c: CpuResources, paths: Record<string, string>): CgroupWrite[] {
+  const f = "linux.resources.cpu";
+  const { realtimeRuntime: runtime, realtimePeriod: period } = c;
+  if (runtime === undefined && period === undefined) return [];
+  const dir = need(paths, "cpu", f);
+  const runtimeFile = `${dir}/cpu.rt_runtime_us`;
+  if (!present(runtimeFile)) {
+    throw new ContainerError(
+      "ConfigInvalid",
+      `${f}.realtime${runtime === undefined ? "Period" : "Runtime"}: this kernel has no ` +
+        "real-time group scheduling (CONFIG_RT_GROUP_SCHED)",
+    );
+  }
+  if (runtime !== undefined && runtime !== -1 && period !== undefined && runtime > period) {
+    throw new ContainerError(
+      "ConfigInvalid",
+      `${f}.realtimeRuntime: ${runtime} is more than realtimePeriod ${period}`,
+    );
+  }
+  const periodWrite = period === undefined ? [] : [{
+    file: `${dir}/cpu.rt_period_us`,
+    value: String(period),
+    field: `${f}.realtimePeriod`,
+    hint: "the runtime in force must fit in it",
+  }];
+  const runtimeWrite = runtime === undefined ? [] : [{
+    file: runtimeFile,
+    value: String(runtime),
+    field: `${f}.realtimeRuntime`,
+    hint: "every parent cgroup's cpu.rt_runtime_us must leave that much real-time budget",
+  }];
+  // The runtime in force must fit the period at every step: a shorter period goes last.
+  const current = Number(Deno.readTextFileSync(runtimeFile).trim());
+  const periodFirst = period === undefined || current === -1 || period >= current;
+  return periodFirst ? [...periodWrite, ...runtimeWrite] : [...runtimeWrite, ...periodWrite];
 }
 
 function pids(r: Resources, paths: Record<string, string>): CgroupWrite[] {

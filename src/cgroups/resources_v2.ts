@@ -92,6 +92,13 @@ export function planCpuV2(r: Resources, dir: string): CgroupWrite[] {
   if (c.idle !== undefined) {
     out.push({ file: `${dir}/cpu.idle`, value: String(c.idle), field: `${f}.idle` });
   }
+  if (c.realtimeRuntime !== undefined || c.realtimePeriod !== undefined) {
+    const which = c.realtimeRuntime !== undefined ? "realtimeRuntime" : "realtimePeriod";
+    throw new ContainerError(
+      "ConfigInvalid",
+      `${f}.${which}: cgroup v2 has no real-time group scheduling (v1 only)`,
+    );
+  }
   const parent = dir.slice(0, dir.lastIndexOf("/"));
   for (const key of ["cpus", "mems"] as const) {
     const value = c[key];

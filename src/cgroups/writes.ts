@@ -24,6 +24,8 @@ export interface CgroupWrite {
   key?: { name: string; reset: string };
   /** For files whose read form is not their write form: the value to write back. */
   restoreFrom?: (text: string) => string;
+  /** What to check when the kernel refuses the value, added to the error. */
+  hint?: string;
 }
 
 function oldValue(write: CgroupWrite): string | undefined {
@@ -79,7 +81,9 @@ function restore(done: { file: string; old: string }[]): string[] {
 function refused(write: CgroupWrite, errno: number): ContainerError {
   const name = errnoName(errno);
   const invalid = errno === ERRNO.EINVAL || errno === ERRNO.ERANGE || errno === ERRNO.EOVERFLOW;
-  const message = `${write.field}: the kernel refused "${write.value}" for ${write.file}: ${name}`;
+  const hint = write.hint && invalid ? ` (${write.hint})` : "";
+  const message =
+    `${write.field}: the kernel refused "${write.value}" for ${write.file}: ${name}${hint}`;
   return new ContainerError(invalid ? "ConfigInvalid" : "SystemError", message, {
     syscall: "write",
     errno,

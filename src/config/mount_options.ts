@@ -40,6 +40,90 @@ export const MOUNT_FLAGS: ReadonlySet<string> = new Set([
   "rslave",
   "unbindable",
   "runbindable",
+  "nosymfollow",
+  "symfollow",
+  "lazytime",
+  "nolazytime",
+  "iversion",
+  "noiversion",
+  "acl",
+  "noacl",
+  "silent",
+  "loud",
+  "defaults",
+  ...recursive(),
+]);
+
+/** The recursive attributes of runtime-spec: `rro`, `rnosuid`, ..., `rnosymfollow`. */
+function recursive(): string[] {
+  const perMount = ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec"];
+  const atime = ["noatime", "atime", "relatime", "norelatime", "strictatime", "nostrictatime"];
+  const more = ["nodiratime", "diratime", "nosymfollow", "symfollow"];
+  return [...perMount, ...atime, ...more].map((name) => `r${name}`);
+}
+
+/**
+ * The options a bind mount takes: it gets no filesystem data and no superblock flags
+ * (`sync`, `mand`, `lazytime`, ...), only per-mount attributes, so anything else would be
+ * ignored by the kernel and is refused instead.
+ */
+export const BIND_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
+  "ro",
+  "rw",
+  "nosuid",
+  "suid",
+  "nodev",
+  "dev",
+  "noexec",
+  "exec",
+  "atime",
+  "noatime",
+  "diratime",
+  "nodiratime",
+  "relatime",
+  "norelatime",
+  "strictatime",
+  "nostrictatime",
+  "nosymfollow",
+  "symfollow",
+  "bind",
+  "rbind",
+  "defaults",
+  "private",
+  "rprivate",
+  "shared",
+  "rshared",
+  "slave",
+  "rslave",
+  "unbindable",
+  "runbindable",
+  ...recursive(),
+]);
+
+/**
+ * The options a cgroup (or cgroup2) mount takes: cell mounts each hierarchy (or binds the
+ * container's cgroup) with these flags only.
+ */
+export const CGROUP_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
+  "ro",
+  "rw",
+  "nosuid",
+  "suid",
+  "nodev",
+  "dev",
+  "noexec",
+  "exec",
+  "relatime",
+  "defaults",
+  "private",
+  "rprivate",
+  "shared",
+  "rshared",
+  "slave",
+  "rslave",
+  "unbindable",
+  "runbindable",
+  ...recursive(),
 ]);
 
 /** Option names of the spec that cell rejects because it does not implement them yet. */

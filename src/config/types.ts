@@ -143,6 +143,8 @@ export interface Process {
    * whose master goes to the console socket given at start (`consoleSocket`).
    */
   terminal?: boolean;
+  /** The terminal's size in characters, set when the terminal is made. */
+  consoleSize?: ConsoleSize;
   /** Who the process runs as. */
   user: User;
   /** The program and its arguments; never empty. */
@@ -163,6 +165,14 @@ export interface Process {
   apparmorProfile?: string;
   /** The SELinux label the process runs with (the host must have SELinux). */
   selinuxLabel?: string;
+}
+
+/** A terminal's window size (`TIOCSWINSZ`). */
+export interface ConsoleSize {
+  /** Rows. */
+  height: number;
+  /** Columns. */
+  width: number;
 }
 
 /** A namespace to create (no `path`) or join (`path` to an nsfs file). */
@@ -276,6 +286,10 @@ export interface CpuResources {
   mems?: string;
   /** 1 makes the cgroup SCHED_IDLE. */
   idle?: number;
+  /** Real-time runtime in microseconds per real-time period (-1: unlimited; v1 only). */
+  realtimeRuntime?: number;
+  /** Real-time period in microseconds (v1 only). */
+  realtimePeriod?: number;
 }
 
 /** A per-device weight. */

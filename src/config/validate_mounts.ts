@@ -5,7 +5,13 @@
  */
 
 import * as posix from "../path.ts";
-import { isBindMount, TMPCOPYUP, UNSUPPORTED_MOUNT_OPTIONS } from "./mount_options.ts";
+import {
+  BIND_MOUNT_OPTIONS,
+  CGROUP_MOUNT_OPTIONS,
+  isBindMount,
+  TMPCOPYUP,
+  UNSUPPORTED_MOUNT_OPTIONS,
+} from "./mount_options.ts";
 import {
   addProblem,
   assignDefined,
@@ -71,6 +77,7 @@ function checkMount(
   const options = optional(field(object, "options"), (v) => checkOptions(problems, path, v)) ?? [];
 
   const bind = isBindMount(type, options);
+  checkOptionsApply(problems, path, options, bind, type);
   if (bind && source === undefined && field(object, "source") === undefined) {
     addProblem(problems, keyPath(path, "source"), "required for a bind mount");
   }
@@ -98,6 +105,30 @@ function checkOptions(problems: Problems, path: string, value: unknown): string[
       return false;
     }
     return true;
+  });
+}
+
+/**
+ * An option the mount would ignore is refused: a bind mount takes no filesystem data and no
+ * superblock flags, a cgroup mount only the flags cell mounts it with.
+ */
+function checkOptionsApply(
+  problems: Problems,
+  path: string,
+  options: readonly string[],
+  bind: boolean,
+  type: string | undefined,
+): void {
+  const cgroup = !bind && (type === "cgroup" || type === "cgroup2");
+  if (!bind && !cgroup) return;
+  const allowed = bind ? BIND_MOUNT_OPTIONS : CGROUP_MOUNT_OPTIONS;
+  options.forEach((option, i) => {
+    if (allowed.has(option) || UNSUPPORTED_MOUNT_OPTIONS.has(option)) return;
+    addProblem(
+      problems,
+      indexPath(keyPath(path, "options"), i),
+      `${JSON.stringify(option)} has no effect on a ${bind ? "bind" : "cgroup"} mount`,
+    );
   });
 }
 

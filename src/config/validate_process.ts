@@ -26,6 +26,7 @@ import {
 } from "./problems.ts";
 import {
   type Capabilities,
+  type ConsoleSize,
   type Process,
   type Rlimit,
   RLIMIT_TYPES,
@@ -41,7 +42,6 @@ const MAX_RLIMIT = 2 ** 64;
 
 /** Process fields of the spec that cell does not implement yet. */
 const UNSUPPORTED_FIELDS = [
-  "consoleSize",
   "ioPriority",
   "scheduler",
   "execCPUAffinity",
@@ -71,6 +71,10 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
     field(object, "terminal"),
     (v) => expectBoolean(problems, "process.terminal", v),
   );
+  const consoleSize = optional(
+    field(object, "consoleSize"),
+    (v) => checkConsoleSize(problems, v),
+  );
   const user = checkUser(problems, field(object, "user"));
   const args = checkArgs(problems, field(object, "args"));
   const env = optional(field(object, "env"), (v) => checkEnv(problems, v)) ?? [];
@@ -90,7 +94,7 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
   );
 
   if (user === undefined || args === undefined || cwd === undefined) return undefined;
-  const process = assignDefined<Process>({ user, args, env, cwd }, { terminal });
+  const process = assignDefined<Process>({ user, args, env, cwd }, { terminal, consoleSize });
   return assignDefined(process, {
     capabilities,
     rlimits,
@@ -99,6 +103,23 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
     apparmorProfile,
     selinuxLabel,
   });
+}
+
+/** `consoleSize`: rows and columns, each a u16 as `struct winsize` holds them. */
+function checkConsoleSize(problems: Problems, value: unknown): ConsoleSize | undefined {
+  const path = "process.consoleSize";
+  const object = expectObject(problems, path, value);
+  if (object === undefined) return undefined;
+  const height = expectInteger(
+    problems,
+    keyPath(path, "height"),
+    field(object, "height"),
+    0,
+    0xffff,
+  );
+  const width = expectInteger(problems, keyPath(path, "width"), field(object, "width"), 0, 0xffff);
+  if (height === undefined || width === undefined) return undefined;
+  return { height, width };
 }
 
 function checkUser(problems: Problems, value: unknown): User | undefined {

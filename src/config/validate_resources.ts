@@ -117,7 +117,6 @@ function checkCpu(problems: Problems, value: unknown): CpuResources | undefined 
   const path = "linux.resources.cpu";
   const object = expectObject(problems, path, value);
   if (object === undefined) return undefined;
-  rejectFields(problems, object, path, ["realtimeRuntime", "realtimePeriod"], "not supported");
   const get = (key: string) => field(object, key);
   const cpuList = (key: string) =>
     optional(get(key), (v) => {
@@ -143,6 +142,14 @@ function checkCpu(problems: Problems, value: unknown): CpuResources | undefined 
     cpus: cpuList("cpus"),
     mems: cpuList("mems"),
     idle: optional(get("idle"), (v) => expectInteger(problems, keyPath(path, "idle"), v, 0, 1)),
+    realtimeRuntime: optional(
+      get("realtimeRuntime"),
+      (v) => limit(problems, keyPath(path, "realtimeRuntime"), v, 0),
+    ),
+    realtimePeriod: optional(
+      get("realtimePeriod"),
+      (v) => expectInteger(problems, keyPath(path, "realtimePeriod"), v, 1, MAX),
+    ),
   });
 }
 

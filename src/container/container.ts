@@ -17,28 +17,40 @@ import { ContainerError } from "../errors.ts";
 import { spawnError } from "../process/failure.ts";
 import { ContainerProcess } from "../process/handle.ts";
 import type { ProcessOptions } from "../process/options.ts";
-import { planExec, planInit, resolveProcess } from "../process/plan.ts";
+import { planExec, planInit, type ResolvedProcess, resolveProcess } from "../process/plan.ts";
 import type { PlanBuilder } from "../process/plan_builder.ts";
 import { signalNumber } from "../process/signals.ts";
 import { prepareStdio } from "../process/stdio.ts";
-import { watchExit } from "../process/waiter.ts";
+import { watchExit, watchFd } from "../process/waiter.ts";
 import { setgroupsDenied } from "../userns/id_maps.ts";
 import { identify, isAlive, type ProcessIdentity } from "../state/identity.ts";
 import type { ContainerState, StateStore } from "../state/store.ts";
 import {
   close,
+  decodeRecord,
   kill,
   mkfifo,
   open,
   pidfdOpen,
   pidfdSignal,
   pipe,
+  readFd,
+  readWait,
   spawn,
   writeFd,
 } from "../syscalls.ts";
-import { hasStartHooks, runLifecycleHooks, runPoststart, runPoststop } from "./lifecycle_hooks.ts";
+import {
+  hasRuntimeHooks,
+  hasStartHooks,
+  runPoststart,
+  runPoststop,
+  runRuntimeHooks,
+} from "./lifecycle_hooks.ts";
+import { hookOutcome } from "../process/failure.ts";
 import { refuse, type Status } from "./status.ts";
+import { connectSeccompAgent, type SeccompAgent } from "./seccomp_agent.ts";
 
+const O_RDONLY = 0;
 const O_WRONLY = 1;
 const O_RDWR = 2;
 const O_NONBLOCK = 0o4000;
@@ -78,7 +90,19 @@ export interface SignalOptions {
 interface LaunchSteps {
   plan: (stdio: [number, number, number]) => PlanBuilder;
   whileSpawning?: () => void;
+  /** The child stops for hooks run here: the pause's pipes and the hooks. */
+  paused?: PauseSteps;
   started?: (process: ProcessIdentity) => void;
+}
+
+/** The runtime's side of the init's pause for hooks (op hooks_pause). */
+interface PauseSteps {
+  /** [read, write]: the native parent writes the child's host pid to the write end. */
+  notify: [number, number];
+  /** Where "1" (go on) or "0" (the hooks failed) is written. */
+  resume: number;
+  /** Runs the hooks; a throw stops the child and fails the spawn with it. */
+  run: (pid: number) => Promise<void>;
 }
 
 /** A container. Get one from a Factory's `create` or `load`. */
@@ -214,38 +238,40 @@ export class Container implements AsyncDisposable {
     return await this.#createInit(state, options);
   }
 
-  /** createInit under the lock; then the prestart, createRuntime and createContainer hooks. */
+  /**
+   * createInit under the lock. The prestart and createRuntime hooks run here while the init
+   * is stopped before its root change; it runs the createContainer ones itself.
+   */
   async #createInit(state: ContainerState, options: ProcessOptions): Promise<ContainerProcess> {
-    const fifo = join(this.#store.dir(this.id), "exec.fifo");
-    mkfifo(fifo, 0o600);
-    // Writable by anyone: a user namespace's root is not the host's. The directory is
-    // private, and the init reaches the fifo only through the fd passed to it.
-    Deno.chmodSync(fifo, 0o622);
-    let fd = -1;
-    let init: ContainerProcess;
+    const fifos: string[] = [];
+    const fds: number[] = [];
     try {
-      fd = open(fifo, O_RDWR | O_CLOEXEC);
-      init = await this.#launchInit(state, options, { fd, path: fifo });
+      const exec = this.#openFifo("exec.fifo", fifos, fds);
+      const startHooks = this.config.hooks?.startContainer?.length
+        ? this.#openFifo("hooks.fifo", fifos, fds)
+        : undefined;
+      return await this.#launchInit(state, options, { fd: exec, path: fifos[0] }, startHooks);
     } catch (e) {
-      removeQuietly(fifo);
+      fifos.forEach(removeQuietly);
       throw e;
     } finally {
-      close(fd);
+      fds.forEach(close);
     }
-    const made = this.#state() as ContainerState;
-    try {
-      for (const kind of ["prestart", "createRuntime", "createContainer"] as const) {
-        await runLifecycleHooks(kind, made, init.pid);
-      }
-    } catch (e) {
-      // The spec: a failed create hook stops the container; it stays to be deleted. A
-      // detached init is not ours to reap (its status never resolves): wait for it to die.
-      this.#killInit(made);
-      if (options.detached) await waitGone(made.init);
-      else await init.status;
-      throw e;
-    }
-    return init;
+  }
+
+  /**
+   * Makes a fifo in the container's state directory and opens it read-write. Writable by
+   * anyone: a user namespace's root is not the host's; the directory is private, and the
+   * init reaches the fifo only through the fd passed to it.
+   */
+  #openFifo(name: string, paths: string[], fds: number[]): number {
+    const path = join(this.#store.dir(this.id), name);
+    mkfifo(path, 0o600);
+    paths.push(path);
+    Deno.chmodSync(path, 0o622);
+    const fd = open(path, O_RDWR | O_CLOEXEC);
+    fds.push(fd);
+    return fd;
   }
 
   /** Lets an init made by {@linkcode Container.createInit} exec its program (runc `start`). */
@@ -273,15 +299,32 @@ export class Container implements AsyncDisposable {
       }
       refuse(this.id, status, "start");
     }
+    // The init runs the startContainer hooks after the release; a failure comes back
+    // through the hooks fifo, the end of the hooks as its end of file (exec or exit).
+    const hooks = this.config.hooks?.startContainer?.length
+      ? join(this.#store.dir(this.id), "hooks.fifo")
+      : undefined;
+    const outcome = hooks ? open(hooks, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
     try {
-      await runLifecycleHooks("startContainer", state, state.init.pid);
-    } catch (e) {
-      this.#killInit(state);
-      throw e;
+      releaseInit(state.execFifo, state.init);
+      removeQuietly(state.execFifo);
+      this.#store.write({ ...state, execFifo: undefined });
+      if (hooks) {
+        removeQuietly(hooks);
+        const failure = await startHooksFailure(outcome);
+        if (failure) {
+          await waitGone(state.init); // it exits right after the record
+          const hook = this.config.hooks!.startContainer![failure.opIndex];
+          throw new ContainerError(
+            "SystemError",
+            `startContainer hook ${hook?.path} failed: ${hookOutcome(failure)}`,
+            { path: hook?.path },
+          );
+        }
+      }
+    } finally {
+      close(outcome);
     }
-    releaseInit(state.execFifo, state.init);
-    removeQuietly(state.execFifo);
-    this.#store.write({ ...state, execFifo: undefined });
     await this.#poststart(state.init.pid);
   }
 
@@ -291,12 +334,6 @@ export class Container implements AsyncDisposable {
     const state = this.#state();
     if (!state) return;
     for (const warning of await runPoststart(state, pid)) console.warn(`cell: ${warning}`);
-  }
-
-  /** SIGKILL to every process of the container (a hook failed). */
-  #killInit(state: ContainerState): void {
-    for (const pid of this.#cgroupOf(state).pids()) kill(pid, 9);
-    if (state.init) signalInit(state.init, 9);
   }
 
   /**
@@ -309,6 +346,7 @@ export class Container implements AsyncDisposable {
     state: ContainerState,
     options: ProcessOptions,
     fifo?: { fd: number; path: string },
+    hookReport?: number,
   ): Promise<ContainerProcess> {
     const proc = resolveProcess(this.config, options);
     const cgroup = this.#cgroupOf(state);
@@ -316,7 +354,16 @@ export class Container implements AsyncDisposable {
     if (intoCgroup) cgroup.create();
     const [ready, readyWriter] = intoCgroup ? [-1, -1] : pipe();
     let made = intoCgroup !== undefined;
+    let agent: SeccompAgent | undefined;
+    // The init stops for the prestart and createRuntime hooks, which run here.
+    const pause = hasRuntimeHooks(this.config) ? { notify: pipe(), resume: pipe() } : undefined;
     try {
+      agent = connectSeccompAgent(this.config, {
+        ociVersion: OCI_SPEC_VERSION,
+        id: this.id,
+        bundle: state.bundle ?? "",
+        status: "creating",
+      });
       return await this.#launch(proc, options, {
         plan: (stdio) =>
           planInit(this.config, {
@@ -330,7 +377,27 @@ export class Container implements AsyncDisposable {
             cgroupMode: detectCgroupMode(),
             noPivotRoot: state.noPivotRoot,
             execFifo: fifo?.fd,
+            seccompListener: agent,
+            hooks: hasStartHooks(this.config)
+              ? {
+                pause: pause && { notify: pause.notify[1], resume: pause.resume[0] },
+                createContainer: this.config.hooks?.createContainer,
+                startContainer: this.config.hooks?.startContainer,
+                report: hookReport,
+                state: {
+                  ociVersion: this.config.ociVersion,
+                  id: this.id,
+                  bundle: state.bundle ?? "",
+                  annotations: this.config.annotations ?? {},
+                },
+              }
+              : undefined,
           }),
+        paused: pause && {
+          notify: pause.notify,
+          resume: pause.resume[1],
+          run: (pid) => runRuntimeHooks(state, pid),
+        },
         whileSpawning: intoCgroup ? undefined : () => {
           try {
             cgroup.create();
@@ -348,13 +415,36 @@ export class Container implements AsyncDisposable {
     } finally {
       close(ready);
       close(readyWriter);
+      if (agent) close(agent.socket);
+      if (pause) [...pause.notify, ...pause.resume].forEach(close);
     }
   }
 
   async #exec(state: ContainerState, options: ProcessOptions): Promise<ContainerProcess> {
     const init = state.init as ProcessIdentity;
     const proc = resolveProcess(this.config, options);
-    return await this.#launch(proc, options, {
+    const agent = connectSeccompAgent(this.config, {
+      ociVersion: OCI_SPEC_VERSION,
+      id: this.id,
+      bundle: state.bundle ?? "",
+      status: "running",
+      initPid: init.pid,
+    });
+    try {
+      return await this.#execWith(state, init, proc, options, agent);
+    } finally {
+      if (agent) close(agent.socket);
+    }
+  }
+
+  #execWith(
+    state: ContainerState,
+    init: ProcessIdentity,
+    proc: ResolvedProcess,
+    options: ProcessOptions,
+    agent: SeccompAgent | undefined,
+  ): Promise<ContainerProcess> {
+    return this.#launch(proc, options, {
       plan: (stdio) =>
         planExec(this.config, {
           initPid: init.pid,
@@ -365,6 +455,7 @@ export class Container implements AsyncDisposable {
           extraFds: options.extraFds ?? [],
           cgroupProcs: this.#cgroupOf(state).procsFiles(),
           cloneIntoCgroup: state.cgroup.mode === "v2" ? state.cgroup.paths.unified : undefined,
+          seccompListener: agent,
         }),
     });
   }
@@ -389,8 +480,10 @@ export class Container implements AsyncDisposable {
       } catch (e) {
         during = e;
       }
+      const hooksFailed = steps.paused ? await duringPause(steps.paused, spawning) : undefined;
       const result = await spawning;
       if (during !== undefined) throw during;
+      if (hooksFailed !== undefined) throw hooksFailed;
       if (result.failure) throw spawnError(result.failure, plan.descriptions, proc);
       // A detached process is not reaped here: its parent-to-be (a subreaper) gets it.
       const exit = options.detached ? new Promise<never>(() => {}) : watchExit(result.pidfd);
@@ -555,6 +648,59 @@ export class Container implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.destroy();
   }
+}
+
+/**
+ * While the spawn runs: when the child stops for hooks, runs them and lets it go on (or,
+ * when they fail, has the native parent kill it); returns the hooks' error. A spawn that
+ * ends before the pause (the child failed earlier) ends the wait.
+ */
+async function duringPause(
+  pause: PauseSteps,
+  spawning: Promise<unknown>,
+): Promise<unknown> {
+  const [notifyRead, notifyWrite] = pause.notify;
+  const reading = readWait(notifyRead, 32);
+  const first = await Promise.race([reading, spawning.then(() => "ended" as const)]);
+  if (first === "ended" || first === null) {
+    // No pause came: end the read (every write end closed) before its fd is closed.
+    close(notifyWrite);
+    pause.notify[1] = -1;
+    await reading;
+    return undefined;
+  }
+  const pid = Number(new TextDecoder().decode(first).trim());
+  try {
+    await pause.run(pid);
+  } catch (e) {
+    writeFd(pause.resume, "0");
+    return e;
+  }
+  writeFd(pause.resume, "1");
+  return undefined;
+}
+
+/**
+ * Waits until the init has run its startContainer hooks: end of file on the hooks fifo
+ * (the init exec'd or exited; its fd was its last writer), or the failure record it wrote.
+ */
+async function startHooksFailure(fd: number): Promise<ReturnType<typeof decodeRecord> | null> {
+  const { promise, resolve } = Promise.withResolvers<Uint8Array | null>();
+  watchFd(fd, () => {
+    const bytes = readFdOrEnd(fd);
+    if (bytes === undefined) return true; // nothing yet
+    resolve(bytes);
+    return false;
+  });
+  const bytes = await promise;
+  return bytes && bytes.length === 256 ? decodeRecord(bytes) : null;
+}
+
+/** A non-blocking read: the bytes, null at end of file, undefined when nothing is there. */
+function readFdOrEnd(fd: number): Uint8Array | null | undefined {
+  const bytes = readFd(fd, 256);
+  if (bytes === null) return undefined;
+  return bytes.length === 0 ? null : bytes;
 }
 
 /** Signals the init through a pidfd opened and then verified, so a reused pid is safe. */

@@ -1,8 +1,12 @@
 /**
- * When a container's OCI hooks run, and with what state: `prestart` and `createRuntime`
- * (runtime namespaces) and `createContainer` (the container's namespaces) once the init
- * is set up and waiting; `startContainer` (container namespaces) just before it execs;
- * `poststart` after; `poststop` when the container is deleted.
+ * When a container's OCI hooks run, and with what state, as runc 1.1 runs them:
+ * `prestart` and `createRuntime` in the runtime's namespaces while the init is stopped after
+ * its mounts, before its root change (status `creating`); `createContainer` by the init
+ * itself right after, in the container's namespaces with the host's paths still reachable
+ * and the rootfs as its cwd (`creating`); `startContainer` by the init just before its exec,
+ * after the start, under the container's seccomp filter and as its user (`created`);
+ * `poststart` after; `poststop` when the container is deleted. The pid in every state is
+ * the init's, as the host sees it.
  *
  * @module
  */
@@ -18,6 +22,11 @@ export function hasStartHooks(spec: Spec): boolean {
     .some((list) => (list?.length ?? 0) > 0);
 }
 
+/** Whether the runtime itself runs hooks while the init is stopped (prestart, createRuntime). */
+export function hasRuntimeHooks(spec: Spec): boolean {
+  return (spec.hooks?.prestart?.length ?? 0) + (spec.hooks?.createRuntime?.length ?? 0) > 0;
+}
+
 /** The state a hook reads on stdin. */
 function hookState(state: ContainerState, status: string, pid: number | undefined): HookState {
   return {
@@ -30,23 +39,16 @@ function hookState(state: ContainerState, status: string, pid: number | undefine
   };
 }
 
-/** Runs one kind of hook; throws SystemError on the first failure. */
-export async function runLifecycleHooks(
-  kind: Exclude<HookKind, "poststop" | "poststart">,
-  state: ContainerState,
-  initPid: number,
-): Promise<void> {
-  const list = state.config.hooks?.[kind];
-  if (!list?.length) return;
-  // The init exists and waits before its exec: the "created" state, for every such hook.
-  const status = "created";
-  const inContainer = kind === "createContainer" || kind === "startContainer";
-  // createContainer: the container's namespaces but the host's mounts (the spec has it run
-  // before pivot_root, its path resolved on the host); startContainer: fully inside.
-  await runHooks(kind, list, hookState(state, status, initPid), {
-    namespacesOf: inContainer ? initPid : undefined,
-    hostMounts: kind === "createContainer",
-  });
+/**
+ * Runs the prestart, then the createRuntime hooks, while the init is stopped before its
+ * root change; throws SystemError on the first failure.
+ */
+export async function runRuntimeHooks(state: ContainerState, initPid: number): Promise<void> {
+  for (const kind of ["prestart", "createRuntime"] as const) {
+    const list = state.config.hooks?.[kind];
+    if (!list?.length) continue;
+    await runHooks(kind, list, hookState(state, "creating", initPid));
+  }
 }
 
 /**
@@ -65,3 +67,5 @@ export async function runPoststop(state: ContainerState): Promise<string[]> {
   if (!list?.length) return [];
   return await runHooksWarnOnly("poststop", list, hookState(state, "stopped", undefined));
 }
+
+export type { HookKind };

@@ -8,8 +8,29 @@
 import type { NativeFailure } from "../../ffi/abi.ts";
 import { ContainerError } from "../errors.ts";
 import { errnoName } from "../syscalls.ts";
+import { SIGNALS } from "./signals.ts";
+
+function signalName(n: number): string {
+  return Object.keys(SIGNALS).find((name) => SIGNALS[name] === n) ?? String(n);
+}
 
 const ENOENT = 2, EACCES = 13;
+
+/**
+ * How a hook run by the init ended, from its record: it could not be run (errno), its exit
+ * status, the signal that killed it, or its timeout; then the end of its output.
+ */
+export function hookOutcome(record: { errno: number; value: number; path: string }): string {
+  if (record.errno !== 0) return `cannot run it: ${errnoName(record.errno)}`;
+  const status = record.value;
+  const what = status < 0
+    ? `timed out after ${-status}s`
+    : status >= 256
+    ? `killed by signal ${signalName(status - 256)}`
+    : `exit status ${status}`;
+  const output = record.path.trim();
+  return output ? `${what}: ${output}` : what;
+}
 
 /** The error for a failed spawn. */
 export function spawnError(
@@ -43,6 +64,14 @@ export function spawnError(
       ? "is outside the container's root"
       : `cannot be entered: ${name}`;
     return new ContainerError("SystemError", `cwd "${process.cwd}" ${why}`, details);
+  }
+  if (failure.syscall === "hook") {
+    // The description is "<kind> hook <path>"; the record says how it ended.
+    const what = failure.opIndex >= 0 ? descriptions[failure.opIndex] : "hook";
+    return new ContainerError("SystemError", `${what} failed: ${hookOutcome(failure)}`, {
+      ...details,
+      path: undefined,
+    });
   }
   if (failure.syscall === "fcntl" && failure.path.startsWith("extra fd")) {
     return new ContainerError("SystemError", `${failure.path} is not open: ${name}`, details);

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Capabilities, Rlimit } from "../config/types.ts";
+import type { Capabilities, ConsoleSize, Rlimit } from "../config/types.ts";
 
 /** How one stdio stream of the process is connected. */
 export type StdioMode = "inherit" | "null" | "piped";
@@ -77,4 +77,6 @@ export interface ProcessOptions {
    * ```
    */
   consoleSocket?: number;
+  /** The terminal's size (rows, columns); default: the config's `process.consoleSize`. */
+  consoleSize?: ConsoleSize;
 }

@@ -6,7 +6,7 @@
  */
 
 import { CAPABILITIES } from "../config/capabilities.ts";
-import type { Capabilities, NamespaceType, Spec } from "../config/types.ts";
+import type { Capabilities, ConsoleSize, NamespaceType, Spec } from "../config/types.ts";
 import { validateProcess } from "../config/validate_process.ts";
 import { hostSeccompArch } from "../config/validate_seccomp.ts";
 import { compileSeccompCached } from "../seccomp/cache.ts";
@@ -16,6 +16,7 @@ import { planMaskedPaths, planRootfs } from "../rootfs/plan.ts";
 import { type MapWriter, planIdMaps } from "../userns/id_maps.ts";
 import type { ProcessOptions } from "./options.ts";
 import { NS_FILES, NS_FLAGS, Op, PlanBuilder } from "./plan_builder.ts";
+import { type InitHooks, planBeforeRootChange, planStartHooks } from "./plan_hooks.ts";
 
 const RLIMITS: Record<string, number> = {
   RLIMIT_CPU: 0,
@@ -77,6 +78,8 @@ export interface ResolvedProcess {
   terminal: boolean;
   /** The socket the terminal's master is sent to. */
   consoleSocket?: number;
+  /** The terminal's size. */
+  consoleSize?: ConsoleSize;
 }
 
 /**
@@ -89,6 +92,7 @@ export function resolveProcess(spec: Spec, options: ProcessOptions): ResolvedPro
   const problems: string[] = [];
   validateProcess(problems, {
     terminal: merged.terminal,
+    consoleSize: merged.consoleSize,
     user: { ...merged.user, umask: merged.umask },
     args: merged.args,
     env: merged.env,
@@ -165,7 +169,16 @@ function mergeProcess(spec: Spec, options: ProcessOptions): ResolvedProcess {
     selinuxLabel: options.selinuxLabel ?? base?.selinuxLabel,
     terminal: options.terminal ?? (options.consoleSocket !== undefined || base?.terminal === true),
     consoleSocket: options.consoleSocket,
+    consoleSize: options.consoleSize ?? base?.consoleSize,
   };
+}
+
+/** The seccomp agent a notify listener goes to: its socket and the state in pieces. */
+export interface ListenerPlan {
+  /** A connected socket of the caller. */
+  socket: number;
+  /** The state's text, split where the process's host pid goes. */
+  pieces: string[];
 }
 
 function planProcess(
@@ -175,6 +188,7 @@ function planProcess(
   extraFds: readonly number[],
   seccomp: Seccomp | undefined,
   userns: { setgroupsDenied: boolean },
+  listener: ListenerPlan | undefined,
 ): void {
   for (const r of proc.rlimits) {
     plan.op(Op.rlimit, `set ${r.type}`, (w) => w.u32(RLIMITS[r.type]).u64(r.soft).u64(r.hard));
@@ -218,6 +232,14 @@ function planProcess(
       `make a terminal and send it to the console socket (fd ${socket})`,
       (w) => w.i32(socket),
     );
+    const size = proc.consoleSize;
+    if (size) {
+      plan.op(
+        Op.consoleSize,
+        `set the terminal's size to ${size.height}x${size.width}`,
+        (w) => w.u32(size.height).u32(size.width),
+      );
+    }
   }
   if (extraFds.length > 0) {
     plan.op(Op.fds, "fds", (w) => {
@@ -249,6 +271,13 @@ function planProcess(
       "load the seccomp filter",
       (w) => w.u32(seccompFlags(seccomp)).u32(program.length / 8).bytes(program),
     );
+    if (listener) {
+      plan.op(
+        Op.seccompListener,
+        `send the seccomp notify listener to the agent (fd ${listener.socket})`,
+        (w) => w.i32(listener.socket).strList(listener.pieces),
+      );
+    }
   }
 }
 
@@ -287,6 +316,10 @@ export interface InitPlanOptions {
   execFifo?: number;
   /** Use MS_MOVE + chroot instead of pivot_root. */
   noPivotRoot?: boolean;
+  /** The seccomp agent, when the profile has notify rules. */
+  seccompListener?: ListenerPlan;
+  /** Hooks the init runs itself, and its pause for the runtime's. */
+  hooks?: InitHooks;
 }
 
 /** The plan of a container's init. */
@@ -354,12 +387,17 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
       cgroupPaths: options.cgroupPaths,
       cgroupMode: options.cgroupMode,
       noPivotRoot: options.noPivotRoot,
+      sourcesByParent: (fresh.has("user") || joinsUser) && Deno.uid() === 0,
+      beforeRootChange: () => planBeforeRootChange(plan, options.hooks),
     });
   } else if (spec.root.path !== "/") {
     // A mount namespace not our own (joined, or the host's): mounting there would change
     // it for everyone, so the rootfs is only the root directory.
+    planBeforeRootChange(plan, options.hooks);
     const root = spec.root.path;
     plan.op(Op.chroot, `chroot to ${root}`, (w) => w.str(root));
+  } else {
+    planBeforeRootChange(plan, options.hooks);
   }
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     const path = `/proc/sys/${key.replaceAll(".", "/")}`;
@@ -368,7 +406,8 @@ export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
   if (fresh.has("mount")) planMaskedPaths(plan, spec);
   planProcess(plan, options.process, options.stdio, options.extraFds, spec.linux?.seccomp, {
     setgroupsDenied: maps?.denySetgroups ?? false,
-  });
+  }, options.seccompListener);
+  planStartHooks(plan, options.hooks);
   return plan;
 }
 
@@ -388,6 +427,8 @@ export interface ExecPlanOptions {
   cgroupProcs: readonly string[];
   /** A cgroup v2 directory to clone the process into. */
   cloneIntoCgroup?: string;
+  /** The seccomp agent, when the profile has notify rules. */
+  seccompListener?: ListenerPlan;
 }
 
 /** The plan of a process joining every namespace of the running init. */
@@ -407,7 +448,7 @@ export function planExec(spec: Spec, options: ExecPlanOptions): PlanBuilder {
   planCgroupPlacement(plan, options);
   planProcess(plan, options.process, options.stdio, options.extraFds, spec.linux?.seccomp, {
     setgroupsDenied: options.setgroupsDenied ?? false,
-  });
+  }, options.seccompListener);
   return plan;
 }
 

@@ -9,11 +9,11 @@
 
 import type { Device, Mount, Spec } from "../config/types.ts";
 import { Op, type PlanBuilder } from "../process/plan_builder.ts";
-import { isBindMount, TMPCOPYUP } from "../config/mount_options.ts";
-import { MS, parseMountOptions, PROPAGATION } from "./mount_flags.ts";
+import { TMPCOPYUP } from "../config/mount_options.ts";
+import { type AttrChange, MS, parseMountOptions, PROPAGATION } from "./mount_flags.ts";
 
 /** Mount op flags (docs/abi.md). */
-const IN_ROOT = 1, MKDIR = 2, MKFILE = 4, NO_SYMLINKS = 8, KEEP_LOCKED = 32;
+const IN_ROOT = 1, MKDIR = 2, MKFILE = 4, NO_SYMLINKS = 8, KEEP_LOCKED = 32, SOURCE_FD = 64;
 const PROC_MAGIC = 0x9fa0, SYSFS_MAGIC = 0x62656572, TMPFS_MAGIC = 0x01021994;
 
 /** What the rootfs plan needs to know besides the spec. */
@@ -28,7 +28,17 @@ export interface RootfsContext {
   cgroupMode: "v1" | "v2";
   /** Move the rootfs over / and chroot instead of pivot_root (rootfs on ramfs). */
   noPivotRoot?: boolean;
+  /**
+   * The caller is the host's root and the child is in a user namespace, whose root may not
+   * reach every bind source: the native parent opens them (as runc's mount source fds).
+   */
+  sourcesByParent?: boolean;
+  /** Adds the ops that come after every mount, just before the root change (hooks). */
+  beforeRootChange?: () => void;
 }
+
+/** How many bind sources one plan may have opened by the parent (docs/abi.md). */
+const MAX_SOURCES_BY_PARENT = 64;
 
 /** The standard device nodes every container gets when /dev is a fresh tmpfs. */
 const DEFAULT_DEVICES: Device[] = [
@@ -75,18 +85,13 @@ export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): v
   if (hostView && spec.root.readonly) {
     plan.op(Op.rootReadonly, "make the host view read-only", (w) => w.u32(1));
   }
-  for (const m of mounts) planMount(plan, m, ctx);
-  // A read-only tmpfs is mounted writable and made read-only once every mount is made, as
-  // runc does: mounts inside it (podman binds /etc/hostname into a --tmpfs /etc:ro) need
-  // their targets created first.
+  // A tmpfs asked read-only (and /dev) is mounted writable, set up (device nodes, links,
+  // mount points of later mounts), and made read-only after the root change, as runc does.
+  const laterReadonly: { dest: string; flags: number }[] = [];
+  const sources = { left: ctx.sourcesByParent ? MAX_SOURCES_BY_PARENT : 0 };
   for (const m of mounts) {
-    if (m.type !== "tmpfs" || isBindMount(m.type, m.options ?? [])) continue;
-    const { flags, data } = parseMountOptions((m.options ?? []).filter((o) => o !== TMPCOPYUP));
-    if ((flags & MS.RDONLY) === 0) continue;
-    mountOp(plan, `remount ${m.destination} read-only`, IN_ROOT, flags | MS.REMOUNT, {
-      target: m.destination,
-      data,
-    });
+    const ro = planMount(plan, m, ctx, sources);
+    if (ro !== undefined) laterReadonly.push(ro);
   }
   if (mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs")) {
     planDevices(plan, [...DEFAULT_DEVICES, ...spec.linux?.devices ?? []], ctx);
@@ -99,14 +104,53 @@ export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): v
   } else if (spec.linux?.devices?.length) {
     planDevices(plan, spec.linux.devices, ctx);
   }
-  if (ctx.noPivotRoot) plan.op(Op.moveRoot, `move the rootfs ${rootfs} over / (no pivot_root)`);
-  else plan.op(Op.pivotRoot, `pivot_root to ${rootfs}`);
+  ctx.beforeRootChange?.();
+  if (ctx.noPivotRoot) {
+    for (const path of hostPseudoFilesystems(rootfs)) {
+      plan.op(Op.hideMount, `detach the host's ${path} (no pivot_root)`, (w) => w.str(path));
+    }
+    plan.op(Op.moveRoot, `move the rootfs ${rootfs} over / (no pivot_root)`);
+  } else plan.op(Op.pivotRoot, `pivot_root to ${rootfs}`);
+  for (const { dest, flags } of laterReadonly) {
+    mountOp(plan, `remount ${dest} read-only`, IN_ROOT | NO_SYMLINKS, flags | MS.REMOUNT, {
+      target: dest,
+    });
+  }
   if (after) {
     mountOp(plan, `make / ${wanted}`, 0, PROPAGATION[wanted] | MS.REC, { target: "/" });
   }
   if (spec.root.readonly && !hostView) {
     plan.op(Op.rootReadonly, "remount / read-only", (w) => w.u32(0));
   }
+}
+
+/**
+ * Without pivot_root the host's mounts stay in the container's mount namespace under its
+ * chroot, and a whole procfs or sysfs among them lets a process there mount a fresh one
+ * (the kernel allows it when a full mount is visible). As runc does, every full procfs and
+ * sysfs mount outside the rootfs is detached before the move (or covered, where it cannot
+ * be). Read from our mount namespace, which the child's is a copy of.
+ */
+export function hostPseudoFilesystems(rootfs: string): string[] {
+  const inside = (p: string) =>
+    p === rootfs || p.startsWith(rootfs.endsWith("/") ? rootfs : `${rootfs}/`);
+  const found: string[] = [];
+  for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
+    const [left, right] = line.split(" - ");
+    if (right === undefined) continue;
+    const fields = left.split(" ");
+    const root = unescapeMountinfo(fields[3] ?? "");
+    const mountpoint = unescapeMountinfo(fields[4] ?? "");
+    const fstype = right.split(" ")[0];
+    if (root !== "/" || (fstype !== "proc" && fstype !== "sysfs") || inside(mountpoint)) continue;
+    found.push(mountpoint);
+  }
+  return found;
+}
+
+/** mountinfo writes space, tab, newline and backslash as octal escapes (`\040`). */
+function unescapeMountinfo(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8)));
 }
 
 /** Masked and read-only paths: last, after sysctls are written through /proc/sys. */
@@ -163,7 +207,11 @@ function mountOp(
  * A tmpfs that starts with a copy of what its target held (`tmpcopyup`, validated to be
  * on tmpfs only): the native core opens the target, mounts the tmpfs on it and copies.
  */
-function planTmpfsCopyup(plan: PlanBuilder, m: Mount): void {
+/** A tmpfs holding a copy of what it covers; returns its read-only remount, if asked. */
+function planTmpfsCopyup(
+  plan: PlanBuilder,
+  m: Mount,
+): { dest: string; flags: number } | undefined {
   const { flags, propagation, data } = parseMountOptions(
     (m.options ?? []).filter((o) => o !== TMPCOPYUP),
   );
@@ -175,6 +223,7 @@ function planTmpfsCopyup(plan: PlanBuilder, m: Mount): void {
   for (const p of propagation) {
     mountOp(plan, `set the propagation of ${m.destination}`, IN_ROOT, p, { target: m.destination });
   }
+  return (flags & MS.RDONLY) !== 0 ? { dest: m.destination, flags } : undefined;
 }
 
 function isFile(path: string): boolean {
@@ -185,34 +234,49 @@ function isFile(path: string): boolean {
   }
 }
 
-function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
-  if (m.options?.includes(TMPCOPYUP)) {
-    planTmpfsCopyup(plan, m);
-    return;
-  }
+/**
+ * Adds the ops of one mount. Returns the target and flags of a read-only tmpfs (or /dev)
+ * that was mounted writable to be set up, for a remount after the root change.
+ */
+function planMount(
+  plan: PlanBuilder,
+  m: Mount,
+  ctx: RootfsContext,
+  sources: { left: number },
+): { dest: string; flags: number } | undefined {
+  if (m.options?.includes(TMPCOPYUP)) return planTmpfsCopyup(plan, m);
   const options = m.options ?? [];
-  const { flags, propagation, data } = parseMountOptions(options);
+  const { flags, propagation, data, attrs, recursive } = parseMountOptions(options);
   const dest = m.destination;
   const bind = (flags & MS.BIND) !== 0 || m.type === "bind";
+  let readonlyLater: { dest: string; flags: number } | undefined;
   if (m.type === "cgroup" || m.type === "cgroup2") {
     planCgroupMount(plan, m, flags, ctx);
   } else if (bind) {
     const source = m.source ?? "";
     const create = isFile(source) ? MKFILE : MKDIR;
     const bindFlags = MS.BIND | (flags & MS.REC);
-    mountOp(plan, `bind ${source} on ${dest}`, IN_ROOT | create, bindFlags, {
+    let fromParent = 0;
+    if (sources.left > 0 && source.startsWith("/")) {
+      sources.left--;
+      fromParent = SOURCE_FD;
+      plan.op(Op.mountSource, `open the bind source ${source}`, (w) => w.str(source));
+    }
+    mountOp(plan, `bind ${source} on ${dest}`, IN_ROOT | create | fromParent, bindFlags, {
       source,
       target: dest,
     });
-    const rest = flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
-    if (rest !== 0) {
-      mountOp(plan, `remount ${dest}`, IN_ROOT | KEEP_LOCKED, MS.REMOUNT | MS.BIND | rest, {
-        target: dest,
-      });
+    // A bind takes no mount(2) flags: its own attributes (ro, nosuid, ...) are changed
+    // after, bit by bit, so what is not named stays as the source has it.
+    if (attrs.set !== 0 || attrs.clear !== 0) {
+      setattrOp(plan, `set the attributes of ${dest}`, dest, attrs, false);
     }
   } else {
     const type = m.type ?? "none";
     const special = type === "proc" || type === "sysfs" || dest === "/dev";
+    if ((type === "tmpfs" || dest === "/dev") && (flags & MS.RDONLY) !== 0) {
+      readonlyLater = { dest, flags };
+    }
     const magic = type === "proc"
       ? PROC_MAGIC
       : type === "sysfs"
@@ -224,7 +288,7 @@ function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
       plan,
       `mount ${type} on ${dest}`,
       IN_ROOT | MKDIR | (special ? NO_SYMLINKS : 0),
-      type === "tmpfs" ? flags & ~MS.RDONLY : flags,
+      readonlyLater ? flags & ~MS.RDONLY : flags,
       {
         source: m.source ?? type,
         target: dest,
@@ -234,9 +298,28 @@ function planMount(plan: PlanBuilder, m: Mount, ctx: RootfsContext): void {
       },
     );
   }
+  if (recursive.set !== 0 || recursive.clear !== 0) {
+    setattrOp(plan, `set the recursive attributes of ${dest}`, dest, recursive, true);
+  }
   for (const p of propagation) {
     mountOp(plan, `set propagation of ${dest}`, IN_ROOT, p, { target: dest });
   }
+  return readonlyLater;
+}
+
+/** mount_setattr(2) on a target inside the root; with `recursive`, on every mount under it. */
+function setattrOp(
+  plan: PlanBuilder,
+  description: string,
+  target: string,
+  change: AttrChange,
+  recursive: boolean,
+): void {
+  plan.op(
+    Op.mountSetattr,
+    description,
+    (w) => w.u32(IN_ROOT).u32(recursive ? 1 : 0).u64(change.set).u64(change.clear).str(target),
+  );
 }
 
 /**

@@ -46,9 +46,16 @@
  *   with several conditional rules of two or more conditions on one syscall. Apart from
  *   those, a differential run against libseccomp 2.6.1 (with the reload fixed) agreed on
  *   every one of thousands of random profiles, refusals included.
+ * - **Newer syscalls.** As runc's patched filter: when the default action refuses (not
+ *   allow, log or trace) and `architectures` lists the target (or `SCMP_ARCH_NATIVE`), a
+ *   syscall numbered above every syscall the profile names (rules equal to the default
+ *   included) gets ENOSYS instead of the default, so programs fall back from calls the
+ *   profile predates. On x86_64 `nr == -1` keeps the default.
  * - **Actions.** `SCMP_ACT_KILL` is `KILL_THREAD`. `errnoRet`/`defaultErrnoRet` (default
  *   EPERM) go with `SCMP_ACT_ERRNO` and `SCMP_ACT_TRACE` only. `SCMP_ACT_NOTIFY` is
- *   refused: cell has no seccomp agent support.
+ *   `USER_NOTIF`: the filter is loaded with a listener that goes to the agent at
+ *   `listenerPath` (required then). As runc, it is refused as the default action and
+ *   for `write` (and for `sendmsg`, which hands the listener over).
  *
  * The program layout: check the arch, (x86_64) refuse x32, load `nr`, a balanced binary
  * search over the syscall numbers (runs of numbers with one unconditional action share a
@@ -157,9 +164,12 @@ export interface Seccomp {
   architectures?: SeccompArchitecture[];
   /** `seccomp(2)` flags, see {@linkcode seccompFlags}. */
   flags?: SeccompFlag[];
-  /** For `SCMP_ACT_NOTIFY`, which cell does not support; ignored otherwise. */
+  /**
+   * The unix socket of the seccomp agent that gets the notify listener (with the
+   * container process state) when a rule uses `SCMP_ACT_NOTIFY`; ignored otherwise.
+   */
   listenerPath?: string;
-  /** For `SCMP_ACT_NOTIFY`, which cell does not support; ignored otherwise. */
+  /** Opaque text passed to the agent in the state's `metadata`. */
   listenerMetadata?: string;
   /** The rules. */
   syscalls?: SeccompSyscall[];
@@ -212,6 +222,7 @@ const OFF_ARCH = 4;
 const OFF_ARGS = 16;
 
 const EPERM = 1;
+const ENOSYS = 38;
 
 const SYSCALL_TABLES: Readonly<Record<SeccompTarget, Readonly<Record<string, number>>>> = {
   x86_64: SYSCALLS_X86_64,
@@ -286,7 +297,7 @@ const FLAG_BITS: Readonly<Record<SeccompFlag, number>> = {
   SECCOMP_FILTER_FLAG_LOG: SECCOMP_FILTER_FLAG.LOG,
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: SECCOMP_FILTER_FLAG.SPEC_ALLOW,
   // Only meaningful with a notify listener (the kernel refuses it without one, and
-  // libseccomp passes it only with one); cell has no listener, so it adds no bit.
+  // libseccomp passes it only with one): see seccompFlags.
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 0,
 };
 
@@ -349,18 +360,12 @@ function actionValue(
     throw invalid(actionPath, `expected an action, got ${describe(action)}`);
   }
   if (!ACTIONS.has(action)) throw invalid(actionPath, `unknown action ${JSON.stringify(action)}`);
-  if (action === "SCMP_ACT_NOTIFY") {
-    throw invalid(
-      actionPath,
-      "SCMP_ACT_NOTIFY is not supported: cell has no seccomp notify agent support",
-    );
-  }
   const takesErrno = action === "SCMP_ACT_ERRNO" || action === "SCMP_ACT_TRACE";
   if (errnoRet !== undefined && !takesErrno) {
     throw invalid(errnoPath, `only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, not ${action}`);
   }
   const data = errnoRet === undefined ? EPERM : readErrno(errnoRet, errnoPath);
-  switch (action as Exclude<SeccompAction, "SCMP_ACT_NOTIFY">) {
+  switch (action as SeccompAction) {
     case "SCMP_ACT_KILL":
     case "SCMP_ACT_KILL_THREAD":
       return SECCOMP_RET.KILL_THREAD;
@@ -376,8 +381,13 @@ function actionValue(
       return SECCOMP_RET.ALLOW;
     case "SCMP_ACT_LOG":
       return SECCOMP_RET.LOG;
+    case "SCMP_ACT_NOTIFY":
+      return SECCOMP_RET.USER_NOTIF;
   }
 }
+
+/** Syscalls the runtime itself makes between loading the filter and handing the listener on. */
+const NEVER_NOTIFIED = ["write", "sendmsg"];
 
 type Op = "NE" | "LT" | "LE" | "EQ" | "GE" | "GT" | "MASKED_EQ";
 
@@ -403,6 +413,10 @@ interface Rule {
 interface Profile {
   defaultAction: number;
   rules: Rule[];
+  /** The architectures listed (none: the list was left out). */
+  architectures: string[];
+  /** Every syscall name of every rule, those equal to the default included. */
+  names: string[];
 }
 
 function readStringArray(v: unknown, path: string, allowed?: ReadonlySet<string>): string[] {
@@ -449,8 +463,14 @@ function readProfile(input: unknown): Profile {
     `${ROOT_PATH}.defaultAction`,
     `${ROOT_PATH}.defaultErrnoRet`,
   );
+  if (defaultAction === SECCOMP_RET.USER_NOTIF) {
+    throw invalid(`${ROOT_PATH}.defaultAction`, "SCMP_ACT_NOTIFY cannot be used as default action");
+  }
   const arches = field(input, "architectures");
-  if (arches !== undefined) readStringArray(arches, `${ROOT_PATH}.architectures`, ARCHITECTURES);
+  const architectures = arches === undefined
+    ? []
+    : readStringArray(arches, `${ROOT_PATH}.architectures`, ARCHITECTURES);
+  const allNames: string[] = [];
   readFlags(input);
   for (const key of ["listenerPath", "listenerMetadata"]) {
     const v = field(input, key);
@@ -460,7 +480,7 @@ function readProfile(input: unknown): Profile {
   }
   const syscalls = field(input, "syscalls");
   const rules: Rule[] = [];
-  if (syscalls === undefined) return { defaultAction, rules };
+  if (syscalls === undefined) return { defaultAction, rules, architectures, names: allNames };
   if (!Array.isArray(syscalls)) {
     throw invalid(`${ROOT_PATH}.syscalls`, `expected an array, got ${describe(syscalls)}`);
   }
@@ -472,12 +492,27 @@ function readProfile(input: unknown): Profile {
     names.forEach((name, j) => {
       if (name === "") throw invalid(`${path}.names[${j}]`, "empty syscall name");
     });
+    allNames.push(...names);
     const action = actionValue(
       entry.action,
       field(entry, "errnoRet"),
       `${path}.action`,
       `${path}.errnoRet`,
     );
+    if (action === SECCOMP_RET.USER_NOTIF) {
+      const listener = field(input, "listenerPath");
+      if (typeof listener !== "string" || listener === "") {
+        throw invalid(`${ROOT_PATH}.listenerPath`, `required by SCMP_ACT_NOTIFY (${path})`);
+      }
+      names.forEach((name, j) => {
+        if (NEVER_NOTIFIED.includes(name)) {
+          throw invalid(
+            `${path}.names[${j}]`,
+            `SCMP_ACT_NOTIFY cannot be used for the ${name} syscall`,
+          );
+        }
+      });
+    }
     const rawArgs = field(entry, "args");
     let conds: Cond[] = [];
     if (rawArgs !== undefined) {
@@ -494,7 +529,7 @@ function readProfile(input: unknown): Profile {
     if (action === defaultAction) return;
     rules.push({ path, action, names, alternatives });
   });
-  return { defaultAction, rules };
+  return { defaultAction, rules, architectures, names: allNames };
 }
 
 function readFlags(input: Record<string, unknown>): number {
@@ -505,15 +540,28 @@ function readFlags(input: Record<string, unknown>): number {
 }
 
 /**
- * The `seccomp(2)` flags for the profile's `flags`: TSYNC, LOG and SPEC_ALLOW map to their
- * bits. `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` is accepted but adds nothing: it only
- * applies to a notify listener, which cell does not create. Throws ConfigInvalid for an
- * unknown flag.
+ * The `seccomp(2)` flags for the profile: TSYNC, LOG and SPEC_ALLOW map to their bits;
+ * a profile with `SCMP_ACT_NOTIFY` rules gets NEW_LISTENER, and then
+ * `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` its bit (it only applies to a listener, so it
+ * adds nothing without one). Throws ConfigInvalid for an unknown flag.
  */
 export function seccompFlags(profile: Seccomp): number {
   const input: unknown = profile;
   if (!isObject(input)) throw invalid(ROOT_PATH, `expected an object, got ${describe(input)}`);
-  return readFlags(input);
+  let flags = readFlags(input);
+  if (usesNotify(profile)) {
+    flags |= SECCOMP_FILTER_FLAG.NEW_LISTENER;
+    if (profile.flags?.includes("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")) {
+      flags |= SECCOMP_FILTER_FLAG.WAIT_KILLABLE_RECV;
+    }
+  }
+  return flags;
+}
+
+/** Whether a rule of the profile uses `SCMP_ACT_NOTIFY` (the filter then has a listener). */
+export function usesNotify(profile: Seccomp): boolean {
+  const entries: unknown = profile?.syscalls;
+  return Array.isArray(entries) && entries.some((e) => e?.action === "SCMP_ACT_NOTIFY");
 }
 
 /**
@@ -1018,7 +1066,30 @@ interface Interval {
   decision?: SyscallDecision;
 }
 
-function intervals(decisions: Map<number, SyscallDecision>, defaultAction: number): Interval[] {
+/**
+ * runc's -ENOSYS stub: with a default action that refuses (not allow, log or trace), a
+ * syscall numbered above every syscall the profile names is newer than the profile, and
+ * gets ENOSYS (so a program falls back to an older call) instead of the default. As runc,
+ * only when `architectures` lists the target (or native) architecture. Returns the first
+ * such number, or undefined.
+ */
+function enosysFrom(p: Profile, arch: SeccompTarget): number | undefined {
+  const permissive = p.defaultAction === SECCOMP_RET.ALLOW ||
+    p.defaultAction === SECCOMP_RET.LOG ||
+    (p.defaultAction & 0xffff0000) >>> 0 === SECCOMP_RET.TRACE;
+  if (permissive || p.defaultAction === ((SECCOMP_RET.ERRNO | ENOSYS) >>> 0)) return undefined;
+  const own = arch === "x86_64" ? "SCMP_ARCH_X86_64" : "SCMP_ARCH_AARCH64";
+  if (!p.architectures.some((a) => a === own || a === "SCMP_ARCH_NATIVE")) return undefined;
+  let last = -1;
+  for (const name of p.names) last = Math.max(last, syscallNumber(arch, name) ?? -1);
+  return last > 0 ? last + 1 : undefined;
+}
+
+function intervals(
+  decisions: Map<number, SyscallDecision>,
+  defaultAction: number,
+  enosys?: { from: number; to: number },
+): Interval[] {
   const out: Interval[] = [];
   const push = (iv: Interval) => {
     const prev = out[out.length - 1];
@@ -1032,6 +1103,12 @@ function intervals(decisions: Map<number, SyscallDecision>, defaultAction: numbe
     if (nr > cursor) push({ start: cursor, ret: defaultAction });
     push(d.uncond !== null ? { start: nr, ret: d.uncond } : { start: nr, nr, decision: d });
     cursor = nr + 1;
+  }
+  if (enosys !== undefined) {
+    // Every named number is below `from`, so the decided ones all are.
+    if (cursor < enosys.from) push({ start: cursor, ret: defaultAction });
+    push({ start: enosys.from, ret: (SECCOMP_RET.ERRNO | ENOSYS) >>> 0 });
+    cursor = enosys.to + 1;
   }
   if (cursor <= U32) push({ start: cursor, ret: defaultAction });
   return out;
@@ -1096,7 +1173,10 @@ export function compileSeccomp(profile: Seccomp, arch: SeccompTarget): Uint8Arra
     asm.emit(BPF.JEQ_K, U32, dispatch, badArch);
   }
   asm.bind(dispatch);
-  const ivs = intervals(decisions, p.defaultAction);
+  const from = enosysFrom(p, arch);
+  // On x86_64 only nr -1 reaches here from above the x32 bit: it keeps the default.
+  const to = arch === "x86_64" ? X32_SYSCALL_BIT - 1 : U32;
+  const ivs = intervals(decisions, p.defaultAction, from === undefined ? undefined : { from, to });
   emitDispatch(asm, ivs, 0, ivs.length - 1, p.defaultAction);
   return asm.finish();
 }

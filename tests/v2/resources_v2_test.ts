@@ -154,6 +154,12 @@ Deno.test("v2: update changes a running container's limits; a refused value chan
       isCode("ConfigInvalid"),
     );
     assert.equal(read(`${dir}/pids.max`), "max", "nothing half-applied");
+    // cgroup v2 has no real-time group scheduling: refused, never dropped.
+    await assert.rejects(
+      () => c.update({ cpu: { realtimeRuntime: 1000 } }),
+      (e) =>
+        isCode("ConfigInvalid")(e) && /realtimeRuntime: cgroup v2 has no real-time/.test(`${e}`),
+    );
   });
 });
 
