@@ -292,7 +292,6 @@ pub fn setpgid(pid: pid_t, pgid: pid_t) usize {
 pub const PollFd = extern struct { fd: i32, events: i16, revents: i16 = 0 };
 pub const POLLIN: i16 = 1;
 pub const POLLOUT: i16 = 4;
-const Timespec = extern struct { sec: i64, nsec: i64 };
 /// ppoll with a timeout in nanoseconds (null: none).
 pub fn ppoll(fds: []PollFd, timeout_ns: ?u64) usize {
     var ts: Timespec = undefined;
