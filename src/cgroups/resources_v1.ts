@@ -33,7 +33,7 @@ export function planV1(resources: Resources, paths: Record<string, string>): Cgr
   if (resources.unified && Object.keys(resources.unified).length > 0) {
     throw new ContainerError(
       "ConfigInvalid",
-      "linux.resources.unified: needs cgroup v2 (this host is v1)",
+      "invalid configuration: linux.resources.unified needs cgroup v2 (this host is v1)",
     );
   }
   return [
@@ -52,14 +52,19 @@ function memory(r: Resources, paths: Record<string, string>): CgroupWrite[] {
   const f = "linux.resources.memory";
   const out: CgroupWrite[] = [];
   const limit = m.limit === undefined ? undefined : String(m.limit === -1 ? UNLIMITED : m.limit);
-  const swap = m.swap === undefined ? undefined : String(m.swap === -1 ? UNLIMITED : m.swap);
+  const memsw = `${dir}/memory.memsw.limit_in_bytes`;
+  // runc: an unlimited memory with the swap left out makes memory+swap unlimited too
+  // (memsw may not stay below memory).
+  const swapValue = m.swap ?? (m.limit === -1 && present(memsw) ? -1 : undefined);
+  const swap = swapValue === undefined
+    ? undefined
+    : String(swapValue === -1 ? UNLIMITED : swapValue);
   const limitWrite = limit === undefined ? [] : [{
     file: `${dir}/memory.limit_in_bytes`,
     value: limit,
     field: `${f}.limit`,
   }];
   if (swap !== undefined) {
-    const memsw = `${dir}/memory.memsw.limit_in_bytes`;
     if (!present(memsw)) {
       throw new ContainerError(
         "ConfigInvalid",
@@ -69,7 +74,7 @@ function memory(r: Resources, paths: Record<string, string>): CgroupWrite[] {
     const swapWrite = { file: memsw, value: swap, field: `${f}.swap` };
     // memory.limit <= memsw.limit at all times: raise memsw first, lower it last.
     const current = Number(Deno.readTextFileSync(memsw).trim());
-    const raising = m.swap === -1 || m.swap! > current;
+    const raising = swapValue === -1 || swapValue! > current;
     out.push(...(raising ? [swapWrite, ...limitWrite] : [...limitWrite, swapWrite]));
   } else {
     out.push(...limitWrite);

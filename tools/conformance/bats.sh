@@ -31,15 +31,42 @@ mkdir -p "$LOGDIR"
 
 if [ $# -gt 0 ]; then FILES=("$@"); else mapfile -t FILES < <(ls ./*.bats | sed 's|^\./||'); fi
 
+# Every bundle, state root and console socket of this run lives under one directory, so that
+# what the suite leaves behind can be found (and removed) without touching anything else.
+RUNTMP=$(mktemp -d /tmp/cell-bats.XXXXXX)
+chmod 0755 "$RUNTMP"   # user-namespace tests need the mapped root to traverse it
+export TMPDIR=$RUNTMP
+
+# A test that fails before its container takes the console leaves the suite's recvtty
+# waiting for ever, holding bats' output pipe open: once every result of the file is
+# written, end the recvtty processes of this run.
+reap_recvtty() {
+    local out=$1 plan done
+    while sleep 2; do
+        plan=$(grep -m1 -oE '^1\.\.[0-9]+' "$out" 2>/dev/null | cut -d. -f3)
+        done=$(grep -cE '^(not )?ok [0-9]+' "$out" 2>/dev/null)
+        if [ -n "$plan" ] && [ "$done" -ge "$plan" ]; then
+            sleep 5
+            pgrep -f "recvtty.* $RUNTMP/" | xargs -r kill -9 2>/dev/null
+        fi
+    done
+}
+
 tot_ok=0 tot_notok=0 tot_skip=0
 start=$(date +%s)
 for f in "${FILES[@]}"; do
     out=$LOGDIR/${f%.bats}.tap
     t0=$(date +%s)
     # script gives bats a terminal on stdin, as runc's CI does; TAP goes to a file.
+    : > "$out"
+    reap_recvtty "$out" &
+    reaper=$!
     RUNC=$RT timeout -k 10 "$TIMEOUT" script -qec "bats --tap '$f' > '$out' 2>&1" /dev/null \
         < /dev/null > /dev/null 2>&1
     rc=$?
+    kill "$reaper" 2>/dev/null
+    wait "$reaper" 2>/dev/null
+    pgrep -f "recvtty.* $RUNTMP/" | xargs -r kill -9 2>/dev/null
     skip=$(grep -cE '^ok [0-9]+ .*# skip' "$out")
     ok=$(( $(grep -cE '^ok [0-9]+' "$out") - skip ))
     notok=$(grep -cE '^not ok [0-9]+' "$out")
@@ -51,5 +78,6 @@ done
 for d in /sys/fs/cgroup/*/runc-cgroups-integration-test; do
     [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
 done
+rm -rf --one-file-system "$RUNTMP"
 printf 'TOTAL ok=%d notok=%d skip=%d time=%ds runtime=%s logs=%s\n' \
     "$tot_ok" "$tot_notok" "$tot_skip" "$(( $(date +%s) - start ))" "$RT" "$LOGDIR"
