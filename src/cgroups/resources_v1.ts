@@ -118,13 +118,18 @@ function cpu(r: Resources, paths: Record<string, string>): CgroupWrite[] {
     if (c.shares !== undefined) {
       out.push({ file: `${dir}/cpu.shares`, value: String(c.shares), field: `${f}.shares` });
     }
-    // The period first: a quota is checked against the period in force.
-    if (c.period !== undefined) {
-      out.push({ file: `${dir}/cpu.cfs_period_us`, value: String(c.period), field: `${f}.period` });
-    }
-    if (c.quota !== undefined) {
-      out.push({ file: `${dir}/cpu.cfs_quota_us`, value: String(c.quota), field: `${f}.quota` });
-    }
+    // Each write is checked against the other value in force and the parent's limit, so
+    // a shorter period goes after the quota (old quota / new period could exceed the
+    // parent), a longer one before it.
+    const period = c.period === undefined
+      ? []
+      : [{ file: `${dir}/cpu.cfs_period_us`, value: String(c.period), field: `${f}.period` }];
+    const quota = c.quota === undefined
+      ? []
+      : [{ file: `${dir}/cpu.cfs_quota_us`, value: String(c.quota), field: `${f}.quota` }];
+    const shorter = c.period !== undefined && c.quota !== undefined &&
+      c.period < currentPeriod(`${dir}/cpu.cfs_period_us`);
+    out.push(...(shorter ? [...quota, ...period] : [...period, ...quota]));
     if (c.idle !== undefined) {
       out.push({ file: `${dir}/cpu.idle`, value: String(c.idle), field: `${f}.idle` });
     }
@@ -140,6 +145,15 @@ function cpu(r: Resources, paths: Record<string, string>): CgroupWrite[] {
     }
   }
   return out;
+}
+
+/** The period in force; a cgroup not made yet counts as the kernel's default. */
+function currentPeriod(file: string): number {
+  try {
+    return Number(Deno.readTextFileSync(file).trim());
+  } catch {
+    return 100_000;
+  }
 }
 
 function pids(r: Resources, paths: Record<string, string>): CgroupWrite[] {

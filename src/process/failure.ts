@@ -9,7 +9,7 @@ import type { NativeFailure } from "../../ffi/abi.ts";
 import { ContainerError } from "../errors.ts";
 import { errnoName } from "../syscalls.ts";
 
-const ENOENT = 2, EACCES = 13;
+const ENOENT = 2, EACCES = 13, ELOOP = 40;
 
 /** The error for a failed spawn. */
 export function spawnError(
@@ -46,8 +46,13 @@ export function spawnError(
   }
   const what = failure.opIndex >= 0 ? descriptions[failure.opIndex] : undefined;
   const path = failure.path ? ` "${failure.path}"` : "";
+  // A mount target resolved with no symlinks allowed (/proc, /sys, /dev) met one: say so in
+  // the words runc uses.
+  const hint = failure.errno === ELOOP && what?.startsWith("mount") && failure.path
+    ? ` (${failure.path} must be mounted on ordinary directory, not a symlink)`
+    : "";
   const message = what
-    ? `cannot ${what}: ${failure.syscall}${path}: ${name}`
-    : `${failure.syscall}${path}: ${name}`;
+    ? `cannot ${what}: ${failure.syscall}${path}: ${name}${hint}`
+    : `${failure.syscall}${path}: ${name}${hint}`;
   return new ContainerError("SystemError", message, details);
 }
