@@ -95,6 +95,7 @@ export const run: Command = async (ctx, argv) => {
     noPivotRoot: bool(p, "no-pivot"),
   });
   let init: ContainerProcess;
+  let failed = true;
   try {
     using signals = detach ? null : new SignalForwarder();
     using console = consoleFor(container, str(p, "console-socket"), { detached: detach });
@@ -107,13 +108,15 @@ export const run: Command = async (ctx, argv) => {
     spawned(init.pid);
     const pidFile = str(p, "pid-file");
     if (pidFile) writePidFile(pidFile, init.pid);
+    failed = false;
     if (detach) return 0;
     console.attach();
     const code = await signals!.wait(init);
     await console.done();
     return code;
   } finally {
-    if (!detach && !bool(p, "keep")) await container.destroy();
+    // As runc: gone when it ends in the foreground or fails to start, unless --keep.
+    if ((failed || !detach) && !bool(p, "keep")) await container.destroy();
   }
 };
 
