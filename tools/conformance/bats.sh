@@ -17,7 +17,9 @@ set -u
 
 RT=${1:?usage: bats.sh /path/to/runtime [file.bats ...]}
 shift
-RT=$(readlink -f "$(command -v "$RT" || echo "$RT")")
+# Absolute, but links kept: cell answers to the name it is run as (a link named runc).
+RT=$(command -v "$RT" || echo "$RT")
+RT=$(cd "$(dirname "$RT")" && pwd)/$(basename "$RT")
 [ -x "$RT" ] || { echo "runtime not executable: $RT" >&2; exit 2; }
 SUITE=${SUITE:?set SUITE to a runc checkout prepared as in docs/conformance.md}
 LOGDIR=${LOGDIR:-/tmp/cell-bats/$(basename "$RT")}
