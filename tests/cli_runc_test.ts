@@ -329,3 +329,56 @@ Deno.test("cli: checkpoint checks its paths and the status before CRIU; --debug 
   assert.match(debug.stderr, /level=debug/);
   assert.equal((await cell(root, ["delete", "-f", id])).code, 0);
 });
+
+Deno.test("cli: update under a pod's CPU limit takes a shorter period; unlimited memory unlimits swap (v1)", async () => {
+  const root = await stateRoot();
+  const pod = `cell-clirunc-pod-${Deno.pid}`;
+  const podDir = `/sys/fs/cgroup/cpu/${pod}`;
+  Deno.mkdirSync(podDir);
+  const id = uid("pod");
+  try {
+    Deno.writeTextFileSync(`${podDir}/cpu.cfs_quota_us`, "50000"); // half a CPU
+    const dir = await bundle(["sleep", "60"], (s) => {
+      s.linux!.cgroupsPath = `/${pod}/${id}`;
+      s.linux!.resources = {
+        ...s.linux!.resources,
+        cpu: { quota: 500000, period: 1000000 },
+        memory: { limit: 64 * 2 ** 20, swap: 96 * 2 ** 20 },
+      };
+    });
+    assert.equal(
+      (await cell(root, ["run", "-d", "--bundle", dir, id], { detached: true })).code,
+      0,
+    );
+    const cpu = `${podDir}/${id}`;
+    // More than the pod allows is refused by the kernel; 30% with a shorter period is not
+    // (the period, written first, would make the old quota 50 CPUs).
+    assert.equal((await cell(root, ["update", "--cpu-quota", "600000", id])).code, 1);
+    const shorter = await cell(root, [
+      "update",
+      "--cpu-period",
+      "10000",
+      "--cpu-quota",
+      "3000",
+      id,
+    ]);
+    assert.equal(shorter.code, 0, shorter.stderr);
+    assert.equal(Deno.readTextFileSync(`${cpu}/cpu.cfs_period_us`).trim(), "10000");
+    assert.equal(Deno.readTextFileSync(`${cpu}/cpu.cfs_quota_us`).trim(), "3000");
+    const memory = `/sys/fs/cgroup/memory/${pod}/${id}`;
+    const unlimited = await cell(root, ["update", id, "--memory", "-1"]);
+    assert.equal(unlimited.code, 0, unlimited.stderr);
+    const max = Deno.readTextFileSync("/sys/fs/cgroup/memory/memory.limit_in_bytes").trim();
+    assert.equal(Deno.readTextFileSync(`${memory}/memory.limit_in_bytes`).trim(), max);
+    if (exists(`${memory}/memory.memsw.limit_in_bytes`)) {
+      assert.equal(Deno.readTextFileSync(`${memory}/memory.memsw.limit_in_bytes`).trim(), max);
+    }
+  } finally {
+    await cell(root, ["delete", "-f", id]);
+    for (const d of cgroupDirsOf(pod).sort().reverse()) {
+      try {
+        Deno.removeSync(d);
+      } catch { /* another hierarchy's, gone with it */ }
+    }
+  }
+});
