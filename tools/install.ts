@@ -29,9 +29,18 @@ const build = await new Deno.Command(deno, {
 }).output();
 if (!build.success) Deno.exit(build.code);
 
+// The checkout's commit, for `cell --version` (runc prints its commit too).
+const git = await new Deno.Command("git", {
+  args: ["-C", repo, "describe", "--always", "--dirty"],
+  stdout: "piped",
+  stderr: "null",
+}).output().catch(() => null);
+const commit = git?.success ? new TextDecoder().decode(git.stdout).trim() : "unknown";
+
+// CELL_ARGV0: the help calls the program by the name it was run as (urfave/cli's default).
 const script = `#!/bin/sh
 # The cell OCI runtime, installed by ${join(repo, "tools/install.ts")}.
-DENO_DIR=\${DENO_DIR:-${cache}} DENO_NO_UPDATE_CHECK=1 exec ${deno} run --allow-all --no-lock --no-config --no-npm --no-remote ${cli} "$@"
+CELL_ARGV0="$0" CELL_COMMIT=${commit} DENO_DIR=\${DENO_DIR:-${cache}} DENO_NO_UPDATE_CHECK=1 exec ${deno} run --allow-all --no-lock --no-config --no-npm --no-remote ${cli} "$@"
 `;
 Deno.mkdirSync(bin, { recursive: true });
 Deno.mkdirSync(cache, { recursive: true });

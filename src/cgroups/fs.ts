@@ -54,6 +54,11 @@ export function mkdirTracked(dir: string, stopAt: string): string[] {
           const message = `cgroup ${path} already exists: another container uses it`;
           throw new ContainerError("IdInUse", message, { path });
         }
+        // A process placed in a frozen cgroup would never run (nor report back).
+        if (isFrozen(path)) {
+          const message = `container's cgroup unexpectedly frozen: ${path}`;
+          throw new ContainerError("SystemError", message, { path });
+        }
         made.push(path);
       }
     }
@@ -117,4 +122,16 @@ export async function waitEmpty(procsFile: string, timeoutMs = 5000): Promise<vo
  */
 export function removeDefaultParent(dir: string, root: string): void {
   if (dir.slice(0, dir.lastIndexOf("/")) === `${root}/cell`) rmdirRaw(`${root}/cell`);
+}
+
+/** Whether a cgroup directory's freezer (v1 freezer.state, v2 cgroup.freeze) holds it frozen. */
+function isFrozen(dir: string): boolean {
+  for (const [file, frozen] of [["freezer.state", "FROZEN"], ["cgroup.freeze", "1"]]) {
+    try {
+      if (Deno.readTextFileSync(`${dir}/${file}`).trim() === frozen) return true;
+    } catch {
+      // not this hierarchy's file
+    }
+  }
+  return false;
 }

@@ -39,7 +39,7 @@ export function planV1(resources: Resources, paths: Record<string, string>): Cgr
   if (resources.unified && Object.keys(resources.unified).length > 0) {
     throw new ContainerError(
       "ConfigInvalid",
-      "linux.resources.unified: needs cgroup v2 (this host is v1)",
+      "invalid configuration: linux.resources.unified needs cgroup v2 (this host is v1)",
     );
   }
   const unified = paths[UNIFIED_KEY];
@@ -64,14 +64,19 @@ function memory(r: Resources, paths: Record<string, string>): CgroupWrite[] {
   const f = "linux.resources.memory";
   const out: CgroupWrite[] = [];
   const limit = m.limit === undefined ? undefined : String(m.limit === -1 ? UNLIMITED : m.limit);
-  const swap = m.swap === undefined ? undefined : String(m.swap === -1 ? UNLIMITED : m.swap);
+  const memsw = `${dir}/memory.memsw.limit_in_bytes`;
+  // runc: an unlimited memory with the swap left out makes memory+swap unlimited too
+  // (memsw may not stay below memory).
+  const swapValue = m.swap ?? (m.limit === -1 && present(memsw) ? -1 : undefined);
+  const swap = swapValue === undefined
+    ? undefined
+    : String(swapValue === -1 ? UNLIMITED : swapValue);
   const limitWrite = limit === undefined ? [] : [{
     file: `${dir}/memory.limit_in_bytes`,
     value: limit,
     field: `${f}.limit`,
   }];
   if (swap !== undefined) {
-    const memsw = `${dir}/memory.memsw.limit_in_bytes`;
     if (!present(memsw)) {
       throw new ContainerError(
         "ConfigInvalid",
@@ -81,7 +86,7 @@ function memory(r: Resources, paths: Record<string, string>): CgroupWrite[] {
     const swapWrite = { file: memsw, value: swap, field: `${f}.swap` };
     // memory.limit <= memsw.limit at all times: raise memsw first, lower it last.
     const current = Number(Deno.readTextFileSync(memsw).trim());
-    const raising = m.swap === -1 || m.swap! > current;
+    const raising = swapValue === -1 || swapValue! > current;
     out.push(...(raising ? [swapWrite, ...limitWrite] : [...limitWrite, swapWrite]));
   } else {
     out.push(...limitWrite);
@@ -163,13 +168,18 @@ function cpu(r: Resources, paths: Record<string, string>): CgroupWrite[] {
     if (c.shares !== undefined) {
       out.push({ file: `${dir}/cpu.shares`, value: String(c.shares), field: `${f}.shares` });
     }
-    // The period first: a quota is checked against the period in force.
-    if (c.period !== undefined) {
-      out.push({ file: `${dir}/cpu.cfs_period_us`, value: String(c.period), field: `${f}.period` });
-    }
-    if (c.quota !== undefined) {
-      out.push({ file: `${dir}/cpu.cfs_quota_us`, value: String(c.quota), field: `${f}.quota` });
-    }
+    // Each write is checked against the other value in force and the parent's limit, so
+    // a shorter period goes after the quota (old quota / new period could exceed the
+    // parent), a longer one before it.
+    const period = c.period === undefined
+      ? []
+      : [{ file: `${dir}/cpu.cfs_period_us`, value: String(c.period), field: `${f}.period` }];
+    const quota = c.quota === undefined
+      ? []
+      : [{ file: `${dir}/cpu.cfs_quota_us`, value: String(c.quota), field: `${f}.quota` }];
+    const shorter = c.period !== undefined && c.quota !== undefined &&
+      c.period < currentPeriod(`${dir}/cpu.cfs_period_us`);
+    out.push(...(shorter ? [...quota, ...period] : [...period, ...quota]));
     if (c.idle !== undefined) {
       out.push({ file: `${dir}/cpu.idle`, value: String(c.idle), field: `${f}.idle` });
     }
@@ -229,6 +239,15 @@ function realtime(c: CpuResources, paths: Record<string, string>): CgroupWrite[]
   const current = Number(Deno.readTextFileSync(runtimeFile).trim());
   const periodFirst = period === undefined || current === -1 || period >= current;
   return periodFirst ? [...periodWrite, ...runtimeWrite] : [...runtimeWrite, ...periodWrite];
+}
+
+/** The period in force; a cgroup not made yet counts as the kernel's default. */
+function currentPeriod(file: string): number {
+  try {
+    return Number(Deno.readTextFileSync(file).trim());
+  } catch {
+    return 100_000;
+  }
 }
 
 function pids(r: Resources, paths: Record<string, string>): CgroupWrite[] {

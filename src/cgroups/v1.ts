@@ -123,7 +123,7 @@ export class V1Manager implements CgroupManager {
         const made = mkdirTracked(dir, this.#roots[controllers]);
         this.#created.push(...made);
         if (controllers === UNIFIED_KEY) enableControllersDown(this.#roots[controllers], dir);
-        if (controllers.split(",").includes("cpuset")) inheritCpuset(made);
+        if (controllers.split(",").includes("cpuset")) inheritCpuset(dir, this.#roots[controllers]);
       }
       this.apply(this.#resources);
     } catch (e) {
@@ -255,13 +255,17 @@ function readOr(file: string): string {
 }
 
 /** A new cpuset cgroup has no cpus or mems; copy each level's from its parent. */
-function inheritCpuset(made: readonly string[]): void {
-  for (const dir of made) {
-    const parent = dir.slice(0, dir.lastIndexOf("/"));
+function inheritCpuset(dir: string, root: string): void {
+  // A parent made by someone else (a pod's cgroup) may be empty too: fill every empty level
+  // from the hierarchy's root down, as runc does, or no process could join the leaf.
+  let parent = root;
+  for (const part of dir.slice(root.length).split("/").filter((p) => p !== "")) {
+    const level = `${parent}/${part}`;
     for (const file of ["cpuset.cpus", "cpuset.mems"]) {
-      const value = Deno.readTextFileSync(`${parent}/${file}`).trim();
-      writeCgroupFile(`${dir}/${file}`, value);
+      if (Deno.readTextFileSync(`${level}/${file}`).trim() !== "") continue;
+      writeCgroupFile(`${level}/${file}`, Deno.readTextFileSync(`${parent}/${file}`).trim());
     }
+    parent = level;
   }
 }
 

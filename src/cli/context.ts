@@ -15,22 +15,22 @@ export interface CliContext {
   logger: Logger;
   /** `--debug`. */
   debug: boolean;
+  /** `--criu`: the criu binary for checkpoint and restore. */
+  criu: string;
 }
 
 /** A command: its arguments after the command name; resolves to the exit code. */
 export type Command = (ctx: CliContext, args: string[]) => Promise<number>;
 
-/**
- * A failure that ends the CLI with `exitCode` rather than 1: runc's `exec` exits 255 when
- * the process cannot be started (its own exit codes are the process's).
- */
+/** A failure that exits with a code other than 1 (`exec` that cannot start: 255, as runc). */
 export class ExitCodeError extends Error {
-  /** The CLI's exit code. */
-  readonly exitCode: number;
+  /** The exit code. */
+  readonly code: number;
 
-  /** Wraps `cause`, keeping its message. */
-  constructor(cause: unknown, exitCode: number) {
+  /** Wraps `cause` (its message is what is logged) with an exit code. */
+  constructor(code: number, cause: unknown) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
-    this.exitCode = exitCode;
+    this.name = "ExitCodeError";
+    this.code = code;
   }
 }

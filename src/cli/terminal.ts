@@ -43,7 +43,8 @@ export function consoleFor(
         "--console-socket was given but the process has no terminal (process.terminal is false)",
       );
     }
-    return NONE;
+    // An explicit "no" (exec without --tty) overrides the config's process.terminal.
+    return options.terminal === false ? { ...NONE, options: { terminal: false } } : NONE;
   }
   if (socket !== undefined) {
     const fd = unixConnect(socket);

@@ -73,7 +73,10 @@ export interface SandboxConfigOptions {
  * device cgroup, and runc's masked and read-only paths.
  *
  * Unlike runc, `process.terminal` is `false`, so the process can start without a console
- * socket. The cgroup namespace is always requested (runc adds it only on cgroup v2 hosts).
+ * socket; no ambient capabilities are listed; the cgroup namespace is always requested
+ * (runc adds it only on cgroup v2 hosts); `/sys/devices/virtual/tpm` is masked too. `cell
+ * spec` writes runc's form (terminal, ambient, cgroup namespace as runc, runc's key order)
+ * from this one.
  *
  * @example
  * ```ts ignore

@@ -11,6 +11,7 @@ import { type CgroupManager, detectCgroupMode, restoreCgroupManager } from "../c
 import { type OomEvent, OomStream } from "../cgroups/oom.ts";
 import type { CgroupStats } from "../cgroups/stats.ts";
 import { mergeResources } from "../cgroups/merge.ts";
+import { subCgroupDirs } from "../cgroups/sub.ts";
 import { validateResources } from "../config/validate_resources.ts";
 import type { Resources, Spec } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
@@ -348,6 +349,12 @@ export class Container implements AsyncDisposable {
     fifo?: { fd: number; path: string },
     hookReport?: number,
   ): Promise<ContainerProcess> {
+    if (options.subCgroups) {
+      throw new ContainerError(
+        "ConfigInvalid",
+        "subCgroups: only a process joining a running container takes them",
+      );
+    }
     const proc = resolveProcess(this.config, options);
     const cgroup = this.#cgroupOf(state);
     const intoCgroup = cgroup.mode === "v2" ? state.cgroup.paths.unified : undefined;
@@ -444,6 +451,11 @@ export class Container implements AsyncDisposable {
     options: ProcessOptions,
     agent: SeccompAgent | undefined,
   ): Promise<ContainerProcess> {
+    const dirs = options.subCgroups ? subCgroupDirs(state.cgroup, options.subCgroups) : undefined;
+    const cgroupProcs = dirs
+      ? Object.values(dirs).map((dir) => `${dir}/cgroup.procs`)
+      : this.#cgroupOf(state).procsFiles();
+    const v2Dir = dirs ? dirs.unified : state.cgroup.paths.unified;
     return this.#launch(proc, options, {
       plan: (stdio) =>
         planExec(this.config, {
@@ -453,8 +465,8 @@ export class Container implements AsyncDisposable {
           process: proc,
           stdio,
           extraFds: options.extraFds ?? [],
-          cgroupProcs: this.#cgroupOf(state).procsFiles(),
-          cloneIntoCgroup: state.cgroup.mode === "v2" ? state.cgroup.paths.unified : undefined,
+          cgroupProcs,
+          cloneIntoCgroup: state.cgroup.mode === "v2" ? v2Dir : undefined,
           seccompListener: agent,
         }),
     });

@@ -14,7 +14,7 @@ function signalName(n: number): string {
   return Object.keys(SIGNALS).find((name) => SIGNALS[name] === n) ?? String(n);
 }
 
-const ENOENT = 2, EACCES = 13;
+const ENOENT = 2, EACCES = 13, ELOOP = 40;
 
 /**
  * How a hook run by the init ended, from its record: it could not be run (errno), its exit
@@ -78,8 +78,13 @@ export function spawnError(
   }
   const what = failure.opIndex >= 0 ? descriptions[failure.opIndex] : undefined;
   const path = failure.path ? ` "${failure.path}"` : "";
+  // A mount target resolved with no symlinks allowed (/proc, /sys, /dev) met one: say so in
+  // the words runc uses.
+  const hint = failure.errno === ELOOP && what?.startsWith("mount") && failure.path
+    ? ` (${failure.path} must be mounted on ordinary directory, not a symlink)`
+    : "";
   const message = what
-    ? `cannot ${what}: ${failure.syscall}${path}: ${name}`
-    : `${failure.syscall}${path}: ${name}`;
+    ? `cannot ${what}: ${failure.syscall}${path}: ${name}${hint}`
+    : `${failure.syscall}${path}: ${name}${hint}`;
   return new ContainerError("SystemError", message, details);
 }

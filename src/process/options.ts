@@ -58,6 +58,13 @@ export interface ProcessOptions {
   /** Extra fds of this process to pass; they become fds 3, 4, ... inside. */
   extraFds?: number[];
   /**
+   * For a process joining a running container (as runc's `exec --cgroup`): existing
+   * sub-cgroups of the container's cgroup to place it in, as paths relative to that cgroup
+   * by controller name (`{ memory: "sub" }`), or `{ "": "sub" }` for every hierarchy.
+   * Controllers left out keep the container's cgroup. Refused for the init.
+   */
+  subCgroups?: Record<string, string>;
+  /**
    * Give the process a terminal (default: the config's `process.terminal`). It needs
    * {@linkcode ProcessOptions.consoleSocket}; stdin, stdout and stderr are then the
    * terminal and must be left out.

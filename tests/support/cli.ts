@@ -25,12 +25,18 @@ export interface CliResult {
 /**
  * Runs `cell --root <root> args...`; stdin is empty unless given. With `detached`
  * (create, run -d, exec -d) stdout and stderr go to /dev/null: the container's processes
- * inherit them, as from runc, and a pipe would stay open as long as they run.
+ * inherit them, as from runc, and a pipe would stay open as long as they run. A call that
+ * has not ended after `timeoutMs` (default 60 s) is killed, so a hang fails the test.
  */
 export async function cell(
   root: string,
   args: string[],
-  options: { stdin?: string; env?: Record<string, string>; detached?: boolean } = {},
+  options: {
+    stdin?: string;
+    env?: Record<string, string>;
+    detached?: boolean;
+    timeoutMs?: number;
+  } = {},
 ): Promise<CliResult> {
   const output = options.detached ? "null" : "piped";
   const [program, ...prefix] = cellArgv(root);
@@ -40,6 +46,7 @@ export async function cell(
     stdout: output,
     stderr: output,
     env: options.env,
+    signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
   }).spawn();
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();

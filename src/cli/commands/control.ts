@@ -4,29 +4,41 @@
  * @module
  */
 
+import { ContainerError } from "../../errors.ts";
 import { signalNumber } from "../../process/signals.ts";
 import type { Command } from "../context.ts";
-import { bool, need, parseFlags } from "../flags.ts";
+import { args, bool, parseFlags } from "../flags.ts";
 
 /** `kill ID [SIGNAL]`: signals the init (default SIGTERM), or every process with `--all`. */
-export const kill: Command = async (ctx, args) => {
-  const p = parseFlags(args, { all: { type: "boolean", short: "a" } });
-  const [id, signal = "SIGTERM"] = need(p, 1, "kill [command options] <container-id> [signal]");
+export const kill: Command = async (ctx, argv) => {
+  const p = parseFlags(argv, {
+    all: { type: "boolean", short: "a", help: "signal every process of the container" },
+  });
+  const [id, signal = "SIGTERM"] = args(p, { atLeast: 1, atMost: 2 }, "kill");
+  const number = /^\d+$/.test(signal) && Number(signal) === 0 ? 0 : signalNumber(signal);
   const container = await ctx.factory.load(id);
-  await container.signal(signalNumber(signal), { all: bool(p, "all") });
+  if (number === 0) {
+    // kill(2)'s null signal: nothing is sent; only whether there is a process is checked.
+    const status = await container.status();
+    if (!bool(p, "all") && !["created", "running", "pausing", "paused"].includes(status)) {
+      throw new ContainerError("ContainerNotRunning", "container not running");
+    }
+    return 0;
+  }
+  await container.signal(number, { all: bool(p, "all") });
   return 0;
 };
 
 /** `pause ID`: freezes every process of the container. */
-export const pause: Command = async (ctx, args) => {
-  const [id] = need(parseFlags(args, {}), 1, "pause <container-id>");
+export const pause: Command = async (ctx, argv) => {
+  const [id] = args(parseFlags(argv, {}), { exactly: 1 }, "pause");
   await (await ctx.factory.load(id)).pause();
   return 0;
 };
 
 /** `resume ID`: thaws a paused container. */
-export const resume: Command = async (ctx, args) => {
-  const [id] = need(parseFlags(args, {}), 1, "resume <container-id>");
+export const resume: Command = async (ctx, argv) => {
+  const [id] = args(parseFlags(argv, {}), { exactly: 1 }, "resume");
   await (await ctx.factory.load(id)).resume();
   return 0;
 };

@@ -9,15 +9,15 @@
 import type { CgroupStats } from "../../cgroups/stats.ts";
 import { ContainerError } from "../../errors.ts";
 import type { Command } from "../context.ts";
-import { bool, need, parseFlags, str } from "../flags.ts";
+import { args, bool, parseFlags, str } from "../flags.ts";
 
 /** `events [--stats] [--interval 5s] ID`. */
-export const events: Command = async (ctx, args) => {
-  const p = parseFlags(args, {
-    stats: { type: "boolean" },
-    interval: { type: "string" },
+export const events: Command = async (ctx, argv) => {
+  const p = parseFlags(argv, {
+    interval: { type: "string", help: `how often to print stats (default: "5s")` },
+    stats: { type: "boolean", help: "print the stats once and exit" },
   });
-  const [id] = need(p, 1, "events [command options] <container-id>");
+  const [id] = args(p, { exactly: 1 }, "events");
   const container = await ctx.factory.load(id);
   const emit = (event: Record<string, unknown>) => console.log(JSON.stringify(event));
   const snapshot = async () => ({ type: "stats", id, data: runcStats(await container.stats()) });

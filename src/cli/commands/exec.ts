@@ -1,6 +1,8 @@
 /**
  * `exec ID CMD...`: another process in a running (or created) container, from a
- * process.json (`--process`) or from the config's process with the flags applied.
+ * process.json (`--process`) or from the config's process with the flags applied. As
+ * runc's: flags end at the container id (no reordering), the process has a terminal only
+ * with `--tty` (or `terminal` in the process.json), and an exec that cannot start exits 255.
  *
  * @module
  */
@@ -11,64 +13,82 @@ import { ContainerError } from "../../errors.ts";
 import type { ProcessOptions } from "../../process/options.ts";
 import { preservedFds, writePidFile } from "../bundle.ts";
 import { type CliContext, type Command, ExitCodeError } from "../context.ts";
-import { bool, int, list, type Parsed, parseFlags, str } from "../flags.ts";
+import { debugSpawn } from "../debug.ts";
+import { args, bool, int, list, type Parsed, parseFlags, str } from "../flags.ts";
 import { consoleFor } from "../terminal.ts";
 import { SignalForwarder } from "../signals.ts";
 
 const EXEC_FLAGS = {
-  process: { type: "string", short: "p" },
-  detach: { type: "boolean", short: "d" },
-  "pid-file": { type: "string" },
-  tty: { type: "boolean", short: "t" },
-  "console-socket": { type: "string" },
-  cwd: { type: "string" },
-  env: { type: "string", short: "e", multiple: true },
-  user: { type: "string", short: "u" },
-  "additional-gids": { type: "string", short: "g", multiple: true },
-  cap: { type: "string", short: "c", multiple: true },
-  "no-new-privs": { type: "boolean" },
-  "preserve-fds": { type: "string" },
-  apparmor: { type: "string" },
-  "process-label": { type: "string" },
-  "ignore-paused": { type: "boolean" },
+  "console-socket": {
+    type: "string",
+    help: "an AF_UNIX socket to send the master of the process's terminal to",
+  },
+  cwd: { type: "string", help: "the working directory inside the container" },
+  env: { type: "string", short: "e", multiple: true, help: "set an environment variable" },
+  tty: { type: "boolean", short: "t", help: "give the process a terminal" },
+  user: { type: "string", short: "u", help: "the user, as <uid>[:<gid>]" },
+  "additional-gids": { type: "string", short: "g", multiple: true, help: "a supplementary gid" },
+  process: { type: "string", short: "p", help: "a process.json to run" },
+  detach: { type: "boolean", short: "d", help: "leave the process running and return" },
+  "pid-file": { type: "string", help: "write the process's pid to this file" },
+  "process-label": { type: "string", help: "the SELinux label of the process" },
+  apparmor: { type: "string", help: "the AppArmor profile of the process" },
+  "no-new-privs": { type: "boolean", help: "set no_new_privs for the process" },
+  cap: { type: "string", short: "c", multiple: true, help: "add a capability" },
+  "preserve-fds": {
+    type: "string",
+    help: "pass N more fds (3 to 3+N-1) to the process (default: 0)",
+  },
+  cgroup: {
+    type: "string",
+    multiple: true,
+    help: "run in an existing sub-cgroup: [<controller>[,<controller>]:]<path>",
+  },
+  "ignore-paused": { type: "boolean", help: "exec into a paused container once it is resumed" },
 } as const;
 
 /** `exec [flags] ID [CMD ARGS...]`. */
-export const exec: Command = async (ctx, args) => {
-  const p = parseFlags(args, EXEC_FLAGS);
-  const [id, ...command] = p.positionals;
-  if (!id) {
-    throw new ContainerError(
-      "ConfigInvalid",
-      "usage: cell exec [command options] <container-id> <command> [args...]",
-    );
-  }
+export const exec: Command = async (ctx, argv) => {
+  const p = parseFlags(argv, EXEC_FLAGS, { reorder: false });
+  const [id, ...command] = args(p, { atLeast: 1 }, "exec");
   try {
-    return await execIn(ctx, p, id, command);
+    return await execIn(ctx, ctx.factory.load(id), p, command);
   } catch (e) {
-    throw new ExitCodeError(e, 255); // runc's exec: 255 when its process never ran
+    throw new ExitCodeError(255, e instanceof Error ? prefixed(e) : e);
   }
 };
 
-/** The exec once its arguments are known; resolves to the process's exit code. */
+/** runc's words: "exec failed: ..." (the original error stays the cause). */
+function prefixed(e: Error): Error {
+  return new Error(`exec failed: ${e.message}`, { cause: e });
+}
+
 async function execIn(
   ctx: CliContext,
+  loading: Promise<Container>,
   p: Parsed,
-  id: string,
   command: string[],
 ): Promise<number> {
-  const container = await ctx.factory.load(id);
+  const container = await loading;
+  await checkStatus(container, bool(p, "ignore-paused"));
   const file = str(p, "process");
+  if (!file && command.length === 0) {
+    throw new ContainerError("ConfigInvalid", "process args cannot be empty");
+  }
   const { options, terminal } = file ? fromProcessFile(file) : fromFlags(container, p, command);
+  const subCgroups = subCgroupFlags(list(p, "cgroup"));
+  if (subCgroups) options.subCgroups = subCgroups;
   const detach = bool(p, "detach");
   using signals = detach ? null : new SignalForwarder();
   using console = consoleFor(container, str(p, "console-socket"), { detached: detach, terminal });
+  const spawned = debugSpawn(ctx, "exec");
   const proc = await container.start({
     ...options,
     detached: detach,
     extraFds: preservedFds(int(p, "preserve-fds", 0)),
     ...console.options,
   });
+  spawned(proc.pid);
   const pidFile = str(p, "pid-file");
   if (pidFile) writePidFile(pidFile, proc.pid);
   if (detach) return 0;
@@ -76,6 +96,52 @@ async function execIn(
   const code = await signals!.wait(proc);
   await console.done();
   return code;
+}
+
+/**
+ * runc's checks before an exec: not into a stopped container, and into a paused one only
+ * with `--ignore-paused`, which here waits until the container is resumed (runc's process
+ * would sit frozen in the cgroup until then: the same from outside).
+ */
+async function checkStatus(container: Container, ignorePaused: boolean): Promise<void> {
+  for (let polls = 0;; polls++) {
+    const status = await container.status();
+    if (status === "stopped") {
+      throw new ContainerError("ContainerNotRunning", "cannot exec in a stopped container");
+    }
+    if (status !== "paused" && status !== "pausing") return;
+    if (!ignorePaused) {
+      throw new ContainerError(
+        "ContainerPaused",
+        "cannot exec in a paused container (use --ignore-paused to override)",
+      );
+    }
+    await new Promise((r) => setTimeout(r, Math.min(10 * 2 ** polls, 200)));
+  }
+}
+
+/** `--cgroup` values as runc reads them: `path` alone, or `ctrl[,ctrl]:path` each. */
+function subCgroupFlags(values: string[]): Record<string, string> | undefined {
+  if (values.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const value of values) {
+    const parts = value.split(":");
+    if (parts.length > 2) {
+      throw new ContainerError("ConfigInvalid", `invalid --cgroup argument: ${value}`);
+    }
+    if (parts.length === 1) {
+      if (values.length !== 1) {
+        throw new ContainerError(
+          "ConfigInvalid",
+          `invalid --cgroup argument: ${value} (missing <controller>: prefix)`,
+        );
+      }
+      out[""] = value;
+      continue;
+    }
+    for (const controller of parts[0].split(",")) out[controller] = parts[1];
+  }
+  return out;
 }
 
 function fromProcessFile(file: string): { options: ProcessOptions; terminal: boolean } {
@@ -111,12 +177,6 @@ function fromFlags(
   p: Parsed,
   command: string[],
 ): { options: ProcessOptions; terminal: boolean } {
-  if (command.length === 0) {
-    throw new ContainerError(
-      "ConfigInvalid",
-      "exec needs a command: cell exec <container-id> <command> [args...]",
-    );
-  }
   const base = container.config.process;
   const options: ProcessOptions = { args: command };
   const env = list(p, "env");
@@ -140,6 +200,7 @@ function fromFlags(
   if (apparmor !== undefined) options.apparmorProfile = apparmor;
   const label = str(p, "process-label");
   if (label !== undefined) options.selinuxLabel = label;
+  // runc decides from --tty alone, whatever the config's process.terminal says.
   return { options, terminal: bool(p, "tty") };
 }
 
@@ -158,7 +219,7 @@ function mergeEnv(base: string[], added: string[]): string[] {
   return [...base.filter((e) => !replaced.has(key(e))), ...added];
 }
 
-/** `--cap` adds to the bounding, effective and permitted sets, as runc does. */
+/** `--cap` adds to the bounding, effective, permitted and ambient sets, as runc does. */
 function addCaps(base: Capabilities | undefined, caps: string[]): Capabilities {
   const add = (set?: string[]) => [...new Set([...(set ?? []), ...caps])];
   return {
@@ -166,5 +227,6 @@ function addCaps(base: Capabilities | undefined, caps: string[]): Capabilities {
     bounding: add(base?.bounding),
     effective: add(base?.effective),
     permitted: add(base?.permitted),
+    ambient: add(base?.ambient),
   };
 }

@@ -11,7 +11,7 @@ import { lsmEnabled } from "../../config/validate_process.ts";
 import { OCI_SPEC_VERSION } from "../../container/container.ts";
 import { mountOptionNames } from "../../rootfs/mount_flags.ts";
 import type { Command } from "../context.ts";
-import { parseFlags } from "../flags.ts";
+import { args, parseFlags } from "../flags.ts";
 
 /** The features document. */
 export function featuresDocument(): Record<string, unknown> {
@@ -56,8 +56,8 @@ export function featuresDocument(): Record<string, unknown> {
 
 /** `features`: prints the document. */
 // deno-lint-ignore require-await
-export const features: Command = async (_ctx, args) => {
-  parseFlags(args, {});
+export const features: Command = async (_ctx, argv) => {
+  args(parseFlags(argv, {}), { exactly: 0 }, "features");
   console.log(JSON.stringify(featuresDocument(), null, "  "));
   return 0;
 };

@@ -12,23 +12,47 @@ import { ContainerError } from "../../errors.ts";
 import type { ContainerProcess } from "../../process/handle.ts";
 import { preservedFds, readBundle, writePidFile } from "../bundle.ts";
 import type { Command } from "../context.ts";
-import { bool, int, need, parseFlags, str } from "../flags.ts";
+import { args, bool, int, type Parsed, parseFlags, str } from "../flags.ts";
 import { SignalForwarder } from "../signals.ts";
 import { consoleFor } from "../terminal.ts";
+import { debugSpawn } from "../debug.ts";
 
 const CREATE_FLAGS = {
-  bundle: { type: "string", short: "b" },
-  "console-socket": { type: "string" },
-  "pid-file": { type: "string" },
-  "no-pivot": { type: "boolean" },
-  "no-new-keyring": { type: "boolean" },
-  "preserve-fds": { type: "string" },
+  bundle: {
+    type: "string",
+    short: "b",
+    help: "the bundle directory (default: the current directory)",
+  },
+  "console-socket": {
+    type: "string",
+    help: "an AF_UNIX socket to send the master of the init's terminal to",
+  },
+  "pid-file": { type: "string", help: "write the init's pid to this file" },
+  "no-pivot": {
+    type: "boolean",
+    help: "enter the root filesystem without pivot_root (for a rootfs on a ramdisk)",
+  },
+  "no-new-keyring": {
+    type: "boolean",
+    help: "accepted for runc's sake: cell makes no session keyring",
+  },
+  "preserve-fds": {
+    type: "string",
+    help: "pass N more fds (3 to 3+N-1) to the init (default: 0)",
+  },
+} as const;
+
+const RUN_FLAGS = {
+  ...CREATE_FLAGS,
+  detach: { type: "boolean", short: "d", help: "leave the container running and return" },
+  keep: { type: "boolean", help: "keep the container after its init exits" },
+  "no-subreaper": { type: "boolean", help: "accepted for runc's sake: cell is no subreaper" },
 } as const;
 
 /** `create ID`: sets everything up and leaves the init blocked before its exec. */
-export const create: Command = async (ctx, args) => {
-  const p = parseFlags(args, CREATE_FLAGS);
-  const [id] = need(p, 1, "create [command options] <container-id>");
+export const create: Command = async (ctx, argv) => {
+  const p = parseFlags(argv, CREATE_FLAGS);
+  const [id] = args(p, { exactly: 1 }, "create");
   const { bundle, config } = readBundle(str(p, "bundle", ".")!);
   const container = await ctx.factory.create(id, config, {
     bundle,
@@ -38,11 +62,13 @@ export const create: Command = async (ctx, args) => {
   if (!container.config.process) return 0;
   try {
     using console = consoleFor(container, str(p, "console-socket"), { detached: true });
+    const spawned = debugSpawn(ctx, "init");
     const init = await container.createInit({
       detached: true,
       extraFds: preservedFds(int(p, "preserve-fds", 0)),
       ...console.options,
     });
+    spawned(init.pid);
     const pidFile = str(p, "pid-file");
     if (pidFile) writePidFile(pidFile, init.pid);
   } catch (e) {
@@ -53,46 +79,46 @@ export const create: Command = async (ctx, args) => {
 };
 
 /** `start ID`: lets a created container's init exec its program. */
-export const start: Command = async (ctx, args) => {
-  const p = parseFlags(args, {});
-  const [id] = need(p, 1, "start <container-id>");
+export const start: Command = async (ctx, argv) => {
+  const [id] = args(parseFlags(argv, {}), { exactly: 1 }, "start");
   const container = await ctx.factory.load(id);
   await container.startInit();
   return 0;
 };
 
 /** `run ID`: create and start; in the foreground, wait and exit with the init's status. */
-export const run: Command = async (ctx, args) => {
-  const p = parseFlags(args, {
-    ...CREATE_FLAGS,
-    detach: { type: "boolean", short: "d" },
-    keep: { type: "boolean" },
-  });
-  const [id, ...rest] = need(p, 1, "run [command options] <container-id> [-- command]");
-  const { bundle, config } = bundleOrSandbox(str(p, "bundle", ".")!, rest);
+export const run: Command = async (ctx, argv) => {
+  const p = parseFlags(argv, RUN_FLAGS);
+  const [id, ...rest] = args(p, { atLeast: 1 }, "run");
+  const { bundle, config } = bundleOrSandbox(p, rest);
   const detach = bool(p, "detach");
   const container = await ctx.factory.create(id, config, {
     bundle,
     noPivotRoot: bool(p, "no-pivot"),
   });
   let init: ContainerProcess;
+  let failed = true;
   try {
     using signals = detach ? null : new SignalForwarder();
     using console = consoleFor(container, str(p, "console-socket"), { detached: detach });
+    const spawned = debugSpawn(ctx, "init");
     init = await container.start({
       detached: detach,
       extraFds: preservedFds(int(p, "preserve-fds", 0)),
       ...console.options,
     });
+    spawned(init.pid);
     const pidFile = str(p, "pid-file");
     if (pidFile) writePidFile(pidFile, init.pid);
+    failed = false;
     if (detach) return 0;
     console.attach();
     const code = await signals!.wait(init);
     await console.done();
     return code;
   } finally {
-    if (!detach && !bool(p, "keep")) await container.destroy();
+    // As runc: gone when it ends in the foreground or fails to start, unless --keep.
+    if ((failed || !detach) && !bool(p, "keep")) await container.destroy();
   }
 };
 
@@ -100,10 +126,13 @@ export const run: Command = async (ctx, args) => {
  * The bundle's config; with no config.json there, the built-in sandbox running the
  * command after `--` (default `sh`): the host seen read-only, deno and libcell hidden.
  */
-function bundleOrSandbox(dir: string, rest: string[]): { bundle: string; config: unknown } {
+function bundleOrSandbox(p: Parsed, rest: string[]): { bundle: string; config: unknown } {
+  const dir = str(p, "bundle", ".")!;
   const bundle = resolve(dir);
   try {
     Deno.statSync(join(bundle, "config.json"));
+    // A bundle's run takes the id alone, as runc's.
+    args(p, { exactly: 1 }, "run");
     return readBundle(dir);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
@@ -115,9 +144,11 @@ function bundleOrSandbox(dir: string, rest: string[]): { bundle: string; config:
 }
 
 /** `delete ID`: removes a stopped or created container; `--force` kills a running one. */
-export const remove: Command = async (ctx, args) => {
-  const p = parseFlags(args, { force: { type: "boolean", short: "f" } });
-  const [id] = need(p, 1, "delete [command options] <container-id>");
+export const remove: Command = async (ctx, argv) => {
+  const p = parseFlags(argv, {
+    force: { type: "boolean", short: "f", help: "kill a running container (SIGKILL) first" },
+  });
+  const [id] = args(p, { exactly: 1 }, "delete");
   let container: Container;
   try {
     container = await ctx.factory.load(id);

@@ -7,12 +7,11 @@
 import type { OciState } from "../../container/container.ts";
 import { ContainerError } from "../../errors.ts";
 import type { Command } from "../context.ts";
-import { bool, need, parseFlags, str } from "../flags.ts";
+import { args, bool, parseFlags, str } from "../flags.ts";
 
 /** `state ID`: the OCI state JSON. */
-export const state: Command = async (ctx, args) => {
-  const p = parseFlags(args, {});
-  const [id] = need(p, 1, "state <container-id>");
+export const state: Command = async (ctx, argv) => {
+  const [id] = args(parseFlags(argv, {}), { exactly: 1 }, "state");
   const s = await (await ctx.factory.load(id)).ociState();
   console.log(JSON.stringify(runcState(s), null, "  "));
   return 0;
@@ -35,11 +34,12 @@ function runcState(s: OciState): Record<string, unknown> {
 }
 
 /** `list`: a table, JSON (`--format json`) or ids only (`-q`). */
-export const list: Command = async (ctx, args) => {
-  const p = parseFlags(args, {
-    format: { type: "string", short: "f" },
-    quiet: { type: "boolean", short: "q" },
+export const list: Command = async (ctx, argv) => {
+  const p = parseFlags(argv, {
+    format: { type: "string", short: "f", help: `table or json (default: "table")` },
+    quiet: { type: "boolean", short: "q", help: "print only the container ids" },
   });
+  args(p, { exactly: 0 }, "list");
   const format = str(p, "format", "table");
   if (format !== "table" && format !== "json") {
     throw new ContainerError("ConfigInvalid", `invalid format option "${format}"`);
@@ -68,9 +68,12 @@ export const list: Command = async (ctx, args) => {
 };
 
 /** `ps ID [ps options]`: `ps` output (default `-ef`) for the container's processes, or `--format json` pids. */
-export const ps: Command = async (ctx, args) => {
-  const p = parseFlags(args, { format: { type: "string", short: "f" } });
-  const [id, ...psArgs] = need(p, 1, "ps [command options] <container-id> [ps options]");
+export const ps: Command = async (ctx, argv) => {
+  // As runc's, ps does not reorder: flags after the id are ps(1)'s.
+  const p = parseFlags(argv, {
+    format: { type: "string", short: "f", help: `table or json (default: "table")` },
+  }, { reorder: false });
+  const [id, ...psArgs] = args(p, { atLeast: 1 }, "ps");
   const container = await ctx.factory.load(id);
   const pids = await container.processes();
   if (str(p, "format", "table") === "json") {

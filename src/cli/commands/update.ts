@@ -8,32 +8,37 @@
 import type { Resources } from "../../config/types.ts";
 import { ContainerError } from "../../errors.ts";
 import type { Command } from "../context.ts";
-import { need, type Parsed, parseFlags, str } from "../flags.ts";
+import { args, type Parsed, parseFlags, str } from "../flags.ts";
 
 const VALUE_FLAGS = {
-  resources: { type: "string", short: "r" },
-  memory: { type: "string", short: "m" },
-  "memory-reservation": { type: "string" },
-  "memory-swap": { type: "string" },
+  resources: {
+    type: "string",
+    short: "r",
+    help: "a linux.resources JSON object: a file, or - for standard input",
+  },
+  "blkio-weight": { type: "string", help: "block I/O weight, 10 to 1000" },
+  "cpu-period": { type: "string", help: "CFS period (µs)" },
+  "cpu-quota": { type: "string", help: "CFS quota (µs) per period; -1: none" },
+  "cpu-share": { type: "string", help: "CPU shares (relative weight)" },
+  "cpu-shares": { type: "string" },
+  "cpu-rt-period": { type: "string", help: "real-time period (µs)" },
+  "cpu-rt-runtime": { type: "string", help: "real-time runtime (µs) per period" },
+  "cpuset-cpus": { type: "string", help: "CPUs to use (0-3,5)" },
+  "cpuset-mems": { type: "string", help: "memory nodes to use" },
   "kernel-memory": { type: "string" },
   "kernel-memory-tcp": { type: "string" },
-  "cpu-shares": { type: "string" },
-  "cpu-quota": { type: "string" },
-  "cpu-period": { type: "string" },
-  "cpu-rt-period": { type: "string" },
-  "cpu-rt-runtime": { type: "string" },
-  "cpuset-cpus": { type: "string" },
-  "cpuset-mems": { type: "string" },
-  "pids-limit": { type: "string" },
-  "blkio-weight": { type: "string" },
-  "l3-cache-schema": { type: "string" },
-  "mem-bw-schema": { type: "string" },
+  memory: { type: "string", short: "m", help: "memory limit (bytes, or 64m, 1g); -1: none" },
+  "memory-reservation": { type: "string", help: "memory soft limit" },
+  "memory-swap": { type: "string", help: "memory + swap limit; -1: none" },
+  "pids-limit": { type: "string", help: "most processes at once; -1: none" },
+  "l3-cache-schema": { type: "string", help: "Intel RDT L3 cache schema (not supported)" },
+  "mem-bw-schema": { type: "string", help: "Intel RDT memory bandwidth schema (not supported)" },
 } as const;
 
 /** `update [flags] ID`. */
-export const update: Command = async (ctx, args) => {
-  const p = parseFlags(args, VALUE_FLAGS);
-  const [id] = need(p, 1, "update [command options] <container-id>");
+export const update: Command = async (ctx, argv) => {
+  const p = parseFlags(argv, VALUE_FLAGS);
+  const [id] = args(p, { exactly: 1 }, "update");
   const container = await ctx.factory.load(id);
   const file = str(p, "resources");
   const resources = file !== undefined ? await readResources(file) : fromFlags(p);
@@ -54,7 +59,7 @@ async function readResources(file: string): Promise<unknown> {
 }
 
 function fromFlags(p: Parsed): Resources {
-  for (const name of ["cpu-rt-period", "cpu-rt-runtime", "l3-cache-schema", "mem-bw-schema"]) {
+  for (const name of ["l3-cache-schema", "mem-bw-schema", "kernel-memory", "kernel-memory-tcp"]) {
     if (str(p, name) !== undefined) {
       throw new ContainerError("ConfigInvalid", `--${name} is not supported`);
     }
@@ -77,9 +82,11 @@ function fromFlags(p: Parsed): Resources {
   };
   if (Object.values(memory).some((v) => v !== undefined)) r.memory = prune(memory);
   const cpu = {
-    shares: num("cpu-shares"),
+    shares: num("cpu-share") ?? num("cpu-shares"),
     quota: num("cpu-quota"),
     period: num("cpu-period"),
+    realtimePeriod: num("cpu-rt-period"),
+    realtimeRuntime: num("cpu-rt-runtime"),
     cpus: str(p, "cpuset-cpus"),
     mems: str(p, "cpuset-mems"),
   };
