@@ -166,10 +166,10 @@ Deno.test("cli: stopped containers refuse kill but not kill --all, in runc's wor
   assert.match(kill.stderr, /container not running/);
   const all = await cell(root, ["kill", "--all", ID_done, "9"]);
   assert.equal(all.code, 0, all.stderr);
-  // runc's exec exits 255 when its process cannot run.
+  // runc's exec exits 255 when its process cannot run, with these words.
   const exec = await cell(root, ["exec", ID_done, "true"]);
   assert.equal(exec.code, 255);
-  assert.match(exec.stderr, /container not running/);
+  assert.match(exec.stderr, /exec failed: cannot exec in a stopped container/);
   assert.equal((await cell(root, ["delete", ID_done])).code, 0);
   assert.equal((await cell(root, ["create", "--bundle", dir, ID_c], { detached: true })).code, 0);
   assert.equal((await cell(root, ["kill", ID_c, "9"])).code, 0);
