@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { ContainerError } from "../mod.ts";
 import { planV1 } from "../src/cgroups/resources_v1.ts";
 import { planV2 } from "../src/cgroups/resources_v2.ts";
+import { mountV1, unmountV1 } from "../tools/hybrid_host.ts";
 import { bundle, cell } from "./support/cli.ts";
 import { assertNothingLeft, busyboxConfig, testFactory, uniqueId } from "./support/fixture.ts";
 
@@ -80,33 +81,32 @@ Deno.test("kernel memory stays refused as deprecated; a bad network section name
 });
 
 /** Mounts a v1 hierarchy of `controller` at a temporary directory; returns it. */
-function mountHierarchy(controller: string): string {
+async function mountHierarchy(controller: string): Promise<string> {
   const target = Deno.makeTempDirSync({ prefix: `cell-${controller}-` });
-  const out = new Deno.Command("mount", {
-    args: ["-t", "cgroup", "-o", controller, "cgroup", target],
-    stderr: "piped",
-  }).outputSync();
-  if (!out.success) {
+  try {
+    await mountV1(controller, target);
+  } catch (e) {
     Deno.removeSync(target);
-    throw new Error(`mount ${controller}: ${new TextDecoder().decode(out.stderr)}`);
+    throw e;
   }
   return target;
 }
 
-function unmountHierarchy(target: string): void {
-  new Deno.Command("umount", { args: [target] }).outputSync();
+/** Unmounts it and waits until the hierarchy is gone (a dying child can keep it). */
+async function unmountHierarchy(controller: string, target: string): Promise<void> {
+  await unmountV1(controller, target);
   Deno.removeSync(target);
 }
 
 Deno.test("network: net_cls.classid and net_prio.ifpriomap where those hierarchies are mounted", async () => {
   // Not mounted on a fresh machine: mount them here (the CLI, a fresh process, reads the
   // host's hierarchies anew) and take them away after.
-  const netCls = mountHierarchy("net_cls");
+  const netCls = await mountHierarchy("net_cls");
   let netPrio: string | undefined;
   const root = await Deno.makeTempDir({ prefix: "cell-net-state-" });
   const id = `net-${Deno.pid}`;
   try {
-    netPrio = mountHierarchy("net_prio");
+    netPrio = await mountHierarchy("net_prio");
     const dir = await bundle(["sleep", "60"], (s) => {
       s.linux!.resources!.network = {
         classID: 0x100001,
@@ -137,7 +137,7 @@ Deno.test("network: net_cls.classid and net_prio.ifpriomap where those hierarchi
       false,
       "cgroups left",
     );
-    if (netPrio) unmountHierarchy(netPrio);
-    unmountHierarchy(netCls);
+    if (netPrio) await unmountHierarchy("net_prio", netPrio);
+    await unmountHierarchy("net_cls", netCls);
   }
 });

@@ -1,6 +1,7 @@
 /**
  * Moving a controller between the two sides of a hybrid cgroup host, for the bench (crun
- * wants the cgroup2 side empty) and the tests (which put the host back as they found it).
+ * wants the cgroup2 side empty) and the tests (which mount v1 hierarchies they need, such
+ * as hugetlb, net_cls or net_prio, and put the host back as they found it).
  *
  * Mounting a v1 hierarchy for a controller takes it off the cgroup2 side (EBUSY while a
  * cgroup2 directory below the root has it enabled). Unmounting gives it back only if the
@@ -78,20 +79,32 @@ function enabledBelowRoot(controller: string, dir = UNIFIED, depth = 0): string[
 }
 
 /**
- * Unmounts the v1 hierarchy of `controller` at `mountPoint` and waits until the controller
- * is back on the cgroup2 side, mounting and unmounting again (bounded) while a dying child
- * cgroup keeps the hierarchy alive.
+ * The hierarchy id /proc/cgroups gives `controller`: 0 when it is bound to no v1 hierarchy
+ * (it is on the cgroup2 side, or unused), undefined if the kernel lacks it.
+ */
+export function v1HierarchyId(controller: string): number | undefined {
+  for (const line of Deno.readTextFileSync("/proc/cgroups").split("\n")) {
+    const [name, id] = line.split("\t");
+    if (name === controller) return Number(id);
+  }
+  return undefined;
+}
+
+/**
+ * Unmounts the v1 hierarchy of `controller` at `mountPoint` and waits until the hierarchy
+ * is gone (the controller back on the cgroup2 side), mounting and unmounting again
+ * (bounded) while a dying child cgroup keeps the hierarchy alive.
  */
 export async function unmountV1(controller: string, mountPoint: string): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const failed = await run("umount", [mountPoint]);
     if (failed !== null) throw new Error(`umount ${mountPoint}: ${failed}`);
     for (let wait = 0; wait < 10; wait++) {
-      if (unifiedControllers().includes(controller)) return;
+      if (v1HierarchyId(controller) === 0) return;
       await sleep(50);
     }
     await mountV1(controller, mountPoint);
     await sleep(100);
   }
-  throw new Error(`${controller} did not go back to ${UNIFIED} after unmounting ${mountPoint}`);
+  throw new Error(`the v1 ${controller} hierarchy outlived unmounting ${mountPoint}`);
 }
