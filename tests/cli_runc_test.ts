@@ -154,6 +154,20 @@ Deno.test("cli: exec takes its terminal from --tty only, and exits 255 when it c
       assert.match(r.stderr, /exec failed: /);
     }
     assert.equal((await cell(root, ["exec"])).code, 1, "a usage error is 1, as runc's");
+    // A process.json's consoleSize sizes the exec's own terminal (runc's tty.bats).
+    const processFile = `${dir}/sized.json`;
+    Deno.writeTextFileSync(
+      processFile,
+      JSON.stringify({
+        terminal: true,
+        consoleSize: { height: 10, width: 110 },
+        args: ["stty", "size"],
+        cwd: "/",
+      }),
+    );
+    const sized = await cell(root, ["exec", "-t", "-p", processFile, id]);
+    assert.equal(sized.code, 0, sized.stderr);
+    assert.equal(sized.stdout.trim(), "10 110");
     assert.equal((await cell(root, ["delete", "-f", id])).code, 0);
   } finally {
     try {

@@ -185,7 +185,10 @@ Deno.test("cli: create with a failing prestart or createContainer hook exits 1 w
     const id = uid(`hk-${kind}`);
     const created = await cell(root, ["create", "--bundle", dir, id]); // bounded by the test
     assert.equal(created.code, 1, created.stderr);
-    assert.match(created.stderr, new RegExp(`${kind} hook /bin/sh failed: exit status 3: nope`));
+    assert.match(
+      created.stderr,
+      new RegExp(`error running hook #0 \\(${kind} /bin/sh\\): exit status 3: nope`),
+    );
     assert.equal((await cell(root, ["list", "-q"])).stdout, "", "the container is gone");
     assert.deepEqual(cgroupDirsOf(id), [], "its cgroups are gone");
   }

@@ -96,7 +96,7 @@ Deno.test("a failing createRuntime hook fails the start and stops the init", asy
     () => box.start(),
     (e) =>
       e instanceof ContainerError && e.code === "SystemError" &&
-      /createRuntime hook \/bin\/sh failed: exit status 3: nope/.test(e.message),
+      /error running hook #0 \(createRuntime \/bin\/sh\): exit status 3: nope/.test(e.message),
   );
   // The init was stopped before it was recorded: nothing runs, and it may be started again.
   assert.equal(await box.status(), "created");
@@ -157,7 +157,7 @@ Deno.test("startContainer hooks run in the init under its seccomp filter, with o
     () => box.start({ stdin: "null" }),
     (e) =>
       e instanceof ContainerError && e.code === "SystemError" &&
-      /^startContainer hook \/bin\/sh failed: exit status 7: mkdir: .*Operation not permitted$/
+      /^error running hook #1 \(startContainer \/bin\/sh\): exit status 7: mkdir: .*Operation not permitted$/
         .test(e.message),
   );
   assert.equal(await box.status(), "stopped");
@@ -181,7 +181,9 @@ for (const kind of ["prestart", "createRuntime", "createContainer"] as const) {
         () => Promise.race([box.createInit({ detached: true, stdin: "null" }), timeout]),
         (e) =>
           e instanceof ContainerError && e.code === "SystemError" &&
-          new RegExp(`${kind} hook /bin/sh failed: exit status 3: nope`).test(e.message),
+          new RegExp(`error running hook #0 \\(${kind} /bin/sh\\): exit status 3: nope`).test(
+            e.message,
+          ),
       );
     } finally {
       clearTimeout(timer);
@@ -217,11 +219,11 @@ Deno.test("a startContainer hook that cannot run, or runs too long, fails the st
     const [hook, message] of [
       [
         { path: "/no/such/hook" },
-        /startContainer hook \/no\/such\/hook failed: cannot run it: ENOENT/,
+        /error running hook #0 \(startContainer \/no\/such\/hook\): cannot run it: ENOENT/,
       ],
       [
         { path: "/bin/sh", args: ["sh", "-c", "sleep 30"], timeout: 1 },
-        /startContainer hook \/bin\/sh failed: timed out after 1s/,
+        /error running hook #0 \(startContainer \/bin\/sh\): timed out after 1s/,
       ],
     ] as [Hook, RegExp][]
   ) {

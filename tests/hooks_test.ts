@@ -114,15 +114,18 @@ Deno.test("a failing hook throws SystemError and the later hooks do not run", as
     assert.equal(e.path, bad.path);
     assert.equal(
       e.message,
-      `createRuntime hook ${bad.path} failed: exit status 3: no network for you`,
+      `error running hook #1 (createRuntime ${bad.path}): exit status 3: no network for you`,
     );
     assert.deepEqual(lines(`${dir}/ran`), ["ran"]);
     const quiet = { path: script(dir, "quiet", "exit 1") };
     const e2 = await rejection(runHooks("startContainer", [quiet], STATE));
-    assert.equal(e2.message, `startContainer hook ${quiet.path} failed: exit status 1`);
+    assert.equal(e2.message, `error running hook #0 (startContainer ${quiet.path}): exit status 1`);
     const out = { path: script(dir, "out", "echo only stdout; exit 2") };
     const e3 = await rejection(runHooks("prestart", [out], STATE));
-    assert.equal(e3.message, `prestart hook ${out.path} failed: exit status 2: only stdout`);
+    assert.equal(
+      e3.message,
+      `error running hook #0 (prestart ${out.path}): exit status 2: only stdout`,
+    );
   });
 });
 
@@ -130,12 +133,18 @@ Deno.test("a hook killed by a signal, or that cannot start, fails", async () => 
   await withDir(async (dir) => {
     const signalled = { path: script(dir, "signalled", "kill -TERM $$") };
     const e = await rejection(runHooks("poststart", [signalled], STATE));
-    assert.equal(e.message, `poststart hook ${signalled.path} failed: killed by signal SIGTERM`);
+    assert.equal(
+      e.message,
+      `error running hook #0 (poststart ${signalled.path}): killed by signal SIGTERM (terminated)`,
+    );
     const missing = { path: `${dir}/missing` };
     const e2 = await rejection(runHooks("createRuntime", [missing], STATE));
     assert.equal(e2.code, "SystemError");
     assert.equal(e2.path, missing.path);
-    assert.match(e2.message, /^createRuntime hook .*\/missing failed: cannot run it: .*ENOENT/);
+    assert.match(
+      e2.message,
+      /^error running hook #\d+ \(createRuntime .*\/missing\): cannot run it: .*ENOENT/,
+    );
     Deno.writeTextFileSync(`${dir}/plain`, "not a program\n", { mode: 0o644 });
     const e3 = await rejection(runHooks("createRuntime", [{ path: `${dir}/plain` }], STATE));
     assert.match(e3.message, /cannot run it: .*EACCES/);
@@ -153,7 +162,10 @@ Deno.test("a hook past its timeout is killed with what it started", async () => 
     assert.ok(elapsed < 5000, `took ${elapsed} ms`);
     assert.ok(elapsed >= 900, `took only ${elapsed} ms`);
     assert.equal(e.code, "SystemError");
-    assert.equal(e.message, `createContainer hook ${slow.path} failed: timed out after 1s`);
+    assert.equal(
+      e.message,
+      `error running hook #0 (createContainer ${slow.path}): timed out after 1s`,
+    );
     assert.ok(!existsSync(`${dir}/after`));
     const child = Number(readFileSync(`${dir}/child`, "utf8"));
     assert.ok(!isRunning(child), `the hook's background sleep ${child} survived`);
@@ -199,9 +211,15 @@ Deno.test("warn-only runs every hook and returns one message per failure", async
     ];
     const warnings = await runHooksWarnOnly("poststop", hooks, STATE);
     assert.equal(warnings.length, 3, warnings.join("\n"));
-    assert.equal(warnings[0], `poststop hook ${hooks[0].path} failed: exit status 4: first failed`);
-    assert.match(warnings[1], /^poststop hook .*\/missing failed: cannot run it/);
-    assert.equal(warnings[2], `poststop hook ${hooks[3].path} failed: timed out after 1s`);
+    assert.equal(
+      warnings[0],
+      `error running hook #0 (poststop ${hooks[0].path}): exit status 4: first failed`,
+    );
+    assert.match(warnings[1], /^error running hook #\d+ \(poststop .*\/missing\): cannot run it/);
+    assert.equal(
+      warnings[2],
+      `error running hook #3 (poststop ${hooks[3].path}): timed out after 1s`,
+    );
     assert.deepEqual(lines(`${dir}/ran`), ["ran", "ran"]);
     assert.deepEqual(await runHooksWarnOnly("poststop", hooks.slice(1, 2), STATE), []);
     assert.deepEqual(await runHooksWarnOnly("poststop", undefined, STATE), []);
@@ -236,7 +254,10 @@ Deno.test("namespacesOf runs a hook in another process's namespaces", async () =
       const e = await rejection(
         runHooks("startContainer", [failing], STATE, { namespacesOf: target.pid }),
       );
-      assert.equal(e.message, `startContainer hook ${failing.path} failed: exit status 5`);
+      assert.equal(
+        e.message,
+        `error running hook #0 (startContainer ${failing.path}): exit status 5`,
+      );
     } finally {
       target.kill("SIGKILL");
       await target.status;

@@ -414,3 +414,33 @@ Deno.test("a read-only tmpfs is made read-only after the mounts inside it (as ru
   }
   assertNothingLeft(factory, id);
 });
+
+Deno.test("a read-only tmpfs reached through an image's own absolute symlink is made read-only there", async () => {
+  // runc's issue 2683: in the image /conf -> /real/conf; the tmpfs goes on /real/conf/stack.
+  const factory = await testFactory();
+  const id = uniqueId("rolink");
+  const root = await busyboxRootfs(await Deno.makeTempDir({ prefix: "cell-rolink-" }));
+  Deno.mkdirSync(`${root}/real/conf`, { recursive: true });
+  Deno.symlinkSync("/real/conf", `${root}/conf`);
+  const script = "touch /conf/stack/x 2>/dev/null && echo writable || echo read-only; " +
+    "grep ' /real/conf/stack ' /proc/self/mountinfo | cut -d' ' -f6 | cut -d, -f1";
+  const config = await busyboxConfig(["sh", "-c", script], (s) => {
+    s.root!.path = root;
+    s.mounts!.push({
+      destination: "/conf/stack",
+      type: "tmpfs",
+      source: "tmpfs",
+      options: ["ro", "nodev", "nosuid"],
+    });
+  });
+  const c = await factory.create(id, config);
+  try {
+    const out = await runIn(c);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, "read-only\nro\n");
+  } finally {
+    await c.destroy();
+    Deno.removeSync(root, { recursive: true });
+  }
+  assertNothingLeft(factory, id);
+});

@@ -49,6 +49,7 @@ import {
 } from "./lifecycle_hooks.ts";
 import { hookOutcome } from "../process/failure.ts";
 import { refuse, type Status } from "./status.ts";
+import { hookFailureMessage } from "../hooks/run.ts";
 import { connectSeccompAgent, type SeccompAgent } from "./seccomp_agent.ts";
 
 const O_RDONLY = 0;
@@ -318,7 +319,12 @@ export class Container implements AsyncDisposable {
           const hook = this.config.hooks!.startContainer![failure.opIndex];
           throw new ContainerError(
             "SystemError",
-            `startContainer hook ${hook?.path} failed: ${hookOutcome(failure)}`,
+            hookFailureMessage(
+              "startContainer",
+              failure.opIndex,
+              hook?.path ?? "?",
+              hookOutcome(failure),
+            ),
             { path: hook?.path },
           );
         }

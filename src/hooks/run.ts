@@ -32,6 +32,7 @@ import type { Readable } from "node:stream";
 import { type Hook, HOOK_KINDS, type HookKind } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { isExecutable } from "../executable.ts";
+import { describeSignal } from "../process/signals.ts";
 
 export { type Hook, HOOK_KINDS, type HookKind };
 
@@ -101,7 +102,8 @@ interface HookOutcome {
  * killed with SIGKILL).
  *
  * @throws {ContainerError} code `SystemError`, `path` the hook's path, with a message such
- *   as `poststart hook /usr/bin/x failed: exit status 3: <end of its stderr>`.
+ *   as `error running hook #0 (poststart /usr/bin/x): exit status 3: <end of its stderr>`
+ *   (runc's "error running hook #N", which engines and runc's tests look for).
  *
  * @example
  * ```ts ignore
@@ -115,9 +117,9 @@ export async function runHooks(
   options: RunHooksOptions = {},
 ): Promise<void> {
   const input = JSON.stringify(state);
-  for (const hook of hooks ?? []) {
+  for (const [index, hook] of (hooks ?? []).entries()) {
     const failure = describeFailure(hook, await runHook(hook, input, options));
-    if (failure !== undefined) throw hookError(kind, hook, failure);
+    if (failure !== undefined) throw hookError(kind, index, hook, failure);
   }
 }
 
@@ -140,9 +142,9 @@ export async function runHooksWarnOnly(
 ): Promise<string[]> {
   const input = JSON.stringify(state);
   const warnings: string[] = [];
-  for (const hook of hooks ?? []) {
+  for (const [index, hook] of (hooks ?? []).entries()) {
     const failure = describeFailure(hook, await runHook(hook, input, options));
-    if (failure !== undefined) warnings.push(hookError(kind, hook, failure).message);
+    if (failure !== undefined) warnings.push(hookError(kind, index, hook, failure).message);
   }
   return warnings;
 }
@@ -161,18 +163,40 @@ function describeFailure(hook: Hook, outcome: HookOutcome): HookFailure | undefi
   }
   let what: string;
   if (outcome.timedOut) what = `timed out after ${hook.timeout}s`;
-  else if (outcome.signal !== null) what = `killed by signal ${outcome.signal}`;
+  else if (outcome.signal !== null) what = `killed by signal ${describeSignal(outcome.signal)}`;
   else if (outcome.code !== 0) what = `exit status ${outcome.code}`;
   else return undefined;
   const output = outcome.stderr.trim() || outcome.stdout.trim();
   return { detail: output === "" ? what : `${what}: ${output}` };
 }
 
-function hookError(kind: HookKind, hook: Hook, failure: HookFailure): ContainerError {
-  return new ContainerError("SystemError", `${kind} hook ${hook.path} failed: ${failure.detail}`, {
-    path: hook.path,
-    cause: failure.cause,
-  });
+/**
+ * The message of a failed hook, in runc's words with cell's details:
+ * `error running hook #<index> (<kind> <path>): <what happened>`.
+ */
+export function hookFailureMessage(
+  kind: HookKind,
+  index: number,
+  path: string,
+  detail: string,
+): string {
+  return `error running hook #${index} (${kind} ${path}): ${detail}`;
+}
+
+function hookError(
+  kind: HookKind,
+  index: number,
+  hook: Hook,
+  failure: HookFailure,
+): ContainerError {
+  return new ContainerError(
+    "SystemError",
+    hookFailureMessage(kind, index, hook.path, failure.detail),
+    {
+      path: hook.path,
+      cause: failure.cause,
+    },
+  );
 }
 
 /** Spawns one hook, feeds it `input`, and waits for it to exit or time out. */

@@ -8,7 +8,7 @@
 import type { NativeFailure } from "../../ffi/abi.ts";
 import { ContainerError } from "../errors.ts";
 import { errnoName } from "../syscalls.ts";
-import { SIGNALS } from "./signals.ts";
+import { describeSignal, SIGNALS } from "./signals.ts";
 
 function signalName(n: number): string {
   return Object.keys(SIGNALS).find((name) => SIGNALS[name] === n) ?? String(n);
@@ -26,7 +26,7 @@ export function hookOutcome(record: { errno: number; value: number; path: string
   const what = status < 0
     ? `timed out after ${-status}s`
     : status >= 256
-    ? `killed by signal ${signalName(status - 256)}`
+    ? `killed by signal ${describeSignal(signalName(status - 256))}`
     : `exit status ${status}`;
   const output = record.path.trim();
   return output ? `${what}: ${output}` : what;
@@ -66,9 +66,9 @@ export function spawnError(
     return new ContainerError("SystemError", `cwd "${process.cwd}" ${why}`, details);
   }
   if (failure.syscall === "hook") {
-    // The description is "<kind> hook <path>"; the record says how it ended.
+    // The description is "hook #<index> (<kind> <path>)"; the record says how it ended.
     const what = failure.opIndex >= 0 ? descriptions[failure.opIndex] : "hook";
-    return new ContainerError("SystemError", `${what} failed: ${hookOutcome(failure)}`, {
+    return new ContainerError("SystemError", `error running ${what}: ${hookOutcome(failure)}`, {
       ...details,
       path: undefined,
     });

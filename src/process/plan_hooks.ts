@@ -43,7 +43,7 @@ export function planInitHooks(
   (hooks ?? []).forEach((hook, index) => {
     plan.op(
       Op.hook,
-      `${kind} hook ${hook.path}`,
+      `hook #${index} (${kind} ${hook.path})`,
       (w) =>
         w.u32(NATIVE_KIND[kind]).u32(index).u32(hook.timeout ?? 0).str(hook.path)
           .strList(hook.args ?? []).strList(hook.env ?? []).strList(pieces),

@@ -53,3 +53,31 @@ export function signalNumber(signal: string | number): number {
   }
   throw new ContainerError("ConfigInvalid", `unknown signal ${JSON.stringify(signal)}`);
 }
+
+/** What the C library calls the signals that kill (strsignal), lower case as Go prints them. */
+const DESCRIPTIONS: Readonly<Record<string, string>> = {
+  SIGHUP: "hangup",
+  SIGINT: "interrupt",
+  SIGQUIT: "quit",
+  SIGILL: "illegal instruction",
+  SIGTRAP: "trace/breakpoint trap",
+  SIGABRT: "aborted",
+  SIGBUS: "bus error",
+  SIGFPE: "floating point exception",
+  SIGKILL: "killed",
+  SIGUSR1: "user defined signal 1",
+  SIGSEGV: "segmentation fault",
+  SIGUSR2: "user defined signal 2",
+  SIGPIPE: "broken pipe",
+  SIGALRM: "alarm clock",
+  SIGTERM: "terminated",
+  SIGXCPU: "CPU time limit exceeded",
+  SIGXFSZ: "file size limit exceeded",
+  SIGSYS: "bad system call",
+};
+
+/** "SIGSYS (bad system call)": a signal's name with what it means, where that is known. */
+export function describeSignal(name: string): string {
+  const what = DESCRIPTIONS[name];
+  return what === undefined ? name : `${name} (${what})`;
+}

@@ -112,9 +112,10 @@ export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): v
     plan.op(Op.moveRoot, `move the rootfs ${rootfs} over / (no pivot_root)`);
   } else plan.op(Op.pivotRoot, `pivot_root to ${rootfs}`);
   for (const { dest, flags } of laterReadonly) {
-    mountOp(plan, `remount ${dest} read-only`, IN_ROOT | NO_SYMLINKS, flags | MS.REMOUNT, {
-      target: dest,
-    });
+    // Resolved in the root as when it was mounted: an image's own symlinks on the way are
+    // followed inside it (runc's tmpfs under /conf -> /real/conf); /dev takes none.
+    const resolve = IN_ROOT | (dest === "/dev" ? NO_SYMLINKS : 0);
+    mountOp(plan, `remount ${dest} read-only`, resolve, flags | MS.REMOUNT, { target: dest });
   }
   if (after) {
     mountOp(plan, `make / ${wanted}`, 0, PROPAGATION[wanted] | MS.REC, { target: "/" });

@@ -167,6 +167,7 @@ function fromProcessFile(file: string): { options: ProcessOptions; terminal: boo
       rlimits: process.rlimits,
       apparmorProfile: process.apparmorProfile,
       selinuxLabel: process.selinuxLabel,
+      consoleSize: process.consoleSize,
     },
     terminal: process.terminal === true,
   };
