@@ -109,8 +109,10 @@ function checkOptions(problems: Problems, path: string, value: unknown): string[
 }
 
 /**
- * An option the mount would ignore is refused: a bind mount takes no filesystem data and no
- * superblock flags, a cgroup mount only the flags cell mounts it with.
+ * An option the mount would ignore is refused: a bind mount takes no superblock flags, a
+ * cgroup mount only the flags cell mounts it with. Filesystem data (`key=value`) on a bind
+ * is let through, as runc and crun let it through to mount(2), which takes no data with a
+ * bind: the spec's own validation suite gives binds `mode=755,size=1k`.
  */
 function checkOptionsApply(
   problems: Problems,
@@ -124,6 +126,7 @@ function checkOptionsApply(
   const allowed = bind ? BIND_MOUNT_OPTIONS : CGROUP_MOUNT_OPTIONS;
   options.forEach((option, i) => {
     if (allowed.has(option) || UNSUPPORTED_MOUNT_OPTIONS.has(option)) return;
+    if (bind && /^[a-z0-9_]+=/.test(option)) return;
     addProblem(
       problems,
       indexPath(keyPath(path, "options"), i),

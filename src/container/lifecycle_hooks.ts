@@ -47,7 +47,8 @@ export async function runRuntimeHooks(state: ContainerState, initPid: number): P
   for (const kind of ["prestart", "createRuntime"] as const) {
     const list = state.config.hooks?.[kind];
     if (!list?.length) continue;
-    await runHooks(kind, list, hookState(state, "creating", initPid));
+    // "created", as the spec's validation suite checks (and crun gives); runc says "creating".
+    await runHooks(kind, list, hookState(state, "created", initPid));
   }
 }
 

@@ -35,7 +35,7 @@ export function planInitHooks(
   state: InitHookState,
 ): void {
   const j = JSON.stringify;
-  const status = kind === "createContainer" ? "creating" : "created";
+  const status = "created"; // as the prestart and createRuntime hooks see it
   const pieces = [
     `{"ociVersion":${j(state.ociVersion)},"id":${j(state.id)},"status":${j(status)},"pid":`,
     `,"bundle":${j(state.bundle)},"annotations":${j(state.annotations)}}`,
