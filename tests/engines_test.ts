@@ -18,12 +18,15 @@ import {
 
 Deno.test("podman runs, execs, pauses, stops and limits containers with cell as its runtime", async () => {
   requirePrograms(["podman", "conmon"]);
+  const cgroupTop = () => [...Deno.readDirSync("/sys/fs/cgroup")].map((e) => e.name).sort();
+  const topBefore = cgroupTop();
   const { dir, cell, rootfsTar } = await workspace();
   const limits = hardLimits();
   Deno.writeTextFileSync(
     `${dir}/containers.conf`,
     `[containers]
 netns = "none"
+cgroups = "no-conmon"
 default_ulimits = ["nofile=${limits.nofile}:${limits.nofile}", "nproc=${limits.nproc}:${limits.nproc}"]
 [engine]
 cgroup_manager = "cgroupfs"
@@ -161,6 +164,9 @@ cell = ["${cell}"]
     removeEmptyCgroups("libpod_parent");
     await Deno.remove(dir, { recursive: true });
   }
+  // conmon in a cgroup of its own has made /sys/fs/cgroup/<controller>/libpod_parent/conmon
+  // for controllers nothing mounts (plain directories in the tmpfs): it runs without one.
+  assert.deepEqual(cgroupTop(), topBefore, "nothing new at the top of /sys/fs/cgroup");
 });
 
 Deno.test("containerd (ctr) runs, execs, pauses, kills and measures containers with cell as its runc", async () => {
