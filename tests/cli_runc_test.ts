@@ -7,33 +7,8 @@
 import assert from "node:assert/strict";
 import { v1Hierarchies } from "../src/cgroups/v1.ts";
 import { args, HelpRequested, parseFlags, reorderArgs, UsageError } from "../src/cli/flags.ts";
-import { bundle, cell, cellArgv } from "./support/cli.ts";
+import { bundle, cell, stateRoot, uid } from "./support/cli.ts";
 import { cgroupDirsOf, exists, until } from "./support/fixture.ts";
-
-const roots: string[] = [];
-
-async function stateRoot(): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "cell-clirunc-state-" });
-  roots.push(root);
-  return root;
-}
-
-globalThis.addEventListener("unload", () => {
-  for (const root of roots) {
-    for (const entry of Deno.readDirSync(root)) {
-      if (!entry.isDirectory) continue;
-      new Deno.Command(Deno.execPath(), {
-        args: [...cellArgv(root).slice(1), "delete", "--force", entry.name],
-        stdout: "null",
-        stderr: "null",
-      }).outputSync();
-    }
-  }
-});
-
-function uid(name: string): string {
-  return `${name}-${Deno.pid}`;
-}
 
 Deno.test("flags: urfave/cli's reordering moves flags (and their values) before the id", () => {
   assert.deepEqual(reorderArgs(["id", "--memory", "1m", "-d"]), ["--memory", "1m", "-d", "id"]);

@@ -3,35 +3,8 @@
  */
 
 import assert from "node:assert/strict";
-import { bundle, cell, cellArgv } from "./support/cli.ts";
+import { bundle, cell, cellArgv, stateRoot, uid } from "./support/cli.ts";
 import { cgroupDirsOf, exists } from "./support/fixture.ts";
-
-const roots: string[] = [];
-
-/** A fresh state root; every container left in it is force-deleted when the tests end. */
-async function stateRoot(): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "cell-cli-state-" });
-  roots.push(root);
-  return root;
-}
-
-globalThis.addEventListener("unload", () => {
-  for (const root of roots) {
-    for (const entry of Deno.readDirSync(root)) {
-      if (!entry.isDirectory) continue;
-      new Deno.Command(Deno.execPath(), {
-        args: [...cellArgv(root).slice(1), "delete", "--force", entry.name],
-        stdout: "null",
-        stderr: "null",
-      }).outputSync();
-    }
-  }
-});
-
-/** A container id unique to this test process (cgroups are shared between roots). */
-function uid(name: string): string {
-  return `${name}-${Deno.pid}`;
-}
 
 const ID_fg = uid("fg");
 const ID_k = uid("k");

@@ -62,6 +62,18 @@ function recursive(): string[] {
   return [...perMount, ...atime, ...more].map((name) => `r${name}`);
 }
 
+/** Propagation options, which any mount takes. */
+const PROPAGATION_OPTIONS = [
+  "private",
+  "rprivate",
+  "shared",
+  "rshared",
+  "slave",
+  "rslave",
+  "unbindable",
+  "runbindable",
+];
+
 /**
  * The options a bind mount takes: it gets no filesystem data and no superblock flags
  * (`sync`, `mand`, `lazytime`, ...), only per-mount attributes, so anything else would be
@@ -89,14 +101,7 @@ export const BIND_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
   "bind",
   "rbind",
   "defaults",
-  "private",
-  "rprivate",
-  "shared",
-  "rshared",
-  "slave",
-  "rslave",
-  "unbindable",
-  "runbindable",
+  ...PROPAGATION_OPTIONS,
   ...recursive(),
 ]);
 
@@ -115,14 +120,7 @@ export const CGROUP_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
   "exec",
   "relatime",
   "defaults",
-  "private",
-  "rprivate",
-  "shared",
-  "rshared",
-  "slave",
-  "rslave",
-  "unbindable",
-  "runbindable",
+  ...PROPAGATION_OPTIONS,
   ...recursive(),
 ]);
 

@@ -67,3 +67,34 @@ export async function bundle(args: string[], edit?: (spec: Spec) => void): Promi
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(spec));
   return dir;
 }
+
+const roots: string[] = [];
+
+/**
+ * A fresh state root for CLI tests; every container left in it is force-deleted (through
+ * the CLI) when the test process ends.
+ */
+export async function stateRoot(): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: "cell-cli-state-" });
+  if (roots.length === 0) globalThis.addEventListener("unload", deleteLeftovers);
+  roots.push(root);
+  return root;
+}
+
+function deleteLeftovers(): void {
+  for (const root of roots) {
+    for (const entry of Deno.readDirSync(root)) {
+      if (!entry.isDirectory) continue;
+      new Deno.Command(Deno.execPath(), {
+        args: [...cellArgv(root).slice(1), "delete", "--force", entry.name],
+        stdout: "null",
+        stderr: "null",
+      }).outputSync();
+    }
+  }
+}
+
+/** A container id unique to this test process (cgroups are shared between state roots). */
+export function uid(name: string): string {
+  return `${name}-${Deno.pid}`;
+}
