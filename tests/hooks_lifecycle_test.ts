@@ -13,9 +13,25 @@ import {
   uniqueId,
 } from "./support/fixture.ts";
 
+const temporary: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const path of temporary) {
+    try {
+      Deno.removeSync(path);
+    } catch { /* never made */ }
+  }
+});
+
+/** A temporary file, removed when the test process ends. */
+async function tempFile(options?: Deno.MakeTempOptions): Promise<string> {
+  const path = await Deno.makeTempFile(options);
+  temporary.push(path, `${path}.inside`);
+  return path;
+}
+
 /** A host script that appends "<kind> <status> <pid>" and the state's id to `log`. */
 async function recorder(log: string): Promise<string> {
-  const script = await Deno.makeTempFile({ suffix: ".sh" });
+  const script = await tempFile({ suffix: ".sh" });
   await Deno.writeTextFile(
     script,
     `#!/bin/sh\nstate=$(cat)\necho "$1 $state" >> ${log}\n`,
@@ -33,7 +49,7 @@ function events(log: string): Array<{ kind: string; status: string; pid?: number
 }
 
 Deno.test("hooks run in order with the state on stdin; in-container ones in its namespaces", async () => {
-  const log = await Deno.makeTempFile();
+  const log = await tempFile();
   const script = await recorder(log);
   const hook = (kind: string) => ({ path: script, args: [script, kind] });
   const inside = (kind: string) => ({
@@ -104,7 +120,7 @@ Deno.test("a failing createRuntime hook fails the start and stops the init", asy
 });
 
 Deno.test("createRuntime runs before the root change, createContainer in the container's mount namespace from the rootfs", async () => {
-  const log = await Deno.makeTempFile();
+  const log = await tempFile();
   const spec = await busyboxConfig(["true"], (s) => {
     s.hooks = {
       // The runtime's view of the stopped init: its root is still the host's.

@@ -62,6 +62,7 @@ export async function cell(
 /** A bundle directory whose config.json is the runc-like default on the busybox rootfs. */
 export async function bundle(args: string[], edit?: (spec: Spec) => void): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "cell-bundle-" });
+  scratch(dir);
   const spec = defaultConfig({ rootfs: await rootfs(), args });
   edit?.(spec);
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(spec));
@@ -69,6 +70,22 @@ export async function bundle(args: string[], edit?: (spec: Spec) => void): Promi
 }
 
 const roots: string[] = [];
+const scratchDirs: string[] = [];
+
+/** Removes `dir` when the test process ends (after its containers are deleted). */
+function scratch(dir: string): void {
+  scratchDirs.push(dir);
+}
+
+// When the test process ends: the containers left in the state roots first, then the dirs.
+globalThis.addEventListener("unload", () => {
+  deleteLeftovers();
+  for (const dir of scratchDirs) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch { /* gone, or something is still mounted in it */ }
+  }
+});
 
 /**
  * A fresh state root for CLI tests; every container left in it is force-deleted (through
@@ -76,8 +93,8 @@ const roots: string[] = [];
  */
 export async function stateRoot(): Promise<string> {
   const root = await Deno.makeTempDir({ prefix: "cell-cli-state-" });
-  if (roots.length === 0) globalThis.addEventListener("unload", deleteLeftovers);
   roots.push(root);
+  scratch(root);
   return root;
 }
 
