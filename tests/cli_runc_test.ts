@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { v1Hierarchies } from "../src/cgroups/v1.ts";
 import { args, HelpRequested, parseFlags, reorderArgs, UsageError } from "../src/cli/flags.ts";
-import { bundle, cell, stateRoot, uid } from "./support/cli.ts";
+import { bundle, cell, emptyDir, stateRoot, uid } from "./support/cli.ts";
 import { cgroupDirsOf, exists, until } from "./support/fixture.ts";
 
 Deno.test("flags: urfave/cli's reordering moves flags (and their values) before the id", () => {
@@ -66,7 +66,7 @@ Deno.test("cli: flags after the id are read, extra arguments refused, help and v
 
 Deno.test("cli: spec writes what runc spec writes: a terminal, ambient caps, runc's order", async () => {
   const root = await stateRoot();
-  const dir = await Deno.makeTempDir();
+  const dir = await emptyDir();
   assert.equal((await cell(root, ["spec", "--bundle", dir])).code, 0);
   const text = Deno.readTextFileSync(`${dir}/config.json`);
   const spec = JSON.parse(text);

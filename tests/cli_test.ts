@@ -3,7 +3,7 @@
  */
 
 import assert from "node:assert/strict";
-import { bundle, cell, cellArgv, stateRoot, uid } from "./support/cli.ts";
+import { bundle, cell, cellArgv, emptyDir, stateRoot, uid } from "./support/cli.ts";
 import { cgroupDirsOf, exists } from "./support/fixture.ts";
 
 const ID_fg = uid("fg");
@@ -325,7 +325,7 @@ Deno.test("cli: events --stats and update --memory", async () => {
 
 Deno.test("cli: spec, spec --rootless, features, --version", async () => {
   const root = await stateRoot();
-  const dir = await Deno.makeTempDir();
+  const dir = await emptyDir();
   assert.equal((await cell(root, ["spec", "--bundle", dir])).code, 0);
   const spec = JSON.parse(Deno.readTextFileSync(`${dir}/config.json`));
   assert.equal(spec.root.path, "rootfs");
@@ -349,7 +349,7 @@ Deno.test("cli: spec, spec --rootless, features, --version", async () => {
 
 Deno.test("cli: run without a config.json runs the command in the built-in sandbox", async () => {
   const root = await stateRoot();
-  const dir = await Deno.makeTempDir();
+  const dir = await emptyDir();
   const r = await cell(root, [
     "run",
     "--bundle",

@@ -111,6 +111,13 @@ function deleteLeftovers(): void {
   }
 }
 
+/** An empty directory, removed when the test process ends. */
+export async function emptyDir(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "cell-cli-dir-" });
+  scratch(dir);
+  return dir;
+}
+
 /** A container id unique to this test process (cgroups are shared between state roots). */
 export function uid(name: string): string {
   return `${name}-${Deno.pid}`;
