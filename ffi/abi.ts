@@ -54,6 +54,7 @@ export const Op = {
   execLabel: 51,
   consoleSocket: 52,
   consoleSize: 53,
+  ownMemory: 61,
   mountSetattr: 54,
   hideMount: 55,
   mountSource: 56,

@@ -52,6 +52,7 @@ pub const Op = enum(u32) {
     exec_label = 51, // u32 lsm (1 AppArmor, 2 SELinux), str content for /proc/thread-self/attr/.../exec
     console_socket = 52, // i32 fd: a connected unix socket; a new pty's master goes to it, the slave is the stdio
     console_size = 53, // u32 rows, u32 columns: the new pty's window size (TIOCSWINSZ)
+    own_memory = 61, // the child is forked (never CLONE_VM): it may wait in a memory cgroup that can OOM-kill
     hooks_pause = 58, // i32 notify fd, i32 resume fd: the child stops; the parent writes its pid to notify, waits for "1" on resume
     hook = 59, // u32 kind (1 createContainer, 2 startContainer), u32 index, u32 timeout s, str path, strlist args, env, state pieces
     hook_report = 60, // i32 fd: where a failed startContainer hook's record goes (a fifo the caller opened read-write)

@@ -131,6 +131,9 @@ pub const Process = struct {
     hook_report: i32 = -1,
     /// The child runs hooks (it forks them, so it must own its memory).
     has_hooks: bool = false,
+    /// The child must not share our memory (own_memory): it waits in a memory cgroup
+    /// whose OOM killer would kill every process sharing its mm, us included.
+    own_memory: bool = false,
     /// Where a seccomp notify listener goes (the filter has SECCOMP_FILTER_FLAG_NEW_LISTENER).
     listener: ?Listener = null,
 };
@@ -290,6 +293,7 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
                 if (socket < 0) return error.BadOp;
                 out.console = .{ .socket = socket, .op_index = op.index };
             },
+            .own_memory => out.own_memory = true,
             .console_size => {
                 const rows = try r.int(u32);
                 const cols = try r.int(u32);

@@ -52,9 +52,12 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
     // pipes to leak.
     // Fork instead of CLONE_VM: in create mode (the child outlives this call), to join
     // a user namespace (setns refuses a shared mm), and when a non-root parent writes
-    // the id maps of a new user namespace (the child must stay dumpable until then).
+    // the id maps of a new user namespace (the child must stay dumpable until then), and
+    // when the caller says the child waits in a memory cgroup that may OOM-kill it (the
+    // OOM killer kills every process sharing the victim's mm: us).
     const maps_by_user = linux.geteuid() != 0 and proc.clone_flags & plan.clone_newuser != 0;
-    const fork_mode = proc.exec_fifo or proc.joins_user or maps_by_user or proc.has_hooks or proc.hooks_pause;
+    const fork_mode = proc.exec_fifo or proc.joins_user or maps_by_user or proc.has_hooks or
+        proc.hooks_pause or proc.own_memory;
     const stacks: ?[]u8 = if (fork_mode) null else mapStacks();
     if (!fork_mode and stacks == null) return parentError(result, "mmap", 12, -1, "child stack");
     defer if (stacks) |s| {

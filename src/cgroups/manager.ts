@@ -26,6 +26,26 @@ export interface CgroupState {
   created: string[];
 }
 
+/**
+ * How a child cloned with the caller's memory (CLONE_VM) may wait in this cgroup before
+ * its exec. The memory cgroup's OOM killer kills every process that shares the victim's
+ * memory, so a child sharing ours in a cgroup that can OOM would take the caller down:
+ * "shared" (no limit anywhere above it: safe), "guarded" (its own limit comes from the
+ * config: safe while its OOM killer is held, see {@linkcode CgroupManager.create}), "own"
+ * (the child must have memory of its own: forked).
+ */
+export type PreExecMemory = "shared" | "guarded" | "own";
+
+/** Options of {@linkcode CgroupManager.create}. */
+export interface CgroupCreateOptions {
+  /**
+   * Hold the memory cgroup's OOM killer (v1 memory.oom_control) until
+   * {@linkcode CgroupManager.releaseOomKiller}: a charge over the limit fails or waits
+   * instead of killing.
+   */
+  holdOomKiller?: boolean;
+}
+
 /** A container's cgroup, whatever the backend. */
 export interface CgroupManager {
   /** The backend; "none" for a rootless container without a delegated cgroup. */
@@ -33,7 +53,11 @@ export interface CgroupManager {
   /** What to persist to find this cgroup from another process. */
   state(): CgroupState;
   /** Makes the directories and applies the resources. Undoes itself on failure. */
-  create(): void;
+  create(options?: CgroupCreateOptions): void;
+  /** Where a child sharing the caller's memory would wait: see {@linkcode PreExecMemory}. */
+  preExecMemory(options: { join: boolean }): PreExecMemory;
+  /** Gives the OOM killer held by `create` back its configured behaviour. */
+  releaseOomKiller(): void;
   /** Every cgroup.procs file a new process must be written to. */
   procsFiles(): string[];
   /** Host pids in the cgroup (one hierarchy is enough: every process joins all). */

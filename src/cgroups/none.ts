@@ -9,7 +9,13 @@
 import type { Resources } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { kill } from "../syscalls.ts";
-import type { CgroupManager, CgroupState, FreezerState, OomSource } from "./manager.ts";
+import type {
+  CgroupManager,
+  CgroupState,
+  FreezerState,
+  OomSource,
+  PreExecMemory,
+} from "./manager.ts";
 import { readNetDev } from "./net_stats.ts";
 import { type CgroupStats, emptyStats } from "./stats.ts";
 
@@ -37,6 +43,12 @@ export class NoCgroupManager implements CgroupManager {
   }
 
   create(): void {}
+
+  preExecMemory(): PreExecMemory {
+    return "shared"; // no memory cgroup of the container's
+  }
+
+  releaseOomKiller(): void {}
 
   procsFiles(): string[] {
     return [];

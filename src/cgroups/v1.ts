@@ -18,7 +18,14 @@ import {
   waitEmpty,
   writeCgroupFile,
 } from "./fs.ts";
-import type { CgroupManager, CgroupState, FreezerState, OomSource } from "./manager.ts";
+import type {
+  CgroupCreateOptions,
+  CgroupManager,
+  CgroupState,
+  FreezerState,
+  OomSource,
+  PreExecMemory,
+} from "./manager.ts";
 import { DEFAULT_ALLOWED_RULES } from "./device_filter.ts";
 import { planV1 } from "./resources_v1.ts";
 import type { CgroupStats } from "./stats.ts";
@@ -117,7 +124,7 @@ export class V1Manager implements CgroupManager {
     };
   }
 
-  create(): void {
+  create(options: CgroupCreateOptions = {}): void {
     try {
       for (const [controllers, dir] of Object.entries(this.#paths)) {
         const made = mkdirTracked(dir, this.#roots[controllers]);
@@ -126,11 +133,38 @@ export class V1Manager implements CgroupManager {
         if (controllers.split(",").includes("cpuset")) inheritCpuset(dir, this.#roots[controllers]);
       }
       this.apply(this.#resources);
+      const memory = this.#dirOf("memory");
+      if (options.holdOomKiller && memory !== undefined) {
+        writeCgroupFile(`${memory}/memory.oom_control`, "1");
+      }
     } catch (e) {
       for (const dir of [...this.#created].reverse()) rmdirRaw(dir);
       this.#created = [];
       throw e;
     }
+  }
+
+  /**
+   * A joining child waits in the live memory cgroup: it must fork if that cgroup or one
+   * above it has a limit. An init's cgroup gets its limit from the config while the child
+   * waits: "guarded" (create holds the OOM killer), unless a cgroup above has a limit.
+   */
+  preExecMemory(options: { join: boolean }): PreExecMemory {
+    const key = Object.keys(this.#paths).find((k) => k.split(",").includes("memory"));
+    if (key === undefined) return "shared";
+    if (memoryLimitedAbove(this.#paths[key], this.#roots[key], options.join)) return "own";
+    if (options.join) return "shared";
+    const m = this.#resources.memory;
+    const limited = m !== undefined &&
+      [m.limit, m.swap, m.kernelTCP].some((v) => v !== undefined && v !== -1);
+    return limited ? "guarded" : "shared";
+  }
+
+  releaseOomKiller(): void {
+    const dir = this.#dirOf("memory");
+    if (dir === undefined || this.#created.length === 0) return;
+    const disabled = this.#resources.memory?.disableOOMKiller === true;
+    writeCgroupFile(`${dir}/memory.oom_control`, disabled ? "1" : "0");
   }
 
   apply(resources: Resources): void {
@@ -244,6 +278,23 @@ export class V1Manager implements CgroupManager {
       removeDefaultParent(dir, this.#roots[key]);
     }
   }
+}
+
+/** memory.limit_in_bytes reads this (or more: page-rounded) when there is no limit. */
+const UNLIMITED_MEMORY = 2 ** 62;
+
+/**
+ * Whether a memory cgroup on the way from the hierarchy's root (excluded) to `dir` has a
+ * limit: `dir` itself too when `self`. Missing directories (not made yet) have none.
+ */
+function memoryLimitedAbove(dir: string, root: string, self: boolean): boolean {
+  let at = self ? dir : dir.slice(0, dir.lastIndexOf("/"));
+  for (let depth = 0; depth < 64 && at.length > root.length; depth++) {
+    const text = readOr(`${at}/memory.limit_in_bytes`).trim();
+    if (text !== "" && Number(text) < UNLIMITED_MEMORY) return true;
+    at = at.slice(0, at.lastIndexOf("/"));
+  }
+  return false;
 }
 
 function readOr(file: string): string {

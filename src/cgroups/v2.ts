@@ -16,7 +16,13 @@ import {
   waitEmpty,
   writeCgroupFile,
 } from "./fs.ts";
-import type { CgroupManager, CgroupState, FreezerState, OomSource } from "./manager.ts";
+import type {
+  CgroupManager,
+  CgroupState,
+  FreezerState,
+  OomSource,
+  PreExecMemory,
+} from "./manager.ts";
 import { planV2 } from "./resources_v2.ts";
 import type { CgroupStats } from "./stats.ts";
 import { readStatsV2 } from "./stats_v2.ts";
@@ -68,6 +74,16 @@ export class V2Manager implements CgroupManager {
       created: [...this.#created],
     };
   }
+
+  /**
+   * On v2 the child is cloned straight into the container's cgroup, where the memory
+   * controller can OOM-kill it, and there is no switch to hold the OOM killer: it forks.
+   */
+  preExecMemory(): PreExecMemory {
+    return "own";
+  }
+
+  releaseOomKiller(): void {}
 
   create(): void {
     try {

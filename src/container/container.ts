@@ -364,6 +364,8 @@ export class Container implements AsyncDisposable {
     const proc = resolveProcess(this.config, options);
     const cgroup = this.#cgroupOf(state);
     const intoCgroup = cgroup.mode === "v2" ? state.cgroup.paths.unified : undefined;
+    // A child sharing our memory must never wait where the OOM killer can pick it.
+    const memory = cgroup.preExecMemory({ join: false });
     if (intoCgroup) cgroup.create();
     const [ready, readyWriter] = intoCgroup ? [-1, -1] : pipe();
     let made = intoCgroup !== undefined;
@@ -385,6 +387,7 @@ export class Container implements AsyncDisposable {
             extraFds: options.extraFds ?? [],
             awaitFd: intoCgroup ? undefined : ready,
             cloneIntoCgroup: intoCgroup,
+            ownMemory: memory === "own",
             cgroupProcs: cgroup.procsFiles(),
             cgroupPaths: state.cgroup.paths,
             cgroupMode: detectCgroupMode(),
@@ -413,14 +416,17 @@ export class Container implements AsyncDisposable {
         },
         whileSpawning: intoCgroup ? undefined : () => {
           try {
-            cgroup.create();
+            cgroup.create({ holdOomKiller: memory === "guarded" });
             made = true;
           } finally {
             writeFd(readyWriter, made ? "1" : "0");
           }
         },
-        started: (init) =>
-          this.#store.write({ ...state, init, cgroup: cgroup.state(), execFifo: fifo?.path }),
+        started: (init) => {
+          // The child has memory of its own now (exec'd, or forked for the exec fifo).
+          if (memory === "guarded") cgroup.releaseOomKiller();
+          this.#store.write({ ...state, init, cgroup: cgroup.state(), execFifo: fifo?.path });
+        },
       });
     } catch (e) {
       if (made) await cgroup.remove();
@@ -473,6 +479,7 @@ export class Container implements AsyncDisposable {
           extraFds: options.extraFds ?? [],
           cgroupProcs,
           cloneIntoCgroup: state.cgroup.mode === "v2" ? v2Dir : undefined,
+          ownMemory: this.#cgroupOf(state).preExecMemory({ join: true }) === "own",
           seccompListener: agent,
         }),
     });

@@ -308,6 +308,8 @@ export interface InitPlanOptions {
   awaitFd?: number;
   /** A cgroup v2 directory to clone the process into (clone3 CLONE_INTO_CGROUP). */
   cloneIntoCgroup?: string;
+  /** The child must be forked: it waits in a memory cgroup that may OOM-kill it. */
+  ownMemory?: boolean;
   /** The container's cgroup directories, for cgroup mounts. */
   cgroupPaths: Record<string, string>;
   /** "v1" or "v2". */
@@ -427,6 +429,8 @@ export interface ExecPlanOptions {
   cgroupProcs: readonly string[];
   /** A cgroup v2 directory to clone the process into. */
   cloneIntoCgroup?: string;
+  /** The child must be forked: it waits in a memory cgroup that may OOM-kill it. */
+  ownMemory?: boolean;
   /** The seccomp agent, when the profile has notify rules. */
   seccompListener?: ListenerPlan;
 }
@@ -459,9 +463,17 @@ export function planExec(spec: Spec, options: ExecPlanOptions): PlanBuilder {
  */
 function planCgroupPlacement(
   plan: PlanBuilder,
-  options: { awaitFd?: number; cloneIntoCgroup?: string; cgroupProcs: readonly string[] },
+  options: {
+    awaitFd?: number;
+    cloneIntoCgroup?: string;
+    cgroupProcs: readonly string[];
+    ownMemory?: boolean;
+  },
 ): void {
   const { awaitFd, cloneIntoCgroup } = options;
+  if (options.ownMemory) {
+    plan.op(Op.ownMemory, "fork: the child waits in a memory cgroup that may OOM-kill it");
+  }
   if (cloneIntoCgroup !== undefined) {
     plan.op(
       Op.cloneIntoCgroup,
