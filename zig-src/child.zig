@@ -16,6 +16,11 @@ const mount_sources = @import("mount_sources.zig");
 const seccomp_notify = @import("seccomp_notify.zig");
 const hooks = @import("hooks.zig");
 
+/// RLIM_NLIMITS: one op per resource at most counts, a plan may repeat one.
+const max_rlimits = 32;
+
+const Rlimit = struct { resource: u32, limit: sys.Rlimit, op_index: i32 };
+
 pub const Context = struct {
     buf: []const u8,
     proc: *const plan.Process,
@@ -48,6 +53,10 @@ pub const Context = struct {
     /// A non-root parent writes our id maps (itself or through newuidmap), which needs
     /// /proc/<pid> to be ours, so we stay dumpable until go. Fork mode only.
     dumpable_until_go: bool = false,
+    /// The container's rlimits, applied once our own fd work is done (a RLIMIT_NOFILE
+    /// below the fds we hold would make it fail with EMFILE).
+    rlimits: [max_rlimits]Rlimit = undefined,
+    rlimit_count: usize = 0,
 
     /// First steps of a new child: drop the parent's pipe ends, scrub inherited state.
     pub fn enterChild(self: *const Context) void {
@@ -184,7 +193,9 @@ fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
         .rlimit => {
             const resource = try r.int(u32);
             const limit = sys.Rlimit{ .soft = try r.int(u64), .hard = try r.int(u64) };
-            _ = ctx.check(sys.prlimit(resource, &limit), "prlimit", "");
+            if (ctx.rlimit_count == max_rlimits) ctx.fail("prlimit", sys.E2BIG, "too many rlimits");
+            ctx.rlimits[ctx.rlimit_count] = .{ .resource = resource, .limit = limit, .op_index = ctx.op_index };
+            ctx.rlimit_count += 1;
         },
         .loopback_up => loopbackUp(ctx),
         .become_root => {
@@ -257,6 +268,9 @@ fn finish(ctx: *Context) noreturn {
     // After every setup op, so the pty is the container's (its /dev/pts).
     if (proc.console) |c| ctx.console_fd = console.setup(ctx, c);
     placeFds(ctx);
+    // The container's limits come after our own fd work, and before the uid switch (a
+    // raised hard limit needs CAP_SYS_RESOURCE).
+    applyRlimits(ctx);
     // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it
     // while we still have it, after checking the cwd (the filter may forbid getcwd).
     // With no_new_privs it goes last, just before the exec.
@@ -278,6 +292,15 @@ fn finish(ctx: *Context) noreturn {
     runStartHooks(ctx);
     const rc = sys.execve(exe, proc.argv, proc.envp);
     ctx.fail("execve", sys.errnoOf(rc) orelse sys.EINVAL, std.mem.span(exe));
+}
+
+fn applyRlimits(ctx: *Context) void {
+    std.debug.assert(ctx.rlimit_count <= max_rlimits);
+    for (ctx.rlimits[0..ctx.rlimit_count]) |*r| {
+        ctx.op_index = r.op_index;
+        _ = ctx.check(sys.prlimit(r.resource, &r.limit), "prlimit", "");
+    }
+    ctx.op_index = -1;
 }
 
 /// chdir as we are now: true when entered (and checked), false when permission was
