@@ -24,6 +24,7 @@ import {
   assertNothingLeft,
   busyboxConfig,
   exists,
+  rootfs,
   runIn,
   testFactory,
   uniqueId,
@@ -625,4 +626,35 @@ Deno.test("a directory swapped for a symlink to / during create mounts nothing o
   }
   assert.equal(exists(`/tmp/${marker}`), false, "nothing was made in the host's /tmp");
   assert.equal(hostMounts(), before, "no mount appeared on the host");
+});
+
+Deno.test("a capability the runtime lacks is named when the process cannot get it", async () => {
+  // The runtime runs without CAP_SYS_MODULE in its bounding (and so permitted) set.
+  const script = `
+    import { createFactory, defaultConfig } from "${new URL("../mod.ts", import.meta.url).href}";
+    const config = defaultConfig({ rootfs: Deno.args[0], args: ["true"] });
+    for (const set of ["bounding", "effective", "permitted"]) {
+      config.process.capabilities[set].push("CAP_SYS_MODULE");
+    }
+    const box = await createFactory({ root: await Deno.makeTempDir() }).create("caps-" + Deno.pid, config);
+    try {
+      await box.start({ stdin: "null" });
+      console.log("started");
+    } catch (e) {
+      console.log(e.message);
+    } finally {
+      await box.destroy();
+    }`;
+  const out = await new Deno.Command("setpriv", {
+    args: ["--bounding-set", "-sys_module", "--", Deno.execPath(), "eval", script, await rootfs()],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  assert.equal(out.code, 0, text.decode(out.stderr));
+  assert.equal(
+    text.decode(out.stdout).trim(),
+    "cannot set the process's capabilities: capset: EPERM: this runtime does not have " +
+      "CAP_SYS_MODULE (effective, permitted) itself, so it cannot give it (process.capabilities)",
+  );
 });

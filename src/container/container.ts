@@ -13,7 +13,7 @@ import type { CgroupStats } from "../cgroups/stats.ts";
 import { mergeResources } from "../cgroups/merge.ts";
 import { subCgroupDirs } from "../cgroups/sub.ts";
 import { validateResources } from "../config/validate_resources.ts";
-import type { Resources, Spec } from "../config/types.ts";
+import type { Capabilities, Resources, Spec } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { spawnError } from "../process/failure.ts";
 import { ContainerProcess } from "../process/handle.ts";
@@ -486,7 +486,7 @@ export class Container implements AsyncDisposable {
   }
 
   async #launch(
-    proc: { args: string[]; cwd: string },
+    proc: { args: string[]; cwd: string; capabilities?: Capabilities },
     options: ProcessOptions,
     steps: LaunchSteps,
   ): Promise<ContainerProcess> {

@@ -6,6 +6,8 @@
  */
 
 import type { NativeFailure } from "../../ffi/abi.ts";
+import { CAPABILITIES } from "../config/capabilities.ts";
+import type { Capabilities } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { errnoName } from "../syscalls.ts";
 import { describeSignal, SIGNALS } from "./signals.ts";
@@ -32,11 +34,44 @@ export function hookOutcome(record: { errno: number; value: number; path: string
   return output ? `${what}: ${output}` : what;
 }
 
+/** The capabilities this runtime itself may hand on (its permitted set), or null. */
+function ownCapabilities(): Set<string> | null {
+  try {
+    const line = Deno.readTextFileSync("/proc/thread-self/status").split("\n")
+      .find((l) => l.startsWith("CapPrm:"));
+    if (!line) return null;
+    const bits = BigInt(`0x${line.slice(7).trim()}`);
+    return new Set(CAPABILITIES.filter((_, n) => (bits >> BigInt(n)) & 1n));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why capset refused: the capabilities the process asks for (by set) that this runtime
+ * does not have itself, which it cannot give.
+ */
+function capsetWhy(caps: Capabilities | undefined): string {
+  const own = ownCapabilities();
+  if (!caps || !own) return "";
+  const missing = new Map<string, string[]>();
+  for (const set of ["effective", "permitted", "inheritable", "ambient"] as const) {
+    for (const cap of caps[set] ?? []) {
+      if (own.has(cap)) continue;
+      missing.set(cap, [...missing.get(cap) ?? [], set]);
+    }
+  }
+  if (missing.size === 0) return "";
+  const list = [...missing].map(([cap, sets]) => `${cap} (${sets.join(", ")})`).join(", ");
+  return `: this runtime does not have ${list} itself, so it cannot give ` +
+    (missing.size === 1 ? "it" : "them") + " (process.capabilities)";
+}
+
 /** The error for a failed spawn. */
 export function spawnError(
   failure: NativeFailure,
   descriptions: readonly string[],
-  process: { args: readonly string[]; cwd: string },
+  process: { args: readonly string[]; cwd: string; capabilities?: Capabilities },
 ): ContainerError {
   const name = errnoName(failure.errno);
   const details = {
@@ -72,6 +107,11 @@ export function spawnError(
       ...details,
       path: undefined,
     });
+  }
+  if (failure.syscall === "capset") {
+    const message = `cannot set the process's capabilities: capset: ${name}` +
+      capsetWhy(process.capabilities);
+    return new ContainerError("SystemError", message, details);
   }
   if (failure.syscall === "fcntl" && failure.path.startsWith("extra fd")) {
     return new ContainerError("SystemError", `${failure.path} is not open: ${name}`, details);
