@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { hybridUnifiedRoot } from "../src/cgroups/hybrid.ts";
 import { v1Hierarchies } from "../src/cgroups/v1.ts";
 import { bundle, cell, stateRoot } from "./support/cli.ts";
 import type { RaceJob, RaceResult } from "./support/cgroup_race_worker.ts";
@@ -24,7 +25,8 @@ function cpusetMount(): string {
 
 /** Removes what is left of `parent` in every hierarchy (a parent made by one of many stays). */
 function removeParent(parent: string): void {
-  const roots = [...v1Hierarchies().map((h) => h.mount), "/sys/fs/cgroup/unified"];
+  const unified = hybridUnifiedRoot();
+  const roots = [...v1Hierarchies().map((h) => h.mount), ...(unified ? [unified] : [])];
   for (const root of roots) {
     try {
       Deno.removeSync(`${root}${parent}`);
