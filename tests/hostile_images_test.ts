@@ -110,40 +110,54 @@ for (const [what, plant] of NOT_NULL) {
 // ---------------------------------------------------------------------------------------
 // Device nodes over an image's symlinks (crun's /dev symlink advisories)
 
-Deno.test("devices: a node the config asks for replaces the image's symlink there, never following it", async () => {
-  const { dir, rootfs } = await image();
-  const hostFile = join(dir, "host-file");
-  const before = mountLines();
-  try {
-    await Deno.writeTextFile(hostFile, "host data\n");
-    // Absolute: a host path (the rootfs has no such file); relative: out through "..".
-    await Deno.symlink(hostFile, join(rootfs, "dev", "null"));
-    await Deno.symlink(`../../..${hostFile}`, join(rootfs, "dev", "zero"));
-    const config = await imageDevConfig(rootfs, [
-      "sh",
-      "-c",
-      "stat -c '%F %t:%T' /dev/null /dev/zero /proc/keys",
-    ], []);
-    config.linux!.devices = [
-      { type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o666 },
-      { type: "c", path: "/dev/zero", major: 1, minor: 5, fileMode: 0o666 },
-    ];
-    await withContainer(config, async (box) => {
-      const out = await runIn(box);
-      assert.equal(out.code, 0, out.stderr);
-      // Real nodes, and the masked /proc/keys is the null device.
-      assert.equal(
-        out.stdout,
-        "character special file 1:3\ncharacter special file 1:5\ncharacter special file 1:3\n",
-      );
-    });
-    assert.equal(await Deno.readTextFile(hostFile), "host data\n");
-    assert.ok(Deno.lstatSync(join(rootfs, "dev", "null")).isCharDevice);
-    assert.deepEqual(newMounts(before), []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+for (const userns of [false, true]) {
+  const how = userns ? "bound from the host (user namespace)" : "made with mknod";
+  Deno.test(`devices: a node the config asks for (${how}) replaces the image's symlink there, never following it`, async () => {
+    const { dir, rootfs } = await image();
+    const hostFile = join(dir, "host-file");
+    const before = mountLines();
+    try {
+      await Deno.writeTextFile(hostFile, "host data\n");
+      // Absolute: a host path (the rootfs has no such file); relative: out through "..".
+      await Deno.symlink(hostFile, join(rootfs, "dev", "null"));
+      await Deno.symlink(`../../..${hostFile}`, join(rootfs, "dev", "zero"));
+      const config = await imageDevConfig(rootfs, [
+        "sh",
+        "-c",
+        "stat -c '%F %t:%T' /dev/null /dev/zero /proc/keys",
+      ], []);
+      config.linux!.devices = [
+        { type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o666 },
+        { type: "c", path: "/dev/zero", major: 1, minor: 5, fileMode: 0o666 },
+      ];
+      if (userns) {
+        // The container's root (host uid 100000) owns the image's /dev, as an engine's
+        // id-mapped image would have it.
+        config.linux!.namespaces!.push({ type: "user" });
+        config.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        config.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        await Deno.chown(join(rootfs, "dev"), 100000, 100000);
+        await Deno.chmod(dir, 0o755); // a temp dir is 0700: the mapped root could not enter
+      }
+      await withContainer(config, async (box) => {
+        const out = await runIn(box);
+        assert.equal(out.code, 0, out.stderr);
+        // Real nodes, and the masked /proc/keys is the null device.
+        assert.equal(
+          out.stdout,
+          "character special file 1:3\ncharacter special file 1:5\ncharacter special file 1:3\n",
+        );
+      });
+      assert.equal(await Deno.readTextFile(hostFile), "host data\n");
+      // A node, or (bound from the host) the file it was bound on: no link any more.
+      const left = Deno.lstatSync(join(rootfs, "dev", "null"));
+      assert.ok(userns ? left.isFile : left.isCharDevice);
+      assert.deepEqual(newMounts(before), []);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
 
 // ---------------------------------------------------------------------------------------
 // An image whose /dev is a symlink to a host directory (CVE-2026-41579)
