@@ -8,21 +8,9 @@
 
 import assert from "node:assert/strict";
 import { type Container, ContainerError, type ProcessOptions, type Spec } from "../mod.ts";
-import {
-  close,
-  epollAdd,
-  epollCreate,
-  epollWait,
-  ERRNO,
-  O,
-  open,
-  readFd,
-  recvFd,
-  socketpair,
-  unixConnect,
-  writeFd,
-} from "../src/syscalls.ts";
+import { close, O, open, unixConnect } from "../src/syscalls.ts";
 import { assertNothingLeft, busyboxConfig, testFactory, uniqueId } from "./support/fixture.ts";
+import { openConsole } from "./support/console.ts";
 
 /** Creates a container from `config`, runs `fn`, then destroys it and checks the host. */
 async function withContainer(config: Spec, fn: (box: Container) => unknown): Promise<void> {
@@ -36,64 +24,6 @@ async function withContainer(config: Spec, fn: (box: Container) => unknown): Pro
     assertNothingLeft(factory, id);
     await Deno.remove(factory.root, { recursive: true }).catch(() => {});
   }
-}
-
-/** One end of a socket pair kept here, the other given as the console socket. */
-interface Console {
-  /** The fd to pass as `consoleSocket`. */
-  socket: number;
-  /** Receives the terminal's master (after `start` has returned). */
-  receive(): { fd: number; text: string };
-  /** Reads from the master until `needle` shows, or the terminal hangs up. */
-  readUntil(needle: string, ms?: number): Promise<string>;
-  /** Types into the terminal. */
-  type(text: string): void;
-  [Symbol.dispose](): void;
-}
-
-function openConsole(): Console {
-  const [ours, theirs] = socketpair();
-  const epfd = epollCreate();
-  let master = -1;
-  const decoder = new TextDecoder();
-  return {
-    socket: theirs,
-    receive() {
-      const got = recvFd(ours);
-      assert.ok(got, "no terminal came through the console socket");
-      master = got.fd;
-      epollAdd(epfd, master);
-      return got;
-    },
-    async readUntil(needle: string, ms = 10000) {
-      assert.ok(master >= 0);
-      let text = "";
-      const deadline = performance.now() + ms;
-      while (!text.includes(needle)) {
-        if (performance.now() > deadline) {
-          throw new Error(`no "${needle}" in ${JSON.stringify(text)}`);
-        }
-        if ((await epollWait(epfd, 100)).length === 0) continue;
-        let chunk: Uint8Array | null;
-        try {
-          chunk = readFd(master, 4096);
-        } catch (e) {
-          // Every slave fd closed: the process is gone.
-          if (e instanceof ContainerError && e.errno === ERRNO.EIO) break;
-          throw e;
-        }
-        if (chunk === null || chunk.length === 0) break;
-        text += decoder.decode(chunk, { stream: true });
-      }
-      return text;
-    },
-    type(text: string) {
-      writeFd(master, text);
-    },
-    [Symbol.dispose]() {
-      [ours, theirs, master, epfd].forEach(close);
-    },
-  };
 }
 
 /** `ls -l` lines "... <fd> -> <target>" as a map (of the shell's fds: ls runs in a child). */

@@ -72,6 +72,7 @@ pub const mount_no_symlinks: u32 = 8; // refuse a target reached through any sym
 pub const mount_source_in_root: u32 = 16; // bind source is a path inside the rootfs
 pub const mount_keep_locked: u32 = 32; // a remount keeps the flags the mount has (locked in a user ns)
 pub const mount_source_fd: u32 = 64; // the bind source is the next fd the parent sent (mount_source ops)
+pub const mount_replace_link: u32 = 128; // a symlink at the target's last component is replaced, never followed (device binds)
 
 pub const RecordKind = enum(u32) { err = 1, pid = 2, ready = 3, hooks = 4 };
 

@@ -15,6 +15,7 @@ const console = @import("console.zig");
 const mount_sources = @import("mount_sources.zig");
 const seccomp_notify = @import("seccomp_notify.zig");
 const hooks = @import("hooks.zig");
+const proc_fs = @import("proc_fs.zig");
 
 /// RLIM_NLIMITS: one op per resource at most counts, a plan may repeat one.
 const max_rlimits = 32;
@@ -29,6 +30,8 @@ pub const Context = struct {
     root_fd: sys.fd_t = -1,
     fifo_fd: sys.fd_t = -1,
     null_fd: sys.fd_t = -1,
+    /// Our private procfs (proc_fs.zig), or -1 until first used.
+    proc_fd: sys.fd_t = -1,
     /// The cgroup v2 directory to clone into (CLONE_INTO_CGROUP), or -1.
     cgroup_fd: sys.fd_t = -1,
     /// The slave of the process's terminal, which becomes 0, 1 and 2; or -1.
@@ -189,7 +192,8 @@ fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
             const name = try r.str();
             _ = ctx.check(sys.setdomainname(name), "setdomainname", name);
         },
-        .write_file => writeFile(ctx, try r.str(), try r.str()),
+        // Below /proc (sysctls), through our own procfs: never a file mounted over it.
+        .write_file => proc_fs.write(ctx, try r.str(), try r.str()),
         .rlimit => {
             const resource = try r.int(u32);
             const limit = sys.Rlimit{ .soft = try r.int(u64), .hard = try r.int(u64) };
@@ -239,13 +243,6 @@ fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
     }
 }
 
-fn writeFile(ctx: *const Context, path: [:0]const u8, content: []const u8) void {
-    const how = sys.OpenHow{ .flags = sys.O_WRONLY | sys.O_CLOEXEC, .mode = 0, .resolve = sys.RESOLVE_NO_MAGICLINKS };
-    const fd: sys.fd_t = @intCast(ctx.check(sys.openat2(sys.AT_FDCWD, path, &how), "open", path));
-    _ = ctx.check(sys.write(fd, content), "write", path);
-    _ = sys.close(fd);
-}
-
 fn loopbackUp(ctx: *const Context) void {
     const AF_INET: u32 = 2;
     const SOCK_DGRAM: u32 = 2;
@@ -267,6 +264,7 @@ fn finish(ctx: *Context) noreturn {
     const proc = ctx.proc;
     // After every setup op, so the pty is the container's (its /dev/pts).
     if (proc.console) |c| ctx.console_fd = console.setup(ctx, c);
+    proc_fs.release(ctx);
     placeFds(ctx);
     // The container's limits come after our own fd work, and before the uid switch (a
     // raised hard limit needs CAP_SYS_RESOURCE).
@@ -279,8 +277,9 @@ fn finish(ctx: *Context) noreturn {
     // may enter works; one the process's user may enter but we may not (a user
     // namespace's root on a host directory) is entered again after the switch.
     const cwd_later = if (proc.cwd) |cwd| !tryCwd(ctx, cwd) else false;
-    if (early_filter) loadSeccomp(ctx);
+    // Before any filter: it may forbid what our own procfs takes (fsopen, openat2).
     if (proc.exec_label) |label| setExecLabel(ctx, label);
+    if (early_filter) loadSeccomp(ctx);
     identity.apply(ctx);
     if (proc.umask) |mask| _ = sys.umask(mask);
     if (cwd_later) enterCwd(ctx, proc.cwd.?);
@@ -329,30 +328,31 @@ fn checkCwd(ctx: *Context, cwd: [*:0]const u8) void {
     if (sys.errnoOf(rc) != null or buf[0] != '/') ctx.fail("getcwd", sys.EACCES, std.mem.span(cwd));
 }
 
-/// Asks the LSM to switch to `label` at the exec, through the container's /proc.
+/// Asks the LSM to switch to `label` at the exec, through our own procfs.
 fn setExecLabel(ctx: *Context, label: plan.ExecLabel) void {
     ctx.op_index = @intCast(label.op_index);
     defer ctx.op_index = -1;
-    const paths: []const [*:0]const u8 = switch (label.lsm) {
+    defer proc_fs.release(ctx);
+    const paths: []const [:0]const u8 = switch (label.lsm) {
         .apparmor => &.{ "/proc/thread-self/attr/apparmor/exec", "/proc/thread-self/attr/exec" },
         .selinux => &.{"/proc/thread-self/attr/exec"},
     };
     var last: usize = 0;
     for (paths) |path| {
-        const fd = sys.openat(sys.AT_FDCWD, path, sys.O_WRONLY | sys.O_CLOEXEC, 0);
+        const fd = proc_fs.open(ctx, path, sys.O_WRONLY);
         if (sys.errnoOf(fd)) |e| {
             if (e == sys.ENOENT) {
                 last = fd;
                 continue;
             }
-            ctx.fail("open", e, std.mem.span(path));
+            ctx.fail("open", e, path);
         }
         const rc = sys.write(@intCast(fd), label.content);
         _ = sys.close(@intCast(fd));
-        _ = ctx.check(rc, "write", std.mem.span(path));
+        _ = ctx.check(rc, "write", path);
         return;
     }
-    ctx.fail("open", sys.errnoOf(last) orelse sys.ENOENT, std.mem.span(paths[paths.len - 1]));
+    ctx.fail("open", sys.errnoOf(last) orelse sys.ENOENT, paths[paths.len - 1]);
 }
 
 /// Moves stdio (or the terminal, for all three) to 0..2 and the asked-for fds to 3..,

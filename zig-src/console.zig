@@ -7,6 +7,7 @@
 const std = @import("std");
 const sys = @import("sys.zig");
 const plan = @import("plan.zig");
+const proc_fs = @import("proc_fs.zig");
 const Context = @import("child.zig").Context;
 
 /// Makes the pty, sends its master away and returns the slave, which `placeFds` then
@@ -38,25 +39,59 @@ pub fn setup(ctx: *Context, console: plan.Console) sys.fd_t {
 }
 
 /// /dev/ptmx (in the container: a link to pts/ptmx or a device node), else the devpts
-/// instance's own /dev/pts/ptmx.
-fn openMaster(ctx: *const Context) sys.fd_t {
-    const flags = sys.O_RDWR | sys.O_NOCTTY | sys.O_CLOEXEC;
-    const first = sys.openat(sys.AT_FDCWD, "/dev/ptmx", flags, 0);
-    const first_errno = sys.errnoOf(first) orelse return @intCast(first);
-    const second = sys.openat(sys.AT_FDCWD, "/dev/pts/ptmx", flags, 0);
+/// instance's own /dev/pts/ptmx. Each is opened O_PATH, never through a magic link
+/// (`/proc/self/fd/N`: one of our own fds), and opened for use (through our procfs) only
+/// once it is seen to be the ptmx device, 5:2: an image's /dev/ptmx that is something
+/// else is passed over, and nothing else is ever opened read-write.
+fn openMaster(ctx: *Context) sys.fd_t {
+    const first = openPtmx(ctx, "/dev/ptmx");
+    if (sys.errnoOf(first) == null) return @intCast(first);
+    const second = openPtmx(ctx, "/dev/pts/ptmx");
     const second_errno = sys.errnoOf(second) orelse return @intCast(second);
     // A missing fallback says less than why /dev/ptmx failed.
-    if (second_errno == sys.ENOENT) ctx.fail("open", first_errno, "/dev/ptmx");
+    if (second_errno == sys.ENOENT) ctx.fail("open", sys.errnoOf(first).?, "/dev/ptmx");
     ctx.fail("open", second_errno, "/dev/pts/ptmx");
 }
 
-/// TIOCGPTPEER opens the slave without a path lookup; older kernels get it by name.
+const ptmx_major = 5;
+const ptmx_minor = 2;
+/// Unix98 pty slaves: majors 136 to 143.
+const pts_major_first = 136;
+const pts_major_last = 143;
+const devpts_magic: u64 = 0x1cd1;
+
+/// The master fd, or -errno (ENOTTY: not the ptmx device).
+fn openPtmx(ctx: *Context, path: [*:0]const u8) usize {
+    const how = sys.OpenHow{ .flags = sys.O_PATH | sys.O_CLOEXEC, .mode = 0, .resolve = sys.RESOLVE_NO_MAGICLINKS };
+    const rc = sys.openat2(sys.AT_FDCWD, path, &how);
+    if (sys.errnoOf(rc) != null) return rc;
+    const fd: sys.fd_t = @intCast(rc);
+    defer _ = sys.close(fd);
+    var st: sys.Statx = undefined;
+    if (sys.errnoOf(sys.statx(fd, "", sys.AT_EMPTY_PATH, &st)) != null or
+        st.mode & sys.S_IFMT != sys.S_IFCHR or st.rdev_major != ptmx_major or st.rdev_minor != ptmx_minor)
+        return @bitCast(-@as(isize, sys.ENOTTY));
+    return proc_fs.reopen(ctx, fd, sys.O_RDWR | sys.O_NOCTTY);
+}
+
+/// TIOCGPTPEER opens the slave without a path lookup; older kernels get it by name (no
+/// symlink followed). Either way it must be a pty slave of a devpts: a file the image
+/// put at /dev/pts/N would otherwise become the process's terminal and stdio.
 fn openSlave(ctx: *const Context, master: sys.fd_t, name: [:0]const u8) sys.fd_t {
     const flags = sys.O_RDWR | sys.O_NOCTTY | sys.O_CLOEXEC;
     const rc = sys.ioctl(master, sys.TIOCGPTPEER, flags);
-    const errno = sys.errnoOf(rc) orelse return @intCast(rc);
-    if (errno != sys.EINVAL and errno != sys.ENOTTY) ctx.fail("ioctl", errno, "TIOCGPTPEER");
-    return @intCast(ctx.check(sys.openat(sys.AT_FDCWD, name, flags, 0), "open", name));
+    const fd: sys.fd_t = if (sys.errnoOf(rc)) |errno| blk: {
+        if (errno != sys.EINVAL and errno != sys.ENOTTY) ctx.fail("ioctl", errno, "TIOCGPTPEER");
+        const how = sys.OpenHow{ .flags = flags, .mode = 0, .resolve = sys.RESOLVE_NO_SYMLINKS | sys.RESOLVE_NO_MAGICLINKS };
+        break :blk @intCast(ctx.check(sys.openat2(sys.AT_FDCWD, name, &how), "open", name));
+    } else @intCast(rc);
+    var fs: sys.Statfs = undefined;
+    _ = ctx.check(sys.fstatfs(fd, &fs), "fstatfs", name);
+    var st: sys.Statx = undefined;
+    _ = ctx.check(sys.statx(fd, "", sys.AT_EMPTY_PATH, &st), "statx", name);
+    const is_slave = st.mode & sys.S_IFMT == sys.S_IFCHR and st.rdev_major >= pts_major_first and st.rdev_major <= pts_major_last;
+    if (fs.f_type != devpts_magic or !is_slave) ctx.fail("fstatfs", sys.ENOTTY, "the pty slave is not on a devpts");
+    return fd;
 }
 
 /// One sendmsg: the pty name as the bytes, the master as SCM_RIGHTS. MSG_NOSIGNAL turns

@@ -9,6 +9,7 @@ const std = @import("std");
 const sys = @import("sys.zig");
 const plan = @import("plan.zig");
 const mount_ops = @import("mount_ops.zig");
+const proc_fs = @import("proc_fs.zig");
 const Context = @import("child.zig").Context;
 
 /// Directories deeper than this below the target fail the copy (ELOOP).
@@ -19,16 +20,15 @@ const max_entries: u32 = 1 << 20;
 const Level = struct { src: sys.fd_t, dst: sys.fd_t };
 
 /// u32 msflags, str target, str data: mount the tmpfs, then copy the old content into it.
-pub fn tmpfsCopyup(ctx: *const Context, r: *plan.Reader) plan.Error!void {
+pub fn tmpfsCopyup(ctx: *Context, r: *plan.Reader) plan.Error!void {
     const msflags = try r.int(u32);
     const target = try r.str();
     const data = try r.optStr();
     const under = mount_ops.openInRoot(ctx, target, .dir, false);
     const lower = openDir(ctx, under, ".", target);
-    var buf: [32]u8 = undefined;
-    const where = sys.fdPath(&buf, under);
     // Writable while it is filled; made read-only after if asked.
-    _ = ctx.check(sys.mount("tmpfs", where, "tmpfs", msflags & ~sys.MS_RDONLY, data), "mount", target);
+    const m = proc_fs.mount(ctx, .{ .path = "tmpfs" }, .{ .fd = under }, "tmpfs", msflags & ~sys.MS_RDONLY, data);
+    _ = ctx.check(m, "mount", target);
     _ = sys.close(under);
     // The fd still names the covered directory: resolve the target again (inside the root)
     // and check that it is a tmpfs; a copy into anything not empty fails (O_EXCL).
@@ -43,7 +43,7 @@ pub fn tmpfsCopyup(ctx: *const Context, r: *plan.Reader) plan.Error!void {
         const top: sys.fd_t = @intCast(ctx.check(sys.fcntl(upper, sys.F_DUPFD_CLOEXEC, 0), "fcntl", target));
         copyTree(ctx, lower, upper, target);
         const flags = sys.MS_REMOUNT | sys.MS_RDONLY | msflags;
-        _ = ctx.check(sys.mount(null, sys.fdPath(&buf, top), null, flags, data), "mount", target);
+        _ = ctx.check(proc_fs.mount(ctx, .{ .path = null }, .{ .fd = top }, null, flags, data), "mount", target);
         _ = sys.close(top);
         return;
     }

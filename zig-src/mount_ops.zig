@@ -1,12 +1,14 @@
 //! Mount-namespace work in the child: mounts on targets resolved inside the rootfs
-//! (mounted through /proc/self/fd so a swapped symlink cannot redirect them), device
-//! nodes, links, the root change, masked and read-only paths.
+//! (mounted through `self/fd/N` of our own procfs, proc_fs.zig, so neither a swapped
+//! symlink nor a mount over the container's /proc can redirect them), device nodes,
+//! links, the root change, masked and read-only paths.
 
 const std = @import("std");
 const abi = @import("abi.zig");
 const sys = @import("sys.zig");
 const plan = @import("plan.zig");
 const resolve = @import("resolve.zig");
+const proc_fs = @import("proc_fs.zig");
 const Context = @import("child.zig").Context;
 
 fn rootFd(ctx: *const Context) sys.fd_t {
@@ -33,32 +35,31 @@ pub fn mount(ctx: *Context, r: *plan.Reader) plan.Error!void {
     const no_symlinks = opflags & abi.mount_no_symlinks != 0;
     const create: resolve.Create = if (opflags & abi.mount_mkfile != 0) .file else if (opflags & abi.mount_mkdir != 0) .dir else .none;
 
-    var src_buf: [32]u8 = undefined;
-    var src: ?[*:0]const u8 = if (source.len == 0) null else source.ptr;
+    var src: proc_fs.Operand = .{ .path = if (source.len == 0) null else source.ptr };
     var src_fd: sys.fd_t = -1;
     if (opflags & abi.mount_source_in_root != 0) {
         src_fd = openInRoot(ctx, source, .none, false);
-        src = sys.fdPath(&src_buf, src_fd);
+        src = .{ .fd = src_fd };
     } else if (opflags & abi.mount_source_fd != 0) {
         // Opened by the parent (decode checked there is one for each such mount).
         std.debug.assert(ctx.next_source < ctx.proc.mount_sources);
         src_fd = ctx.source_fds[ctx.next_source];
         ctx.next_source += 1;
-        src = sys.fdPath(&src_buf, src_fd);
+        src = .{ .fd = src_fd };
     }
     defer if (src_fd >= 0) {
         _ = sys.close(src_fd);
     };
 
     if (!in_root) {
-        _ = ctx.check(sys.mount(src, target, fstype, msflags, data), "mount", target);
+        _ = ctx.check(proc_fs.mount(ctx, src, .{ .path = target }, fstype, msflags, data), "mount", target);
         return;
     }
+    if (opflags & abi.mount_replace_link != 0) removeLink(ctx, target);
     const fd = openInRoot(ctx, target, create, no_symlinks);
     var flags = msflags;
     if (opflags & abi.mount_keep_locked != 0) flags |= lockedFlags(ctx, fd, target);
-    var target_buf: [32]u8 = undefined;
-    const rc = sys.mount(src, sys.fdPath(&target_buf, fd), fstype, flags, data);
+    const rc = proc_fs.mount(ctx, src, .{ .fd = fd }, fstype, flags, data);
     _ = sys.close(fd);
     _ = ctx.check(rc, "mount", target);
     if (magic != 0) checkMagic(ctx, target, magic);
@@ -97,11 +98,40 @@ pub fn mknod(ctx: *const Context, r: *plan.Reader) plan.Error!void {
     const path = try r.str();
     const parent = openParent(ctx, path);
     defer _ = sys.close(parent.fd);
-    const rc = sys.mknodat(parent.fd, parent.name, mode, sys.makedev(major, minor));
+    const dev = sys.makedev(major, minor);
+    var rc = sys.mknodat(parent.fd, parent.name, mode, dev);
+    if (sys.errnoOf(rc) == sys.EEXIST and !isNode(parent, mode, major, minor)) {
+        // The image has something else there, such as a symlink to a host path or a
+        // procfs file (crun's and runc's /dev symlink advisories): replace it, never
+        // follow it. A directory stays, and fails below.
+        if (sys.errnoOf(sys.unlinkat(parent.fd, parent.name, 0)) == null) {
+            rc = sys.mknodat(parent.fd, parent.name, mode, dev);
+        }
+    }
     if (sys.errnoOf(rc)) |e| {
-        if (e != sys.EEXIST) ctx.fail("mknod", e, path);
+        if (e != sys.EEXIST or !isNode(parent, mode, major, minor)) ctx.fail("mknod", e, path);
     }
     _ = ctx.check(sys.fchownat(parent.fd, parent.name, uid, gid, sys.AT_SYMLINK_NOFOLLOW), "chown", path);
+}
+
+/// Whether the entry (not followed) is the device node asked for: type and numbers.
+fn isNode(parent: Parent, mode: u32, major: u32, minor: u32) bool {
+    var st: sys.Statx = undefined;
+    if (sys.errnoOf(sys.statx(parent.fd, parent.name, sys.AT_SYMLINK_NOFOLLOW, &st)) != null) return false;
+    if (st.mode & sys.S_IFMT != mode & sys.S_IFMT) return false;
+    // A fifo has no numbers.
+    return mode & sys.S_IFMT == sys.S_IFIFO or (st.rdev_major == major and st.rdev_minor == minor);
+}
+
+/// A symlink at the last component of `path` (inside the root) is removed, so the file
+/// made there next is the image's own and nothing is reached through the link.
+fn removeLink(ctx: *const Context, path: [:0]const u8) void {
+    const parent = openParent(ctx, path);
+    defer _ = sys.close(parent.fd);
+    var st: sys.Statx = undefined;
+    if (sys.errnoOf(sys.statx(parent.fd, parent.name, sys.AT_SYMLINK_NOFOLLOW, &st)) != null) return;
+    if (st.mode & sys.S_IFMT != sys.S_IFLNK) return;
+    _ = ctx.check(sys.unlinkat(parent.fd, parent.name, 0), "unlink", path);
 }
 
 pub fn symlink(ctx: *const Context, r: *plan.Reader) plan.Error!void {
@@ -169,7 +199,7 @@ pub fn moveRoot(ctx: *const Context) void {
 
 /// recursive: the whole tree under the rootfs fd, before other mounts go on top.
 /// Otherwise the root mount alone, after the root change (the OCI `root.readonly`).
-pub fn rootReadonly(ctx: *const Context, recursive: bool) void {
+pub fn rootReadonly(ctx: *Context, recursive: bool) void {
     if (recursive) {
         const attr = sys.MountAttr{ .attr_set = sys.MOUNT_ATTR_RDONLY, .attr_clr = 0, .propagation = 0, .userns_fd = 0 };
         const rc = sys.mountSetattr(rootFd(ctx), "", sys.AT_EMPTY_PATH | sys.AT_RECURSIVE, &attr);
@@ -198,11 +228,10 @@ fn lockedFlags(ctx: *const Context, fd: sys.fd_t, path: []const u8) u32 {
 }
 
 /// Remount read-only keeping the flags the mount has (locked ones in a user ns).
-fn remountReadonly(ctx: *const Context, fd: sys.fd_t, path: []const u8, target: ?[*:0]const u8, extra: u32) void {
+fn remountReadonly(ctx: *Context, fd: sys.fd_t, path: []const u8, target: ?[*:0]const u8, extra: u32) void {
     const flags = sys.MS_REMOUNT | sys.MS_BIND | sys.MS_RDONLY | extra | lockedFlags(ctx, fd, path);
-    var buf: [32]u8 = undefined;
-    const where = target orelse sys.fdPath(&buf, fd);
-    _ = ctx.check(sys.mount(null, where, null, flags, null), "mount", path);
+    const where: proc_fs.Operand = if (target) |t| .{ .path = t } else .{ .fd = fd };
+    _ = ctx.check(proc_fs.mount(ctx, .{ .path = null }, where, null, flags, null), "mount", path);
 }
 
 /// Hides a path: /dev/null over a file, an empty read-only tmpfs over a directory.
@@ -217,20 +246,19 @@ pub fn maskPath(ctx: *Context, path: [:0]const u8) void {
     defer _ = sys.close(fd);
     var st: sys.Statx = undefined;
     _ = ctx.check(sys.statx(fd, "", sys.AT_EMPTY_PATH, &st), "statx", path);
-    var target: [32]u8 = undefined;
     if (st.mode & sys.S_IFMT == sys.S_IFDIR) {
-        const m = sys.mount("tmpfs", sys.fdPath(&target, fd), "tmpfs", sys.MS_RDONLY, "size=0k");
+        const m = proc_fs.mount(ctx, .{ .path = "tmpfs" }, .{ .fd = fd }, "tmpfs", sys.MS_RDONLY, "size=0k");
         _ = ctx.check(m, "mount", path);
         return;
     }
-    const null_fd = nullDevice(ctx);
-    var source: [32]u8 = undefined;
-    const m = sys.mount(sys.fdPath(&source, null_fd), sys.fdPath(&target, fd), null, sys.MS_BIND, null);
+    // The very inode checked in nullDevice is bound: nothing is looked up by path again.
+    const m = proc_fs.mount(ctx, .{ .fd = nullDevice(ctx) }, .{ .fd = fd }, null, sys.MS_BIND, null);
     _ = ctx.check(m, "mount", path);
 }
 
-/// The container's /dev/null, opened once and checked to be the null device (a
-/// symlink or another file there would otherwise be bound over masked files).
+/// The container's /dev/null, opened once (O_PATH, no symlink followed) and checked
+/// through that fd to be the null device, 1:3: a symlink swapped in (to a procfs file,
+/// CVE-2025-31133) or another file there would otherwise be bound over masked files.
 fn nullDevice(ctx: *Context) sys.fd_t {
     if (ctx.null_fd >= 0) return ctx.null_fd;
     const fd: sys.fd_t = @intCast(ctx.check(resolve.noSymlinks("/dev/null"), "open", "/dev/null"));
@@ -243,16 +271,14 @@ fn nullDevice(ctx: *Context) sys.fd_t {
 }
 
 /// Bind a path onto itself and make the bind read-only.
-pub fn readonlyPath(ctx: *const Context, path: [:0]const u8) void {
+pub fn readonlyPath(ctx: *Context, path: [:0]const u8) void {
     const rc = resolve.noSymlinks(path);
     if (sys.errnoOf(rc)) |e| {
         if (e == sys.ENOENT) return;
         ctx.fail("open", e, path);
     }
     const fd: sys.fd_t = @intCast(rc);
-    var buf: [32]u8 = undefined;
-    const p = sys.fdPath(&buf, fd);
-    const m = sys.mount(p, p, null, sys.MS_BIND | sys.MS_REC, null);
+    const m = proc_fs.mount(ctx, .{ .fd = fd }, .{ .fd = fd }, null, sys.MS_BIND | sys.MS_REC, null);
     _ = sys.close(fd);
     _ = ctx.check(m, "mount", path);
     const again: sys.fd_t = @intCast(ctx.check(resolve.noSymlinks(path), "open", path));

@@ -9,6 +9,7 @@ test {
     _ = @import("console.zig");
     _ = @import("mount_sources.zig");
     _ = @import("hooks.zig");
+    _ = @import("proc_fs.zig");
 }
 
 fn put32(list: *std.ArrayList(u8), gpa: std.mem.Allocator, v: u32) !void {

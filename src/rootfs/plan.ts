@@ -14,6 +14,7 @@ import { type AttrChange, MS, parseMountOptions, PROPAGATION } from "./mount_fla
 
 /** Mount op flags (docs/abi.md). */
 const IN_ROOT = 1, MKDIR = 2, MKFILE = 4, NO_SYMLINKS = 8, KEEP_LOCKED = 32, SOURCE_FD = 64;
+const REPLACE_LINK = 128;
 const PROC_MAGIC = 0x9fa0, SYSFS_MAGIC = 0x62656572, TMPFS_MAGIC = 0x01021994;
 
 /** What the rootfs plan needs to know besides the spec. */
@@ -406,8 +407,9 @@ function bindCgroupDir(plan: PlanBuilder, hostDir: string, target: string, flags
 function planDevices(plan: PlanBuilder, devices: readonly Device[], ctx: RootfsContext): void {
   for (const d of devices) {
     if (ctx.userns) {
-      // mknod is not allowed in a user namespace: bind the host's node instead.
-      mountOp(plan, `bind device ${d.path}`, IN_ROOT | MKFILE, MS.BIND, {
+      // mknod is not allowed in a user namespace: bind the host's node instead, on a file
+      // made in place of any symlink the image has there (never through it).
+      mountOp(plan, `bind device ${d.path}`, IN_ROOT | MKFILE | REPLACE_LINK, MS.BIND, {
         source: d.path,
         target: d.path,
       });

@@ -84,3 +84,30 @@ Deno.test("apparmorProfile confines the init and execs; an unknown profile fails
   );
   assert.equal(await never.status(), "created");
 });
+
+Deno.test("the profile is written to the kernel, not to a file mounted over /proc/thread-self/attr (CVE-2025-52881)", async () => {
+  await loadProfile();
+  const rootfs = await secretRootfs();
+  const factory = createFactory({ root: await Deno.makeTempDir() });
+  const decoy = await Deno.makeTempFile({ prefix: "cell-attr-decoy-" });
+  await Deno.writeTextFile(decoy, "untouched\n");
+  try {
+    const spec = defaultConfig({ rootfs, args: ["sh", "-c", "cat /proc/self/attr/current"] });
+    spec.process!.apparmorProfile = PROFILE;
+    // What a racing shared mount would put where the runtime writes the label: the init is
+    // pid 1 of its namespace, so thread-self is 1/task/1.
+    spec.mounts!.push({
+      destination: "/proc/1/task/1/attr/apparmor/exec",
+      type: "bind",
+      source: decoy,
+      options: ["bind"],
+    });
+    await using box = await factory.create(uniqueId("aa-decoy"), spec);
+    const run = await runIn(box);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, `${PROFILE} (enforce)\n`, "the init runs unconfined");
+    assert.equal(await Deno.readTextFile(decoy), "untouched\n", "the label went to the decoy");
+  } finally {
+    await Deno.remove(decoy);
+  }
+});
