@@ -44,6 +44,7 @@ export async function mountV1(controller: string, mountPoint: string): Promise<v
     const failed = await run("mount", ["-t", "cgroup", "-o", controller, "cgroup", mountPoint]);
     if (failed === null) return;
     error = failed;
+    if (attempt === 0) releaseFromUnified(controller);
     await sleep(100);
   }
   const holders = enabledBelowRoot(controller);
@@ -54,6 +55,24 @@ export async function mountV1(controller: string, mountPoint: string): Promise<v
           `${holders.join(", ")})`
         : ""),
   );
+}
+
+/**
+ * Takes `controller` out of every cgroup2 subtree_control below the root, deepest first,
+ * and then out of the root's: cgroups left by an earlier run (or another program) keep it
+ * in use on the cgroup2 side, and v1 cannot have it until none does. Processes may stay
+ * where they are; only the controller's limits below those cgroups go away.
+ */
+function releaseFromUnified(controller: string): void {
+  const holders = enabledBelowRoot(controller).sort((a, b) => b.length - a.length);
+  for (const dir of [...holders, UNIFIED]) {
+    try {
+      Deno.writeTextFileSync(`${dir}/cgroup.subtree_control`, `-${controller}`);
+    } catch { /* gone meanwhile, or still busy: the retries report it */ }
+  }
+  if (holders.length > 0) {
+    console.error(`(took ${controller} out of ${holders.length} cgroup2 dirs to mount it on v1)`);
+  }
 }
 
 /** cgroup2 directories below the root that enable `controller` for their children. */
