@@ -48,6 +48,15 @@ async function newRun(): Promise<Run> {
   return { marker, id, root, factory: createFactory({ root }), config, configFile, bundle };
 }
 
+/** Whatever a failed check left is destroyed all the same (a no-op after a passing one). */
+function cleanup(run: Run): AsyncDisposable {
+  return {
+    [Symbol.asyncDispose]: async () => {
+      await run.factory.destroy(run.id).catch(() => {});
+    },
+  };
+}
+
 /** Live (non-zombie) processes with the marker in their argv, other than us. */
 function processesOf(run: Run): number[] {
   const found: number[] = [];
@@ -159,6 +168,7 @@ for (const [op, { needs, cases }] of Object.entries(LIBRARY)) {
     for (const { step, seen } of cases) {
       await t.step(step, async () => {
         const run = await newRun();
+        await using _cleanup = cleanup(run);
         await prepare(run, needs);
         const out = await new Deno.Command(Deno.execPath(), {
           args: [
@@ -248,6 +258,7 @@ for (const [name, { argv, needs, cases }] of Object.entries(CLI)) {
     for (const { step, seen } of cases) {
       await t.step(step, async () => {
         const run = await newRun();
+        await using _cleanup = cleanup(run);
         await prepare(run, needs);
         const out = await cliOutput(run, argv(run), { CELL_FAULT: step });
         assertKilled(out, `cell ${name} at ${step}`);
@@ -271,6 +282,7 @@ Deno.test("cell run -d SIGKILLed after increasing delays: delete --force leaves 
   // From before the CLI has loaded to after it is done: every delay lands somewhere else.
   for (let delay = 10; delay <= 160; delay += 10) {
     const run = await newRun();
+    await using _cleanup = cleanup(run);
     const [program, ...prefix] = cellArgv(run.root);
     const child = new Deno.Command(program, {
       args: [...prefix, "run", "-d", "--bundle", run.bundle, run.id],
