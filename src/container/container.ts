@@ -25,14 +25,18 @@ import { prepareStdio } from "../process/stdio.ts";
 import { watchExit, watchFd } from "../process/waiter.ts";
 import { setgroupsDenied } from "../userns/id_maps.ts";
 import { identify, isAlive, type ProcessIdentity } from "../state/identity.ts";
+import { isCorruptState, type Remnants } from "../state/parse.ts";
 import type { ContainerState, StateStore } from "../state/store.ts";
+import { intendedDirs } from "../cgroups/intent.ts";
+import { faultPoint, type FaultStep } from "../fault_point.ts";
+import { destroyLeftovers, signalVerified, waitGone } from "./leftovers.ts";
+import { explainFailure } from "./failure_hint.ts";
 import {
   close,
   decodeRecord,
   kill,
   mkfifo,
   open,
-  pidfdOpen,
   pidfdSignal,
   pipe,
   readFd,
@@ -91,6 +95,8 @@ export interface SignalOptions {
 /** How #launch makes a process: the plan, work done during the spawn, bookkeeping. */
 interface LaunchSteps {
   plan: (stdio: [number, number, number]) => PlanBuilder;
+  /** The fault step between the spawn and the record of the process. */
+  spawned: FaultStep;
   whileSpawning?: () => void;
   /** The child stops for hooks run here: the pause's pipes and the hooks. */
   paused?: PauseSteps;
@@ -116,12 +122,18 @@ export class Container implements AsyncDisposable {
   #store: StateStore;
   #destroyed = false;
   #streams = new Set<OomStream>();
+  /**
+   * The state as this handle last read or wrote it: what destroy still knows (the init, the
+   * cgroups) when the state directory was removed behind our back.
+   */
+  #known: ContainerState;
 
   /** Made by the Factory. */
   constructor(store: StateStore, state: ContainerState) {
     this.id = state.id;
     this.config = state.config;
     this.#store = store;
+    this.#known = state;
   }
 
   /** The container's lock; ContainerDestroyed when its state is gone. */
@@ -131,28 +143,49 @@ export class Container implements AsyncDisposable {
       return await this.#store.lock(this.id);
     } catch (e) {
       if (e instanceof ContainerError && e.code === "ContainerNotFound") {
-        this.#destroyed = true;
         refuse(this.id, "destroyed", action);
       }
       throw e;
     }
   }
 
+  /** The state on disk; null when it is gone; a ContainerError naming the file when corrupt. */
   #state(): ContainerState | null {
     if (this.#destroyed) return null;
     try {
-      return this.#store.read(this.id);
+      const state = this.#store.read(this.id);
+      this.#known = state;
+      return state;
     } catch (e) {
       if (e instanceof ContainerError && e.code === "ContainerNotFound") return null;
       throw e;
     }
   }
 
+  /** Writes the state (under the lock) and remembers it. */
+  #write(state: ContainerState): void {
+    this.#store.write(state);
+    this.#known = state;
+  }
+
+  /** What this handle knows of the processes and cgroups, for a destroy without state. */
+  #remnants(): Remnants {
+    const known = this.#known;
+    return { init: known.init ?? undefined, starting: known.starting, cgroup: known.cgroup };
+  }
+
+  /**
+   * created: no init yet (or one waiting on its exec fifo); stopped: the init is gone, or
+   * the process that was starting it died before it recorded one (only destroy is left);
+   * running, pausing or paused from the freezer; destroyed: no state.
+   */
   #statusOf(state: ContainerState | null): Status {
     if (!state) return "destroyed";
-    if (!state.init) return "created";
+    if (!state.init) return state.starting && !isAlive(state.starting) ? "stopped" : "created";
     if (!isAlive(state.init)) return "stopped";
-    if (state.execFifo) return "created";
+    // Released (or killed) inits hold the fifo no more: a start cut short after the release
+    // and before its record reads as running, as it is.
+    if (state.execFifo && waitsOnFifo(state.execFifo)) return "created";
     const freezer = this.#cgroupOf(state).freezerState();
     return freezer === "frozen" ? "paused" : freezer === "freezing" ? "pausing" : "running";
   }
@@ -252,6 +285,7 @@ export class Container implements AsyncDisposable {
       const startHooks = this.config.hooks?.startContainer?.length
         ? this.#openFifo("hooks.fifo", fifos, fds)
         : undefined;
+      faultPoint("createInit:fifo");
       return await this.#launchInit(state, options, { fd: exec, path: fifos[0] }, startHooks);
     } catch (e) {
       fifos.forEach(removeQuietly);
@@ -309,8 +343,9 @@ export class Container implements AsyncDisposable {
     const outcome = hooks ? open(hooks, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
     try {
       releaseInit(state.execFifo, state.init);
+      faultPoint("startInit:released");
       removeQuietly(state.execFifo);
-      this.#store.write({ ...state, execFifo: undefined });
+      this.#write({ ...state, execFifo: undefined });
       if (hooks) {
         removeQuietly(hooks);
         const failure = await startHooksFailure(outcome);
@@ -363,23 +398,39 @@ export class Container implements AsyncDisposable {
     }
     const proc = resolveProcess(this.config, options);
     const cgroup = this.#cgroupOf(state);
+    // Recorded before anything is made: a runtime killed from here on leaves a state that
+    // names the cgroup directories (whatever of them exist) and says the start was cut short.
+    const intent: ContainerState = {
+      ...state,
+      starting: selfIdentity(),
+      cgroup: { ...state.cgroup, created: intendedDirs(state.cgroup) },
+    };
+    this.#write(intent);
+    faultPoint("start:intent");
     const intoCgroup = cgroup.mode === "v2" ? state.cgroup.paths.unified : undefined;
     // A child sharing our memory must never wait where the OOM killer can pick it.
     const memory = cgroup.preExecMemory({ join: false });
-    if (intoCgroup) cgroup.create();
-    const [ready, readyWriter] = intoCgroup ? [-1, -1] : pipe();
-    let made = intoCgroup !== undefined;
+    let ready = -1;
+    let readyWriter = -1;
+    let made = false;
     let agent: SeccompAgent | undefined;
-    // The init stops for the prestart and createRuntime hooks, which run here.
-    const pause = hasRuntimeHooks(this.config) ? { notify: pipe(), resume: pipe() } : undefined;
+    let pause: { notify: [number, number]; resume: [number, number] } | undefined;
     try {
+      if (intoCgroup) {
+        cgroup.create();
+        made = true;
+        faultPoint("start:cgroup");
+      } else [ready, readyWriter] = pipe();
+      // The init stops for the prestart and createRuntime hooks, which run here.
+      if (hasRuntimeHooks(this.config)) pause = { notify: pipe(), resume: pipe() };
       agent = connectSeccompAgent(this.config, {
         ociVersion: OCI_SPEC_VERSION,
         id: this.id,
         bundle: state.bundle ?? "",
         status: "creating",
       });
-      return await this.#launch(proc, options, {
+      const init = await this.#launch(proc, options, {
+        spawned: "start:spawned",
         plan: (stdio) =>
           planInit(this.config, {
             process: proc,
@@ -418,6 +469,7 @@ export class Container implements AsyncDisposable {
           try {
             cgroup.create({ holdOomKiller: memory === "guarded" });
             made = true;
+            faultPoint("start:cgroup");
           } finally {
             writeFd(readyWriter, made ? "1" : "0");
           }
@@ -425,11 +477,23 @@ export class Container implements AsyncDisposable {
         started: (init) => {
           // The child has memory of its own now (exec'd, or forked for the exec fifo).
           if (memory === "guarded") cgroup.releaseOomKiller();
-          this.#store.write({ ...state, init, cgroup: cgroup.state(), execFifo: fifo?.path });
+          this.#write({
+            ...state,
+            init,
+            cgroup: cgroup.state(),
+            execFifo: fifo?.path,
+            starting: undefined,
+          });
         },
       });
+      faultPoint("start:recorded");
+      return init;
     } catch (e) {
-      if (made) await cgroup.remove();
+      // Undone: the state says created again. If the cgroups cannot be removed, the state
+      // keeps naming them (not the start), so destroy tries again.
+      let removed = true;
+      if (made) await cgroup.remove().catch(() => removed = false);
+      this.#write({ ...state, cgroup: removed ? state.cgroup : intent.cgroup });
       throw e;
     } finally {
       close(ready);
@@ -469,6 +533,7 @@ export class Container implements AsyncDisposable {
       : this.#cgroupOf(state).procsFiles();
     const v2Dir = dirs ? dirs.unified : state.cgroup.paths.unified;
     return this.#launch(proc, options, {
+      spawned: "exec:spawned",
       plan: (stdio) =>
         planExec(this.config, {
           initPid: init.pid,
@@ -509,7 +574,10 @@ export class Container implements AsyncDisposable {
       const result = await spawning;
       if (during !== undefined) throw during;
       if (hooksFailed !== undefined) throw hooksFailed;
-      if (result.failure) throw spawnError(result.failure, plan.descriptions, proc);
+      if (result.failure) {
+        throw explainFailure(spawnError(result.failure, plan.descriptions, proc), this.config);
+      }
+      faultPoint(steps.spawned);
       // A detached process is not reaped here: its parent-to-be (a subreaper) gets it.
       const exit = options.detached ? new Promise<never>(() => {}) : watchExit(result.pidfd);
       try {
@@ -598,7 +666,7 @@ export class Container implements AsyncDisposable {
       ...config.linux,
       resources: mergeResources(config.linux?.resources, valid, given),
     };
-    this.#store.write({ ...state, config });
+    this.#write({ ...state, config });
   }
 
   /** One value per OOM kill in the container; ends when the container is destroyed. */
@@ -633,39 +701,57 @@ export class Container implements AsyncDisposable {
     }
     if (!options.all) {
       if (!state.init || status === "stopped") refuse(this.id, status, "signal");
-      signalInit(state.init, number);
+      signalVerified(state.init, number);
     }
     if (number === SIGKILL && (status === "paused" || status === "pausing")) await cgroup.thaw();
   }
 
   /**
    * Kills every process of the container, waits for them, removes its cgroups and its
-   * state. Idempotent.
+   * state. Idempotent. When the state is gone or unreadable, what is still known is
+   * destroyed all the same: the init and cgroups this handle last saw or the file still
+   * shows, else the cgroups at the id's default path.
    */
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
     let lock: Disposable;
     try {
-      lock = await this.#lock("destroy");
+      lock = await this.#store.lock(this.id);
     } catch (e) {
-      if (e instanceof ContainerError && e.code === "ContainerDestroyed") return;
-      throw e;
-    }
-    using _lock = lock;
-    const state = this.#state();
-    if (!state) {
-      this.#destroyed = true;
+      if (!(e instanceof ContainerError && e.code === "ContainerNotFound")) throw e;
+      await destroyLeftovers(this.#store, this.id, this.#remnants());
+      this.#ended();
       return;
     }
+    using _lock = lock;
+    let state: ContainerState;
+    try {
+      state = this.#store.read(this.id);
+    } catch (e) {
+      const gone = e instanceof ContainerError && e.code === "ContainerNotFound";
+      if (!gone && !isCorruptState(e)) throw e;
+      await destroyLeftovers(this.#store, this.id, this.#remnants());
+      this.#ended();
+      return;
+    }
+    this.#known = state;
     const cgroup = this.#cgroupOf(state);
     await cgroup.killAll();
-    if (state.init && isAlive(state.init)) signalInit(state.init, 9);
+    if (state.init && isAlive(state.init)) signalVerified(state.init, 9);
     await waitGone(state.init);
+    faultPoint("destroy:killed");
     for (const stream of this.#streams) stream.close();
     this.#streams.clear();
     await cgroup.remove();
+    faultPoint("destroy:cgroups");
     this.#store.remove(this.id);
     for (const warning of await runPoststop(state)) console.warn(`cell: ${warning}`);
+    this.#destroyed = true;
+  }
+
+  #ended(): void {
+    for (const stream of this.#streams) stream.close();
+    this.#streams.clear();
     this.#destroyed = true;
   }
 
@@ -728,21 +814,6 @@ function readFdOrEnd(fd: number): Uint8Array | null | undefined {
   return bytes.length === 0 ? null : bytes;
 }
 
-/** Signals the init through a pidfd opened and then verified, so a reused pid is safe. */
-function signalInit(init: ProcessIdentity, signal: number): void {
-  let pidfd: number;
-  try {
-    pidfd = pidfdOpen(init.pid);
-  } catch {
-    return; // already gone
-  }
-  try {
-    if (isAlive(init)) pidfdSignal(pidfd, signal);
-  } finally {
-    close(pidfd);
-  }
-}
-
 /**
  * Writes the byte the init waits for on the exec fifo. The init holds the fifo open, so
  * a writer can open it only while the init lives (else ENXIO).
@@ -777,10 +848,23 @@ function removeQuietly(path: string): void {
   } catch { /* already gone */ }
 }
 
-/** Waits (bounded) until the init is no longer a live process. */
-async function waitGone(init: ProcessIdentity | null): Promise<void> {
-  if (!init) return;
-  for (let i = 0; i < 1000 && isAlive(init); i++) {
-    await new Promise((r) => setTimeout(r, i < 10 ? 1 : 10));
+/** Whether an init still waits on its exec fifo (holds it open): it was not released. */
+function waitsOnFifo(fifo: string): boolean {
+  let fd: number;
+  try {
+    fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  } catch {
+    return false; // ENXIO: no reader; ENOENT: the fifo is gone
   }
+  close(fd);
+  return true;
+}
+
+let self: ProcessIdentity | null = null;
+
+/** This process's identity (its start time never changes). */
+function selfIdentity(): ProcessIdentity {
+  self ??= identify(Deno.pid);
+  if (!self) throw new ContainerError("SystemError", "cannot read /proc/self/stat");
+  return self;
 }

@@ -12,6 +12,8 @@ import { ContainerError } from "../errors.ts";
 import { checkId, type ContainerState, StateStore } from "../state/store.ts";
 import { checkRootless, defaultStateRoot } from "../userns/rootless.ts";
 import { Container } from "./container.ts";
+import { destroyUnloadable } from "./leftovers.ts";
+import { isCorruptState } from "../state/parse.ts";
 
 /** Options of {@linkcode createFactory}. */
 export interface FactoryOptions {
@@ -49,9 +51,9 @@ export class Factory {
   /**
    * Creates a container: validates the config, claims the id and writes its state.
    * Nothing runs, and its cgroup is made, at the first `start`. A failure leaves nothing
-   * behind.
+   * behind. A directory of the id without a state file (a create or destroy that died
+   * half-way) is taken over.
    */
-  // deno-lint-ignore require-await
   async create(
     id: string,
     config: Spec | unknown,
@@ -66,34 +68,58 @@ export class Factory {
       resources: spec.linux?.resources,
       rootlessUid: Deno.uid() ?? 0,
     });
-    this.#store.claim(id);
-    try {
-      const state: ContainerState = {
-        version: 1,
-        id,
-        config: spec,
-        bundle: options.bundle,
-        noPivotRoot: options.noPivotRoot,
-        created: new Date().toISOString(),
-        init: null,
-        cgroup: cgroup.state(),
-      };
-      this.#store.write(state);
-      return new Container(this.#store, state);
-    } catch (e) {
-      this.#store.remove(id);
-      throw e;
-    }
+    const state: ContainerState = {
+      version: 1,
+      id,
+      config: spec,
+      bundle: options.bundle,
+      noPivotRoot: options.noPivotRoot,
+      created: new Date().toISOString(),
+      init: null,
+      cgroup: cgroup.state(),
+    };
+    await this.#store.claim(state);
+    return new Container(this.#store, state);
   }
 
-  /** Loads a container another process (or this one) created. */
+  /**
+   * Loads a container another process (or this one) created. ContainerNotFound when there
+   * is none; a SystemError naming the file when its state file is unreadable (then
+   * {@linkcode Factory.destroy} still removes it).
+   */
   // deno-lint-ignore require-await
   async load(id: string): Promise<Container> {
     checkId(id);
     return new Container(this.#store, this.#store.read(id));
   }
 
-  /** The ids of every container under this root. */
+  /**
+   * Destroys the container `id` whatever state it is in, as `delete --force` does: a
+   * loadable one as {@linkcode Container.destroy}; one whose state file is unreadable or
+   * missing through what can still be found: the init and cgroups the damaged file still
+   * shows, else the cgroups at the id's default path (`/cell/<id>` in every hierarchy), then
+   * its directory. Nothing there is no error. A custom `linux.cgroupsPath` cannot be found
+   * from the id alone once the state is gone.
+   */
+  async destroy(id: string): Promise<void> {
+    checkId(id);
+    // Bounded: a round ends in a destroy, or sees the state appear (a racing create).
+    for (let round = 0; round < 3; round++) {
+      let container: Container;
+      try {
+        container = await this.load(id);
+      } catch (e) {
+        const gone = e instanceof ContainerError && e.code === "ContainerNotFound";
+        if (!gone && !isCorruptState(e)) throw e;
+        if (await destroyUnloadable(this.#store, id)) return;
+        continue;
+      }
+      await container.destroy();
+      return;
+    }
+  }
+
+  /** The ids of every container under this root (a damaged one too: its load fails). */
   // deno-lint-ignore require-await
   async list(): Promise<string[]> {
     return this.#store.list();

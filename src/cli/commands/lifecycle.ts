@@ -7,7 +7,6 @@
 import { join, resolve } from "../../path.ts";
 import { libraryPath, loadLibrary } from "../../../ffi/library.ts";
 import { sandboxConfig } from "../../config/defaults.ts";
-import type { Container } from "../../container/container.ts";
 import { ContainerError } from "../../errors.ts";
 import type { ContainerProcess } from "../../process/handle.ts";
 import { preservedFds, readBundle, writePidFile } from "../bundle.ts";
@@ -149,15 +148,14 @@ export const remove: Command = async (ctx, argv) => {
     force: { type: "boolean", short: "f", help: "kill a running container (SIGKILL) first" },
   });
   const [id] = args(p, { exactly: 1 }, "delete");
-  let container: Container;
-  try {
-    container = await ctx.factory.load(id);
-  } catch (e) {
-    if (bool(p, "force") && e instanceof ContainerError && e.code === "ContainerNotFound") return 0;
-    throw e;
+  // --force removes whatever is left, even of a container whose state is gone or unreadable.
+  if (bool(p, "force")) {
+    await ctx.factory.destroy(id);
+    return 0;
   }
+  const container = await ctx.factory.load(id);
   const status = await container.status();
-  if ((status === "running" || status === "paused" || status === "pausing") && !bool(p, "force")) {
+  if (status === "running" || status === "paused" || status === "pausing") {
     throw new ContainerError(
       "ContainerNotRunning",
       `cannot delete container ${id} that is not stopped: ${status}`,

@@ -45,22 +45,35 @@ export const list: Command = async (ctx, argv) => {
     throw new ContainerError("ConfigInvalid", `invalid format option "${format}"`);
   }
   const states: OciState[] = [];
+  const unreadable: string[] = [];
   for (const id of await ctx.factory.list()) {
     try {
       states.push(await (await ctx.factory.load(id)).ociState());
     } catch (e) {
-      // Destroyed while we listed: not there any more.
       if (!(e instanceof ContainerError)) throw e;
+      // Destroyed while we listed: not there any more. A damaged state is listed as such
+      // (and said why on stderr, as runc does); the others are listed all the same.
+      if (e.code === "ContainerNotFound" || e.code === "ContainerDestroyed") continue;
+      unreadable.push(id);
+      ctx.logger.log("warning", e.message);
+      if (ctx.logger.toFile) console.error(e.message);
     }
   }
   if (bool(p, "quiet")) {
-    for (const s of states) console.log(s.id);
+    for (const id of [...states.map((s) => s.id), ...unreadable].sort()) console.log(id);
   } else if (format === "json") {
+    // Engines parse this: only containers with a state they can read.
     console.log(JSON.stringify(states.map(runcState)));
   } else {
     const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]];
-    for (const s of states) {
-      rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, owner()]);
+    const byId = new Map(states.map((s) => [s.id, s]));
+    for (const id of [...byId.keys(), ...unreadable].sort()) {
+      const s = byId.get(id);
+      rows.push(
+        s
+          ? [s.id, String(s.pid), s.status, s.bundle, s.created, owner()]
+          : [id, "0", "unreadable", "", "", owner()],
+      );
     }
     console.log(table(rows));
   }

@@ -1,0 +1,125 @@
+/**
+ * Destroying what is left of a container whose state is gone or unreadable: its processes
+ * and cgroups are found from whatever is still known (a damaged state file's remnants, a
+ * handle's last view), else from the cgroup path the id alone gives (`/cell/<id>`, the
+ * default), as runc derives a cgroup from the id.
+ *
+ * @module
+ */
+
+import { cgroupManager, restoreCgroupManager } from "../cgroups/mod.ts";
+import { defaultCgroupLeftovers } from "../cgroups/intent.ts";
+import type { CgroupState } from "../cgroups/manager.ts";
+import { isAlive, type ProcessIdentity } from "../state/identity.ts";
+import { isCorruptState, type Remnants } from "../state/parse.ts";
+import { ContainerError } from "../errors.ts";
+import type { StateStore } from "../state/store.ts";
+import { close, pidfdOpen, pidfdSignal } from "../syscalls.ts";
+
+/** The default cgroup path of a container without `linux.cgroupsPath`. */
+export function defaultCgroupPath(id: string): string {
+  return `/cell/${id}`;
+}
+
+/**
+ * Kills every process the remnants lead to (the init, everything in the cgroups) and
+ * removes the cgroups. With no cgroup known, the id's default path is used.
+ */
+export async function destroyRemnants(id: string, remnants: Remnants): Promise<void> {
+  // The leaves at the known paths count too: a start may have made them and died before it
+  // recorded them (a state written by a version that recorded no intent, or a handle's
+  // view from before the start).
+  const cgroup = remnants.cgroup ? withLeaves(remnants.cgroup) : defaultCgroupOf(id);
+  const init = remnants.init && isAlive(remnants.init) ? remnants.init : undefined;
+  const manager = restoreCgroupManager(cgroup, undefined, init?.pid ?? null);
+  await manager.killAll();
+  if (init) {
+    signalVerified(init, 9);
+    await waitGone(init);
+  }
+  await manager.remove();
+}
+
+function withLeaves(state: CgroupState): CgroupState {
+  const leaves = defaultCgroupLeftovers(state).created;
+  return { ...state, created: [...new Set([...state.created, ...leaves])] };
+}
+
+/** The id's default cgroup, its existing leaves taken as the container's. */
+function defaultCgroupOf(id: string): CgroupState {
+  const planned = cgroupManager({
+    path: defaultCgroupPath(id),
+    rootlessUid: Deno.uid() ?? 0,
+  }).state();
+  return defaultCgroupLeftovers(planned);
+}
+
+/**
+ * Removes a container whose state is missing or unreadable, with its lock held (or with no
+ * directory at all): its remnants (salvaged from the file, else `known`, else the id's
+ * default cgroup), then its directory and any removal cut short before.
+ */
+export async function destroyLeftovers(
+  store: StateStore,
+  id: string,
+  known?: Remnants,
+): Promise<void> {
+  const salvaged = store.salvage(id);
+  const remnants: Remnants = {
+    init: salvaged.init ?? known?.init,
+    starting: salvaged.starting ?? known?.starting,
+    cgroup: salvaged.cgroup ?? known?.cgroup,
+  };
+  await destroyRemnants(id, remnants);
+  store.remove(id);
+  store.removeTombs(id);
+}
+
+/**
+ * Destroys what is left of a container that cannot be loaded (no state file, or an
+ * unreadable one), under its lock when its directory exists. A state that became readable
+ * meanwhile (a create of the same id won the race) is left alone: returns false.
+ */
+export async function destroyUnloadable(store: StateStore, id: string): Promise<boolean> {
+  let lock: Disposable | undefined;
+  try {
+    lock = await store.lock(id);
+  } catch (e) {
+    if (!(e instanceof ContainerError && e.code === "ContainerNotFound")) throw e;
+  }
+  using _lock = lock;
+  if (lock) {
+    try {
+      store.read(id);
+      return false;
+    } catch (e) {
+      const gone = e instanceof ContainerError && e.code === "ContainerNotFound";
+      if (!gone && !isCorruptState(e)) throw e;
+    }
+  }
+  await destroyLeftovers(store, id);
+  return true;
+}
+
+/** Signals a process through a pidfd opened and then checked, so a reused pid is safe. */
+export function signalVerified(process: ProcessIdentity, signal: number): void {
+  let pidfd: number;
+  try {
+    pidfd = pidfdOpen(process.pid);
+  } catch {
+    return; // already gone
+  }
+  try {
+    if (isAlive(process)) pidfdSignal(pidfd, signal);
+  } finally {
+    close(pidfd);
+  }
+}
+
+/** Waits (bounded, about 10 s) until the process is no longer alive. */
+export async function waitGone(process: ProcessIdentity | null): Promise<void> {
+  if (!process) return;
+  for (let i = 0; i < 1000 && isAlive(process); i++) {
+    await new Promise((r) => setTimeout(r, i < 10 ? 1 : 10));
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * Reading `state.json` back: the shape is checked field by field, so a truncated, empty,
+ * garbled or hand-edited file is one clear error naming the file (never a `SyntaxError` or a
+ * `TypeError` later), and whatever can still be read from it (the init, the cgroup, the
+ * process that was starting it) is salvaged for `destroy`.
+ *
+ * @module
+ */
+
+import type { CgroupState } from "../cgroups/manager.ts";
+import { ContainerError } from "../errors.ts";
+import { clip } from "../text.ts";
+import type { ProcessIdentity } from "./identity.ts";
+import type { ContainerState } from "./store.ts";
+
+/** What a damaged state file still tells: enough to find the container's processes and cgroups. */
+export interface Remnants {
+  /** The init, if one was recorded. */
+  init?: ProcessIdentity;
+  /** The process that began a start and had not finished it. */
+  starting?: ProcessIdentity;
+  /** The cgroup, as recorded (its `created` list says what is the container's). */
+  cgroup?: CgroupState;
+}
+
+/**
+ * The order fields are written in: what finds the processes and cgroups comes before the
+ * (large) config, so even a file cut short keeps it.
+ */
+export function serializeState(state: ContainerState): string {
+  return JSON.stringify({
+    version: state.version,
+    id: state.id,
+    init: state.init,
+    starting: state.starting,
+    execFifo: state.execFifo,
+    cgroup: state.cgroup,
+    created: state.created,
+    bundle: state.bundle,
+    noPivotRoot: state.noPivotRoot,
+    config: state.config,
+  });
+}
+
+const corruptErrors = new WeakSet<ContainerError>();
+
+/** The error for an unreadable state file: code SystemError, `path` the file. */
+export function corruptState(id: string, file: string, why: string): ContainerError {
+  const error = new ContainerError(
+    "SystemError",
+    `the state of container "${id}" is unreadable: ${file}: ${why} (destroy, or ` +
+      `"delete --force", removes what is left of it)`,
+    { path: file },
+  );
+  corruptErrors.add(error);
+  return error;
+}
+
+/** Whether `error` came from {@linkcode corruptState}. */
+export function isCorruptState(error: unknown): boolean {
+  return error instanceof ContainerError && corruptErrors.has(error);
+}
+
+/** Parses and checks a state file's text; a corrupt one throws {@linkcode corruptState}. */
+export function parseState(text: string, id: string, file: string): ContainerState {
+  if (text.trim() === "") throw corruptState(id, file, "the file is empty");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw corruptState(id, file, `not valid JSON (${printable(clip((e as Error).message))})`);
+  }
+  const problem = stateProblem(value, id);
+  if (problem) throw corruptState(id, file, problem);
+  return value as ContainerState;
+}
+
+/** What is wrong with a parsed state, or undefined when it has every field it needs. */
+function stateProblem(value: unknown, id: string): string | undefined {
+  if (!isObject(value)) return "not a JSON object";
+  if (value.version !== 1) return `unknown version ${clip(JSON.stringify(value.version) ?? "")}`;
+  if (value.id !== id) {
+    return value.id === undefined
+      ? `the field "id" is missing`
+      : `it names container ${clip(JSON.stringify(value.id))}`;
+  }
+  if (typeof value.created !== "string") return fieldProblem("created", value.created);
+  if (value.init !== null && !isIdentity(value.init)) return fieldProblem("init", value.init);
+  if (value.starting !== undefined && !isIdentity(value.starting)) {
+    return fieldProblem("starting", value.starting);
+  }
+  if (value.execFifo !== undefined && typeof value.execFifo !== "string") {
+    return fieldProblem("execFifo", value.execFifo);
+  }
+  if (!isCgroupState(value.cgroup)) return fieldProblem("cgroup", value.cgroup);
+  if (value.bundle !== undefined && typeof value.bundle !== "string") {
+    return fieldProblem("bundle", value.bundle);
+  }
+  const config = value.config;
+  if (!isObject(config) || !isObject(config.root) || typeof config.root.path !== "string") {
+    return fieldProblem("config", config);
+  }
+  for (const key of ["process", "linux", "hooks", "annotations"]) {
+    if (config[key] !== undefined && !isObject(config[key])) {
+      return fieldProblem(`config.${key}`, config[key]);
+    }
+  }
+  if (config.mounts !== undefined && !Array.isArray(config.mounts)) {
+    return fieldProblem("config.mounts", config.mounts);
+  }
+  return undefined;
+}
+
+/** Control characters (a garbled file's NULs, quoted by JSON.parse) as escapes. */
+function printable(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
+function fieldProblem(name: string, value: unknown): string {
+  return value === undefined ? `the field "${name}" is missing` : `the field "${name}" is invalid`;
+}
+
+/**
+ * What can still be read from a damaged state file: from the parsed object when it is
+ * JSON, else from the text itself (the init and the cgroup are written before the config,
+ * so a file cut short usually keeps them).
+ */
+export function salvageState(text: string): Remnants {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (isObject(value)) {
+    return {
+      init: isIdentity(value.init) ? value.init : undefined,
+      starting: isIdentity(value.starting) ? value.starting : undefined,
+      cgroup: isCgroupState(value.cgroup) ? value.cgroup : undefined,
+    };
+  }
+  const init = objectAfter(text, `"init":`);
+  const starting = objectAfter(text, `"starting":`);
+  const cgroup = objectAfter(text, `"cgroup":`);
+  return {
+    init: isIdentity(init) ? init : undefined,
+    starting: isIdentity(starting) ? starting : undefined,
+    cgroup: isCgroupState(cgroup) ? cgroup : undefined,
+  };
+}
+
+/** The JSON object that follows the first `key` in text, if it is complete. */
+function objectAfter(text: string, key: string): unknown {
+  const at = text.indexOf(key);
+  if (at < 0) return undefined;
+  const start = at + key.length;
+  if (text[start] !== "{") return undefined;
+  let depth = 0;
+  let inString = false;
+  // Bounded by the text: one pass, no recursion.
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "{") depth++;
+    else if (c === "}" && --depth === 0) {
+      try {
+        return JSON.parse(text.slice(start, i + 1));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isIdentity(value: unknown): value is ProcessIdentity {
+  return isObject(value) && Number.isInteger(value.pid) && (value.pid as number) > 0 &&
+    Number.isInteger(value.startTime) && (value.startTime as number) >= 0;
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return isObject(value) && Object.values(value).every((v) => typeof v === "string");
+}
+
+/**
+ * A cgroup state whose directories all lie strictly below their hierarchy's root: a damaged
+ * file must never make destroy kill the processes of a whole hierarchy.
+ */
+function isCgroupState(value: unknown): value is CgroupState {
+  if (!isObject(value) || !isStringMap(value.paths) || !isStringMap(value.roots)) return false;
+  if (value.mode !== "v1" && value.mode !== "v2" && value.mode !== "none") return false;
+  const roots = value.roots;
+  const below = (dir: string, root: string | undefined) =>
+    root !== undefined && root.startsWith("/") && dir.startsWith(`${root}/`) &&
+    !dir.split("/").includes("..");
+  if (!Object.entries(value.paths).every(([key, dir]) => below(dir, roots[key]))) return false;
+  return Array.isArray(value.created) &&
+    value.created.every((d) =>
+      typeof d === "string" && Object.values(roots).some((root) => below(d, root))
+    );
+}
