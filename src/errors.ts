@@ -6,6 +6,8 @@
  * @module
  */
 
+import { clipLines } from "./text.ts";
+
 /** What went wrong, as a stable code a program can branch on. */
 export type ErrorCode =
   | "ContainerNotFound"
@@ -62,7 +64,8 @@ export class ContainerError extends Error {
 
   /** Makes an error with a code and a message a person can act on. */
   constructor(code: ErrorCode, message: string, options: ContainerErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // A backstop: whatever a call site echoed, no line of a message is huge.
+    super(clipLines(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ContainerError";
     this.code = code;
     this.syscall = options.syscall;

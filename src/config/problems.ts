@@ -7,6 +7,7 @@
  */
 
 import * as posix from "../path.ts";
+import { clip } from "../text.ts";
 
 /** The problems found so far, each formatted as `<json path>: <problem>`. */
 export type Problems = string[];
@@ -16,7 +17,8 @@ export type JsonObject = Record<string, unknown>;
 
 /** Records one problem at `path` (the empty path is shown as `(root)`). */
 export function addProblem(problems: Problems, path: string, message: string): void {
-  problems.push(`${path === "" ? "(root)" : path}: ${message}`);
+  // A 200 KB key or value from the config is shown cut, never whole.
+  problems.push(`${path === "" ? "(root)" : clip(path)}: ${clip(message)}`);
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
