@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ContainerError, createFactory } from "../mod.ts";
+import { ContainerError, createFactory, type Spec } from "../mod.ts";
 import {
   assertNothingLeft,
   busyboxConfig,
@@ -123,17 +123,28 @@ Deno.test("an empty state directory: delete --force removes it, create takes the
   assert.deepEqual(cgroupDirsOf(id), []);
 });
 
-Deno.test("a failed run -d leaves no container behind", async () => {
+Deno.test("a failed run -d leaves no container behind", async (t) => {
   const root = await stateRoot();
-  const id = uid("runfail");
-  const dir = await bundle(["/no/such/program"]);
-  const run = await cell(root, ["run", "-d", "--bundle", dir, id], { detached: true });
-  assert.notEqual(run.code, 0);
-  const state = await cell(root, ["state", id]);
-  assert.equal(state.code, 1);
-  assert.match(state.stderr, /does not exist/);
-  assert.equal(exists(`${root}/${id}`), false);
-  assert.deepEqual(cgroupDirsOf(id), []);
+  const failures: Record<string, [string[], (spec: Spec) => void, string[]]> = {
+    "a missing program": [["/no/such/program"], () => {}, []],
+    "a missing cwd": [["true"], (spec) => spec.process!.cwd = "/no/such/dir", []],
+    "a pid file it cannot write": [["sleep", "100"], () => {}, ["--pid-file", "/no/such/dir/pid"]],
+  };
+  for (const [why, [argv, edit, flags]] of Object.entries(failures)) {
+    await t.step(why, async () => {
+      const id = uid(`runfail-${why.replaceAll(" ", "-")}`);
+      const dir = await bundle(argv, edit);
+      const run = await cell(root, ["run", "-d", ...flags, "--bundle", dir, id], {
+        detached: true,
+      });
+      assert.notEqual(run.code, 0);
+      const state = await cell(root, ["state", id]);
+      assert.equal(state.code, 1);
+      assert.match(state.stderr, /does not exist/);
+      assert.equal(exists(`${root}/${id}`), false);
+      assert.deepEqual(cgroupDirsOf(id), []);
+    });
+  }
 });
 
 Deno.test("a state directory removed while the container runs: destroy() from the handle still removes it", async () => {

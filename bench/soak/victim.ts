@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Container, ContainerError, createFactory, type Spec } from "../../mod.ts";
+import { type Container, createFactory, type Spec } from "../../mod.ts";
 
 /** The library steps a kill can land in, in the order a container goes through them. */
 export const LIBRARY_STEPS = [
@@ -85,18 +85,9 @@ async function run(order: Extract<VictimOrder, { do: "step" }>): Promise<void> {
 }
 
 async function destroy(order: Extract<VictimOrder, { do: "destroy" }>): Promise<void> {
-  const factory = createFactory({ root: order.root });
-  let container: Container;
-  try {
-    container = await factory.load(order.id);
-  } catch (e) {
-    if (e instanceof ContainerError && e.code === "ContainerNotFound") {
-      say("not-found");
-      return;
-    }
-    throw e;
-  }
-  await container.destroy();
+  // Factory.destroy(id), not load + destroy: a kill can leave a state that cannot be loaded
+  // (a directory without state.json, a start cut short) and it must go all the same.
+  await createFactory({ root: order.root }).destroy(order.id);
   say("destroyed");
 }
 
