@@ -17,6 +17,7 @@ import {
   runIn,
   testFactory,
   uniqueId,
+  withContainer,
 } from "./support/fixture.ts";
 
 /**
@@ -329,23 +330,6 @@ Deno.test("config: every problem is reported at once, each with its JSON path", 
 
 // ---------------------------------------------------------------------------------------
 // Failures inside the new container: reported, not turned into an exit code
-
-/** Creates a container, runs `check` on it, destroys it and checks the host is clean. */
-async function withContainer(
-  config: Spec,
-  check: (box: Awaited<ReturnType<Factory["create"]>>, factory: Factory, id: string) => unknown,
-): Promise<void> {
-  const factory = await testFactory();
-  const id = uniqueId("bad");
-  const box = await factory.create(id, config);
-  try {
-    await check(box, factory, id);
-  } finally {
-    await box.destroy();
-    assertNothingLeft(factory, id);
-    await removeRoot(factory);
-  }
-}
 
 for (const args of [["/nope"], ["nope-cmd"]]) {
   Deno.test(`start of a missing executable ${args[0]} rejects with SystemError "not found"`, async () => {

@@ -7,24 +7,10 @@
  */
 
 import assert from "node:assert/strict";
-import { type Container, ContainerError, type ProcessOptions, type Spec } from "../mod.ts";
+import { type Container, ContainerError, type ProcessOptions } from "../mod.ts";
 import { close, O, open, unixConnect } from "../src/syscalls.ts";
-import { assertNothingLeft, busyboxConfig, testFactory, uniqueId } from "./support/fixture.ts";
+import { busyboxConfig, withContainer } from "./support/fixture.ts";
 import { openConsole } from "./support/console.ts";
-
-/** Creates a container from `config`, runs `fn`, then destroys it and checks the host. */
-async function withContainer(config: Spec, fn: (box: Container) => unknown): Promise<void> {
-  const factory = await testFactory();
-  const id = uniqueId("tty");
-  const box = await factory.create(id, config);
-  try {
-    await fn(box);
-  } finally {
-    await box.destroy();
-    assertNothingLeft(factory, id);
-    await Deno.remove(factory.root, { recursive: true }).catch(() => {});
-  }
-}
 
 /** `ls -l` lines "... <fd> -> <target>" as a map (of the shell's fds: ls runs in a child). */
 function fdTargets(text: string): Map<number, string> {

@@ -12,14 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Container, ContainerError, type Mount, type Spec } from "../mod.ts";
 import { busyboxRootfs } from "./support/rootfs.ts";
-import {
-  assertNothingLeft,
-  busyboxConfig,
-  exists,
-  runIn,
-  testFactory,
-  uniqueId,
-} from "./support/fixture.ts";
+import { busyboxConfig, exists, runIn, withContainer } from "./support/fixture.ts";
 import { openConsole } from "./support/console.ts";
 
 /** A private busybox rootfs (the image) in a temp dir, removed by the caller. */
@@ -36,19 +29,6 @@ async function imageDevConfig(rootfs: string, args: string[], keep: string[] = [
       !m.destination.startsWith("/dev") || keep.includes(m.destination)
     );
   });
-}
-
-async function withContainer(config: Spec, fn: (box: Container) => unknown): Promise<void> {
-  const factory = await testFactory();
-  const id = uniqueId("hostile");
-  const box = await factory.create(id, config);
-  try {
-    await fn(box);
-  } finally {
-    await box.destroy();
-    assertNothingLeft(factory, id);
-    await Deno.remove(factory.root, { recursive: true }).catch(() => {});
-  }
 }
 
 async function startError(box: Container, args?: string[]): Promise<ContainerError> {

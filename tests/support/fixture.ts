@@ -112,6 +112,27 @@ export function assertNothingLeft(factory: Factory, id: string, pids: number[] =
   assert.equal(mounts.includes(id), false, `a mount naming ${id} is left in the host`);
 }
 
+/**
+ * Creates a container from `config` on a fresh factory, runs `check` on it, then destroys
+ * it, checks nothing of it is left on the host and removes the state root.
+ */
+export async function withContainer(
+  config: Spec,
+  check: (box: Container, factory: Factory, id: string) => unknown,
+  prefix = "t",
+): Promise<void> {
+  const factory = await testFactory();
+  const id = uniqueId(prefix);
+  const box = await factory.create(id, config);
+  try {
+    await check(box, factory, id);
+  } finally {
+    await box.destroy();
+    assertNothingLeft(factory, id);
+    await Deno.remove(factory.root, { recursive: true }).catch(() => {});
+  }
+}
+
 /** Open fds of this Deno process (for leak checks). */
 export function openFds(): number {
   return [...Deno.readDirSync("/proc/self/fd")].length;
