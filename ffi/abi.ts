@@ -68,7 +68,7 @@ export const Op = {
 /** An op code. */
 export type OpCode = typeof Op[keyof typeof Op];
 
-/** Flags of a mount op. */
+/** The opflags of a `mount` or `mount_setattr` op, the one table of them. */
 export const MountOpFlags = {
   inRoot: 1,
   mkdir: 2,
@@ -77,7 +77,14 @@ export const MountOpFlags = {
   sourceInRoot: 16,
   keepLocked: 32,
   sourceFd: 64,
+  replaceLink: 128,
 } as const;
+
+/** The LSM of an `exec_label` op. */
+export const ExecLabelLsm = { apparmor: 1, selinux: 2 } as const;
+
+/** The kind of a `hook` op: when the init runs it. */
+export const HookKind = { createContainer: 1, startContainer: 2 } as const;
 
 /** Status of a spawn. */
 export const SpawnStatus = { ok: 0, childError: 1, parentError: 2 } as const;
@@ -149,109 +156,4 @@ export function decodeSpawnResult(buf: Uint8Array): SpawnResult {
     };
   }
   return result;
-}
-
-/**
- * Builds a plan: header, then ops of u32 code, u32 size, payload. Integers are
- * little-endian; strings are u32 length, bytes, NUL, padding to 4. Everything is
- * written into one growing buffer.
- */
-export class PlanWriter {
-  #buf = new Uint8Array(4096);
-  #view = new DataView(this.#buf.buffer);
-  #at = 16;
-  #count = 0;
-  #encoder = new TextEncoder();
-
-  /** Appends one op; `build` writes its payload with the writer's field methods. */
-  op(code: OpCode, build?: (w: PlanWriter) => void): this {
-    const start = this.#at;
-    this.u32(code).u32(0);
-    build?.(this);
-    this.#view.setUint32(start + 4, this.#at - start, true);
-    this.#count++;
-    return this;
-  }
-
-  /** A u32 field. */
-  u32(value: number): this {
-    this.#reserve(4);
-    this.#view.setUint32(this.#at, value >>> 0, true);
-    this.#at += 4;
-    return this;
-  }
-
-  /** An i32 field. */
-  i32(value: number): this {
-    this.#reserve(4);
-    this.#view.setInt32(this.#at, value, true);
-    this.#at += 4;
-    return this;
-  }
-
-  /** A u64 field. */
-  u64(value: bigint | number): this {
-    this.#reserve(8);
-    if (typeof value === "number" && value >= 0 && value <= 0xffffffff) {
-      this.#view.setUint32(this.#at, value, true);
-      this.#view.setUint32(this.#at + 4, 0, true);
-    } else {
-      this.#view.setBigUint64(this.#at, BigInt.asUintN(64, BigInt(value)), true);
-    }
-    this.#at += 8;
-    return this;
-  }
-
-  /** A string field. */
-  str(value: string): this {
-    this.#reserve(4 + value.length * 3 + 4);
-    const { written } = this.#encoder.encodeInto(value, this.#buf.subarray(this.#at + 4));
-    this.#view.setUint32(this.#at, written, true);
-    const end = this.#at + 4 + written;
-    const padded = (end + 1 + 3) & ~3;
-    this.#buf.fill(0, end, padded);
-    this.#at = padded;
-    return this;
-  }
-
-  /** Raw bytes, padded to a multiple of 4 (the op says how many there are). */
-  bytes(value: Uint8Array): this {
-    const padded = (value.length + 3) & ~3;
-    this.#reserve(padded);
-    this.#buf.set(value, this.#at);
-    this.#buf.fill(0, this.#at + value.length, this.#at + padded);
-    this.#at += padded;
-    return this;
-  }
-
-  /** A list of strings: u32 count, then each string. */
-  strList(values: readonly string[]): this {
-    this.u32(values.length);
-    for (const v of values) this.str(v);
-    return this;
-  }
-
-  /** The number of ops so far (the index the next op gets). */
-  get count(): number {
-    return this.#count;
-  }
-
-  /** The finished plan (a copy, so the writer may be dropped). */
-  finish(): Uint8Array<ArrayBuffer> {
-    this.#view.setUint32(0, PLAN_MAGIC, true);
-    this.#view.setUint32(4, ABI_VERSION, true);
-    this.#view.setUint32(8, this.#at, true);
-    this.#view.setUint32(12, this.#count, true);
-    return this.#buf.slice(0, this.#at);
-  }
-
-  #reserve(n: number): void {
-    if (this.#at + n <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
-    while (size < this.#at + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(0, this.#at));
-    this.#buf = next;
-    this.#view = new DataView(next.buffer);
-  }
 }

@@ -8,6 +8,7 @@
 import { decodeSpawnResult, SPAWN_RESULT_SIZE, type SpawnResult } from "../ffi/abi.ts";
 
 export { decodeRecord } from "../ffi/abi.ts";
+export { encodePlan } from "../ffi/plan_encoder.ts";
 import { loadLibrary } from "../ffi/library.ts";
 import { ContainerError } from "./errors.ts";
 
@@ -274,7 +275,7 @@ export async function epollWait(epfd: number, timeoutMs: number): Promise<number
   return Array.from(out.subarray(0, n));
 }
 
-/** Runs a plan (see docs/abi.md) in a worker thread. */
+/** Runs a plan (see docs/abi.md; made by `encodePlan`) in a worker thread. */
 export async function spawn(plan: Uint8Array<ArrayBuffer>): Promise<SpawnResult> {
   const result = new Uint8Array(SPAWN_RESULT_SIZE);
   await lib().cell_spawn(plan, BigInt(plan.length), result);

@@ -80,8 +80,9 @@ Deno.test("v2: create, place, cgroup.kill, remove on a real cgroup2 hierarchy", 
 });
 
 Deno.test("v2: clone3 puts the process in its cgroup from its first instruction", async () => {
-  const { spawn } = await import("../src/syscalls.ts");
+  const { encodePlan, spawn } = await import("../src/syscalls.ts");
   const { planInit, resolveProcess } = await import("../src/process/plan.ts");
+  const { gatherHostFacts } = await import("../src/container/gather_host_facts.ts");
   const { watchExit } = await import("../src/process/waiter.ts");
   const { prepareStdio } = await import("../src/process/stdio.ts");
   const { validateConfig, defaultConfig } = await import("../mod.ts");
@@ -104,8 +105,8 @@ Deno.test("v2: clone3 puts the process in its cgroup from its first instruction"
       cgroupProcs: [],
       cgroupPaths: cg.state().paths,
       cgroupMode: "v1",
-    });
-    const result = await spawn(plan.finish());
+    }, gatherHostFacts(spec, { init: {} }));
+    const result = await spawn(encodePlan(plan));
     stdio.release(false);
     assert.equal(result.failure, undefined, JSON.stringify(result.failure));
     const out = await new Response(stdio.files[1]!.readable).text();
@@ -119,12 +120,13 @@ Deno.test("v2: clone3 puts the process in its cgroup from its first instruction"
 });
 
 Deno.test("a spawn that fails before the clone leaks no fd", async () => {
-  const { spawn, close } = await import("../src/syscalls.ts");
+  const { encodePlan, spawn, close } = await import("../src/syscalls.ts");
   const { planInit, resolveProcess } = await import("../src/process/plan.ts");
+  const { gatherHostFacts } = await import("../src/container/gather_host_facts.ts");
   const { validateConfig, defaultConfig } = await import("../mod.ts");
   const { rootfs, openFds } = await import("./support/fixture.ts");
   const spec = validateConfig(defaultConfig({ rootfs: await rootfs(), args: ["true"] }));
-  const plan = planInit(spec, {
+  const ops = planInit(spec, {
     process: resolveProcess(spec, {}),
     stdio: [-1, -1, -1],
     extraFds: [],
@@ -132,7 +134,8 @@ Deno.test("a spawn that fails before the clone leaks no fd", async () => {
     cgroupProcs: [],
     cgroupPaths: {},
     cgroupMode: "v1",
-  }).finish();
+  }, gatherHostFacts(spec, { init: {} }));
+  const plan = encodePlan(ops);
   const first = await spawn(plan); // warm up lazily opened things
   assert.equal(first.failure?.syscall, "open");
   const before = openFds();

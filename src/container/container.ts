@@ -19,7 +19,7 @@ import { spawnError } from "../process/failure.ts";
 import { ContainerProcess } from "../process/handle.ts";
 import type { ProcessOptions } from "../process/options.ts";
 import { planExec, planInit, type ResolvedProcess, resolveProcess } from "../process/plan.ts";
-import type { PlanBuilder } from "../process/plan_builder.ts";
+import type { PlanOp } from "../plan/ops.ts";
 import { signalNumber } from "../process/signals.ts";
 import { prepareStdio } from "../process/stdio.ts";
 import { watchExit, watchFd } from "../process/waiter.ts";
@@ -31,9 +31,11 @@ import { intendedDirs } from "../cgroups/intent.ts";
 import { faultPoint, type FaultStep } from "../fault_point.ts";
 import { destroyLeftovers, signalVerified, waitGone } from "./leftovers.ts";
 import { explainFailure } from "./failure_hint.ts";
+import { gatherHostFacts } from "./gather_host_facts.ts";
 import {
   close,
   decodeRecord,
+  encodePlan,
   kill,
   mkfifo,
   open,
@@ -94,7 +96,7 @@ export interface SignalOptions {
 
 /** How #launch makes a process: the plan, work done during the spawn, bookkeeping. */
 interface LaunchSteps {
-  plan: (stdio: [number, number, number]) => PlanBuilder;
+  plan: (stdio: [number, number, number]) => PlanOp[];
   /** The fault step between the spawn and the record of the process. */
   spawned: FaultStep;
   whileSpawning?: () => void;
@@ -459,7 +461,7 @@ export class Container implements AsyncDisposable {
                 },
               }
               : undefined,
-          }),
+          }, gatherHostFacts(this.config, { init: { noPivotRoot: state.noPivotRoot } })),
         paused: pause && {
           notify: pause.notify,
           resume: pause.resume[1],
@@ -546,7 +548,7 @@ export class Container implements AsyncDisposable {
           cloneIntoCgroup: state.cgroup.mode === "v2" ? v2Dir : undefined,
           ownMemory: this.#cgroupOf(state).preExecMemory({ join: true }) === "own",
           seccompListener: agent,
-        }),
+        }, gatherHostFacts(this.config, {})),
     });
   }
 
@@ -563,7 +565,7 @@ export class Container implements AsyncDisposable {
     let ok = false;
     try {
       const plan = steps.plan(stdio.childFds);
-      const spawning = spawn(plan.finish()); // runs on a worker thread from here
+      const spawning = spawn(encodePlan(plan)); // runs on a worker thread from here
       let during: unknown;
       try {
         steps.whileSpawning?.();
@@ -575,7 +577,8 @@ export class Container implements AsyncDisposable {
       if (during !== undefined) throw during;
       if (hooksFailed !== undefined) throw hooksFailed;
       if (result.failure) {
-        throw explainFailure(spawnError(result.failure, plan.descriptions, proc), this.config);
+        const descriptions = plan.map((op) => op.what);
+        throw explainFailure(spawnError(result.failure, descriptions, proc), this.config);
       }
       faultPoint(steps.spawned);
       // A detached process is not reaped here: its parent-to-be (a subreaper) gets it.

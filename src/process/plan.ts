@@ -1,6 +1,8 @@
 /**
  * The plans the native core runs: one for a container's init (new namespaces, rootfs,
- * then the process), one for a process joining a running container (exec).
+ * then the process), one for a process joining a running container (exec). Pure: what
+ * they need of the host comes in {@linkcode HostFacts}, and they return the ops as values
+ * (`ffi/plan_encoder.ts` makes the bytes).
  *
  * @module
  */
@@ -8,15 +10,37 @@
 import { CAPABILITIES } from "../config/capabilities.ts";
 import type { Capabilities, ConsoleSize, NamespaceType, Spec } from "../config/types.ts";
 import { validateProcess } from "../config/validate_process.ts";
-import { hostSeccompArch } from "../config/validate_seccomp.ts";
-import { compileSeccompCached } from "../seccomp/cache.ts";
-import { type Seccomp, seccompFlags } from "../seccomp/compile.ts";
 import { ContainerError } from "../errors.ts";
+import type { HostFacts } from "../plan/host_facts.ts";
+import type { PlanOp } from "../plan/ops.ts";
 import { planMaskedPaths, planRootfs } from "../rootfs/plan.ts";
-import { type MapWriter, planIdMaps } from "../userns/id_maps.ts";
+import type { MapWriter } from "../userns/id_maps.ts";
 import type { ProcessOptions } from "./options.ts";
-import { NS_FILES, NS_FLAGS, Op, PlanBuilder } from "./plan_builder.ts";
 import { type InitHooks, planBeforeRootChange, planStartHooks } from "./plan_hooks.ts";
+
+/** clone/unshare/setns flags by OCI namespace type. */
+const NS_FLAGS = {
+  mount: 0x00020000,
+  cgroup: 0x02000000,
+  uts: 0x04000000,
+  ipc: 0x08000000,
+  user: 0x10000000,
+  pid: 0x20000000,
+  network: 0x40000000,
+  time: 0x00000080,
+} as const;
+
+/** The /proc/<pid>/ns/<name> file of each namespace type. */
+const NS_FILES = {
+  mount: "mnt",
+  cgroup: "cgroup",
+  uts: "uts",
+  ipc: "ipc",
+  user: "user",
+  pid: "pid",
+  network: "net",
+  time: "time",
+} as const;
 
 const RLIMITS: Record<string, number> = {
   RLIMIT_CPU: 0,
@@ -39,12 +63,6 @@ const RLIMITS: Record<string, number> = {
 
 /** The order namespaces are joined: user first (it grants the rights for the rest). */
 const JOIN_ORDER: NamespaceType[] = ["user", "ipc", "uts", "network", "pid", "cgroup", "mount"];
-
-let lastCap: number | undefined;
-function capLast(): number {
-  lastCap ??= Number(Deno.readTextFileSync("/proc/sys/kernel/cap_last_cap").trim());
-  return lastCap;
-}
 
 function capMask(names: readonly string[] | undefined): bigint {
   let mask = 0n;
@@ -181,26 +199,33 @@ export interface ListenerPlan {
   pieces: string[];
 }
 
+/** The ops of the process itself, the same for an init and an exec. */
 function planProcess(
-  plan: PlanBuilder,
-  proc: ResolvedProcess,
-  stdio: [number, number, number],
-  extraFds: readonly number[],
-  seccomp: Seccomp | undefined,
+  spec: Spec,
+  options: {
+    process: ResolvedProcess;
+    stdio: [number, number, number];
+    extraFds: readonly number[];
+    seccompListener?: ListenerPlan;
+  },
+  host: Pick<HostFacts, "lastCap" | "seccomp">,
   userns: { setgroupsDenied: boolean },
-  listener: ListenerPlan | undefined,
-): void {
-  for (const r of proc.rlimits) {
-    plan.op(Op.rlimit, `set ${r.type}`, (w) => w.u32(RLIMITS[r.type]).u64(r.soft).u64(r.hard));
+): PlanOp[] {
+  const { process: proc, stdio, extraFds, seccompListener: listener } = options;
+  const seccomp = spec.linux?.seccomp ? host.seccomp : undefined;
+  if (spec.linux?.seccomp && !seccomp) {
+    throw new Error("planProcess: the host facts lack the compiled seccomp filter");
   }
-  plan.op(Op.args, "args", (w) => w.strList(proc.args));
-  plan.op(Op.env, "env", (w) => w.strList(proc.env));
-  plan.op(Op.cwd, "cwd", (w) => w.str(proc.cwd));
+  const plan: PlanOp[] = [];
+  for (const r of proc.rlimits) {
+    const { soft, hard } = r;
+    plan.push({ op: "rlimit", what: `set ${r.type}`, resource: RLIMITS[r.type], soft, hard });
+  }
+  plan.push({ op: "args", what: "args", args: proc.args });
+  plan.push({ op: "env", what: "env", env: proc.env });
+  plan.push({ op: "cwd", what: "cwd", path: proc.cwd });
   const { uid, gid, additionalGids } = proc.user;
-  plan.op(Op.user, "user", (w) => {
-    w.u32(uid).u32(gid).u32(additionalGids.length);
-    for (const g of additionalGids) w.u32(g);
-  });
+  plan.push({ op: "user", what: "user", uid, gid, additionalGids });
   if (userns.setgroupsDenied) {
     if (additionalGids.length > 0) {
       throw new ContainerError(
@@ -208,45 +233,32 @@ function planProcess(
         "process.user.additionalGids: the container's user namespace denies setgroups",
       );
     }
-    plan.op(Op.noSetgroups, "keep the groups (setgroups is denied)");
+    plan.push({ op: "noSetgroups", what: "keep the groups (setgroups is denied)" });
   }
   if (proc.apparmorProfile) {
     const profile = proc.apparmorProfile;
-    plan.op(
-      Op.execLabel,
-      `set the AppArmor profile "${profile}"`,
-      (w) => w.u32(1).str(`exec ${profile}`),
-    );
+    const what = `set the AppArmor profile "${profile}"`;
+    plan.push({ op: "execLabel", what, lsm: "apparmor", content: `exec ${profile}` });
   }
   if (proc.selinuxLabel) {
     const label = proc.selinuxLabel;
-    plan.op(Op.execLabel, `set the SELinux label "${label}"`, (w) => w.u32(2).str(label));
+    const what = `set the SELinux label "${label}"`;
+    plan.push({ op: "execLabel", what, lsm: "selinux", content: label });
   }
-  plan.op(Op.umask, "umask", (w) => w.u32(proc.umask));
-  plan.op(Op.stdio, "stdio", (w) => w.i32(stdio[0]).i32(stdio[1]).i32(stdio[2]));
+  plan.push({ op: "umask", what: "umask", mask: proc.umask });
+  plan.push({ op: "stdio", what: "stdio", fds: stdio });
   if (proc.terminal && proc.consoleSocket !== undefined) {
     // Made in the child after the root change; it replaces the stdio above.
     const socket = proc.consoleSocket;
-    plan.op(
-      Op.consoleSocket,
-      `make a terminal and send it to the console socket (fd ${socket})`,
-      (w) => w.i32(socket),
-    );
+    const what = `make a terminal and send it to the console socket (fd ${socket})`;
+    plan.push({ op: "consoleSocket", what, socket });
     const size = proc.consoleSize;
     if (size) {
-      plan.op(
-        Op.consoleSize,
-        `set the terminal's size to ${size.height}x${size.width}`,
-        (w) => w.u32(size.height).u32(size.width),
-      );
+      const what = `set the terminal's size to ${size.height}x${size.width}`;
+      plan.push({ op: "consoleSize", what, rows: size.height, columns: size.width });
     }
   }
-  if (extraFds.length > 0) {
-    plan.op(Op.fds, "fds", (w) => {
-      w.u32(extraFds.length);
-      for (const fd of extraFds) w.i32(fd);
-    });
-  }
+  if (extraFds.length > 0) plan.push({ op: "fds", what: "fds", fds: extraFds });
   const caps = proc.capabilities;
   if (caps) {
     const permitted = capMask(caps.permitted);
@@ -255,43 +267,40 @@ function planProcess(
     // inheritable; `runc spec` lists ambient ones without inheritable, and runc skips
     // them the same way, so such bundles run unchanged.
     const ambient = capMask(caps.ambient) & permitted & inheritable;
-    plan.op(
-      Op.caps,
-      "capabilities",
-      (w) =>
-        w.u32(capLast()).u64(capMask(caps.bounding)).u64(capMask(caps.effective))
-          .u64(permitted).u64(inheritable).u64(ambient),
-    );
+    plan.push({
+      op: "caps",
+      what: "capabilities",
+      lastCap: host.lastCap,
+      bounding: capMask(caps.bounding),
+      effective: capMask(caps.effective),
+      permitted,
+      inheritable,
+      ambient,
+    });
   }
-  if (proc.noNewPrivileges) plan.op(Op.noNewPrivs, "no_new_privs");
+  if (proc.noNewPrivileges) plan.push({ op: "noNewPrivs", what: "no_new_privs" });
   if (seccomp) {
-    const program = compileSeccompCached(seccomp, hostSeccompArch());
-    plan.op(
-      Op.seccomp,
-      "load the seccomp filter",
-      (w) => w.u32(seccompFlags(seccomp)).u32(program.length / 8).bytes(program),
-    );
+    const { flags, program } = seccomp;
+    plan.push({ op: "seccomp", what: "load the seccomp filter", flags, program });
     if (listener) {
-      plan.op(
-        Op.seccompListener,
-        `send the seccomp notify listener to the agent (fd ${listener.socket})`,
-        (w) => w.i32(listener.socket).strList(listener.pieces),
-      );
+      plan.push({
+        op: "seccompListener",
+        what: `send the seccomp notify listener to the agent (fd ${listener.socket})`,
+        socket: listener.socket,
+        pieces: listener.pieces,
+      });
     }
   }
+  return plan;
 }
 
 /** One id map, written by us or (not root, more than our own id) by newuidmap/newgidmap. */
-function writeMap(plan: PlanBuilder, file: "uid_map" | "gid_map", writer: MapWriter): void {
+function writeMap(file: "uid_map" | "gid_map", writer: MapWriter): PlanOp {
   if (writer.kind === "direct") {
-    plan.op(Op.procWrite, `write ${file}`, (w) => w.str(file).str(writer.content));
-  } else {
-    plan.op(
-      Op.idMapHelper,
-      `write ${file} with ${writer.helper} ${writer.ranges}`,
-      (w) => w.str(writer.helper).str(writer.ranges),
-    );
+    return { op: "procWrite", what: `write ${file}`, file, content: writer.content };
   }
+  const { helper, ranges } = writer;
+  return { op: "idMapHelper", what: `write ${file} with ${helper} ${ranges}`, helper, ranges };
 }
 
 /** Inputs of {@linkcode planInit} besides the spec. */
@@ -324,92 +333,90 @@ export interface InitPlanOptions {
   hooks?: InitHooks;
 }
 
+/** The namespaces a container's init makes (those the spec lists without a path). */
+export function newNamespaces(spec: Spec): Set<NamespaceType> {
+  return new Set((spec.linux?.namespaces ?? []).filter((n) => !n.path).map((n) => n.type));
+}
+
 /** The plan of a container's init. */
-export function planInit(spec: Spec, options: InitPlanOptions): PlanBuilder {
-  const plan = new PlanBuilder();
+export function planInit(spec: Spec, options: InitPlanOptions, host: HostFacts): PlanOp[] {
+  const plan: PlanOp[] = [];
   const namespaces = spec.linux?.namespaces ?? [];
-  const fresh = new Set(namespaces.filter((n) => !n.path).map((n) => n.type));
+  const fresh = newNamespaces(spec);
   // In a new or a joined user namespace our host ids are unmapped until we switch.
   const joinsUser = namespaces.some((n) => n.type === "user" && n.path);
   let cloneFlags = 0;
   for (const t of fresh) if (t !== "cgroup") cloneFlags |= NS_FLAGS[t];
-  plan.op(Op.cloneFlags, "clone", (w) => w.u64(cloneFlags >>> 0));
+  plan.push({ op: "cloneFlags", what: "clone", flags: cloneFlags >>> 0 });
   for (const type of JOIN_ORDER) {
-    const ns = namespaces.find((n) => n.type === type && n.path);
-    if (ns?.path) {
-      const path = ns.path;
-      plan.op(
-        Op.joinNs,
-        `join the ${type} namespace ${path}`,
-        (w) => w.u64(NS_FLAGS[type]).str(path),
-      );
+    const path = namespaces.find((n) => n.type === type && n.path)?.path;
+    if (path) {
+      const what = `join the ${type} namespace ${path}`;
+      plan.push({ op: "joinNs", what, nsType: NS_FLAGS[type], path });
     }
   }
-  const maps = fresh.has("user") ? planIdMaps(spec) : undefined;
+  const maps = fresh.has("user") ? host.idMaps : undefined;
+  if (fresh.has("user") && !maps) throw new Error("planInit: the host facts lack the id maps");
   if (maps) {
-    writeMap(plan, "uid_map", maps.uid);
+    plan.push(writeMap("uid_map", maps.uid));
     if (maps.denySetgroups) {
-      plan.op(Op.procWrite, "deny setgroups", (w) => w.str("setgroups").str("deny"));
+      plan.push({ op: "procWrite", what: "deny setgroups", file: "setgroups", content: "deny" });
     }
-    writeMap(plan, "gid_map", maps.gid);
+    plan.push(writeMap("gid_map", maps.gid));
   }
   const oomScoreAdj = spec.process?.oomScoreAdj;
   if (oomScoreAdj !== undefined) {
-    plan.op(
-      Op.procWrite,
-      "write oom_score_adj",
-      (w) => w.str("oom_score_adj").str(String(oomScoreAdj)),
-    );
+    const content = String(oomScoreAdj);
+    plan.push({ op: "procWrite", what: "write oom_score_adj", file: "oom_score_adj", content });
   }
-  planCgroupPlacement(plan, options);
+  plan.push(...planCgroupPlacement(options));
   if (fresh.has("user") || joinsUser) {
-    plan.op(Op.becomeRoot, "become root in the user namespace");
+    plan.push({ op: "becomeRoot", what: "become root in the user namespace" });
   }
   // Unshared after the cgroup placement, so the namespace is rooted at our cgroup.
   if (fresh.has("cgroup")) {
-    plan.op(Op.unshare, "unshare the cgroup namespace", (w) => w.u64(NS_FLAGS.cgroup));
+    plan.push({ op: "unshare", what: "unshare the cgroup namespace", flags: NS_FLAGS.cgroup });
   }
-  if (fresh.has("network")) plan.op(Op.loopbackUp, "bring up loopback");
+  if (fresh.has("network")) plan.push({ op: "loopbackUp", what: "bring up loopback" });
   if (spec.hostname !== undefined) {
     const name = spec.hostname;
-    plan.op(Op.sethostname, `set hostname "${name}"`, (w) => w.str(name));
+    plan.push({ op: "sethostname", what: `set hostname "${name}"`, name });
   }
   if (spec.domainname !== undefined) {
     const name = spec.domainname;
-    plan.op(Op.setdomainname, `set domainname "${name}"`, (w) => w.str(name));
+    plan.push({ op: "setdomainname", what: `set domainname "${name}"`, name });
   }
   if (options.execFifo !== undefined) {
-    const fifo = options.execFifo;
-    plan.op(Op.execFifo, "keep the exec fifo", (w) => w.i32(fifo));
+    plan.push({ op: "execFifo", what: "keep the exec fifo", fd: options.execFifo });
   }
   if (fresh.has("mount")) {
-    planRootfs(plan, spec, {
+    plan.push(...planRootfs(spec, {
       userns: fresh.has("user") || joinsUser,
       cgroupns: fresh.has("cgroup"),
       cgroupPaths: options.cgroupPaths,
       cgroupMode: options.cgroupMode,
       noPivotRoot: options.noPivotRoot,
-      sourcesByParent: (fresh.has("user") || joinsUser) && Deno.uid() === 0,
-      beforeRootChange: () => planBeforeRootChange(plan, options.hooks),
-    });
+      sourcesByParent: (fresh.has("user") || joinsUser) && host.root,
+      beforeRootChange: planBeforeRootChange(options.hooks),
+    }, host));
   } else if (spec.root.path !== "/") {
     // A mount namespace not our own (joined, or the host's): mounting there would change
     // it for everyone, so the rootfs is only the root directory.
-    planBeforeRootChange(plan, options.hooks);
+    plan.push(...planBeforeRootChange(options.hooks));
     const root = spec.root.path;
-    plan.op(Op.chroot, `chroot to ${root}`, (w) => w.str(root));
+    plan.push({ op: "chroot", what: `chroot to ${root}`, path: root });
   } else {
-    planBeforeRootChange(plan, options.hooks);
+    plan.push(...planBeforeRootChange(options.hooks));
   }
-  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
+  for (const [key, content] of Object.entries(spec.linux?.sysctl ?? {})) {
     const path = `/proc/sys/${key.replaceAll(".", "/")}`;
-    plan.op(Op.writeFile, `set sysctl ${key}=${value}`, (w) => w.str(path).str(value));
+    plan.push({ op: "writeFile", what: `set sysctl ${key}=${content}`, path, content });
   }
-  if (fresh.has("mount")) planMaskedPaths(plan, spec);
-  planProcess(plan, options.process, options.stdio, options.extraFds, spec.linux?.seccomp, {
+  if (fresh.has("mount")) plan.push(...planMaskedPaths(spec));
+  plan.push(...planProcess(spec, options, host, {
     setgroupsDenied: maps?.denySetgroups ?? false,
-  }, options.seccompListener);
-  planStartHooks(plan, options.hooks);
+  }));
+  plan.push(...planStartHooks(options.hooks));
   return plan;
 }
 
@@ -436,23 +443,19 @@ export interface ExecPlanOptions {
 }
 
 /** The plan of a process joining every namespace of the running init. */
-export function planExec(spec: Spec, options: ExecPlanOptions): PlanBuilder {
-  const plan = new PlanBuilder();
-  plan.op(Op.cloneFlags, "clone", (w) => w.u64(0));
+export function planExec(spec: Spec, options: ExecPlanOptions, host: HostFacts): PlanOp[] {
+  const plan: PlanOp[] = [{ op: "cloneFlags", what: "clone", flags: 0 }];
   const types = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
   for (const type of JOIN_ORDER) {
     if (!types.has(type)) continue;
     const path = `/proc/${options.initPid}/ns/${NS_FILES[type]}`;
-    plan.op(
-      Op.joinNs,
-      `join the ${type} namespace of the init`,
-      (w) => w.u64(NS_FLAGS[type]).str(path),
-    );
+    const what = `join the ${type} namespace of the init`;
+    plan.push({ op: "joinNs", what, nsType: NS_FLAGS[type], path });
   }
-  planCgroupPlacement(plan, options);
-  planProcess(plan, options.process, options.stdio, options.extraFds, spec.linux?.seccomp, {
+  plan.push(...planCgroupPlacement(options));
+  plan.push(...planProcess(spec, options, host, {
     setgroupsDenied: options.setgroupsDenied ?? false,
-  }, options.seccompListener);
+  }));
   return plan;
 }
 
@@ -461,30 +464,26 @@ export function planExec(spec: Spec, options: ExecPlanOptions): PlanBuilder {
  * (clone3 CLONE_INTO_CGROUP; the cgroup.procs writes stay as the fallback), else written
  * into each cgroup.procs by the parent before the child runs.
  */
-function planCgroupPlacement(
-  plan: PlanBuilder,
-  options: {
-    awaitFd?: number;
-    cloneIntoCgroup?: string;
-    cgroupProcs: readonly string[];
-    ownMemory?: boolean;
-  },
-): void {
-  const { awaitFd, cloneIntoCgroup } = options;
+function planCgroupPlacement(options: {
+  awaitFd?: number;
+  cloneIntoCgroup?: string;
+  cgroupProcs: readonly string[];
+  ownMemory?: boolean;
+}): PlanOp[] {
+  const plan: PlanOp[] = [];
+  const { awaitFd, cloneIntoCgroup: dir } = options;
   if (options.ownMemory) {
-    plan.op(Op.ownMemory, "fork: the child waits in a memory cgroup that may OOM-kill it");
+    const what = "fork: the child waits in a memory cgroup that may OOM-kill it";
+    plan.push({ op: "ownMemory", what });
   }
-  if (cloneIntoCgroup !== undefined) {
-    plan.op(
-      Op.cloneIntoCgroup,
-      `clone into the cgroup ${cloneIntoCgroup}`,
-      (w) => w.str(cloneIntoCgroup),
-    );
+  if (dir !== undefined) {
+    plan.push({ op: "cloneIntoCgroup", what: `clone into the cgroup ${dir}`, dir });
   }
   if (awaitFd !== undefined) {
-    plan.op(Op.awaitFd, "wait for the cgroup to be made", (w) => w.i32(awaitFd));
+    plan.push({ op: "awaitFd", what: "wait for the cgroup to be made", fd: awaitFd });
   }
   for (const file of options.cgroupProcs) {
-    plan.op(Op.cgroupProcs, `join the cgroup ${file}`, (w) => w.str(file));
+    plan.push({ op: "cgroupProcs", what: `join the cgroup ${file}`, file });
   }
+  return plan;
 }

@@ -7,10 +7,7 @@
  */
 
 import type { Hook } from "../config/types.ts";
-import { Op, type PlanBuilder } from "./plan_builder.ts";
-
-/** Kinds of hooks the init runs itself, as the native core numbers them (docs/abi.md). */
-const NATIVE_KIND = { createContainer: 1, startContainer: 2 } as const;
+import type { PlanOp } from "../plan/ops.ts";
 
 /** What the state of a hook the init runs says about the container. */
 export interface InitHookState {
@@ -25,30 +22,31 @@ export interface InitHookState {
 }
 
 /**
- * Adds a `hook` op for each hook of `kind` (createContainer or startContainer), run by the
+ * A `hook` op for each hook of `kind` (createContainer or startContainer), run by the
  * init: the state goes in two pieces, the init's host pid between them.
  */
 export function planInitHooks(
-  plan: PlanBuilder,
-  kind: keyof typeof NATIVE_KIND,
+  kind: "createContainer" | "startContainer",
   hooks: readonly Hook[] | undefined,
   state: InitHookState,
-): void {
+): PlanOp[] {
   const j = JSON.stringify;
   const status = "created"; // as the prestart and createRuntime hooks see it
   const pieces = [
     `{"ociVersion":${j(state.ociVersion)},"id":${j(state.id)},"status":${j(status)},"pid":`,
     `,"bundle":${j(state.bundle)},"annotations":${j(state.annotations)}}`,
   ];
-  (hooks ?? []).forEach((hook, index) => {
-    plan.op(
-      Op.hook,
-      `hook #${index} (${kind} ${hook.path})`,
-      (w) =>
-        w.u32(NATIVE_KIND[kind]).u32(index).u32(hook.timeout ?? 0).str(hook.path)
-          .strList(hook.args ?? []).strList(hook.env ?? []).strList(pieces),
-    );
-  });
+  return (hooks ?? []).map((hook, index) => ({
+    op: "hook",
+    what: `hook #${index} (${kind} ${hook.path})`,
+    kind,
+    index,
+    timeout: hook.timeout ?? 0,
+    path: hook.path,
+    args: hook.args ?? [],
+    env: hook.env ?? [],
+    pieces,
+  }));
 }
 
 /** Hooks the init runs, and its pause for the runtime's (see `planInit`). */
@@ -66,25 +64,25 @@ export interface InitHooks {
 }
 
 /** The ops before the root change: the pause, then the createContainer hooks. */
-export function planBeforeRootChange(plan: PlanBuilder, hooks: InitHooks | undefined): void {
-  if (!hooks) return;
+export function planBeforeRootChange(hooks: InitHooks | undefined): PlanOp[] {
+  if (!hooks) return [];
+  const plan: PlanOp[] = [];
   const pause = hooks.pause;
   if (pause) {
-    plan.op(
-      Op.hooksPause,
-      "stop for the prestart and createRuntime hooks",
-      (w) => w.i32(pause.notify).i32(pause.resume),
-    );
+    const what = "stop for the prestart and createRuntime hooks";
+    plan.push({ op: "hooksPause", what, notify: pause.notify, resume: pause.resume });
   }
-  planInitHooks(plan, "createContainer", hooks.createContainer, hooks.state);
+  plan.push(...planInitHooks("createContainer", hooks.createContainer, hooks.state));
+  return plan;
 }
 
 /** The startContainer hooks and where their failure goes. */
-export function planStartHooks(plan: PlanBuilder, hooks: InitHooks | undefined): void {
-  if (!hooks?.startContainer?.length) return;
-  const report = hooks.report;
-  if (report !== undefined) {
-    plan.op(Op.hookReport, "keep the hook report fifo", (w) => w.i32(report));
+export function planStartHooks(hooks: InitHooks | undefined): PlanOp[] {
+  if (!hooks?.startContainer?.length) return [];
+  const plan: PlanOp[] = [];
+  if (hooks.report !== undefined) {
+    plan.push({ op: "hookReport", what: "keep the hook report fifo", fd: hooks.report });
   }
-  planInitHooks(plan, "startContainer", hooks.startContainer, hooks.state);
+  plan.push(...planInitHooks("startContainer", hooks.startContainer, hooks.state));
+  return plan;
 }

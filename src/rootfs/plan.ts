@@ -2,19 +2,17 @@
  * Turns the spec's root, mounts, devices and masked paths into ordered plan ops:
  * propagation, the rootfs bind, each mount (targets resolved inside the rootfs by the
  * native core), /dev nodes and links, the root change, then read-only root, masked
- * and read-only paths.
+ * and read-only paths. Pure: what it needs of the host comes in {@linkcode HostFacts}.
  *
  * @module
  */
 
 import type { Device, Mount, Spec } from "../config/types.ts";
-import { Op, type PlanBuilder } from "../process/plan_builder.ts";
 import { TMPCOPYUP } from "../config/mount_options.ts";
+import type { HostFacts } from "../plan/host_facts.ts";
+import type { MountOpFlag, PlanOp } from "../plan/ops.ts";
 import { type AttrChange, MS, parseMountOptions, PROPAGATION } from "./mount_flags.ts";
 
-/** Mount op flags (docs/abi.md). */
-const IN_ROOT = 1, MKDIR = 2, MKFILE = 4, NO_SYMLINKS = 8, KEEP_LOCKED = 32, SOURCE_FD = 64;
-const REPLACE_LINK = 128;
 const PROC_MAGIC = 0x9fa0, SYSFS_MAGIC = 0x62656572, TMPFS_MAGIC = 0x01021994;
 
 /** What the rootfs plan needs to know besides the spec. */
@@ -34,8 +32,8 @@ export interface RootfsContext {
    * reach every bind source: the native parent opens them (as runc's mount source fds).
    */
   sourcesByParent?: boolean;
-  /** Adds the ops that come after every mount, just before the root change (hooks). */
-  beforeRootChange?: () => void;
+  /** The ops that come after every mount, just before the root change (hooks). */
+  beforeRootChange?: readonly PlanOp[];
 }
 
 /** How many bind sources one plan may have opened by the parent (docs/abi.md). */
@@ -63,8 +61,21 @@ export function isHostView(spec: Spec): boolean {
   return spec.root.path === "/";
 }
 
-/** Adds the rootfs ops to a plan. */
-export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): void {
+/** The bind sources of the spec's mounts: the planner asks which of them are files. */
+export function bindSources(spec: Spec): string[] {
+  return (spec.mounts ?? []).filter((m) =>
+    !m.options?.includes(TMPCOPYUP) && m.type !== "cgroup" && m.type !== "cgroup2" &&
+    ((parseMountOptions(m.options ?? []).flags & MS.BIND) !== 0 || m.type === "bind")
+  ).map((m) => m.source ?? "");
+}
+
+/** The rootfs ops of a plan. */
+export function planRootfs(
+  spec: Spec,
+  ctx: RootfsContext,
+  host: Pick<HostFacts, "fileSources" | "pseudoFilesystems">,
+): PlanOp[] {
+  const plan: PlanOp[] = [];
   const rootfs = spec.root.path;
   const mounts = spec.mounts ?? [];
   const wanted = spec.linux?.rootfsPropagation ?? "rprivate";
@@ -72,97 +83,86 @@ export function planRootfs(plan: PlanBuilder, spec: Spec, ctx: RootfsContext): v
   // those are set after the root change, and until then the tree is a slave.
   const after = (PROPAGATION[wanted] & (MS.SHARED | MS.UNBINDABLE)) !== 0;
   const before = after ? "rslave" : wanted;
-  mountOp(plan, `make / ${before}`, 0, PROPAGATION[before] | MS.REC, { target: "/" });
+  mountOp(plan, `make / ${before}`, [], PROPAGATION[before] | MS.REC, { target: "/" });
   const hostView = isHostView(spec);
   if (hostView) {
     planHostView(plan);
   } else {
-    mountOp(plan, `bind the rootfs ${rootfs} onto itself`, 0, MS.BIND | MS.REC, {
+    mountOp(plan, `bind the rootfs ${rootfs} onto itself`, [], MS.BIND | MS.REC, {
       source: rootfs,
       target: rootfs,
     });
-    plan.op(Op.rootfs, `open the rootfs ${rootfs}`, (w) => w.str(rootfs));
+    plan.push({ op: "rootfs", what: `open the rootfs ${rootfs}`, path: rootfs });
   }
   if (hostView && spec.root.readonly) {
-    plan.op(Op.rootReadonly, "make the host view read-only", (w) => w.u32(1));
+    plan.push({ op: "rootReadonly", what: "make the host view read-only", recursive: true });
   }
   // A tmpfs asked read-only (and /dev) is mounted writable, set up (device nodes, links,
   // mount points of later mounts), and made read-only after the root change, as runc does.
   const laterReadonly: { dest: string; flags: number }[] = [];
   const sources = { left: ctx.sourcesByParent ? MAX_SOURCES_BY_PARENT : 0 };
   for (const m of mounts) {
-    const ro = planMount(plan, m, ctx, sources);
+    const ro = planMount(plan, m, ctx, sources, host.fileSources);
     if (ro !== undefined) laterReadonly.push(ro);
   }
   if (mounts.some((m) => m.destination === "/dev" && m.type === "tmpfs")) {
     planDevices(plan, [...DEFAULT_DEVICES, ...spec.linux?.devices ?? []], ctx);
     for (const [target, link] of DEV_LINKS) {
-      plan.op(Op.symlink, `link ${link} to ${target}`, (w) => w.str(target).str(link));
+      plan.push({ op: "symlink", what: `link ${link} to ${target}`, target, link });
     }
     if (mounts.some((m) => m.destination === "/dev/pts")) {
-      plan.op(Op.symlink, "link /dev/ptmx to pts/ptmx", (w) => w.str("pts/ptmx").str("/dev/ptmx"));
+      const what = "link /dev/ptmx to pts/ptmx";
+      plan.push({ op: "symlink", what, target: "pts/ptmx", link: "/dev/ptmx" });
     }
   } else if (spec.linux?.devices?.length) {
     planDevices(plan, spec.linux.devices, ctx);
   }
-  ctx.beforeRootChange?.();
+  plan.push(...ctx.beforeRootChange ?? []);
   if (ctx.noPivotRoot) {
-    for (const path of hostPseudoFilesystems(rootfs)) {
-      plan.op(Op.hideMount, `detach the host's ${path} (no pivot_root)`, (w) => w.str(path));
+    for (const path of outside(rootfs, host.pseudoFilesystems)) {
+      plan.push({ op: "hideMount", what: `detach the host's ${path} (no pivot_root)`, path });
     }
-    plan.op(Op.moveRoot, `move the rootfs ${rootfs} over / (no pivot_root)`);
-  } else plan.op(Op.pivotRoot, `pivot_root to ${rootfs}`);
+    plan.push({ op: "moveRoot", what: `move the rootfs ${rootfs} over / (no pivot_root)` });
+  } else plan.push({ op: "pivotRoot", what: `pivot_root to ${rootfs}` });
   for (const { dest, flags } of laterReadonly) {
     // Resolved in the root as when it was mounted: an image's own symlinks on the way are
     // followed inside it (runc's tmpfs under /conf -> /real/conf); /dev takes none.
-    const resolve = IN_ROOT | (dest === "/dev" ? NO_SYMLINKS : 0);
+    const resolve: MountOpFlag[] = dest === "/dev" ? ["inRoot", "noSymlinks"] : ["inRoot"];
     mountOp(plan, `remount ${dest} read-only`, resolve, flags | MS.REMOUNT, { target: dest });
   }
   if (after) {
-    mountOp(plan, `make / ${wanted}`, 0, PROPAGATION[wanted] | MS.REC, { target: "/" });
+    mountOp(plan, `make / ${wanted}`, [], PROPAGATION[wanted] | MS.REC, { target: "/" });
   }
   if (spec.root.readonly && !hostView) {
-    plan.op(Op.rootReadonly, "remount / read-only", (w) => w.u32(0));
+    plan.push({ op: "rootReadonly", what: "remount / read-only", recursive: false });
   }
+  return plan;
 }
 
 /**
- * Without pivot_root the host's mounts stay in the container's mount namespace under its
- * chroot, and a whole procfs or sysfs among them lets a process there mount a fresh one
- * (the kernel allows it when a full mount is visible). As runc does, every full procfs and
- * sysfs mount outside the rootfs is detached before the move (or covered, where it cannot
- * be). Read from our mount namespace, which the child's is a copy of.
+ * Of the host's whole procfs and sysfs mounts, those outside the rootfs: without
+ * pivot_root they stay in the container's mount namespace under its chroot, and are
+ * detached before the move (or covered, where they cannot be).
  */
-export function hostPseudoFilesystems(rootfs: string): string[] {
-  const inside = (p: string) =>
-    p === rootfs || p.startsWith(rootfs.endsWith("/") ? rootfs : `${rootfs}/`);
-  const found: string[] = [];
-  for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
-    const [left, right] = line.split(" - ");
-    if (right === undefined) continue;
-    const fields = left.split(" ");
-    const root = unescapeMountinfo(fields[3] ?? "");
-    const mountpoint = unescapeMountinfo(fields[4] ?? "");
-    const fstype = right.split(" ")[0];
-    if (root !== "/" || (fstype !== "proc" && fstype !== "sysfs") || inside(mountpoint)) continue;
-    found.push(mountpoint);
-  }
-  return found;
-}
-
-/** mountinfo writes space, tab, newline and backslash as octal escapes (`\040`). */
-function unescapeMountinfo(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8)));
+function outside(rootfs: string, mountpoints: readonly string[]): string[] {
+  const prefix = rootfs.endsWith("/") ? rootfs : `${rootfs}/`;
+  return mountpoints.filter((p) => p !== rootfs && !p.startsWith(prefix));
 }
 
 /** Masked and read-only paths: last, after sysctls are written through /proc/sys. */
-export function planMaskedPaths(plan: PlanBuilder, spec: Spec): void {
-  for (const path of spec.linux?.maskedPaths ?? []) {
-    plan.op(Op.maskPath, `mask ${path}`, (w) => w.str(path));
-  }
-  for (const path of spec.linux?.readonlyPaths ?? []) {
-    plan.op(Op.readonlyPath, `make ${path} read-only`, (w) => w.str(path));
-  }
+export function planMaskedPaths(spec: Spec): PlanOp[] {
+  return [
+    ...(spec.linux?.maskedPaths ?? []).map((path): PlanOp => ({
+      op: "maskPath",
+      what: `mask ${path}`,
+      path,
+    })),
+    ...(spec.linux?.readonlyPaths ?? []).map((path): PlanOp => ({
+      op: "readonlyPath",
+      what: `make ${path} read-only`,
+      path,
+    })),
+  ];
 }
 
 /**
@@ -170,19 +170,19 @@ export function planMaskedPaths(plan: PlanBuilder, spec: Spec): void {
  * into a staging tmpfs that this mount namespace puts over /tmp, and that bind
  * becomes the root. The staging tmpfs goes away with the old root.
  */
-function planHostView(plan: PlanBuilder): void {
-  mountOp(plan, "mount a staging tmpfs on /tmp", 0, MS.NOSUID | MS.NODEV, {
+function planHostView(plan: PlanOp[]): void {
+  mountOp(plan, "mount a staging tmpfs on /tmp", [], MS.NOSUID | MS.NODEV, {
     source: "tmpfs",
     target: "/tmp",
     fstype: "tmpfs",
     data: "mode=700",
   });
-  plan.op(Op.rootfs, "open the staging tmpfs", (w) => w.str("/tmp"));
-  mountOp(plan, "bind the host's / into the staging tmpfs", IN_ROOT | MKDIR, MS.BIND | MS.REC, {
+  plan.push({ op: "rootfs", what: "open the staging tmpfs", path: "/tmp" });
+  mountOp(plan, "bind the host's / into the staging tmpfs", ["inRoot", "mkdir"], MS.BIND | MS.REC, {
     source: "/",
     target: "/host",
   });
-  plan.op(Op.rootfs, "open the host view", (w) => w.str("/tmp/host"));
+  plan.push({ op: "rootfs", what: "open the host view", path: "/tmp/host" });
 }
 
 interface MountArgs {
@@ -194,46 +194,50 @@ interface MountArgs {
 }
 
 function mountOp(
-  plan: PlanBuilder,
-  description: string,
-  opflags: number,
-  msflags: number,
+  plan: PlanOp[],
+  what: string,
+  opFlags: MountOpFlag[],
+  msFlags: number,
   args: MountArgs,
 ): void {
-  plan.op(Op.mount, description, (w) =>
-    w.u32(opflags).u32(msflags).u64(args.magic ?? 0)
-      .str(args.source ?? "").str(args.target).str(args.fstype ?? "").str(args.data ?? ""));
+  plan.push({
+    op: "mount",
+    what,
+    opFlags,
+    msFlags,
+    magic: args.magic ?? 0,
+    source: args.source ?? "",
+    target: args.target,
+    fstype: args.fstype ?? "",
+    data: args.data ?? "",
+  });
 }
 
 /**
  * A tmpfs that starts with a copy of what its target held (`tmpcopyup`, validated to be
  * on tmpfs only): the native core opens the target, mounts the tmpfs on it and copies.
+ * Returns its read-only remount, if asked.
  */
-/** A tmpfs holding a copy of what it covers; returns its read-only remount, if asked. */
 function planTmpfsCopyup(
-  plan: PlanBuilder,
+  plan: PlanOp[],
   m: Mount,
 ): { dest: string; flags: number } | undefined {
   const { flags, propagation, data } = parseMountOptions(
     (m.options ?? []).filter((o) => o !== TMPCOPYUP),
   );
-  plan.op(
-    Op.tmpfsCopyup,
-    `mount tmpfs on ${m.destination} with a copy of its content`,
-    (w) => w.u32(flags & ~MS.RDONLY).str(m.destination).str(data), // read-only later
-  );
+  plan.push({
+    op: "tmpfsCopyup",
+    what: `mount tmpfs on ${m.destination} with a copy of its content`,
+    msFlags: flags & ~MS.RDONLY, // read-only later
+    target: m.destination,
+    data,
+  });
   for (const p of propagation) {
-    mountOp(plan, `set the propagation of ${m.destination}`, IN_ROOT, p, { target: m.destination });
+    mountOp(plan, `set the propagation of ${m.destination}`, ["inRoot"], p, {
+      target: m.destination,
+    });
   }
   return (flags & MS.RDONLY) !== 0 ? { dest: m.destination, flags } : undefined;
-}
-
-function isFile(path: string): boolean {
-  try {
-    return !Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -241,10 +245,11 @@ function isFile(path: string): boolean {
  * that was mounted writable to be set up, for a remount after the root change.
  */
 function planMount(
-  plan: PlanBuilder,
+  plan: PlanOp[],
   m: Mount,
   ctx: RootfsContext,
   sources: { left: number },
+  fileSources: readonly string[],
 ): { dest: string; flags: number } | undefined {
   if (m.options?.includes(TMPCOPYUP)) return planTmpfsCopyup(plan, m);
   const options = m.options ?? [];
@@ -256,15 +261,14 @@ function planMount(
     planCgroupMount(plan, m, flags, ctx);
   } else if (bind) {
     const source = m.source ?? "";
-    const create = isFile(source) ? MKFILE : MKDIR;
+    const opFlags: MountOpFlag[] = ["inRoot", fileSources.includes(source) ? "mkfile" : "mkdir"];
     const bindFlags = MS.BIND | (flags & MS.REC);
-    let fromParent = 0;
     if (sources.left > 0 && source.startsWith("/")) {
       sources.left--;
-      fromParent = SOURCE_FD;
-      plan.op(Op.mountSource, `open the bind source ${source}`, (w) => w.str(source));
+      opFlags.push("sourceFd");
+      plan.push({ op: "mountSource", what: `open the bind source ${source}`, path: source });
     }
-    mountOp(plan, `bind ${source} on ${dest}`, IN_ROOT | create | fromParent, bindFlags, {
+    mountOp(plan, `bind ${source} on ${dest}`, opFlags, bindFlags, {
       source,
       target: dest,
     });
@@ -289,7 +293,7 @@ function planMount(
     mountOp(
       plan,
       `mount ${type} on ${dest}`,
-      IN_ROOT | MKDIR | (special ? NO_SYMLINKS : 0),
+      special ? ["inRoot", "mkdir", "noSymlinks"] : ["inRoot", "mkdir"],
       readonlyLater ? flags & ~MS.RDONLY : flags,
       {
         source: m.source ?? type,
@@ -304,24 +308,21 @@ function planMount(
     setattrOp(plan, `set the recursive attributes of ${dest}`, dest, recursive, true);
   }
   for (const p of propagation) {
-    mountOp(plan, `set propagation of ${dest}`, IN_ROOT, p, { target: dest });
+    mountOp(plan, `set propagation of ${dest}`, ["inRoot"], p, { target: dest });
   }
   return readonlyLater;
 }
 
 /** mount_setattr(2) on a target inside the root; with `recursive`, on every mount under it. */
 function setattrOp(
-  plan: PlanBuilder,
-  description: string,
+  plan: PlanOp[],
+  what: string,
   target: string,
   change: AttrChange,
   recursive: boolean,
 ): void {
-  plan.op(
-    Op.mountSetattr,
-    description,
-    (w) => w.u32(IN_ROOT).u32(recursive ? 1 : 0).u64(change.set).u64(change.clear).str(target),
-  );
+  const { set, clear } = change;
+  plan.push({ op: "mountSetattr", what, opFlags: ["inRoot"], recursive, set, clear, target });
 }
 
 /**
@@ -329,13 +330,13 @@ function setattrOp(
  * container sees its own cgroup as the root); without one, the container's host
  * directories are bound in.
  */
-function planCgroupMount(plan: PlanBuilder, m: Mount, flags: number, ctx: RootfsContext): void {
+function planCgroupMount(plan: PlanOp[], m: Mount, flags: number, ctx: RootfsContext): void {
   const dest = m.destination;
   const ro = flags & MS.RDONLY;
   const base = flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RELATIME);
   if (ctx.cgroupMode === "v2") {
     if (ctx.cgroupns) {
-      mountOp(plan, `mount cgroup2 on ${dest}`, IN_ROOT | MKDIR, base | ro, {
+      mountOp(plan, `mount cgroup2 on ${dest}`, ["inRoot", "mkdir"], base | ro, {
         source: "cgroup2",
         target: dest,
         fstype: "cgroup2",
@@ -345,7 +346,7 @@ function planCgroupMount(plan: PlanBuilder, m: Mount, flags: number, ctx: Rootfs
     }
     return;
   }
-  mountOp(plan, `mount tmpfs on ${dest}`, IN_ROOT | MKDIR, base, {
+  mountOp(plan, `mount tmpfs on ${dest}`, ["inRoot", "mkdir"], base, {
     source: "tmpfs",
     target: dest,
     fstype: "tmpfs",
@@ -357,7 +358,7 @@ function planCgroupMount(plan: PlanBuilder, m: Mount, flags: number, ctx: Rootfs
     if (controllers === "unified") {
       // A hybrid host's cgroup2 side, where the host has it (/sys/fs/cgroup/unified).
       if (ctx.cgroupns) {
-        mountOp(plan, `mount cgroup2 on ${target}`, IN_ROOT | MKDIR, base | ro, {
+        mountOp(plan, `mount cgroup2 on ${target}`, ["inRoot", "mkdir"], base | ro, {
           source: "cgroup2",
           target,
           fstype: "cgroup2",
@@ -369,7 +370,7 @@ function planCgroupMount(plan: PlanBuilder, m: Mount, flags: number, ctx: Rootfs
     }
     if (ctx.cgroupns) {
       const fsData = controllers.startsWith("name=") ? `none,${controllers}` : controllers;
-      mountOp(plan, `mount cgroup ${controllers} on ${target}`, IN_ROOT | MKDIR, base | ro, {
+      mountOp(plan, `mount cgroup ${controllers} on ${target}`, ["inRoot", "mkdir"], base | ro, {
         source: "cgroup",
         target,
         fstype: "cgroup",
@@ -380,36 +381,39 @@ function planCgroupMount(plan: PlanBuilder, m: Mount, flags: number, ctx: Rootfs
     }
     if (controllers.includes(",")) {
       for (const single of controllers.split(",")) {
-        plan.op(Op.symlink, `link ${dest}/${single}`, (w) => w.str(name).str(`${dest}/${single}`));
+        const link = `${dest}/${single}`;
+        plan.push({ op: "symlink", what: `link ${link}`, target: name, link });
       }
     }
   }
   if (ro) {
-    mountOp(plan, `remount ${dest} read-only`, IN_ROOT, MS.REMOUNT | ro | base, {
+    mountOp(plan, `remount ${dest} read-only`, ["inRoot"], MS.REMOUNT | ro | base, {
       target: dest,
       fstype: "tmpfs",
     });
   }
 }
 
-function bindCgroupDir(plan: PlanBuilder, hostDir: string, target: string, flags: number): void {
-  mountOp(plan, `bind ${hostDir} on ${target}`, IN_ROOT | MKDIR, MS.BIND, {
+function bindCgroupDir(plan: PlanOp[], hostDir: string, target: string, flags: number): void {
+  mountOp(plan, `bind ${hostDir} on ${target}`, ["inRoot", "mkdir"], MS.BIND, {
     source: hostDir,
     target,
   });
   if (flags !== 0) {
-    mountOp(plan, `remount ${target}`, IN_ROOT | KEEP_LOCKED, MS.REMOUNT | MS.BIND | flags, {
+    const opFlags: MountOpFlag[] = ["inRoot", "keepLocked"];
+    mountOp(plan, `remount ${target}`, opFlags, MS.REMOUNT | MS.BIND | flags, {
       target,
     });
   }
 }
 
-function planDevices(plan: PlanBuilder, devices: readonly Device[], ctx: RootfsContext): void {
+function planDevices(plan: PlanOp[], devices: readonly Device[], ctx: RootfsContext): void {
   for (const d of devices) {
     if (ctx.userns) {
       // mknod is not allowed in a user namespace: bind the host's node instead, on a file
       // made in place of any symlink the image has there (never through it).
-      mountOp(plan, `bind device ${d.path}`, IN_ROOT | MKFILE | REPLACE_LINK, MS.BIND, {
+      const opFlags: MountOpFlag[] = ["inRoot", "mkfile", "replaceLink"];
+      mountOp(plan, `bind device ${d.path}`, opFlags, MS.BIND, {
         source: d.path,
         target: d.path,
       });
@@ -417,11 +421,15 @@ function planDevices(plan: PlanBuilder, devices: readonly Device[], ctx: RootfsC
     }
     const typeBits = d.type === "b" ? 0o060000 : d.type === "p" ? 0o010000 : 0o020000;
     const mode = typeBits | (d.fileMode ?? 0o666) & 0o7777;
-    plan.op(
-      Op.mknod,
-      `create device ${d.path}`,
-      (w) =>
-        w.u32(mode).u32(d.major ?? 0).u32(d.minor ?? 0).u32(d.uid ?? 0).u32(d.gid ?? 0).str(d.path),
-    );
+    plan.push({
+      op: "mknod",
+      what: `create device ${d.path}`,
+      mode,
+      major: d.major ?? 0,
+      minor: d.minor ?? 0,
+      uid: d.uid ?? 0,
+      gid: d.gid ?? 0,
+      path: d.path,
+    });
   }
 }
