@@ -1,7 +1,8 @@
 /**
- * The ABI shared with zig-src/abi.zig, written down in docs/abi.md: the plan
- * encoding, op codes and the spawn result layout. Change all three together and bump
- * {@linkcode ABI_VERSION}.
+ * The ABI shared with zig-src/abi.zig, written down in docs/abi.md: the plan header,
+ * op codes, the one table of mount opflags and the other numbers plans carry, and the
+ * spawn result layout. `plan_encoder.ts` writes plans with them. Change all three
+ * together and bump {@linkcode ABI_VERSION}.
  *
  * @module
  */
