@@ -36,27 +36,29 @@ import {
 
 const U64_MAX = (1n << 64n) - 1n;
 
-const ACTIONS: ReadonlySet<string> = new Set<SeccompAction>([
-  "SCMP_ACT_KILL",
-  "SCMP_ACT_KILL_PROCESS",
-  "SCMP_ACT_KILL_THREAD",
-  "SCMP_ACT_TRAP",
-  "SCMP_ACT_ERRNO",
-  "SCMP_ACT_TRACE",
-  "SCMP_ACT_ALLOW",
-  "SCMP_ACT_LOG",
-  "SCMP_ACT_NOTIFY",
-]);
+/** Each action's `SECCOMP_RET_*` value; ERRNO and TRACE get their errno in the low bits. */
+const ACTION_VALUES: Readonly<Record<SeccompAction, number>> = {
+  SCMP_ACT_KILL: SECCOMP_RET.KILL_THREAD,
+  SCMP_ACT_KILL_PROCESS: SECCOMP_RET.KILL_PROCESS,
+  SCMP_ACT_KILL_THREAD: SECCOMP_RET.KILL_THREAD,
+  SCMP_ACT_TRAP: SECCOMP_RET.TRAP,
+  SCMP_ACT_ERRNO: SECCOMP_RET.ERRNO,
+  SCMP_ACT_TRACE: SECCOMP_RET.TRACE,
+  SCMP_ACT_ALLOW: SECCOMP_RET.ALLOW,
+  SCMP_ACT_LOG: SECCOMP_RET.LOG,
+  SCMP_ACT_NOTIFY: SECCOMP_RET.USER_NOTIF,
+};
 
-const OPERATORS: ReadonlySet<string> = new Set<SeccompOperator>([
-  "SCMP_CMP_NE",
-  "SCMP_CMP_LT",
-  "SCMP_CMP_LE",
-  "SCMP_CMP_EQ",
-  "SCMP_CMP_GE",
-  "SCMP_CMP_GT",
-  "SCMP_CMP_MASKED_EQ",
-]);
+/** Each operator of the spec as the compiler names it. */
+const OPERATORS: Readonly<Record<SeccompOperator, Op>> = {
+  SCMP_CMP_NE: "NE",
+  SCMP_CMP_LT: "LT",
+  SCMP_CMP_LE: "LE",
+  SCMP_CMP_EQ: "EQ",
+  SCMP_CMP_GE: "GE",
+  SCMP_CMP_GT: "GT",
+  SCMP_CMP_MASKED_EQ: "MASKED_EQ",
+};
 
 const ARCHITECTURES: ReadonlySet<string> = new Set<SeccompArchitecture>([
   "SCMP_ARCH_NATIVE",
@@ -138,29 +140,6 @@ function checkU64(problems: Problems, path: string, v: unknown): bigint | undefi
   return BigInt(v);
 }
 
-/** The 32-bit `SECCOMP_RET_*` value of an action, with its errno/data. */
-function actionValue(action: SeccompAction, data: number): number {
-  switch (action) {
-    case "SCMP_ACT_KILL":
-    case "SCMP_ACT_KILL_THREAD":
-      return SECCOMP_RET.KILL_THREAD;
-    case "SCMP_ACT_KILL_PROCESS":
-      return SECCOMP_RET.KILL_PROCESS;
-    case "SCMP_ACT_TRAP":
-      return SECCOMP_RET.TRAP;
-    case "SCMP_ACT_ERRNO":
-      return (SECCOMP_RET.ERRNO | data) >>> 0;
-    case "SCMP_ACT_TRACE":
-      return (SECCOMP_RET.TRACE | data) >>> 0;
-    case "SCMP_ACT_ALLOW":
-      return SECCOMP_RET.ALLOW;
-    case "SCMP_ACT_LOG":
-      return SECCOMP_RET.LOG;
-    case "SCMP_ACT_NOTIFY":
-      return SECCOMP_RET.USER_NOTIF;
-  }
-}
-
 /** The action named by `object[actionKey]` with the errno of `object[errnoKey]`, as a value. */
 function checkAction(
   problems: Problems,
@@ -174,7 +153,7 @@ function checkAction(
   if (typeof action !== "string") {
     return reject(problems, actionPath, `expected an action, got ${describe(action)}`);
   }
-  if (!ACTIONS.has(action)) {
+  if (!Object.hasOwn(ACTION_VALUES, action)) {
     return reject(problems, actionPath, `unknown action ${JSON.stringify(action)}`);
   }
   const errnoRet = field(object, errnoKey);
@@ -191,7 +170,9 @@ function checkAction(
     0xffff,
     `expected an errno from 0 to 65535, got ${describe(errnoRet)}`,
   );
-  return data === undefined ? undefined : actionValue(action as SeccompAction, data);
+  if (data === undefined) return undefined;
+  const value = ACTION_VALUES[action as SeccompAction];
+  return takesErrno ? (value | data) >>> 0 : value;
 }
 
 /**
@@ -222,8 +203,10 @@ function checkOperator(problems: Problems, path: string, op: unknown): Op | unde
   if (typeof op !== "string") {
     return reject(problems, path, `expected an operator, got ${describe(op)}`);
   }
-  if (!OPERATORS.has(op)) return reject(problems, path, `unknown operator ${JSON.stringify(op)}`);
-  return op.slice("SCMP_CMP_".length) as Op;
+  if (!Object.hasOwn(OPERATORS, op)) {
+    return reject(problems, path, `unknown operator ${JSON.stringify(op)}`);
+  }
+  return OPERATORS[op as SeccompOperator];
 }
 
 function checkCond(problems: Problems, path: string, v: unknown): Cond | undefined {
