@@ -59,8 +59,9 @@
  *
  * The work is split by job: `profile.ts` (the types), `check_profile.ts` (the checks, which
  * record every problem with its JSON path), `tree.ts` (each syscall's decision), `codegen.ts`
- * (the program's layout) and `assembler.ts` (labels, jump islands, encoding). A program over
- * the kernel's 4096 instructions is a ConfigInvalid error.
+ * (the program's layout), `assembler.ts` (labels, jump islands, encoding) and `kernel.ts`
+ * (the kernel's constants and syscall numbers). A program over the kernel's 4096
+ * instructions is a ConfigInvalid error.
  *
  * @module
  */
