@@ -244,18 +244,12 @@ fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
 }
 
 fn loopbackUp(ctx: *const Context) void {
-    const AF_INET: u32 = 2;
-    const SOCK_DGRAM: u32 = 2;
-    const SIOCGIFFLAGS: usize = 0x8913;
-    const SIOCSIFFLAGS: usize = 0x8914;
-    const IFF_UP: u16 = 1;
-    const fd: sys.fd_t = @intCast(ctx.check(sys.socket(AF_INET, SOCK_DGRAM | sys.O_CLOEXEC, 0), "socket", "lo"));
-    var ifr = std.mem.zeroes([40]u8);
-    @memcpy(ifr[0..2], "lo");
-    _ = ctx.check(sys.ioctl(fd, SIOCGIFFLAGS, @intFromPtr(&ifr)), "ioctl", "lo");
-    const flags = std.mem.readInt(u16, ifr[16..18], .little) | IFF_UP;
-    std.mem.writeInt(u16, ifr[16..18], flags, .little);
-    _ = ctx.check(sys.ioctl(fd, SIOCSIFFLAGS, @intFromPtr(&ifr)), "ioctl", "lo");
+    const fd: sys.fd_t = @intCast(ctx.check(sys.socket(sys.AF_INET, sys.SOCK_DGRAM | sys.O_CLOEXEC, 0), "socket", "lo"));
+    var ifr = sys.Ifreq{ .name = std.mem.zeroes([16]u8), .flags = 0 };
+    @memcpy(ifr.name[0..2], "lo");
+    _ = ctx.check(sys.ioctl(fd, sys.SIOCGIFFLAGS, @intFromPtr(&ifr)), "ioctl", "lo");
+    ifr.flags |= sys.IFF_UP;
+    _ = ctx.check(sys.ioctl(fd, sys.SIOCSIFFLAGS, @intFromPtr(&ifr)), "ioctl", "lo");
     _ = sys.close(fd);
 }
 
@@ -397,12 +391,10 @@ fn placeFds(ctx: *Context) void {
 fn loadSeccomp(ctx: *Context) void {
     const filter = ctx.proc.seccomp orelse return;
     std.debug.assert(filter.filter.len % 8 == 0);
-    const Prog = extern struct { len: u16, pad: [6]u8 = .{ 0, 0, 0, 0, 0, 0 }, ptr: usize };
-    const prog = Prog{ .len = @intCast(filter.filter.len / 8), .ptr = @intFromPtr(filter.filter.ptr) };
-    const SECCOMP_SET_MODE_FILTER = 1;
-    const rc = std.os.linux.syscall3(.seccomp, SECCOMP_SET_MODE_FILTER, filter.flags, @intFromPtr(&prog));
+    const prog = sys.SockFprog{ .len = @intCast(filter.filter.len / 8), .filter = @intFromPtr(filter.filter.ptr) };
+    const rc = sys.seccompSetFilter(filter.flags, &prog);
     _ = ctx.check(rc, "seccomp", "");
-    if (filter.flags & plan.seccomp_new_listener != 0) seccomp_notify.handOver(ctx, @intCast(rc));
+    if (filter.flags & sys.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0) seccomp_notify.handOver(ctx, @intCast(rc));
 }
 
 /// `fd` moved to a number at or above `floor` (close-on-exec), or as it is.
@@ -437,7 +429,7 @@ fn closeAllFrom(first: u32, keep: []sys.fd_t) void {
 fn findExecutable(ctx: *const Context, buf: *[resolve.max_path]u8) [*:0]const u8 {
     const name = std.mem.span(ctx.proc.argv[0].?);
     if (std.mem.indexOfScalar(u8, name, '/') != null) {
-        if (sys.errnoOf(sys.faccessat(sys.AT_FDCWD, name.ptr, 1))) |e| ctx.fail("exec", e, name);
+        if (sys.errnoOf(sys.faccessat(sys.AT_FDCWD, name.ptr, sys.X_OK))) |e| ctx.fail("exec", e, name);
         return name.ptr;
     }
     const search = ctx.proc.path_env orelse "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -457,7 +449,7 @@ fn findExecutable(ctx: *const Context, buf: *[resolve.max_path]u8) [*:0]const u8
         var st: sys.Statx = undefined;
         if (sys.errnoOf(sys.statx(sys.AT_FDCWD, candidate, 0, &st)) != null) continue;
         if (st.mode & sys.S_IFMT != sys.S_IFREG) continue;
-        if (sys.errnoOf(sys.faccessat(sys.AT_FDCWD, candidate, 1)) != null) {
+        if (sys.errnoOf(sys.faccessat(sys.AT_FDCWD, candidate, sys.X_OK)) != null) {
             denied = true;
             continue;
         }

@@ -37,7 +37,7 @@ pub fn tmpfsCopyup(ctx: *Context, r: *plan.Reader) plan.Error!void {
     _ = sys.close(top_path);
     var st: sys.Statfs = undefined;
     _ = ctx.check(sys.fstatfs(upper, &st), "fstatfs", target);
-    if (st.f_type != tmpfs_magic) ctx.fail("fstatfs", sys.EINVAL, target);
+    if (st.f_type != sys.TMPFS_MAGIC) ctx.fail("fstatfs", sys.EINVAL, target);
     if (msflags & sys.MS_RDONLY != 0) {
         // Opened before the remount: its directory fd stays usable for the remount target.
         const top: sys.fd_t = @intCast(ctx.check(sys.fcntl(upper, sys.F_DUPFD_CLOEXEC, 0), "fcntl", target));
@@ -49,8 +49,6 @@ pub fn tmpfsCopyup(ctx: *Context, r: *plan.Reader) plan.Error!void {
     }
     copyTree(ctx, lower, upper, target);
 }
-
-const tmpfs_magic: u64 = 0x01021994;
 
 /// A readable directory fd of `name` below `dir`, refusing symlinks and other mounts.
 fn openDir(ctx: *const Context, dir: sys.fd_t, name: [*:0]const u8, what: []const u8) sys.fd_t {

@@ -7,7 +7,6 @@
 //! Raw syscalls and stack buffers only.
 
 const std = @import("std");
-const linux = std.os.linux;
 const sys = @import("sys.zig");
 const plan = @import("plan.zig");
 const report = @import("report.zig");
@@ -322,17 +321,14 @@ fn reap(pidfd: sys.fd_t) void {
 
 /// Waits for the hook's exit: its exit status, or 256 + the signal that killed it.
 fn reapStatus(pidfd: sys.fd_t) i32 {
-    var info = std.mem.zeroes([128]u8);
+    var info = std.mem.zeroes(sys.Siginfo);
     var tries: u32 = 0;
     while (tries < 64) : (tries += 1) {
         const rc = sys.waitidPidfd(pidfd, &info, sys.WEXITED);
         if (sys.errnoOf(rc) == sys.EINTR) continue;
         break;
     }
-    const code = std.mem.readInt(i32, info[8..12], .little);
-    const status = std.mem.readInt(i32, info[24..28], .little);
-    const CLD_EXITED = 1;
-    return if (code == CLD_EXITED) status else 256 + status;
+    return if (info.code == sys.CLD_EXITED) info.status else 256 + info.status;
 }
 
 test "Tail keeps the last bytes in order" {

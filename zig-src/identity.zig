@@ -7,8 +7,6 @@ const sys = @import("sys.zig");
 const plan = @import("plan.zig");
 const Context = @import("child.zig").Context;
 
-const capability_version_3: u32 = 0x20080522;
-
 pub fn apply(ctx: *const Context) void {
     const proc = ctx.proc;
     if (proc.caps) |caps| dropBounding(ctx, caps);
@@ -35,7 +33,7 @@ fn dropBounding(ctx: *const Context, caps: plan.Caps) void {
 }
 
 fn setCaps(ctx: *const Context, caps: plan.Caps) void {
-    var header = sys.CapHeader{ .version = capability_version_3, .pid = 0 };
+    var header = sys.CapHeader{ .version = sys.LINUX_CAPABILITY_VERSION_3, .pid = 0 };
     const data = [2]sys.CapData{
         .{ .effective = @truncate(caps.effective), .permitted = @truncate(caps.permitted), .inheritable = @truncate(caps.inheritable) },
         .{ .effective = @truncate(caps.effective >> 32), .permitted = @truncate(caps.permitted >> 32), .inheritable = @truncate(caps.inheritable >> 32) },

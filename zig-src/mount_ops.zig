@@ -218,12 +218,11 @@ fn lockedFlags(ctx: *const Context, fd: sys.fd_t, path: []const u8) u32 {
     var st: sys.Statfs = undefined;
     _ = ctx.check(sys.fstatfs(fd, &st), "fstatfs", path);
     var flags: u32 = 0;
-    const keep = [_]u32{ sys.MS_NOSUID, sys.MS_NODEV, sys.MS_NOEXEC, sys.MS_NOATIME, sys.MS_NODIRATIME };
-    const st_bits = [_]u64{ 2, 4, 8, 1024, 2048 };
+    const keep = [_]u32{ sys.MS_NOSUID, sys.MS_NODEV, sys.MS_NOEXEC, sys.MS_NOATIME, sys.MS_NODIRATIME, sys.MS_RELATIME };
+    const st_bits = [_]u64{ sys.ST_NOSUID, sys.ST_NODEV, sys.ST_NOEXEC, sys.ST_NOATIME, sys.ST_NODIRATIME, sys.ST_RELATIME };
     for (keep, st_bits) |ms, bit| {
         if (st.f_flags & bit != 0) flags |= ms;
     }
-    if (st.f_flags & 4096 != 0) flags |= sys.MS_RELATIME;
     return flags;
 }
 
@@ -264,7 +263,7 @@ fn nullDevice(ctx: *Context) sys.fd_t {
     const fd: sys.fd_t = @intCast(ctx.check(resolve.noSymlinks("/dev/null"), "open", "/dev/null"));
     var st: sys.Statx = undefined;
     _ = ctx.check(sys.statx(fd, "", sys.AT_EMPTY_PATH, &st), "statx", "/dev/null");
-    if (st.mode & sys.S_IFMT != sys.S_IFCHR or st.rdev_major != 1 or st.rdev_minor != 3)
+    if (st.mode & sys.S_IFMT != sys.S_IFCHR or st.rdev_major != sys.NULL_MAJOR or st.rdev_minor != sys.NULL_MINOR)
         ctx.fail("statx", sys.EINVAL, "/dev/null is not the null device");
     ctx.null_fd = fd;
     return fd;

@@ -4,6 +4,7 @@
 
 const std = @import("std");
 const abi = @import("abi.zig");
+const sys = @import("sys.zig");
 const hooks = @import("hooks.zig");
 
 pub const Error = error{ Truncated, BadMagic, BadVersion, BadString, BadOp, TooMany };
@@ -77,8 +78,6 @@ pub const Iterator = struct {
         return view;
     }
 };
-
-pub const clone_newuser: u64 = 0x10000000;
 
 pub const max_args = 4096;
 pub const max_env = 4096;
@@ -159,9 +158,6 @@ pub const Listener = struct { socket: i32, count: usize, pieces: []const u8, op_
 /// How many pieces a listener's state may have.
 pub const max_listener_pieces = 8;
 
-/// SECCOMP_FILTER_FLAG_NEW_LISTENER: seccomp() returns a notify fd.
-pub const seccomp_new_listener: u32 = 8;
-
 pub const Caps = struct { last_cap: u32, bounding: u64, effective: u64, permitted: u64, inheritable: u64, ambient: u64 };
 
 /// Validates every op and fills `out`. argv/envp point into `ptrs`, which the caller
@@ -179,7 +175,7 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
         switch (op.code) {
             .clone_flags => out.clone_flags = try r.int(u64),
             .join_ns => {
-                if (try r.int(u64) == clone_newuser) out.joins_user = true;
+                if (try r.int(u64) == sys.CLONE_NEWUSER) out.joins_user = true;
                 _ = try r.str();
                 out.joins += 1;
             },
@@ -348,7 +344,7 @@ pub fn decode(buf: []const u8, out: *Process, ptrs: []?[*:0]const u8) Error!void
     // Each mount that takes a source fd takes one the parent opened, in order.
     if (source_mounts != out.mount_sources) return error.BadOp;
     // A notify listener goes to the agent: both or neither.
-    const new_listener = if (out.seccomp) |s| s.flags & seccomp_new_listener != 0 else false;
+    const new_listener = if (out.seccomp) |s| s.flags & sys.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 else false;
     if (new_listener != (out.listener != null)) return error.BadOp;
     out.argv = @ptrCast(ptrs[0..].ptr);
     out.envp = @ptrCast(ptrs[env_start..].ptr);

@@ -5,7 +5,6 @@
 //! reads the report pipe until EOF (exec done), an error record, or "ready".
 
 const std = @import("std");
-const linux = std.os.linux;
 const abi = @import("abi.zig");
 const sys = @import("sys.zig");
 const plan = @import("plan.zig");
@@ -37,11 +36,11 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
     result.pid = -1;
     result.pidfd = -1;
     const ptrs = std.heap.page_allocator.alloc(?[*:0]const u8, plan.max_args + plan.max_env + 2) catch {
-        return parentError(result, "mmap", 12, -1, "plan");
+        return parentError(result, "mmap", sys.ENOMEM, -1, "plan");
     };
     defer std.heap.page_allocator.free(ptrs);
     const proc = std.heap.page_allocator.create(plan.Process) catch {
-        return parentError(result, "mmap", 12, -1, "plan");
+        return parentError(result, "mmap", sys.ENOMEM, -1, "plan");
     };
     defer std.heap.page_allocator.destroy(proc);
     proc.* = .{};
@@ -55,13 +54,13 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
     // the id maps of a new user namespace (the child must stay dumpable until then), and
     // when the caller says the child waits in a memory cgroup that may OOM-kill it (the
     // OOM killer kills every process sharing the victim's mm: us).
-    const maps_by_user = linux.geteuid() != 0 and proc.clone_flags & plan.clone_newuser != 0;
+    const maps_by_user = sys.geteuid() != 0 and proc.clone_flags & sys.CLONE_NEWUSER != 0;
     const fork_mode = proc.exec_fifo or proc.joins_user or maps_by_user or proc.has_hooks or
         proc.hooks_pause or proc.own_memory;
     const stacks: ?[]u8 = if (fork_mode) null else mapStacks();
-    if (!fork_mode and stacks == null) return parentError(result, "mmap", 12, -1, "child stack");
+    if (!fork_mode and stacks == null) return parentError(result, "mmap", sys.ENOMEM, -1, "child stack");
     defer if (stacks) |s| {
-        _ = linux.syscall2(.munmap, @intFromPtr(s.ptr), s.len);
+        _ = sys.munmap(s);
     };
     var cgroup_fd: sys.fd_t = -1;
     if (proc.cgroup_path) |path| {
@@ -89,8 +88,7 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
     }
     if (proc.mount_sources > 0) {
         var pair: [2]i32 = undefined;
-        const SOCK_DGRAM: u32 = 2;
-        const rc = sys.socketpair(sys.AF_UNIX, SOCK_DGRAM | sys.O_CLOEXEC, 0, &pair);
+        const rc = sys.socketpair(sys.AF_UNIX, sys.SOCK_DGRAM | sys.O_CLOEXEC, 0, &pair);
         if (sys.errnoOf(rc)) |e| {
             for ([_]sys.fd_t{ pipes.sync_r, pipes.report_w }) |fd| _ = sys.close(fd);
             return parentError(result, "socketpair", e, -1, "mount sources");
@@ -116,9 +114,8 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
 const child_stack_bytes = 256 * 1024;
 
 fn mapStacks() ?[]u8 {
-    const PROT_READ_WRITE = 3;
-    const MAP_PRIVATE_ANON_STACK = 0x02 | 0x20 | 0x20000;
-    const rc = linux.syscall6(.mmap, 0, 2 * child_stack_bytes, PROT_READ_WRITE, MAP_PRIVATE_ANON_STACK, @bitCast(@as(isize, -1)), 0);
+    const prot = sys.PROT_READ | sys.PROT_WRITE;
+    const rc = sys.mmap(2 * child_stack_bytes, prot, sys.MAP_PRIVATE | sys.MAP_ANONYMOUS | sys.MAP_STACK);
     if (sys.errnoOf(rc) != null) return null;
     return @as([*]u8, @ptrFromInt(rc))[0 .. 2 * child_stack_bytes];
 }
@@ -159,7 +156,7 @@ fn cloneFirst(ctx: *child.Context, flags: u64, pidfd: ?*i32) usize {
     }
     if (ctx.stacks) |stacks| {
         const entry = if (ctx.proc.joins > 0) &stage1Entry else &initEntry;
-        return linux.clone(entry, stackTop(stacks, 0), @truncate(flags | CLONE_VM), @intFromPtr(ctx), pidfd, 0, null);
+        return sys.cloneOnStack(entry, stackTop(stacks, 0), flags | sys.CLONE_VM, @intFromPtr(ctx), pidfd);
     }
     const rc = sys.clone(flags, pidfd);
     if (rc == 0) {
@@ -169,8 +166,6 @@ fn cloneFirst(ctx: *child.Context, flags: u64, pidfd: ?*i32) usize {
     }
     return rc;
 }
-
-const CLONE_VM: u64 = 0x100;
 
 /// clone3 into the cgroup: `flags` as for clone (the low byte is the exit signal).
 /// CLONE_VM on stack `which` when the spawn waits for the exec, else fork-like.
@@ -189,7 +184,7 @@ fn cloneIntoCgroup(ctx: *child.Context, flags: u64, pidfd: ?*i32, which: usize, 
 /// Kernels without clone3 or CLONE_INTO_CGROUP: fall back to clone + cgroup.procs.
 fn cgroupCloneUnsupported(rc: usize) bool {
     const e = sys.errnoOf(rc) orelse return false;
-    return e == 38 or e == 7 or e == sys.EINVAL; // ENOSYS, E2BIG, EINVAL
+    return e == sys.ENOSYS or e == sys.E2BIG or e == sys.EINVAL;
 }
 
 /// A child cloned with CLONE_VM shares our mm, and dumpability belongs to the mm: the
@@ -202,15 +197,14 @@ const NonDumpable = struct {
     var was_dumpable: bool = false;
 
     fn acquireLock() void {
-        while (!lock.tryLock()) _ = linux.syscall0(.sched_yield);
+        while (!lock.tryLock()) _ = sys.schedYield();
     }
 
     fn enter() void {
         acquireLock();
         defer lock.unlock();
         if (holders == 0) {
-            const PR_GET_DUMPABLE = 3;
-            was_dumpable = linux.syscall5(.prctl, PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
+            was_dumpable = sys.prctl(sys.PR_GET_DUMPABLE, 0, 0) == 1;
             _ = sys.prctl(sys.PR_SET_DUMPABLE, 0, 0);
         }
         holders += 1;
@@ -278,7 +272,7 @@ fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
     var records: u32 = 0;
     while (records < 4) : (records += 1) {
         const got = report.receive(pipes.report_r, &rec) catch {
-            parentError(result, "read", 5, -1, "report pipe");
+            parentError(result, "read", sys.EIO, -1, "report pipe");
             return abandon(result);
         };
         if (got == null) return; // EOF: the exec happened
@@ -329,7 +323,7 @@ fn collectStage2(stage1_pid: sys.pid_t, report_r: sys.fd_t, result: *abi.SpawnRe
     var status: i32 = 0;
     _ = sys.wait4(stage1_pid, &status, 0);
     const r = got orelse {
-        parentError(result, "clone", 5, -1, "first child exited without a report");
+        parentError(result, "clone", sys.EIO, -1, "first child exited without a report");
         return null;
     };
     if (rec.kind == @backingInt(abi.RecordKind.pid) and rec.pid > 0) return rec.pid;
@@ -388,7 +382,7 @@ fn placeChild(buf: []const u8, pid: sys.pid_t, result: *abi.SpawnResult) bool {
             .await_fd => {
                 const fd = r.int(i32) catch unreachable;
                 if (!awaitByte(fd)) {
-                    parentError(result, "cgroup", 5, @intCast(op.index), "the cgroup was not made");
+                    parentError(result, "cgroup", sys.EIO, @intCast(op.index), "the cgroup was not made");
                     return false;
                 }
             },
@@ -443,7 +437,7 @@ fn procPath(buf: *[64]u8, pid: []const u8, name: []const u8) ?[*:0]const u8 {
 fn abandon(result: *abi.SpawnResult) void {
     if (result.pidfd >= 0) {
         _ = sys.pidfdSendSignal(result.pidfd, sys.SIGKILL);
-        var info: [128]u8 = undefined;
+        var info: sys.Siginfo = undefined;
         _ = sys.waitidPidfd(result.pidfd, &info, sys.WEXITED);
         _ = sys.close(result.pidfd);
     }
@@ -489,7 +483,7 @@ fn stage1(ctx: *child.Context) noreturn {
         }
     }
     const rc = if (ctx.stacks) |stacks|
-        linux.clone(&stage2Entry, stackTop(stacks, 1), @truncate(flags | CLONE_VM), @intFromPtr(ctx), null, 0, null)
+        sys.cloneOnStack(&stage2Entry, stackTop(stacks, 1), flags | sys.CLONE_VM, @intFromPtr(ctx), null)
     else
         sys.clone(flags, null);
     if (rc == 0) child.run(ctx); // fork path only: the CLONE_VM child starts in stage2Entry
