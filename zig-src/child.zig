@@ -491,8 +491,9 @@ fn runStartHooks(ctx: *Context) void {
     ctx.hook_report_fd = -1;
 }
 
-/// create/start split: say we are ready, then block opening the exec fifo for writing
-/// until `start` opens it for reading.
+/// create/start split: say we are ready on the report pipe and close it, then block
+/// reading one byte from the exec fifo until `start` writes it. The fd is the parent's
+/// read-write open of the fifo (the exec_fifo op), so no path is opened here.
 fn awaitStart(ctx: *Context) void {
     const rec = report.make(.ready, 0, 0, -1, "", "");
     report.send(ctx.report_fd, &rec);
