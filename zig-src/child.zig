@@ -3,9 +3,10 @@
 //! and every failure becomes a record on the report pipe followed by exit.
 
 const std = @import("std");
-const abi = @import("abi.zig");
 const sys = @import("sys.zig");
 const plan = @import("plan.zig");
+const wire = @import("wire.zig");
+const payload = @import("payload.zig");
 const report = @import("report.zig");
 const resolve = @import("resolve.zig");
 const mount_ops = @import("mount_ops.zig");
@@ -20,7 +21,7 @@ const proc_fs = @import("proc_fs.zig");
 /// RLIM_NLIMITS: one op per resource at most counts, a plan may repeat one.
 const max_rlimits = 32;
 
-const Rlimit = struct { resource: u32, limit: sys.Rlimit, op_index: i32 };
+const Rlimit = struct { rlimit: payload.Rlimit, op_index: i32 };
 
 pub const Context = struct {
     buf: []const u8,
@@ -77,12 +78,6 @@ pub const Context = struct {
         const rec = report.make(.err, errno, 0, self.op_index, syscall, path);
         report.send(self.report_fd, &rec);
         sys.exitGroup(1);
-    }
-
-    /// The current op's index (inside runOp it is never -1).
-    pub fn op_index_u32(self: *const Context) u32 {
-        std.debug.assert(self.op_index >= 0);
-        return @intCast(self.op_index);
     }
 
     /// Exits through `fail` when rc is an error.
@@ -149,98 +144,118 @@ pub fn run(ctx: *Context) noreturn {
     _ = sys.umask(0); // nodes and dirs get exactly the modes the plan asks for
     runSetup(ctx);
     ctx.op_index = -1;
+    // Every bind source the parent sent went to its mount op.
+    std.debug.assert(ctx.next_source == ctx.proc.mount_sources);
     finish(ctx);
 }
 
+/// The setup ops, in plan order. decode accepted the plan before the fork, so a plan
+/// error here means our memory is not what it was: report it rather than go on.
 fn runSetup(ctx: *Context) void {
-    var it = plan.Iterator.init(ctx.buf) catch ctx.fail("plan", sys.EINVAL, "");
-    var steps: u32 = 0;
-    while (steps < plan.max_ops) : (steps += 1) {
-        const maybe = it.next() catch ctx.fail("plan", sys.EINVAL, "");
-        const op = maybe orelse return;
+    var it = wire.Iterator.init(ctx.buf) catch ctx.fail("plan", sys.EINVAL, "");
+    std.debug.assert(it.count <= wire.max_ops);
+    while (it.next() catch ctx.fail("plan", sys.EINVAL, "")) |op| {
+        const p = payload.read(op.code, op.body) catch ctx.fail("plan", sys.EINVAL, "");
         ctx.op_index = @intCast(op.index);
-        var r = op.body;
-        runOp(ctx, op.code, &r) catch ctx.fail("plan", sys.EINVAL, "");
+        runOp(ctx, p);
+        // Helpers that report for another op put the index back; sources go in order.
+        std.debug.assert(ctx.op_index == op.index);
+        std.debug.assert(ctx.next_source <= ctx.proc.mount_sources);
     }
 }
 
-fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
-    switch (code) {
-        .unshare => _ = ctx.check(sys.unshare(try r.int(u64)), "unshare", ""),
-        .mount => try mount_ops.mount(ctx, r),
-        .mount_setattr => try mount_ops.setattr(ctx, r),
-        .rootfs => {
-            const path = try r.str();
+fn runOp(ctx: *Context, op: payload.Payload) void {
+    std.debug.assert(ctx.op_index >= 0);
+    switch (op) {
+        .unshare => |flags| _ = ctx.check(sys.unshare(flags), "unshare", ""),
+        .mount => |m| mount_ops.mount(ctx, m),
+        .mount_setattr => |m| mount_ops.setattr(ctx, m),
+        .rootfs => |path| {
             const rc = sys.openat(sys.AT_FDCWD, path, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC, 0);
             ctx.root_fd = @intCast(ctx.check(rc, "open", path));
         },
-        .mknod => try mount_ops.mknod(ctx, r),
-        .symlink => try mount_ops.symlink(ctx, r),
-        .mkdir => try mount_ops.mkdir(ctx, r),
-        .tmpfs_copyup => try copyup.tmpfsCopyup(ctx, r),
+        .mknod => |node| mount_ops.mknod(ctx, node),
+        .symlink => |link| mount_ops.symlink(ctx, link),
+        .mkdir => |dir| mount_ops.mkdir(ctx, dir),
+        .tmpfs_copyup => |copy| copyup.tmpfsCopyup(ctx, copy),
         .pivot_root => mount_ops.pivotRoot(ctx),
         .move_root => mount_ops.moveRoot(ctx),
-        .hide_mount => mount_ops.hideMount(ctx, try r.str()),
-        .root_readonly => mount_ops.rootReadonly(ctx, try r.int(u32) != 0),
-        .mask_path => mount_ops.maskPath(ctx, try r.str()),
-        .readonly_path => mount_ops.readonlyPath(ctx, try r.str()),
-        .sethostname => {
-            const name = try r.str();
-            _ = ctx.check(sys.sethostname(name), "sethostname", name);
-        },
-        .setdomainname => {
-            const name = try r.str();
-            _ = ctx.check(sys.setdomainname(name), "setdomainname", name);
-        },
+        .hide_mount => |path| mount_ops.hideMount(ctx, path),
+        .root_readonly => |recursive| mount_ops.rootReadonly(ctx, recursive != 0),
+        .mask_path => |path| mount_ops.maskPath(ctx, path),
+        .readonly_path => |path| mount_ops.readonlyPath(ctx, path),
+        .sethostname => |name| _ = ctx.check(sys.sethostname(name), "sethostname", name),
+        .setdomainname => |name| _ = ctx.check(sys.setdomainname(name), "setdomainname", name),
         // Below /proc (sysctls), through our own procfs: never a file mounted over it.
-        .write_file => proc_fs.write(ctx, try r.str(), try r.str()),
-        .rlimit => {
-            const resource = try r.int(u32);
-            const limit = sys.Rlimit{ .soft = try r.int(u64), .hard = try r.int(u64) };
-            if (ctx.rlimit_count == max_rlimits) ctx.fail("prlimit", sys.E2BIG, "too many rlimits");
-            ctx.rlimits[ctx.rlimit_count] = .{ .resource = resource, .limit = limit, .op_index = ctx.op_index };
-            ctx.rlimit_count += 1;
-        },
+        .write_file => |w| proc_fs.write(ctx, w.path, w.content),
+        .rlimit => |limit| keepRlimit(ctx, limit),
         .loopback_up => loopbackUp(ctx),
         .become_root => {
             // Until now our ids are the host's, unmapped in the new user namespace.
             _ = ctx.check(sys.setresgid(0), "setresgid", "0");
             _ = ctx.check(sys.setresuid(0), "setresuid", "0");
         },
-        .chroot => {
-            const path = try r.str();
+        .chroot => |path| {
             _ = ctx.check(sys.chroot(path), "chroot", path);
             _ = ctx.check(sys.chdir("/"), "chdir", "/");
         },
         .hooks_pause => pauseForHooks(ctx),
-        .hook => {
-            const hook = try hooks.Hook.decode(r, ctx.op_index_u32());
-            // startContainer hooks run at the end (finish); createContainer ones here, in
-            // the container's namespaces, before the root change.
-            if (hook.kind == .create_container) {
-                const outcome = hooks.run(&hook, ctx.host_pid, ctx.root_fd);
-                if (!outcome.ok()) {
-                    const rec = outcome.record(ctx.op_index);
-                    report.send(ctx.report_fd, &rec);
-                    sys.exitGroup(1);
-                }
-            }
-        },
-        .hook_report => {
-            const fd = try r.int(i32);
-            const rc = sys.fcntl(fd, sys.F_DUPFD_CLOEXEC, 3);
-            ctx.hook_report_fd = @intCast(ctx.check(rc, "fcntl", "hook report fifo"));
-        },
-        .exec_fifo => {
-            // The fifo opened read-write by the parent: no path lookup from in here (the
-            // state directory is private to the host's root), and no /proc needed.
-            const fd = try r.int(i32);
-            const rc = sys.fcntl(fd, sys.F_DUPFD_CLOEXEC, 3);
-            ctx.fifo_fd = @intCast(ctx.check(rc, "fcntl", "exec fifo"));
-        },
-        // Read by the parent or by `finish`.
-        else => {},
+        // startContainer hooks run at the end (finish); createContainer ones here, in the
+        // container's namespaces, before the root change.
+        .hook => |hook| if (hook.kind == .create_container) runCreateHook(ctx, &hook),
+        .hook_report => |fd| ctx.hook_report_fd = keepFd(ctx, fd, "hook report fifo"),
+        // The fifo opened read-write by the parent: no path lookup from in here (the
+        // state directory is private to the host's root), and no /proc needed.
+        .exec_fifo => |fd| ctx.fifo_fd = keepFd(ctx, fd, "exec fifo"),
+        // Read by the parent before the clone or while we waited, or used by `finish`.
+        .clone_flags,
+        .join_ns,
+        .proc_write,
+        .cgroup_procs,
+        .await_fd,
+        .clone_into_cgroup,
+        .id_map_helper,
+        .mount_source,
+        .args,
+        .env,
+        .cwd,
+        .user,
+        .umask,
+        .stdio,
+        .fds,
+        .caps,
+        .no_new_privs,
+        .seccomp,
+        .no_setgroups,
+        .exec_label,
+        .console_socket,
+        .console_size,
+        .own_memory,
+        .seccomp_listener,
+        => {},
     }
+}
+
+/// A copy of one of the caller's fds, close-on-exec, above stdio.
+fn keepFd(ctx: *const Context, fd: sys.fd_t, what: []const u8) sys.fd_t {
+    return @intCast(ctx.check(sys.fcntl(fd, sys.F_DUPFD_CLOEXEC, 3), "fcntl", what));
+}
+
+/// Rlimits wait for `finish` (applyRlimits).
+fn keepRlimit(ctx: *Context, limit: payload.Rlimit) void {
+    if (ctx.rlimit_count == max_rlimits) ctx.fail("prlimit", sys.E2BIG, "too many rlimits");
+    ctx.rlimits[ctx.rlimit_count] = .{ .rlimit = limit, .op_index = ctx.op_index };
+    ctx.rlimit_count += 1;
+}
+
+/// A createContainer hook; its failure ends the init with the hook's record.
+fn runCreateHook(ctx: *const Context, hook: *const payload.Hook) void {
+    std.debug.assert(hook.kind == .create_container);
+    const outcome = hooks.run(hook, ctx.host_pid, ctx.root_fd);
+    if (outcome.ok()) return;
+    const rec = outcome.record(ctx.op_index);
+    report.send(ctx.report_fd, &rec);
+    sys.exitGroup(1);
 }
 
 fn loopbackUp(ctx: *const Context) void {
@@ -255,6 +270,7 @@ fn loopbackUp(ctx: *const Context) void {
 
 /// stdio, fds, identity, cwd, then the exec (after the fifo in create mode).
 fn finish(ctx: *Context) noreturn {
+    std.debug.assert(ctx.op_index == -1);
     const proc = ctx.proc;
     // After every setup op, so the pty is the container's (its /dev/pts).
     if (proc.console) |c| ctx.console_fd = console.setup(ctx, c);
@@ -291,7 +307,7 @@ fn applyRlimits(ctx: *Context) void {
     std.debug.assert(ctx.rlimit_count <= max_rlimits);
     for (ctx.rlimits[0..ctx.rlimit_count]) |*r| {
         ctx.op_index = r.op_index;
-        _ = ctx.check(sys.prlimit(r.resource, &r.limit), "prlimit", "");
+        _ = ctx.check(sys.prlimit(r.rlimit.resource, &r.rlimit.limit), "prlimit", "");
     }
     ctx.op_index = -1;
 }
@@ -323,8 +339,9 @@ fn checkCwd(ctx: *Context, cwd: [*:0]const u8) void {
 }
 
 /// Asks the LSM to switch to `label` at the exec, through our own procfs.
-fn setExecLabel(ctx: *Context, label: plan.ExecLabel) void {
-    ctx.op_index = @intCast(label.op_index);
+fn setExecLabel(ctx: *Context, exec_label: plan.ExecLabel) void {
+    const label = exec_label.label;
+    ctx.op_index = @intCast(exec_label.op_index);
     defer ctx.op_index = -1;
     defer proc_fs.release(ctx);
     const paths: []const [:0]const u8 = switch (label.lsm) {
@@ -359,7 +376,7 @@ fn placeFds(ctx: *Context) void {
     // would read as "exec done" in the parent while this child still runs.
     ctx.report_fd = above(ctx, ctx.report_fd, total);
     ctx.fifo_fd = above(ctx, ctx.fifo_fd, total);
-    if (proc.listener) |l| ctx.listener_socket = above(ctx, l.socket, total);
+    if (proc.listener) |l| ctx.listener_socket = above(ctx, l.listener.socket, total);
     ctx.hook_report_fd = above(ctx, ctx.hook_report_fd, total);
     // Two passes, through high fds, so a source that is also a target is not clobbered.
     for (0..total) |i| {
@@ -475,14 +492,15 @@ fn pauseForHooks(ctx: *Context) void {
 /// the report pipe.
 fn runStartHooks(ctx: *Context) void {
     const proc = ctx.proc;
-    for (proc.start_hooks[0..proc.start_hook_count]) |*hook| {
-        const outcome = hooks.run(hook, ctx.host_pid, -1);
+    for (proc.start_hooks[0..proc.start_hook_count]) |*start| {
+        std.debug.assert(start.hook.kind == .start_container);
+        const outcome = hooks.run(&start.hook, ctx.host_pid, -1);
         if (outcome.ok()) continue;
         if (ctx.hook_report_fd >= 0) {
-            const rec = outcome.record(@intCast(hook.index));
+            const rec = outcome.record(@intCast(start.hook.index));
             report.send(ctx.hook_report_fd, &rec);
         } else {
-            const rec = outcome.record(@intCast(hook.op_index));
+            const rec = outcome.record(@intCast(start.op_index));
             report.send(ctx.report_fd, &rec);
         }
         sys.exitGroup(1);

@@ -7,7 +7,7 @@
 
 const std = @import("std");
 const sys = @import("sys.zig");
-const plan = @import("plan.zig");
+const payload = @import("payload.zig");
 const mount_ops = @import("mount_ops.zig");
 const proc_fs = @import("proc_fs.zig");
 const Context = @import("child.zig").Context;
@@ -20,10 +20,10 @@ const max_entries: u32 = 1 << 20;
 const Level = struct { src: sys.fd_t, dst: sys.fd_t };
 
 /// u32 msflags, str target, str data: mount the tmpfs, then copy the old content into it.
-pub fn tmpfsCopyup(ctx: *Context, r: *plan.Reader) plan.Error!void {
-    const msflags = try r.int(u32);
-    const target = try r.str();
-    const data = try r.optStr();
+pub fn tmpfsCopyup(ctx: *Context, op: payload.TmpfsCopyup) void {
+    const msflags = op.msflags;
+    const target = op.target;
+    const data = op.data;
     const under = mount_ops.openInRoot(ctx, target, .dir, false);
     const lower = openDir(ctx, under, ".", target);
     // Writable while it is filled; made read-only after if asked.

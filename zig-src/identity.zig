@@ -4,7 +4,7 @@
 
 const std = @import("std");
 const sys = @import("sys.zig");
-const plan = @import("plan.zig");
+const payload = @import("payload.zig");
 const Context = @import("child.zig").Context;
 
 pub fn apply(ctx: *const Context) void {
@@ -23,7 +23,7 @@ pub fn apply(ctx: *const Context) void {
     if (proc.no_new_privs) _ = ctx.check(sys.prctl(sys.PR_SET_NO_NEW_PRIVS, 1, 0), "prctl", "PR_SET_NO_NEW_PRIVS");
 }
 
-fn dropBounding(ctx: *const Context, caps: plan.Caps) void {
+fn dropBounding(ctx: *const Context, caps: payload.Caps) void {
     std.debug.assert(caps.last_cap < 64);
     var cap: u32 = 0;
     while (cap <= caps.last_cap) : (cap += 1) {
@@ -32,7 +32,7 @@ fn dropBounding(ctx: *const Context, caps: plan.Caps) void {
     }
 }
 
-fn setCaps(ctx: *const Context, caps: plan.Caps) void {
+fn setCaps(ctx: *const Context, caps: payload.Caps) void {
     var header = sys.CapHeader{ .version = sys.LINUX_CAPABILITY_VERSION_3, .pid = 0 };
     const data = [2]sys.CapData{
         .{ .effective = @truncate(caps.effective), .permitted = @truncate(caps.permitted), .inheritable = @truncate(caps.inheritable) },

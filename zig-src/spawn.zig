@@ -8,6 +8,7 @@ const std = @import("std");
 const abi = @import("abi.zig");
 const sys = @import("sys.zig");
 const plan = @import("plan.zig");
+const payload = @import("payload.zig");
 const report = @import("report.zig");
 const child = @import("child.zig");
 const clone3 = @import("clone3.zig");
@@ -322,88 +323,89 @@ fn collectStage2(stage1_pid: sys.pid_t, report_r: sys.fd_t, result: *abi.SpawnRe
     const got = report.receive(report_r, &rec) catch null;
     var status: i32 = 0;
     _ = sys.wait4(stage1_pid, &status, 0);
-    const r = got orelse {
+    if (got == null) {
         parentError(result, "clone", sys.EIO, -1, "first child exited without a report");
         return null;
-    };
+    }
     if (rec.kind == @backingInt(abi.RecordKind.pid) and rec.pid > 0) return rec.pid;
     result.status = abi.spawn_child_error;
     result.record = rec;
-    _ = r;
     return null;
 }
 
-/// Parent-side ops: /proc/<pid>/ writes (id maps, setgroups, oom_score_adj), id map
-/// helpers and
-/// cgroup.procs writes, done while the child waits for go.
+/// Parent-side ops, in plan order, while the child waits for go: /proc/<pid>/ writes (id
+/// maps, setgroups, oom_score_adj), id map helpers, waits for the caller's cgroups and
+/// cgroup.procs writes. False (with the error in `result`) at the first that fails.
 fn placeChild(buf: []const u8, pid: sys.pid_t, result: *abi.SpawnResult) bool {
+    std.debug.assert(pid > 0);
     var digits: [20]u8 = undefined;
-    const pid_len = sys.formatDecimal(&digits, @intCast(pid));
-    var it = plan.Iterator.init(buf) catch unreachable; // validated by decode
-    var steps: u32 = 0;
-    while (steps < plan.max_ops) : (steps += 1) {
-        const op = (it.next() catch unreachable) orelse return true;
-        var r = op.body;
-        switch (op.code) {
-            .proc_write => {
-                const name = r.str() catch unreachable;
-                const content = r.str() catch unreachable;
-                var path: [64]u8 = undefined;
-                const p = procPath(&path, digits[0..pid_len], name) orelse {
-                    parentError(result, "open", sys.ENAMETOOLONG, @intCast(op.index), name);
-                    return false;
-                };
-                const fd = sys.openat(sys.AT_FDCWD, p, sys.O_WRONLY | sys.O_CLOEXEC, 0);
-                if (sys.errnoOf(fd)) |e| {
-                    parentError(result, "open", e, @intCast(op.index), std.mem.span(p));
-                    return false;
-                }
-                const w = sys.write(@intCast(fd), content);
-                _ = sys.close(@intCast(fd));
-                if (sys.errnoOf(w)) |e| {
-                    parentError(result, "write", e, @intCast(op.index), std.mem.span(p));
-                    return false;
-                }
-            },
-            .id_map_helper => {
-                const helper = r.str() catch unreachable;
-                const ranges = r.str() catch unreachable;
-                var status: i32 = 0;
-                id_map_helper.run(helper, digits[0..pid_len], ranges, &status) catch |err| {
-                    const errno: u16 = switch (err) {
-                        error.TooLong, error.TooMany => sys.E2BIG,
-                        error.Spawn => sys.EAGAIN,
-                        error.Failed => sys.EPERM,
-                    };
-                    parentError(result, std.fs.path.basename(helper), errno, @intCast(op.index), helper);
-                    return false;
-                };
-            },
-            .await_fd => {
-                const fd = r.int(i32) catch unreachable;
-                if (!awaitByte(fd)) {
-                    parentError(result, "cgroup", sys.EIO, @intCast(op.index), "the cgroup was not made");
-                    return false;
-                }
-            },
-            .cgroup_procs => {
-                const path = r.str() catch unreachable;
-                const fd = sys.openat(sys.AT_FDCWD, path, sys.O_WRONLY | sys.O_CLOEXEC, 0);
-                if (sys.errnoOf(fd)) |e| {
-                    parentError(result, "open", e, @intCast(op.index), path);
-                    return false;
-                }
-                const w = sys.write(@intCast(fd), digits[0..pid_len]);
-                _ = sys.close(@intCast(fd));
-                if (sys.errnoOf(w)) |e| {
-                    parentError(result, "write", e, @intCast(op.index), path);
-                    return false;
-                }
-            },
-            else => {},
+    const pid_text = digits[0..sys.formatDecimal(&digits, @intCast(pid))];
+    var ops = payload.Checked.init(buf);
+    while (ops.next()) |op| {
+        const placed = switch (op.payload) {
+            .proc_write => |w| writeProcFile(pid_text, w, op.index, result),
+            .id_map_helper => |h| runIdMapHelper(pid_text, h, op.index, result),
+            .await_fd => |fd| awaitCgroup(fd, op.index, result),
+            .cgroup_procs => |path| writeCgroupProcs(path, pid_text, op.index, result),
+            else => true,
+        };
+        if (!placed) {
+            std.debug.assert(result.status == abi.spawn_parent_error);
+            return false;
         }
     }
     return true;
+}
+
+/// /proc/<pid>/<name>: the content in one write.
+fn writeProcFile(pid: []const u8, w: payload.FileWrite, op_index: u32, result: *abi.SpawnResult) bool {
+    var path: [64]u8 = undefined;
+    const p = procPath(&path, pid, w.path) orelse {
+        parentError(result, "open", sys.ENAMETOOLONG, @intCast(op_index), w.path);
+        return false;
+    };
+    return writeFile(p, w.content, op_index, result);
+}
+
+/// The pid into a cgroup.procs file.
+fn writeCgroupProcs(path: [:0]const u8, pid: []const u8, op_index: u32, result: *abi.SpawnResult) bool {
+    return writeFile(path.ptr, pid, op_index, result);
+}
+
+fn writeFile(path: [*:0]const u8, content: []const u8, op_index: u32, result: *abi.SpawnResult) bool {
+    const fd = sys.openat(sys.AT_FDCWD, path, sys.O_WRONLY | sys.O_CLOEXEC, 0);
+    if (sys.errnoOf(fd)) |e| {
+        parentError(result, "open", e, @intCast(op_index), std.mem.span(path));
+        return false;
+    }
+    const w = sys.write(@intCast(fd), content);
+    _ = sys.close(@intCast(fd));
+    if (sys.errnoOf(w)) |e| {
+        parentError(result, "write", e, @intCast(op_index), std.mem.span(path));
+        return false;
+    }
+    return true;
+}
+
+fn runIdMapHelper(pid: []const u8, h: payload.IdMapHelper, op_index: u32, result: *abi.SpawnResult) bool {
+    var status: i32 = 0;
+    id_map_helper.run(h.helper, pid, h.ranges, &status) catch |err| {
+        const errno: u16 = switch (err) {
+            error.TooLong, error.TooMany => sys.E2BIG,
+            error.Spawn => sys.EAGAIN,
+            error.Failed => sys.EPERM,
+        };
+        parentError(result, std.fs.path.basename(h.helper), errno, @intCast(op_index), h.helper);
+        return false;
+    };
+    return true;
+}
+
+/// The caller makes the cgroups meanwhile and says "1" on the fd when they are there.
+fn awaitCgroup(fd: sys.fd_t, op_index: u32, result: *abi.SpawnResult) bool {
+    if (awaitByte(fd)) return true;
+    parentError(result, "cgroup", sys.EIO, @intCast(op_index), "the cgroup was not made");
+    return false;
 }
 
 /// Blocks until the caller's other thread says "1" (go on) or anything else (give up).
@@ -452,19 +454,21 @@ fn stage1(ctx: *child.Context) noreturn {
     var types: [max_joins]u64 = undefined;
     var indexes: [max_joins]i32 = undefined;
     var n: usize = 0;
-    var it = plan.Iterator.init(ctx.buf) catch unreachable;
-    var steps: u32 = 0;
-    while (steps < plan.max_ops) : (steps += 1) {
-        const op = (it.next() catch unreachable) orelse break;
-        if (op.code != .join_ns) continue;
-        var r = op.body;
-        types[n] = r.int(u64) catch unreachable;
-        const path = r.str() catch unreachable;
+    var ops = payload.Checked.init(ctx.buf);
+    while (ops.next()) |op| {
+        const join = switch (op.payload) {
+            .join_ns => |j| j,
+            else => continue,
+        };
+        std.debug.assert(n < max_joins); // spawn refuses more
+        types[n] = join.nstype;
         ctx.op_index = @intCast(op.index);
         indexes[n] = ctx.op_index;
-        fds[n] = @intCast(ctx.check(sys.openat(sys.AT_FDCWD, path, sys.O_RDONLY | sys.O_CLOEXEC, 0), "open", path));
+        const rc = sys.openat(sys.AT_FDCWD, join.path, sys.O_RDONLY | sys.O_CLOEXEC, 0);
+        fds[n] = @intCast(ctx.check(rc, "open", join.path));
         n += 1;
     }
+    std.debug.assert(n == ctx.proc.joins);
     for (0..n) |i| {
         ctx.op_index = indexes[i];
         _ = ctx.check(sys.setns(fds[i], types[i]), "setns", "");
