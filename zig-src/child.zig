@@ -90,7 +90,7 @@ pub const Context = struct {
 /// Resets what a copy of the runtime must not pass on: signal handlers and mask.
 pub fn scrub() void {
     var sig: u32 = 1;
-    while (sig <= 64) : (sig += 1) {
+    while (sig <= sys.NSIG) : (sig += 1) {
         if (sig == sys.SIGKILL or sig == sys.SIGSTOP) continue;
         _ = sys.sigactionDefault(sig);
     }

@@ -12,9 +12,6 @@ const std = @import("std");
 const sys = @import("sys.zig");
 const Context = @import("child.zig").Context;
 
-/// The root directory of every procfs instance.
-const proc_root_ino: u64 = 1;
-
 /// Our procfs root (an fd), made on first use and kept until `release`.
 pub fn root(ctx: *Context) sys.fd_t {
     if (ctx.proc_fd >= 0) return ctx.proc_fd;
@@ -73,7 +70,7 @@ fn isProcRoot(fd: sys.fd_t) bool {
     if (sys.errnoOf(sys.fstatfs(fd, &fs)) != null or fs.f_type != sys.PROC_SUPER_MAGIC) return false;
     var st: sys.Statx = undefined;
     if (sys.errnoOf(sys.statx(fd, "", sys.AT_EMPTY_PATH, &st)) != null) return false;
-    return st.ino == proc_root_ino and st.mode & sys.S_IFMT == sys.S_IFDIR;
+    return st.ino == sys.PROC_ROOT_INO and st.mode & sys.S_IFMT == sys.S_IFDIR;
 }
 
 /// Opens `/proc/<rel>` (the path as the plan names it) in our procfs. Kernel links such

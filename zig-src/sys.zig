@@ -63,6 +63,8 @@ pub const SIGCHLD: u64 = 17;
 pub const SIGKILL: u32 = 9;
 pub const SIGPIPE: u32 = 13;
 pub const SIGSTOP: u32 = 19;
+/// The highest signal number (the realtime ones included).
+pub const NSIG: u32 = 64;
 
 pub const PR_GET_DUMPABLE: usize = 3;
 pub const PR_SET_DUMPABLE: usize = 4;
@@ -103,6 +105,8 @@ pub const S_IFIFO: u32 = 0o010000;
 
 // statfs: f_type of some filesystems, and f_flags bits (ST_*) a remount must keep.
 pub const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+/// The inode number of the root directory of every procfs instance.
+pub const PROC_ROOT_INO: u64 = 1;
 pub const TMPFS_MAGIC: u64 = 0x01021994;
 pub const DEVPTS_SUPER_MAGIC: u64 = 0x1cd1;
 pub const ST_NOSUID: u64 = 2;
