@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Container, ContainerError, type ErrorCode, type Factory, type Spec } from "../mod.ts";
+import { type Container, ContainerError, type ErrorCode, type Factory } from "../mod.ts";
 import {
   assertNothingLeft,
   busyboxConfig,
