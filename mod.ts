@@ -33,6 +33,8 @@ export type { OomEvent } from "./src/cgroups/oom.ts";
 export { ContainerProcess } from "./src/process/handle.ts";
 export type { ProcessStatus } from "./src/process/handle.ts";
 export type { ProcessOptions, ProcessUser, StdioMode } from "./src/process/options.ts";
+export { TerminalProxy } from "./src/terminal_proxy.ts";
+export { defaultStateRoot, runtimePaths } from "./src/runtime_paths.ts";
 export { ContainerError } from "./src/errors.ts";
 export type { ContainerErrorOptions, ErrorCode, SystemErrorDetails } from "./src/errors.ts";
 export { CAPABILITIES, defaultConfig, sandboxConfig, validateConfig } from "./src/config/mod.ts";

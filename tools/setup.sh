@@ -5,8 +5,8 @@
 # Idempotent, and quiet when everything is already there.
 # Usage: sudo tools/setup.sh [--with-peers] [--with-vm] [--with-engines]
 #   --with-peers adds runc and crun for the bench;
-#   --with-engines adds podman, conmon, containerd and CNI plugins (tests/engines_test.ts), and
-#   crictl built with Go from the module proxy (tests/cri_test.ts);
+#   --with-engines adds podman, conmon, containerd and CNI plugins (tests/engines/engines_test.ts), and
+#   crictl built with Go from the module proxy (tests/engines/cri_test.ts);
 #   --with-vm adds QEMU, xz and apparmor_parser for the cgroup v2 guest (`deno task test:vm`; the
 #   guest kernel is downloaded into a cache by tools/vm/assets.ts, not installed).
 set -euo pipefail
@@ -82,7 +82,7 @@ install_debs() {
   fi
 }
 
-# crictl (Kubernetes' CRI client, for tests/cri_test.ts) is not packaged by Debian: built
+# crictl (Kubernetes' CRI client, for tests/engines/cri_test.ts) is not packaged by Debian: built
 # from the Go module proxy with the machine's Go, kept per version and linked into bindir.
 install_crictl() {
   local dir="$prefix/crictl-$CRICTL_VERSION"

@@ -2,7 +2,8 @@
  * `deno task test`: builds what is stale, runs the native unit tests, every TypeScript
  * test in `tests/` as root on this host, then the cgroup v2 tests (`tests/v2/`) in the
  * QEMU guest (`deno task test:vm`). Extra arguments go to `deno test` on the host (e.g.
- * `--filter=oom`), and then the guest is not booted.
+ * `--filter=oom`), and then the guest is not booted. `tests/unit/` alone needs no root:
+ * `deno task test:unit`.
  *
  * @module
  */
@@ -23,7 +24,10 @@ async function step(cmd: string, args: string[]): Promise<boolean> {
 }
 
 if (Deno.uid() !== 0) {
-  console.error("cell's tests create real containers: run them as root (sudo deno task test)");
+  console.error(
+    "cell's tests create real containers: run them as root (`deno task test:unit` runs the " +
+      "ones that need no root)",
+  );
   Deno.exit(1);
 }
 await ensureBuilt();

@@ -3,23 +3,10 @@
 //! (attached with ALLOW_MULTI; the old one is detached after the new one is in).
 
 const std = @import("std");
-const linux = std.os.linux;
 const sys = @import("sys.zig");
 
-const BPF_PROG_LOAD: usize = 5;
-const BPF_PROG_ATTACH: usize = 8;
-const BPF_PROG_DETACH: usize = 9;
-const BPF_PROG_GET_FD_BY_ID: usize = 13;
-const BPF_PROG_QUERY: usize = 16;
-const BPF_F_ALLOW_MULTI: u32 = 2;
 const max_attached = 64;
-const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
-const BPF_CGROUP_DEVICE: u32 = 6;
 const max_insns: u32 = 4096;
-
-fn bpf(cmd: usize, attr: []u8) usize {
-    return linux.syscall3(.bpf, cmd, @intFromPtr(attr.ptr), attr.len);
-}
 
 /// Loads `count` instructions (8 bytes each) and attaches them to the cgroup at `path`.
 /// The verifier's log, if it refuses the program, goes to `log` (NUL-terminated).
@@ -29,20 +16,20 @@ pub fn attachDeviceFilter(insns: [*]const u8, count: u32, path: [*:0]const u8, l
     log[0] = 0;
     const license = "Apache-2.0";
     var load = std.mem.zeroes([128]u8);
-    std.mem.writeInt(u32, load[0..4], BPF_PROG_TYPE_CGROUP_DEVICE, .little);
+    std.mem.writeInt(u32, load[0..4], sys.BPF_PROG_TYPE_CGROUP_DEVICE, .little);
     std.mem.writeInt(u32, load[4..8], count, .little);
     std.mem.writeInt(u64, load[8..16], @intFromPtr(insns), .little);
     std.mem.writeInt(u64, load[16..24], @intFromPtr(license.ptr), .little);
     @memcpy(load[48..52], "cell");
-    std.mem.writeInt(u32, load[68..72], BPF_CGROUP_DEVICE, .little);
-    var prog = bpf(BPF_PROG_LOAD, &load);
+    std.mem.writeInt(u32, load[68..72], sys.BPF_CGROUP_DEVICE, .little);
+    var prog = sys.bpf(sys.BPF_PROG_LOAD, &load);
     if (sys.errnoOf(prog)) |first| {
         // Load again with the verifier's log on, only to say why (a log of every
         // instruction can outgrow the buffer, so it is off the first time).
         std.mem.writeInt(u32, load[24..28], 1, .little);
         std.mem.writeInt(u32, load[28..32], @intCast(log.len), .little);
         std.mem.writeInt(u64, load[32..40], @intFromPtr(log.ptr), .little);
-        prog = bpf(BPF_PROG_LOAD, &load);
+        prog = sys.bpf(sys.BPF_PROG_LOAD, &load);
         if (sys.errnoOf(prog) == null) _ = sys.close(@intCast(prog));
         return -@as(i32, first);
     }
@@ -60,9 +47,9 @@ pub fn attachDeviceFilter(insns: [*]const u8, count: u32, path: [*:0]const u8, l
     var attach = std.mem.zeroes([32]u8);
     std.mem.writeInt(u32, attach[0..4], @intCast(dir), .little);
     std.mem.writeInt(u32, attach[4..8], @intCast(prog), .little);
-    std.mem.writeInt(u32, attach[8..12], BPF_CGROUP_DEVICE, .little);
-    std.mem.writeInt(u32, attach[12..16], BPF_F_ALLOW_MULTI, .little);
-    const rc = bpf(BPF_PROG_ATTACH, &attach);
+    std.mem.writeInt(u32, attach[8..12], sys.BPF_CGROUP_DEVICE, .little);
+    std.mem.writeInt(u32, attach[12..16], sys.BPF_F_ALLOW_MULTI, .little);
+    const rc = sys.bpf(sys.BPF_PROG_ATTACH, &attach);
     if (sys.errnoOf(rc)) |e| {
         const what = "BPF_PROG_ATTACH refused the loaded program";
         const n = @min(what.len, log.len - 1);
@@ -78,22 +65,22 @@ pub fn attachDeviceFilter(insns: [*]const u8, count: u32, path: [*:0]const u8, l
 fn queryAttached(dir: sys.fd_t, ids: *[max_attached]u32) usize {
     var query = std.mem.zeroes([40]u8);
     std.mem.writeInt(u32, query[0..4], @intCast(dir), .little);
-    std.mem.writeInt(u32, query[4..8], BPF_CGROUP_DEVICE, .little);
+    std.mem.writeInt(u32, query[4..8], sys.BPF_CGROUP_DEVICE, .little);
     std.mem.writeInt(u64, query[16..24], @intFromPtr(ids), .little);
     std.mem.writeInt(u32, query[24..28], max_attached, .little);
-    if (sys.errnoOf(bpf(BPF_PROG_QUERY, &query)) != null) return 0;
+    if (sys.errnoOf(sys.bpf(sys.BPF_PROG_QUERY, &query)) != null) return 0;
     return @min(std.mem.readInt(u32, query[24..28], .little), max_attached);
 }
 
 fn detach(dir: sys.fd_t, id: u32) void {
     var by_id = std.mem.zeroes([16]u8);
     std.mem.writeInt(u32, by_id[0..4], id, .little);
-    const fd = bpf(BPF_PROG_GET_FD_BY_ID, &by_id);
+    const fd = sys.bpf(sys.BPF_PROG_GET_FD_BY_ID, &by_id);
     if (sys.errnoOf(fd) != null) return;
     defer _ = sys.close(@intCast(fd));
     var attr = std.mem.zeroes([32]u8);
     std.mem.writeInt(u32, attr[0..4], @intCast(dir), .little);
     std.mem.writeInt(u32, attr[4..8], @intCast(fd), .little);
-    std.mem.writeInt(u32, attr[8..12], BPF_CGROUP_DEVICE, .little);
-    _ = bpf(BPF_PROG_DETACH, &attr);
+    std.mem.writeInt(u32, attr[8..12], sys.BPF_CGROUP_DEVICE, .little);
+    _ = sys.bpf(sys.BPF_PROG_DETACH, &attr);
 }

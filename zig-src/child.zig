@@ -3,9 +3,10 @@
 //! and every failure becomes a record on the report pipe followed by exit.
 
 const std = @import("std");
-const abi = @import("abi.zig");
 const sys = @import("sys.zig");
 const plan = @import("plan.zig");
+const wire = @import("wire.zig");
+const payload = @import("payload.zig");
 const report = @import("report.zig");
 const resolve = @import("resolve.zig");
 const mount_ops = @import("mount_ops.zig");
@@ -20,7 +21,7 @@ const proc_fs = @import("proc_fs.zig");
 /// RLIM_NLIMITS: one op per resource at most counts, a plan may repeat one.
 const max_rlimits = 32;
 
-const Rlimit = struct { resource: u32, limit: sys.Rlimit, op_index: i32 };
+const Rlimit = struct { rlimit: payload.Rlimit, op_index: i32 };
 
 pub const Context = struct {
     buf: []const u8,
@@ -79,12 +80,6 @@ pub const Context = struct {
         sys.exitGroup(1);
     }
 
-    /// The current op's index (inside runOp it is never -1).
-    pub fn op_index_u32(self: *const Context) u32 {
-        std.debug.assert(self.op_index >= 0);
-        return @intCast(self.op_index);
-    }
-
     /// Exits through `fail` when rc is an error.
     pub fn check(self: *const Context, rc: usize, syscall: []const u8, path: []const u8) usize {
         if (sys.errnoOf(rc)) |e| self.fail(syscall, e, path);
@@ -95,7 +90,7 @@ pub const Context = struct {
 /// Resets what a copy of the runtime must not pass on: signal handlers and mask.
 pub fn scrub() void {
     var sig: u32 = 1;
-    while (sig <= 64) : (sig += 1) {
+    while (sig <= sys.NSIG) : (sig += 1) {
         if (sig == sys.SIGKILL or sig == sys.SIGSTOP) continue;
         _ = sys.sigactionDefault(sig);
     }
@@ -149,118 +144,133 @@ pub fn run(ctx: *Context) noreturn {
     _ = sys.umask(0); // nodes and dirs get exactly the modes the plan asks for
     runSetup(ctx);
     ctx.op_index = -1;
+    // Every bind source the parent sent went to its mount op.
+    std.debug.assert(ctx.next_source == ctx.proc.mount_sources);
     finish(ctx);
 }
 
+/// The setup ops, in plan order. decode accepted the plan before the fork, so a plan
+/// error here means our memory is not what it was: report it rather than go on.
 fn runSetup(ctx: *Context) void {
-    var it = plan.Iterator.init(ctx.buf) catch ctx.fail("plan", sys.EINVAL, "");
-    var steps: u32 = 0;
-    while (steps < plan.max_ops) : (steps += 1) {
-        const maybe = it.next() catch ctx.fail("plan", sys.EINVAL, "");
-        const op = maybe orelse return;
+    var it = wire.Iterator.init(ctx.buf) catch ctx.fail("plan", sys.EINVAL, "");
+    std.debug.assert(it.count <= wire.max_ops);
+    while (it.next() catch ctx.fail("plan", sys.EINVAL, "")) |op| {
+        const p = payload.read(op.code, op.body) catch ctx.fail("plan", sys.EINVAL, "");
         ctx.op_index = @intCast(op.index);
-        var r = op.body;
-        runOp(ctx, op.code, &r) catch ctx.fail("plan", sys.EINVAL, "");
+        runOp(ctx, p);
+        // Helpers that report for another op put the index back; sources go in order.
+        std.debug.assert(ctx.op_index == op.index);
+        std.debug.assert(ctx.next_source <= ctx.proc.mount_sources);
     }
 }
 
-fn runOp(ctx: *Context, code: abi.Op, r: *plan.Reader) plan.Error!void {
-    switch (code) {
-        .unshare => _ = ctx.check(sys.unshare(try r.int(u64)), "unshare", ""),
-        .mount => try mount_ops.mount(ctx, r),
-        .mount_setattr => try mount_ops.setattr(ctx, r),
-        .rootfs => {
-            const path = try r.str();
+fn runOp(ctx: *Context, op: payload.Payload) void {
+    std.debug.assert(ctx.op_index >= 0);
+    switch (op) {
+        .unshare => |flags| _ = ctx.check(sys.unshare(flags), "unshare", ""),
+        .mount => |m| mount_ops.mount(ctx, m),
+        .mount_setattr => |m| mount_ops.setattr(ctx, m),
+        .rootfs => |path| {
             const rc = sys.openat(sys.AT_FDCWD, path, sys.O_PATH | sys.O_DIRECTORY | sys.O_CLOEXEC, 0);
             ctx.root_fd = @intCast(ctx.check(rc, "open", path));
         },
-        .mknod => try mount_ops.mknod(ctx, r),
-        .symlink => try mount_ops.symlink(ctx, r),
-        .mkdir => try mount_ops.mkdir(ctx, r),
-        .tmpfs_copyup => try copyup.tmpfsCopyup(ctx, r),
+        .mknod => |node| mount_ops.mknod(ctx, node),
+        .symlink => |link| mount_ops.symlink(ctx, link),
+        .mkdir => |dir| mount_ops.mkdir(ctx, dir),
+        .tmpfs_copyup => |copy| copyup.tmpfsCopyup(ctx, copy),
         .pivot_root => mount_ops.pivotRoot(ctx),
         .move_root => mount_ops.moveRoot(ctx),
-        .hide_mount => mount_ops.hideMount(ctx, try r.str()),
-        .root_readonly => mount_ops.rootReadonly(ctx, try r.int(u32) != 0),
-        .mask_path => mount_ops.maskPath(ctx, try r.str()),
-        .readonly_path => mount_ops.readonlyPath(ctx, try r.str()),
-        .sethostname => {
-            const name = try r.str();
-            _ = ctx.check(sys.sethostname(name), "sethostname", name);
-        },
-        .setdomainname => {
-            const name = try r.str();
-            _ = ctx.check(sys.setdomainname(name), "setdomainname", name);
-        },
+        .hide_mount => |path| mount_ops.hideMount(ctx, path),
+        .root_readonly => |recursive| mount_ops.rootReadonly(ctx, recursive != 0),
+        .mask_path => |path| mount_ops.maskPath(ctx, path),
+        .readonly_path => |path| mount_ops.readonlyPath(ctx, path),
+        .sethostname => |name| _ = ctx.check(sys.sethostname(name), "sethostname", name),
+        .setdomainname => |name| _ = ctx.check(sys.setdomainname(name), "setdomainname", name),
         // Below /proc (sysctls), through our own procfs: never a file mounted over it.
-        .write_file => proc_fs.write(ctx, try r.str(), try r.str()),
-        .rlimit => {
-            const resource = try r.int(u32);
-            const limit = sys.Rlimit{ .soft = try r.int(u64), .hard = try r.int(u64) };
-            if (ctx.rlimit_count == max_rlimits) ctx.fail("prlimit", sys.E2BIG, "too many rlimits");
-            ctx.rlimits[ctx.rlimit_count] = .{ .resource = resource, .limit = limit, .op_index = ctx.op_index };
-            ctx.rlimit_count += 1;
-        },
+        .write_file => |w| proc_fs.write(ctx, w.path, w.content),
+        .rlimit => |limit| keepRlimit(ctx, limit),
         .loopback_up => loopbackUp(ctx),
         .become_root => {
             // Until now our ids are the host's, unmapped in the new user namespace.
             _ = ctx.check(sys.setresgid(0), "setresgid", "0");
             _ = ctx.check(sys.setresuid(0), "setresuid", "0");
         },
-        .chroot => {
-            const path = try r.str();
+        .chroot => |path| {
             _ = ctx.check(sys.chroot(path), "chroot", path);
             _ = ctx.check(sys.chdir("/"), "chdir", "/");
         },
         .hooks_pause => pauseForHooks(ctx),
-        .hook => {
-            const hook = try hooks.Hook.decode(r, ctx.op_index_u32());
-            // startContainer hooks run at the end (finish); createContainer ones here, in
-            // the container's namespaces, before the root change.
-            if (hook.kind == .create_container) {
-                const outcome = hooks.run(&hook, ctx.host_pid, ctx.root_fd);
-                if (!outcome.ok()) {
-                    const rec = outcome.record(ctx.op_index);
-                    report.send(ctx.report_fd, &rec);
-                    sys.exitGroup(1);
-                }
-            }
-        },
-        .hook_report => {
-            const fd = try r.int(i32);
-            const rc = sys.fcntl(fd, sys.F_DUPFD_CLOEXEC, 3);
-            ctx.hook_report_fd = @intCast(ctx.check(rc, "fcntl", "hook report fifo"));
-        },
-        .exec_fifo => {
-            // The fifo opened read-write by the parent: no path lookup from in here (the
-            // state directory is private to the host's root), and no /proc needed.
-            const fd = try r.int(i32);
-            const rc = sys.fcntl(fd, sys.F_DUPFD_CLOEXEC, 3);
-            ctx.fifo_fd = @intCast(ctx.check(rc, "fcntl", "exec fifo"));
-        },
-        // Read by the parent or by `finish`.
-        else => {},
+        // startContainer hooks run at the end (finish); createContainer ones here, in the
+        // container's namespaces, before the root change.
+        .hook => |hook| if (hook.kind == .create_container) runCreateHook(ctx, &hook),
+        .hook_report => |fd| ctx.hook_report_fd = keepFd(ctx, fd, "hook report fifo"),
+        // The fifo opened read-write by the parent: no path lookup from in here (the
+        // state directory is private to the host's root), and no /proc needed.
+        .exec_fifo => |fd| ctx.fifo_fd = keepFd(ctx, fd, "exec fifo"),
+        // Read by the parent before the clone or while we waited, or used by `finish`.
+        .clone_flags,
+        .join_ns,
+        .proc_write,
+        .cgroup_procs,
+        .await_fd,
+        .clone_into_cgroup,
+        .id_map_helper,
+        .mount_source,
+        .args,
+        .env,
+        .cwd,
+        .user,
+        .umask,
+        .stdio,
+        .fds,
+        .caps,
+        .no_new_privs,
+        .seccomp,
+        .no_setgroups,
+        .exec_label,
+        .console_socket,
+        .console_size,
+        .own_memory,
+        .seccomp_listener,
+        => {},
     }
 }
 
+/// A copy of one of the caller's fds, close-on-exec, above stdio.
+fn keepFd(ctx: *const Context, fd: sys.fd_t, what: []const u8) sys.fd_t {
+    return @intCast(ctx.check(sys.fcntl(fd, sys.F_DUPFD_CLOEXEC, 3), "fcntl", what));
+}
+
+/// Rlimits wait for `finish` (applyRlimits).
+fn keepRlimit(ctx: *Context, limit: payload.Rlimit) void {
+    if (ctx.rlimit_count == max_rlimits) ctx.fail("prlimit", sys.E2BIG, "too many rlimits");
+    ctx.rlimits[ctx.rlimit_count] = .{ .rlimit = limit, .op_index = ctx.op_index };
+    ctx.rlimit_count += 1;
+}
+
+/// A createContainer hook; its failure ends the init with the hook's record.
+fn runCreateHook(ctx: *const Context, hook: *const payload.Hook) void {
+    std.debug.assert(hook.kind == .create_container);
+    const outcome = hooks.run(hook, ctx.host_pid, ctx.root_fd);
+    if (outcome.ok()) return;
+    const rec = outcome.record(ctx.op_index);
+    report.send(ctx.report_fd, &rec);
+    sys.exitGroup(1);
+}
+
 fn loopbackUp(ctx: *const Context) void {
-    const AF_INET: u32 = 2;
-    const SOCK_DGRAM: u32 = 2;
-    const SIOCGIFFLAGS: usize = 0x8913;
-    const SIOCSIFFLAGS: usize = 0x8914;
-    const IFF_UP: u16 = 1;
-    const fd: sys.fd_t = @intCast(ctx.check(sys.socket(AF_INET, SOCK_DGRAM | sys.O_CLOEXEC, 0), "socket", "lo"));
-    var ifr = std.mem.zeroes([40]u8);
-    @memcpy(ifr[0..2], "lo");
-    _ = ctx.check(sys.ioctl(fd, SIOCGIFFLAGS, @intFromPtr(&ifr)), "ioctl", "lo");
-    const flags = std.mem.readInt(u16, ifr[16..18], .little) | IFF_UP;
-    std.mem.writeInt(u16, ifr[16..18], flags, .little);
-    _ = ctx.check(sys.ioctl(fd, SIOCSIFFLAGS, @intFromPtr(&ifr)), "ioctl", "lo");
+    const fd: sys.fd_t = @intCast(ctx.check(sys.socket(sys.AF_INET, sys.SOCK_DGRAM | sys.O_CLOEXEC, 0), "socket", "lo"));
+    var ifr = sys.Ifreq{ .name = std.mem.zeroes([16]u8), .flags = 0 };
+    @memcpy(ifr.name[0..2], "lo");
+    _ = ctx.check(sys.ioctl(fd, sys.SIOCGIFFLAGS, @intFromPtr(&ifr)), "ioctl", "lo");
+    ifr.flags |= sys.IFF_UP;
+    _ = ctx.check(sys.ioctl(fd, sys.SIOCSIFFLAGS, @intFromPtr(&ifr)), "ioctl", "lo");
     _ = sys.close(fd);
 }
 
 /// stdio, fds, identity, cwd, then the exec (after the fifo in create mode).
 fn finish(ctx: *Context) noreturn {
+    std.debug.assert(ctx.op_index == -1);
     const proc = ctx.proc;
     // After every setup op, so the pty is the container's (its /dev/pts).
     if (proc.console) |c| ctx.console_fd = console.setup(ctx, c);
@@ -297,7 +307,7 @@ fn applyRlimits(ctx: *Context) void {
     std.debug.assert(ctx.rlimit_count <= max_rlimits);
     for (ctx.rlimits[0..ctx.rlimit_count]) |*r| {
         ctx.op_index = r.op_index;
-        _ = ctx.check(sys.prlimit(r.resource, &r.limit), "prlimit", "");
+        _ = ctx.check(sys.prlimit(r.rlimit.resource, &r.rlimit.limit), "prlimit", "");
     }
     ctx.op_index = -1;
 }
@@ -329,8 +339,9 @@ fn checkCwd(ctx: *Context, cwd: [*:0]const u8) void {
 }
 
 /// Asks the LSM to switch to `label` at the exec, through our own procfs.
-fn setExecLabel(ctx: *Context, label: plan.ExecLabel) void {
-    ctx.op_index = @intCast(label.op_index);
+fn setExecLabel(ctx: *Context, exec_label: plan.ExecLabel) void {
+    const label = exec_label.label;
+    ctx.op_index = @intCast(exec_label.op_index);
     defer ctx.op_index = -1;
     defer proc_fs.release(ctx);
     const paths: []const [:0]const u8 = switch (label.lsm) {
@@ -365,7 +376,7 @@ fn placeFds(ctx: *Context) void {
     // would read as "exec done" in the parent while this child still runs.
     ctx.report_fd = above(ctx, ctx.report_fd, total);
     ctx.fifo_fd = above(ctx, ctx.fifo_fd, total);
-    if (proc.listener) |l| ctx.listener_socket = above(ctx, l.socket, total);
+    if (proc.listener) |l| ctx.listener_socket = above(ctx, l.listener.socket, total);
     ctx.hook_report_fd = above(ctx, ctx.hook_report_fd, total);
     // Two passes, through high fds, so a source that is also a target is not clobbered.
     for (0..total) |i| {
@@ -397,12 +408,10 @@ fn placeFds(ctx: *Context) void {
 fn loadSeccomp(ctx: *Context) void {
     const filter = ctx.proc.seccomp orelse return;
     std.debug.assert(filter.filter.len % 8 == 0);
-    const Prog = extern struct { len: u16, pad: [6]u8 = .{ 0, 0, 0, 0, 0, 0 }, ptr: usize };
-    const prog = Prog{ .len = @intCast(filter.filter.len / 8), .ptr = @intFromPtr(filter.filter.ptr) };
-    const SECCOMP_SET_MODE_FILTER = 1;
-    const rc = std.os.linux.syscall3(.seccomp, SECCOMP_SET_MODE_FILTER, filter.flags, @intFromPtr(&prog));
+    const prog = sys.SockFprog{ .len = @intCast(filter.filter.len / 8), .filter = @intFromPtr(filter.filter.ptr) };
+    const rc = sys.seccompSetFilter(filter.flags, &prog);
     _ = ctx.check(rc, "seccomp", "");
-    if (filter.flags & plan.seccomp_new_listener != 0) seccomp_notify.handOver(ctx, @intCast(rc));
+    if (filter.flags & sys.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0) seccomp_notify.handOver(ctx, @intCast(rc));
 }
 
 /// `fd` moved to a number at or above `floor` (close-on-exec), or as it is.
@@ -437,7 +446,7 @@ fn closeAllFrom(first: u32, keep: []sys.fd_t) void {
 fn findExecutable(ctx: *const Context, buf: *[resolve.max_path]u8) [*:0]const u8 {
     const name = std.mem.span(ctx.proc.argv[0].?);
     if (std.mem.indexOfScalar(u8, name, '/') != null) {
-        if (sys.errnoOf(sys.faccessat(sys.AT_FDCWD, name.ptr, 1))) |e| ctx.fail("exec", e, name);
+        if (sys.errnoOf(sys.faccessat(sys.AT_FDCWD, name.ptr, sys.X_OK))) |e| ctx.fail("exec", e, name);
         return name.ptr;
     }
     const search = ctx.proc.path_env orelse "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -457,7 +466,7 @@ fn findExecutable(ctx: *const Context, buf: *[resolve.max_path]u8) [*:0]const u8
         var st: sys.Statx = undefined;
         if (sys.errnoOf(sys.statx(sys.AT_FDCWD, candidate, 0, &st)) != null) continue;
         if (st.mode & sys.S_IFMT != sys.S_IFREG) continue;
-        if (sys.errnoOf(sys.faccessat(sys.AT_FDCWD, candidate, 1)) != null) {
+        if (sys.errnoOf(sys.faccessat(sys.AT_FDCWD, candidate, sys.X_OK)) != null) {
             denied = true;
             continue;
         }
@@ -483,14 +492,15 @@ fn pauseForHooks(ctx: *Context) void {
 /// the report pipe.
 fn runStartHooks(ctx: *Context) void {
     const proc = ctx.proc;
-    for (proc.start_hooks[0..proc.start_hook_count]) |*hook| {
-        const outcome = hooks.run(hook, ctx.host_pid, -1);
+    for (proc.start_hooks[0..proc.start_hook_count]) |*start| {
+        std.debug.assert(start.hook.kind == .start_container);
+        const outcome = hooks.run(&start.hook, ctx.host_pid, -1);
         if (outcome.ok()) continue;
         if (ctx.hook_report_fd >= 0) {
-            const rec = outcome.record(@intCast(hook.index));
+            const rec = outcome.record(@intCast(start.hook.index));
             report.send(ctx.hook_report_fd, &rec);
         } else {
-            const rec = outcome.record(@intCast(hook.op_index));
+            const rec = outcome.record(@intCast(start.op_index));
             report.send(ctx.report_fd, &rec);
         }
         sys.exitGroup(1);
@@ -499,8 +509,9 @@ fn runStartHooks(ctx: *Context) void {
     ctx.hook_report_fd = -1;
 }
 
-/// create/start split: say we are ready, then block opening the exec fifo for writing
-/// until `start` opens it for reading.
+/// create/start split: say we are ready on the report pipe and close it, then block
+/// reading one byte from the exec fifo until `start` writes it. The fd is the parent's
+/// read-write open of the fifo (the exec_fifo op), so no path is opened here.
 fn awaitStart(ctx: *Context) void {
     const rec = report.make(.ready, 0, 0, -1, "", "");
     report.send(ctx.report_fd, &rec);

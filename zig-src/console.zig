@@ -53,13 +53,6 @@ fn openMaster(ctx: *Context) sys.fd_t {
     ctx.fail("open", second_errno, "/dev/pts/ptmx");
 }
 
-const ptmx_major = 5;
-const ptmx_minor = 2;
-/// Unix98 pty slaves: majors 136 to 143.
-const pts_major_first = 136;
-const pts_major_last = 143;
-const devpts_magic: u64 = 0x1cd1;
-
 /// The master fd, or -errno (ENOTTY: not the ptmx device).
 fn openPtmx(ctx: *Context, path: [*:0]const u8) usize {
     const how = sys.OpenHow{ .flags = sys.O_PATH | sys.O_CLOEXEC, .mode = 0, .resolve = sys.RESOLVE_NO_MAGICLINKS };
@@ -69,7 +62,7 @@ fn openPtmx(ctx: *Context, path: [*:0]const u8) usize {
     defer _ = sys.close(fd);
     var st: sys.Statx = undefined;
     if (sys.errnoOf(sys.statx(fd, "", sys.AT_EMPTY_PATH, &st)) != null or
-        st.mode & sys.S_IFMT != sys.S_IFCHR or st.rdev_major != ptmx_major or st.rdev_minor != ptmx_minor)
+        st.mode & sys.S_IFMT != sys.S_IFCHR or st.rdev_major != sys.PTMX_MAJOR or st.rdev_minor != sys.PTMX_MINOR)
         return @bitCast(-@as(isize, sys.ENOTTY));
     return proc_fs.reopen(ctx, fd, sys.O_RDWR | sys.O_NOCTTY);
 }
@@ -89,8 +82,8 @@ fn openSlave(ctx: *const Context, master: sys.fd_t, name: [:0]const u8) sys.fd_t
     _ = ctx.check(sys.fstatfs(fd, &fs), "fstatfs", name);
     var st: sys.Statx = undefined;
     _ = ctx.check(sys.statx(fd, "", sys.AT_EMPTY_PATH, &st), "statx", name);
-    const is_slave = st.mode & sys.S_IFMT == sys.S_IFCHR and st.rdev_major >= pts_major_first and st.rdev_major <= pts_major_last;
-    if (fs.f_type != devpts_magic or !is_slave) ctx.fail("fstatfs", sys.ENOTTY, "the pty slave is not on a devpts");
+    const is_slave = st.mode & sys.S_IFMT == sys.S_IFCHR and st.rdev_major >= sys.PTS_MAJOR_FIRST and st.rdev_major <= sys.PTS_MAJOR_LAST;
+    if (fs.f_type != sys.DEVPTS_SUPER_MAGIC or !is_slave) ctx.fail("fstatfs", sys.ENOTTY, "the pty slave is not on a devpts");
     return fd;
 }
 

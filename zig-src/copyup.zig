@@ -7,7 +7,7 @@
 
 const std = @import("std");
 const sys = @import("sys.zig");
-const plan = @import("plan.zig");
+const payload = @import("payload.zig");
 const mount_ops = @import("mount_ops.zig");
 const proc_fs = @import("proc_fs.zig");
 const Context = @import("child.zig").Context;
@@ -20,10 +20,10 @@ const max_entries: u32 = 1 << 20;
 const Level = struct { src: sys.fd_t, dst: sys.fd_t };
 
 /// u32 msflags, str target, str data: mount the tmpfs, then copy the old content into it.
-pub fn tmpfsCopyup(ctx: *Context, r: *plan.Reader) plan.Error!void {
-    const msflags = try r.int(u32);
-    const target = try r.str();
-    const data = try r.optStr();
+pub fn tmpfsCopyup(ctx: *Context, op: payload.TmpfsCopyup) void {
+    const msflags = op.msflags;
+    const target = op.target;
+    const data = op.data;
     const under = mount_ops.openInRoot(ctx, target, .dir, false);
     const lower = openDir(ctx, under, ".", target);
     // Writable while it is filled; made read-only after if asked.
@@ -37,7 +37,7 @@ pub fn tmpfsCopyup(ctx: *Context, r: *plan.Reader) plan.Error!void {
     _ = sys.close(top_path);
     var st: sys.Statfs = undefined;
     _ = ctx.check(sys.fstatfs(upper, &st), "fstatfs", target);
-    if (st.f_type != tmpfs_magic) ctx.fail("fstatfs", sys.EINVAL, target);
+    if (st.f_type != sys.TMPFS_MAGIC) ctx.fail("fstatfs", sys.EINVAL, target);
     if (msflags & sys.MS_RDONLY != 0) {
         // Opened before the remount: its directory fd stays usable for the remount target.
         const top: sys.fd_t = @intCast(ctx.check(sys.fcntl(upper, sys.F_DUPFD_CLOEXEC, 0), "fcntl", target));
@@ -49,8 +49,6 @@ pub fn tmpfsCopyup(ctx: *Context, r: *plan.Reader) plan.Error!void {
     }
     copyTree(ctx, lower, upper, target);
 }
-
-const tmpfs_magic: u64 = 0x01021994;
 
 /// A readable directory fd of `name` below `dir`, refusing symlinks and other mounts.
 fn openDir(ctx: *const Context, dir: sys.fd_t, name: [*:0]const u8, what: []const u8) sys.fd_t {

@@ -7,46 +7,11 @@
 //! Raw syscalls and stack buffers only.
 
 const std = @import("std");
-const linux = std.os.linux;
 const sys = @import("sys.zig");
-const plan = @import("plan.zig");
+const payload = @import("payload.zig");
 const report = @import("report.zig");
 const abi = @import("abi.zig");
 
-pub const Kind = enum(u32) { create_container = 1, start_container = 2 };
-
-/// One `hook` op, decoded: its strings stay in the plan buffer.
-pub const Hook = struct {
-    kind: Kind,
-    /// The hook's index in its list (for the error record of a start hook).
-    index: u32,
-    timeout_s: u32,
-    path: [:0]const u8,
-    /// The rest of the op body: strlist args, strlist env, strlist state pieces.
-    lists: []const u8,
-    op_index: u32,
-
-    pub fn decode(r: *plan.Reader, op_index: u32) plan.Error!Hook {
-        const kind = try r.int(u32);
-        if (kind != 1 and kind != 2) return error.BadOp;
-        const index = try r.int(u32);
-        const timeout_s = try r.int(u32);
-        const path = try r.str();
-        if (path.len == 0 or path[0] != '/') return error.BadOp;
-        const start = r.pos;
-        const limits = [_]usize{ max_args, max_env, max_pieces };
-        for (limits) |limit| {
-            const n = try r.int(u32);
-            if (n > limit) return error.TooMany;
-            for (0..n) |_| _ = try r.str();
-        }
-        return .{ .kind = @fromBackingInt(kind), .index = index, .timeout_s = timeout_s, .path = path, .lists = r.bytes[start..r.pos], .op_index = op_index };
-    }
-};
-
-pub const max_args = 256;
-pub const max_env = 256;
-pub const max_pieces = 8;
 /// The state a hook reads (the kernel's default pipe holds it whole).
 pub const max_state = 60 * 1024;
 /// Bytes of a hook's output kept for the error record.
@@ -74,19 +39,18 @@ pub const Outcome = struct {
 
 /// Runs one hook to its end (or its timeout) and says how it went; it starts in the
 /// directory of `cwd_fd` when that is not -1 (createContainer: the rootfs, as runc).
-pub fn run(hook: *const Hook, host_pid: i32, cwd_fd: sys.fd_t) Outcome {
+pub fn run(hook: *const payload.Hook, host_pid: i32, cwd_fd: sys.fd_t) Outcome {
     var out = Outcome{};
-    var argv_buf: [max_args + 1]?[*:0]const u8 = undefined;
-    var envp_buf: [max_env + 1]?[*:0]const u8 = undefined;
+    var argv_buf: [payload.hook_max_args + 1]?[*:0]const u8 = undefined;
+    var envp_buf: [payload.hook_max_env + 1]?[*:0]const u8 = undefined;
     var state_buf: [max_state]u8 = undefined;
-    var r = plan.Reader{ .bytes = hook.lists };
-    const argv = list(&r, &argv_buf) catch unreachable; // validated by decode
-    const envp = list(&r, &envp_buf) catch unreachable;
+    const argv = list(hook.args, &argv_buf);
+    const envp = list(hook.env, &envp_buf);
     if (argv_buf[0] == null) { // no args: argv[0] is the path
         argv_buf[0] = hook.path.ptr;
         argv_buf[1] = null;
     }
-    const state = joinState(&r, host_pid, &state_buf) orelse {
+    const state = joinState(hook.pieces, host_pid, &state_buf) orelse {
         out.errno = sys.E2BIG;
         return out;
     };
@@ -120,23 +84,24 @@ pub fn run(hook: *const Hook, host_pid: i32, cwd_fd: sys.fd_t) Outcome {
     return out;
 }
 
-fn list(r: *plan.Reader, buf: []?[*:0]const u8) plan.Error![*:null]?[*:0]const u8 {
-    const n = try r.int(u32);
-    std.debug.assert(n < buf.len);
-    for (0..n) |i| buf[i] = (try r.str()).ptr;
+fn list(strings: payload.StrList, buf: []?[*:0]const u8) [*:null]?[*:0]const u8 {
+    std.debug.assert(strings.count < buf.len);
+    var it = strings.iterator();
+    var n: usize = 0;
+    while (it.next()) |s| : (n += 1) buf[n] = s.ptr;
     buf[n] = null;
     return @ptrCast(buf.ptr);
 }
 
 /// The state pieces joined by the host pid, or null when it does not fit.
-fn joinState(r: *plan.Reader, host_pid: i32, buf: []u8) ?[]const u8 {
+fn joinState(pieces: payload.StrList, host_pid: i32, buf: []u8) ?[]const u8 {
     var digits: [12]u8 = undefined;
     const pid = digits[0..sys.formatDecimal(&digits, @intCast(host_pid))];
-    const n = r.int(u32) catch unreachable;
+    var it = pieces.iterator();
     var len: usize = 0;
-    for (0..n) |i| {
-        const piece = r.str() catch unreachable;
-        const parts = [_][]const u8{ if (i > 0) pid else "", piece };
+    var first = true;
+    while (it.next()) |piece| : (first = false) {
+        const parts = [_][]const u8{ if (first) "" else pid, piece };
         for (parts) |part| {
             if (len + part.len > buf.len) return null;
             @memcpy(buf[len..][0..part.len], part);
@@ -192,7 +157,7 @@ fn closeFd(fd: *sys.fd_t) void {
 }
 
 /// The hook's process: its own group, the pipes as 0, 1, 2, nothing else open, the exec.
-fn child(hook: *const Hook, p: *const Pipes, argv: [*:null]?[*:0]const u8, envp: [*:null]?[*:0]const u8, cwd_fd: sys.fd_t) noreturn {
+fn child(hook: *const payload.Hook, p: *const Pipes, argv: [*:null]?[*:0]const u8, envp: [*:null]?[*:0]const u8, cwd_fd: sys.fd_t) noreturn {
     _ = sys.setpgid(0, 0);
     if (cwd_fd >= 0) {
         if (sys.errnoOf(sys.fchdir(cwd_fd))) |e| execFailed(p.exec_w, e);
@@ -228,7 +193,7 @@ fn execFailed(fd: sys.fd_t, errno: u16) noreturn {
 
 /// Feeds the state, keeps the output's end, waits for the exit or the timeout; returns
 /// the outcome's status.
-fn supervise(hook: *const Hook, p: *Pipes, pid: sys.pid_t, pidfd: sys.fd_t, state: []const u8, out: *Outcome) i32 {
+fn supervise(hook: *const payload.Hook, p: *Pipes, pid: sys.pid_t, pidfd: sys.fd_t, state: []const u8, out: *Outcome) i32 {
     var tails = [2]Tail{ .{}, .{} };
     var written: usize = 0;
     if (state.len == 0) closeFd(&p.in_w);
@@ -322,17 +287,14 @@ fn reap(pidfd: sys.fd_t) void {
 
 /// Waits for the hook's exit: its exit status, or 256 + the signal that killed it.
 fn reapStatus(pidfd: sys.fd_t) i32 {
-    var info = std.mem.zeroes([128]u8);
+    var info = std.mem.zeroes(sys.Siginfo);
     var tries: u32 = 0;
     while (tries < 64) : (tries += 1) {
         const rc = sys.waitidPidfd(pidfd, &info, sys.WEXITED);
         if (sys.errnoOf(rc) == sys.EINTR) continue;
         break;
     }
-    const code = std.mem.readInt(i32, info[8..12], .little);
-    const status = std.mem.readInt(i32, info[24..28], .little);
-    const CLD_EXITED = 1;
-    return if (code == CLD_EXITED) status else 256 + status;
+    return if (info.code == sys.CLD_EXITED) info.status else 256 + info.status;
 }
 
 test "Tail keeps the last bytes in order" {

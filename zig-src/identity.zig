@@ -4,10 +4,8 @@
 
 const std = @import("std");
 const sys = @import("sys.zig");
-const plan = @import("plan.zig");
+const payload = @import("payload.zig");
 const Context = @import("child.zig").Context;
-
-const capability_version_3: u32 = 0x20080522;
 
 pub fn apply(ctx: *const Context) void {
     const proc = ctx.proc;
@@ -25,7 +23,7 @@ pub fn apply(ctx: *const Context) void {
     if (proc.no_new_privs) _ = ctx.check(sys.prctl(sys.PR_SET_NO_NEW_PRIVS, 1, 0), "prctl", "PR_SET_NO_NEW_PRIVS");
 }
 
-fn dropBounding(ctx: *const Context, caps: plan.Caps) void {
+fn dropBounding(ctx: *const Context, caps: payload.Caps) void {
     std.debug.assert(caps.last_cap < 64);
     var cap: u32 = 0;
     while (cap <= caps.last_cap) : (cap += 1) {
@@ -34,8 +32,8 @@ fn dropBounding(ctx: *const Context, caps: plan.Caps) void {
     }
 }
 
-fn setCaps(ctx: *const Context, caps: plan.Caps) void {
-    var header = sys.CapHeader{ .version = capability_version_3, .pid = 0 };
+fn setCaps(ctx: *const Context, caps: payload.Caps) void {
+    var header = sys.CapHeader{ .version = sys.LINUX_CAPABILITY_VERSION_3, .pid = 0 };
     const data = [2]sys.CapData{
         .{ .effective = @truncate(caps.effective), .permitted = @truncate(caps.permitted), .inheritable = @truncate(caps.inheritable) },
         .{ .effective = @truncate(caps.effective >> 32), .permitted = @truncate(caps.permitted >> 32), .inheritable = @truncate(caps.inheritable >> 32) },

@@ -6,7 +6,7 @@
 const std = @import("std");
 const abi = @import("abi.zig");
 const sys = @import("sys.zig");
-const plan = @import("plan.zig");
+const payload = @import("payload.zig");
 const resolve = @import("resolve.zig");
 const proc_fs = @import("proc_fs.zig");
 const Context = @import("child.zig").Context;
@@ -23,14 +23,10 @@ pub fn openInRoot(ctx: *const Context, path: []const u8, create: resolve.Create,
     };
 }
 
-pub fn mount(ctx: *Context, r: *plan.Reader) plan.Error!void {
-    const opflags = try r.int(u32);
-    const msflags = try r.int(u32);
-    const magic = try r.int(u64);
-    const source = try r.str();
-    const target = try r.str();
-    const fstype = try r.optStr();
-    const data = try r.optStr();
+pub fn mount(ctx: *Context, op: payload.Mount) void {
+    const opflags = op.opflags;
+    const source = op.source;
+    const target = op.target;
     const in_root = opflags & abi.mount_in_root != 0;
     const no_symlinks = opflags & abi.mount_no_symlinks != 0;
     const create: resolve.Create = if (opflags & abi.mount_mkfile != 0) .file else if (opflags & abi.mount_mkdir != 0) .dir else .none;
@@ -52,31 +48,28 @@ pub fn mount(ctx: *Context, r: *plan.Reader) plan.Error!void {
     };
 
     if (!in_root) {
-        _ = ctx.check(proc_fs.mount(ctx, src, .{ .path = target }, fstype, msflags, data), "mount", target);
+        _ = ctx.check(proc_fs.mount(ctx, src, .{ .path = target }, op.fstype, op.msflags, op.data), "mount", target);
         return;
     }
     if (opflags & abi.mount_replace_link != 0) removeLink(ctx, target);
     const fd = openInRoot(ctx, target, create, no_symlinks);
-    var flags = msflags;
+    var flags = op.msflags;
     if (opflags & abi.mount_keep_locked != 0) flags |= lockedFlags(ctx, fd, target);
-    const rc = proc_fs.mount(ctx, src, .{ .fd = fd }, fstype, flags, data);
+    const rc = proc_fs.mount(ctx, src, .{ .fd = fd }, op.fstype, flags, op.data);
     _ = sys.close(fd);
     _ = ctx.check(rc, "mount", target);
-    if (magic != 0) checkMagic(ctx, target, magic);
+    if (op.magic != 0) checkMagic(ctx, target, op.magic);
 }
 
 /// Sets and clears mount attributes (MOUNT_ATTR_*) of the mount at a target inside the
 /// root, and with `recursive` of every mount under it too.
-pub fn setattr(ctx: *const Context, r: *plan.Reader) plan.Error!void {
-    const opflags = try r.int(u32);
-    const recursive = try r.int(u32) == 1;
-    const attr = sys.MountAttr{ .attr_set = try r.int(u64), .attr_clr = try r.int(u64), .propagation = 0, .userns_fd = 0 };
-    const target = try r.str();
-    std.debug.assert(opflags & abi.mount_in_root != 0);
-    const fd = openInRoot(ctx, target, .none, opflags & abi.mount_no_symlinks != 0);
+pub fn setattr(ctx: *const Context, op: payload.MountSetattr) void {
+    std.debug.assert(op.opflags & abi.mount_in_root != 0);
+    const attr = sys.MountAttr{ .attr_set = op.attr_set, .attr_clr = op.attr_clr, .propagation = 0, .userns_fd = 0 };
+    const fd = openInRoot(ctx, op.target, .none, op.opflags & abi.mount_no_symlinks != 0);
     defer _ = sys.close(fd);
-    const flags = sys.AT_EMPTY_PATH | if (recursive) sys.AT_RECURSIVE else 0;
-    _ = ctx.check(sys.mountSetattr(fd, "", flags, &attr), "mount_setattr", target);
+    const flags = sys.AT_EMPTY_PATH | if (op.recursive) sys.AT_RECURSIVE else 0;
+    _ = ctx.check(sys.mountSetattr(fd, "", flags, &attr), "mount_setattr", op.target);
 }
 
 /// The filesystem now at `target` must be the one asked for (e.g. procfs at /proc).
@@ -89,13 +82,11 @@ fn checkMagic(ctx: *const Context, target: []const u8, magic: u64) void {
     if (st.f_type != magic) ctx.fail("fstatfs", sys.EINVAL, target);
 }
 
-pub fn mknod(ctx: *const Context, r: *plan.Reader) plan.Error!void {
-    const mode = try r.int(u32);
-    const major = try r.int(u32);
-    const minor = try r.int(u32);
-    const uid = try r.int(u32);
-    const gid = try r.int(u32);
-    const path = try r.str();
+pub fn mknod(ctx: *const Context, op: payload.Mknod) void {
+    const mode = op.mode;
+    const major = op.major;
+    const minor = op.minor;
+    const path = op.path;
     const parent = openParent(ctx, path);
     defer _ = sys.close(parent.fd);
     const dev = sys.makedev(major, minor);
@@ -111,7 +102,7 @@ pub fn mknod(ctx: *const Context, r: *plan.Reader) plan.Error!void {
     if (sys.errnoOf(rc)) |e| {
         if (e != sys.EEXIST or !isNode(parent, mode, major, minor)) ctx.fail("mknod", e, path);
     }
-    _ = ctx.check(sys.fchownat(parent.fd, parent.name, uid, gid, sys.AT_SYMLINK_NOFOLLOW), "chown", path);
+    _ = ctx.check(sys.fchownat(parent.fd, parent.name, op.uid, op.gid, sys.AT_SYMLINK_NOFOLLOW), "chown", path);
 }
 
 /// Whether the entry (not followed) is the device node asked for: type and numbers.
@@ -134,22 +125,19 @@ fn removeLink(ctx: *const Context, path: [:0]const u8) void {
     _ = ctx.check(sys.unlinkat(parent.fd, parent.name, 0), "unlink", path);
 }
 
-pub fn symlink(ctx: *const Context, r: *plan.Reader) plan.Error!void {
-    const target = try r.str();
-    const path = try r.str();
-    const parent = openParent(ctx, path);
+pub fn symlink(ctx: *const Context, op: payload.Symlink) void {
+    const parent = openParent(ctx, op.path);
     defer _ = sys.close(parent.fd);
-    const rc = sys.symlinkat(target, parent.fd, parent.name);
+    const rc = sys.symlinkat(op.target, parent.fd, parent.name);
     if (sys.errnoOf(rc)) |e| {
-        if (e != sys.EEXIST) ctx.fail("symlink", e, path);
+        if (e != sys.EEXIST) ctx.fail("symlink", e, op.path);
     }
 }
 
-pub fn mkdir(ctx: *const Context, r: *plan.Reader) plan.Error!void {
-    const mode = try r.int(u32);
-    _ = mode;
-    const path = try r.str();
-    _ = sys.close(openInRoot(ctx, path, .dir, false));
+/// A directory (and its parents) inside the root; the op's mode is not applied (the
+/// directories resolve.zig makes are 0755).
+pub fn mkdir(ctx: *const Context, op: payload.Mkdir) void {
+    _ = sys.close(openInRoot(ctx, op.path, .dir, false));
 }
 
 const Parent = struct { fd: sys.fd_t, name: [*:0]const u8 };
@@ -218,12 +206,11 @@ fn lockedFlags(ctx: *const Context, fd: sys.fd_t, path: []const u8) u32 {
     var st: sys.Statfs = undefined;
     _ = ctx.check(sys.fstatfs(fd, &st), "fstatfs", path);
     var flags: u32 = 0;
-    const keep = [_]u32{ sys.MS_NOSUID, sys.MS_NODEV, sys.MS_NOEXEC, sys.MS_NOATIME, sys.MS_NODIRATIME };
-    const st_bits = [_]u64{ 2, 4, 8, 1024, 2048 };
+    const keep = [_]u32{ sys.MS_NOSUID, sys.MS_NODEV, sys.MS_NOEXEC, sys.MS_NOATIME, sys.MS_NODIRATIME, sys.MS_RELATIME };
+    const st_bits = [_]u64{ sys.ST_NOSUID, sys.ST_NODEV, sys.ST_NOEXEC, sys.ST_NOATIME, sys.ST_NODIRATIME, sys.ST_RELATIME };
     for (keep, st_bits) |ms, bit| {
         if (st.f_flags & bit != 0) flags |= ms;
     }
-    if (st.f_flags & 4096 != 0) flags |= sys.MS_RELATIME;
     return flags;
 }
 
@@ -264,7 +251,7 @@ fn nullDevice(ctx: *Context) sys.fd_t {
     const fd: sys.fd_t = @intCast(ctx.check(resolve.noSymlinks("/dev/null"), "open", "/dev/null"));
     var st: sys.Statx = undefined;
     _ = ctx.check(sys.statx(fd, "", sys.AT_EMPTY_PATH, &st), "statx", "/dev/null");
-    if (st.mode & sys.S_IFMT != sys.S_IFCHR or st.rdev_major != 1 or st.rdev_minor != 3)
+    if (st.mode & sys.S_IFMT != sys.S_IFCHR or st.rdev_major != sys.NULL_MAJOR or st.rdev_minor != sys.NULL_MINOR)
         ctx.fail("statx", sys.EINVAL, "/dev/null is not the null device");
     ctx.null_fd = fd;
     return fd;

@@ -8,6 +8,7 @@
 const std = @import("std");
 const sys = @import("sys.zig");
 const plan = @import("plan.zig");
+const payload = @import("payload.zig");
 const resolve = @import("resolve.zig");
 const Context = @import("child.zig").Context;
 
@@ -36,13 +37,13 @@ pub fn send(buf: []const u8, pid: []const u8, socket: sys.fd_t, count: usize) ?F
     defer for (cmsg.fds[0..opened]) |fd| {
         _ = sys.close(fd);
     };
-    var it = plan.Iterator.init(buf) catch unreachable; // validated by decode
-    var steps: u32 = 0;
-    while (steps < plan.max_ops) : (steps += 1) {
-        const op = (it.next() catch unreachable) orelse break;
-        if (op.code != .mount_source) continue;
-        var r = op.body;
-        const path = r.str() catch unreachable;
+    var ops = payload.Checked.init(buf);
+    while (ops.next()) |op| {
+        const path = switch (op.payload) {
+            .mount_source => |p| p,
+            else => continue,
+        };
+        std.debug.assert(opened < count);
         var full: [64 + resolve.max_path]u8 = undefined;
         const where = rootPath(&full, pid, path) orelse
             return .{ .syscall = "open", .errno = sys.ENAMETOOLONG, .op_index = @intCast(op.index), .path = path };

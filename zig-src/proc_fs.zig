@@ -9,19 +9,8 @@
 //! the root change, when /proc is still the host's locked mount) is that /proc used.
 
 const std = @import("std");
-const linux = std.os.linux;
 const sys = @import("sys.zig");
 const Context = @import("child.zig").Context;
-
-const FSOPEN_CLOEXEC: usize = 1;
-const FSCONFIG_CMD_CREATE: usize = 6;
-const FSMOUNT_CLOEXEC: usize = 1;
-const MOUNT_ATTR_NOSUID: usize = 0x2;
-const MOUNT_ATTR_NODEV: usize = 0x4;
-const MOUNT_ATTR_NOEXEC: usize = 0x8;
-const OPEN_TREE_CLONE: usize = 1;
-/// The root directory of every procfs instance.
-const proc_root_ino: u64 = 1;
 
 /// Our procfs root (an fd), made on first use and kept until `release`.
 pub fn root(ctx: *Context) sys.fd_t {
@@ -46,14 +35,14 @@ pub fn release(ctx: *Context) void {
 
 /// A new procfs instance of our pid namespace, mounted nowhere.
 fn fresh() usize {
-    const fs = linux.syscall2(.fsopen, @intFromPtr("proc"), FSOPEN_CLOEXEC);
+    const fs = sys.fsopen("proc", sys.FSOPEN_CLOEXEC);
     if (sys.errnoOf(fs) != null) return fs;
     const fs_fd: sys.fd_t = @intCast(fs);
     defer _ = sys.close(fs_fd);
-    const created = linux.syscall5(.fsconfig, @intCast(fs_fd), FSCONFIG_CMD_CREATE, 0, 0, 0);
+    const created = sys.fsconfig(fs_fd, sys.FSCONFIG_CMD_CREATE);
     if (sys.errnoOf(created) != null) return created;
-    const attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-    return linux.syscall3(.fsmount, @intCast(fs_fd), FSMOUNT_CLOEXEC, attrs);
+    const attrs = sys.MOUNT_ATTR_NOSUID | sys.MOUNT_ATTR_NODEV | sys.MOUNT_ATTR_NOEXEC;
+    return sys.fsmount(fs_fd, sys.FSMOUNT_CLOEXEC, attrs);
 }
 
 /// Where a new procfs may not be made (a pid namespace whose user namespace is not
@@ -64,8 +53,7 @@ fn cloned() usize {
     const fd: sys.fd_t = @intCast(rc);
     defer _ = sys.close(fd);
     if (!isProcRoot(fd)) return @bitCast(-@as(isize, sys.EINVAL));
-    const flags = OPEN_TREE_CLONE | sys.O_CLOEXEC | sys.AT_EMPTY_PATH;
-    return linux.syscall3(.open_tree, @bitCast(@as(isize, fd)), @intFromPtr(""), flags);
+    return sys.openTree(fd, "", sys.OPEN_TREE_CLONE | sys.O_CLOEXEC | sys.AT_EMPTY_PATH);
 }
 
 /// /proc of our root, no symlink followed (checked by the caller).
@@ -82,7 +70,7 @@ fn isProcRoot(fd: sys.fd_t) bool {
     if (sys.errnoOf(sys.fstatfs(fd, &fs)) != null or fs.f_type != sys.PROC_SUPER_MAGIC) return false;
     var st: sys.Statx = undefined;
     if (sys.errnoOf(sys.statx(fd, "", sys.AT_EMPTY_PATH, &st)) != null) return false;
-    return st.ino == proc_root_ino and st.mode & sys.S_IFMT == sys.S_IFDIR;
+    return st.ino == sys.PROC_ROOT_INO and st.mode & sys.S_IFMT == sys.S_IFDIR;
 }
 
 /// Opens `/proc/<rel>` (the path as the plan names it) in our procfs. Kernel links such

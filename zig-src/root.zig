@@ -2,7 +2,6 @@
 //! returns its error as a value (-errno, or a status in a result buffer); none aborts.
 
 const std = @import("std");
-const linux = std.os.linux;
 const abi = @import("abi.zig");
 const sys = @import("sys.zig");
 const spawn_mod = @import("spawn.zig");
@@ -59,15 +58,12 @@ export fn cell_kill(pid: i32, sig: u32) i32 {
 /// (out[1] = code) or 2 killed (out[1] = signal). Returns 1 if reaped, 0 if still
 /// running, or -errno.
 export fn cell_reap(pidfd: i32, out: *[2]i32) i32 {
-    var info = std.mem.zeroes([128]u8);
+    var info = std.mem.zeroes(sys.Siginfo);
     const rc = sys.waitidPidfd(pidfd, &info, sys.WEXITED | sys.WNOHANG);
     if (sys.errnoOf(rc) != null) return abiResult(rc);
-    const pid = std.mem.readInt(i32, info[16..20], .little);
-    if (pid == 0) return 0;
-    const code = std.mem.readInt(i32, info[8..12], .little);
-    const status = std.mem.readInt(i32, info[24..28], .little);
-    out[0] = if (code == 1) 1 else 2; // CLD_EXITED, else killed or dumped
-    out[1] = status;
+    if (info.pid == 0) return 0;
+    out[0] = if (info.code == sys.CLD_EXITED) 1 else 2; // else killed or dumped
+    out[1] = info.status;
     return 1;
 }
 
@@ -77,18 +73,18 @@ export fn cell_epoll_create() i32 {
 
 /// Watches a pidfd; it turns readable when the process exits.
 export fn cell_epoll_add(epfd: i32, fd: i32) i32 {
-    var ev = linux.epoll_event{ .events = linux.EPOLL.IN, .data = .{ .fd = fd } };
-    return abiResult(sys.epollCtl(epfd, 1, fd, &ev));
+    var ev = sys.EpollEvent{ .events = sys.EPOLLIN, .data = .{ .fd = fd } };
+    return abiResult(sys.epollCtl(epfd, sys.EPOLL_CTL_ADD, fd, &ev));
 }
 
 export fn cell_epoll_del(epfd: i32, fd: i32) i32 {
-    return abiResult(sys.epollCtl(epfd, 2, fd, null));
+    return abiResult(sys.epollCtl(epfd, sys.EPOLL_CTL_DEL, fd, null));
 }
 
 /// Blocks (run it as a nonblocking FFI call) until watched fds are ready; writes up
 /// to `cap` ready fds to `out` and returns how many, or -errno.
 export fn cell_epoll_wait(epfd: i32, out: [*]i32, cap: u32, timeout_ms: i32) i32 {
-    var events: [64]linux.epoll_event = undefined;
+    var events: [64]sys.EpollEvent = undefined;
     const n = @min(cap, events.len);
     var rc: usize = 0;
     var tries: u32 = 0;
@@ -131,21 +127,17 @@ export fn cell_bpf_device_filter(insns: [*]const u8, count: u32, path: [*:0]cons
 
 /// An eventfd (close-on-exec, non-blocking): the v1 OOM notification channel.
 export fn cell_eventfd() i32 {
-    const EFD_CLOEXEC = 0o2000000;
-    const EFD_NONBLOCK = 0o4000;
-    return abiResult(linux.syscall2(.eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK));
+    return abiResult(sys.eventfd(0, sys.EFD_CLOEXEC | sys.EFD_NONBLOCK));
 }
 
 /// An inotify instance (close-on-exec, non-blocking): the v2 OOM notification channel.
 export fn cell_inotify_init() i32 {
-    const IN_CLOEXEC = 0o2000000;
-    const IN_NONBLOCK = 0o4000;
-    return abiResult(linux.syscall1(.inotify_init1, IN_CLOEXEC | IN_NONBLOCK));
+    return abiResult(sys.inotifyInit(sys.IN_CLOEXEC | sys.IN_NONBLOCK));
 }
 
 /// inotify_add_watch(2): a watch descriptor, or -errno.
 export fn cell_inotify_add_watch(fd: i32, path: [*:0]const u8, mask: u32) i32 {
-    return abiResult(linux.syscall3(.inotify_add_watch, @bitCast(@as(isize, fd)), @intFromPtr(path), mask));
+    return abiResult(sys.inotifyAddWatch(fd, path, mask));
 }
 
 /// read(2) into `buf`: bytes read (0 at EOF), or -errno (-EAGAIN when nothing is there).
@@ -155,8 +147,7 @@ export fn cell_read(fd: i32, buf: [*]u8, len: usize) i32 {
 
 /// mkfifo(2): 0 or -errno.
 export fn cell_mkfifo(path: [*:0]const u8, mode: u32) i32 {
-    const S_IFIFO: u32 = 0o010000;
-    return abiResult(sys.mknodat(sys.AT_FDCWD, path, S_IFIFO | (mode & 0o777), 0));
+    return abiResult(sys.mknodat(sys.AT_FDCWD, path, sys.S_IFIFO | (mode & 0o777), 0));
 }
 
 /// A connected pair of close-on-exec AF_UNIX stream sockets: 0, or -errno.

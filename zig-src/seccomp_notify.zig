@@ -6,27 +6,27 @@
 
 const std = @import("std");
 const sys = @import("sys.zig");
-const plan = @import("plan.zig");
+const payload = @import("payload.zig");
 const Context = @import("child.zig").Context;
 
 /// Sends the state and `listener` to the agent's socket, then closes both.
 pub fn handOver(ctx: *Context, listener: sys.fd_t) void {
     const l = ctx.proc.listener orelse unreachable; // decode pairs the flag with the op
+    std.debug.assert(listener >= 0 and ctx.listener_socket >= 0);
     ctx.op_index = @intCast(l.op_index);
     defer ctx.op_index = -1;
     var digits: [12]u8 = undefined;
     const pid = digits[0..sys.formatDecimal(&digits, @intCast(ctx.host_pid))];
-    var iov: [2 * plan.max_listener_pieces]sys.Iovec = undefined;
+    var iov: [2 * payload.max_listener_pieces]sys.Iovec = undefined;
     var n: usize = 0;
     var total: usize = 0;
-    var r = plan.Reader{ .bytes = l.pieces };
-    for (0..l.count) |i| {
-        if (i > 0) {
+    var pieces = l.listener.pieces.iterator();
+    while (pieces.next()) |piece| {
+        if (n > 0) {
             iov[n] = .{ .base = @intFromPtr(pid.ptr), .len = pid.len };
             n += 1;
             total += pid.len;
         }
-        const piece = r.str() catch unreachable; // validated by decode
         iov[n] = .{ .base = @intFromPtr(piece.ptr), .len = piece.len };
         n += 1;
         total += piece.len;

@@ -5,10 +5,10 @@
 //! reads the report pipe until EOF (exec done), an error record, or "ready".
 
 const std = @import("std");
-const linux = std.os.linux;
 const abi = @import("abi.zig");
 const sys = @import("sys.zig");
 const plan = @import("plan.zig");
+const payload = @import("payload.zig");
 const report = @import("report.zig");
 const child = @import("child.zig");
 const clone3 = @import("clone3.zig");
@@ -37,11 +37,11 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
     result.pid = -1;
     result.pidfd = -1;
     const ptrs = std.heap.page_allocator.alloc(?[*:0]const u8, plan.max_args + plan.max_env + 2) catch {
-        return parentError(result, "mmap", 12, -1, "plan");
+        return parentError(result, "mmap", sys.ENOMEM, -1, "plan");
     };
     defer std.heap.page_allocator.free(ptrs);
     const proc = std.heap.page_allocator.create(plan.Process) catch {
-        return parentError(result, "mmap", 12, -1, "plan");
+        return parentError(result, "mmap", sys.ENOMEM, -1, "plan");
     };
     defer std.heap.page_allocator.destroy(proc);
     proc.* = .{};
@@ -55,13 +55,13 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
     // the id maps of a new user namespace (the child must stay dumpable until then), and
     // when the caller says the child waits in a memory cgroup that may OOM-kill it (the
     // OOM killer kills every process sharing the victim's mm: us).
-    const maps_by_user = linux.geteuid() != 0 and proc.clone_flags & plan.clone_newuser != 0;
+    const maps_by_user = sys.geteuid() != 0 and proc.clone_flags & sys.CLONE_NEWUSER != 0;
     const fork_mode = proc.exec_fifo or proc.joins_user or maps_by_user or proc.has_hooks or
         proc.hooks_pause or proc.own_memory;
     const stacks: ?[]u8 = if (fork_mode) null else mapStacks();
-    if (!fork_mode and stacks == null) return parentError(result, "mmap", 12, -1, "child stack");
+    if (!fork_mode and stacks == null) return parentError(result, "mmap", sys.ENOMEM, -1, "child stack");
     defer if (stacks) |s| {
-        _ = linux.syscall2(.munmap, @intFromPtr(s.ptr), s.len);
+        _ = sys.munmap(s);
     };
     var cgroup_fd: sys.fd_t = -1;
     if (proc.cgroup_path) |path| {
@@ -89,8 +89,7 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
     }
     if (proc.mount_sources > 0) {
         var pair: [2]i32 = undefined;
-        const SOCK_DGRAM: u32 = 2;
-        const rc = sys.socketpair(sys.AF_UNIX, SOCK_DGRAM | sys.O_CLOEXEC, 0, &pair);
+        const rc = sys.socketpair(sys.AF_UNIX, sys.SOCK_DGRAM | sys.O_CLOEXEC, 0, &pair);
         if (sys.errnoOf(rc)) |e| {
             for ([_]sys.fd_t{ pipes.sync_r, pipes.report_w }) |fd| _ = sys.close(fd);
             return parentError(result, "socketpair", e, -1, "mount sources");
@@ -116,9 +115,8 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
 const child_stack_bytes = 256 * 1024;
 
 fn mapStacks() ?[]u8 {
-    const PROT_READ_WRITE = 3;
-    const MAP_PRIVATE_ANON_STACK = 0x02 | 0x20 | 0x20000;
-    const rc = linux.syscall6(.mmap, 0, 2 * child_stack_bytes, PROT_READ_WRITE, MAP_PRIVATE_ANON_STACK, @bitCast(@as(isize, -1)), 0);
+    const prot = sys.PROT_READ | sys.PROT_WRITE;
+    const rc = sys.mmap(2 * child_stack_bytes, prot, sys.MAP_PRIVATE | sys.MAP_ANONYMOUS | sys.MAP_STACK);
     if (sys.errnoOf(rc) != null) return null;
     return @as([*]u8, @ptrFromInt(rc))[0 .. 2 * child_stack_bytes];
 }
@@ -159,7 +157,7 @@ fn cloneFirst(ctx: *child.Context, flags: u64, pidfd: ?*i32) usize {
     }
     if (ctx.stacks) |stacks| {
         const entry = if (ctx.proc.joins > 0) &stage1Entry else &initEntry;
-        return linux.clone(entry, stackTop(stacks, 0), @truncate(flags | CLONE_VM), @intFromPtr(ctx), pidfd, 0, null);
+        return sys.cloneOnStack(entry, stackTop(stacks, 0), flags | sys.CLONE_VM, @intFromPtr(ctx), pidfd);
     }
     const rc = sys.clone(flags, pidfd);
     if (rc == 0) {
@@ -169,8 +167,6 @@ fn cloneFirst(ctx: *child.Context, flags: u64, pidfd: ?*i32) usize {
     }
     return rc;
 }
-
-const CLONE_VM: u64 = 0x100;
 
 /// clone3 into the cgroup: `flags` as for clone (the low byte is the exit signal).
 /// CLONE_VM on stack `which` when the spawn waits for the exec, else fork-like.
@@ -189,7 +185,7 @@ fn cloneIntoCgroup(ctx: *child.Context, flags: u64, pidfd: ?*i32, which: usize, 
 /// Kernels without clone3 or CLONE_INTO_CGROUP: fall back to clone + cgroup.procs.
 fn cgroupCloneUnsupported(rc: usize) bool {
     const e = sys.errnoOf(rc) orelse return false;
-    return e == 38 or e == 7 or e == sys.EINVAL; // ENOSYS, E2BIG, EINVAL
+    return e == sys.ENOSYS or e == sys.E2BIG or e == sys.EINVAL;
 }
 
 /// A child cloned with CLONE_VM shares our mm, and dumpability belongs to the mm: the
@@ -202,15 +198,14 @@ const NonDumpable = struct {
     var was_dumpable: bool = false;
 
     fn acquireLock() void {
-        while (!lock.tryLock()) _ = linux.syscall0(.sched_yield);
+        while (!lock.tryLock()) _ = sys.schedYield();
     }
 
     fn enter() void {
         acquireLock();
         defer lock.unlock();
         if (holders == 0) {
-            const PR_GET_DUMPABLE = 3;
-            was_dumpable = linux.syscall5(.prctl, PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
+            was_dumpable = sys.prctl(sys.PR_GET_DUMPABLE, 0, 0) == 1;
             _ = sys.prctl(sys.PR_SET_DUMPABLE, 0, 0);
         }
         holders += 1;
@@ -278,7 +273,7 @@ fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
     var records: u32 = 0;
     while (records < 4) : (records += 1) {
         const got = report.receive(pipes.report_r, &rec) catch {
-            parentError(result, "read", 5, -1, "report pipe");
+            parentError(result, "read", sys.EIO, -1, "report pipe");
             return abandon(result);
         };
         if (got == null) return; // EOF: the exec happened
@@ -328,88 +323,89 @@ fn collectStage2(stage1_pid: sys.pid_t, report_r: sys.fd_t, result: *abi.SpawnRe
     const got = report.receive(report_r, &rec) catch null;
     var status: i32 = 0;
     _ = sys.wait4(stage1_pid, &status, 0);
-    const r = got orelse {
-        parentError(result, "clone", 5, -1, "first child exited without a report");
+    if (got == null) {
+        parentError(result, "clone", sys.EIO, -1, "first child exited without a report");
         return null;
-    };
+    }
     if (rec.kind == @backingInt(abi.RecordKind.pid) and rec.pid > 0) return rec.pid;
     result.status = abi.spawn_child_error;
     result.record = rec;
-    _ = r;
     return null;
 }
 
-/// Parent-side ops: /proc/<pid>/ writes (id maps, setgroups, oom_score_adj), id map
-/// helpers and
-/// cgroup.procs writes, done while the child waits for go.
+/// Parent-side ops, in plan order, while the child waits for go: /proc/<pid>/ writes (id
+/// maps, setgroups, oom_score_adj), id map helpers, waits for the caller's cgroups and
+/// cgroup.procs writes. False (with the error in `result`) at the first that fails.
 fn placeChild(buf: []const u8, pid: sys.pid_t, result: *abi.SpawnResult) bool {
+    std.debug.assert(pid > 0);
     var digits: [20]u8 = undefined;
-    const pid_len = sys.formatDecimal(&digits, @intCast(pid));
-    var it = plan.Iterator.init(buf) catch unreachable; // validated by decode
-    var steps: u32 = 0;
-    while (steps < plan.max_ops) : (steps += 1) {
-        const op = (it.next() catch unreachable) orelse return true;
-        var r = op.body;
-        switch (op.code) {
-            .proc_write => {
-                const name = r.str() catch unreachable;
-                const content = r.str() catch unreachable;
-                var path: [64]u8 = undefined;
-                const p = procPath(&path, digits[0..pid_len], name) orelse {
-                    parentError(result, "open", sys.ENAMETOOLONG, @intCast(op.index), name);
-                    return false;
-                };
-                const fd = sys.openat(sys.AT_FDCWD, p, sys.O_WRONLY | sys.O_CLOEXEC, 0);
-                if (sys.errnoOf(fd)) |e| {
-                    parentError(result, "open", e, @intCast(op.index), std.mem.span(p));
-                    return false;
-                }
-                const w = sys.write(@intCast(fd), content);
-                _ = sys.close(@intCast(fd));
-                if (sys.errnoOf(w)) |e| {
-                    parentError(result, "write", e, @intCast(op.index), std.mem.span(p));
-                    return false;
-                }
-            },
-            .id_map_helper => {
-                const helper = r.str() catch unreachable;
-                const ranges = r.str() catch unreachable;
-                var status: i32 = 0;
-                id_map_helper.run(helper, digits[0..pid_len], ranges, &status) catch |err| {
-                    const errno: u16 = switch (err) {
-                        error.TooLong, error.TooMany => sys.E2BIG,
-                        error.Spawn => sys.EAGAIN,
-                        error.Failed => sys.EPERM,
-                    };
-                    parentError(result, std.fs.path.basename(helper), errno, @intCast(op.index), helper);
-                    return false;
-                };
-            },
-            .await_fd => {
-                const fd = r.int(i32) catch unreachable;
-                if (!awaitByte(fd)) {
-                    parentError(result, "cgroup", 5, @intCast(op.index), "the cgroup was not made");
-                    return false;
-                }
-            },
-            .cgroup_procs => {
-                const path = r.str() catch unreachable;
-                const fd = sys.openat(sys.AT_FDCWD, path, sys.O_WRONLY | sys.O_CLOEXEC, 0);
-                if (sys.errnoOf(fd)) |e| {
-                    parentError(result, "open", e, @intCast(op.index), path);
-                    return false;
-                }
-                const w = sys.write(@intCast(fd), digits[0..pid_len]);
-                _ = sys.close(@intCast(fd));
-                if (sys.errnoOf(w)) |e| {
-                    parentError(result, "write", e, @intCast(op.index), path);
-                    return false;
-                }
-            },
-            else => {},
+    const pid_text = digits[0..sys.formatDecimal(&digits, @intCast(pid))];
+    var ops = payload.Checked.init(buf);
+    while (ops.next()) |op| {
+        const placed = switch (op.payload) {
+            .proc_write => |w| writeProcFile(pid_text, w, op.index, result),
+            .id_map_helper => |h| runIdMapHelper(pid_text, h, op.index, result),
+            .await_fd => |fd| awaitCgroup(fd, op.index, result),
+            .cgroup_procs => |path| writeCgroupProcs(path, pid_text, op.index, result),
+            else => true,
+        };
+        if (!placed) {
+            std.debug.assert(result.status == abi.spawn_parent_error);
+            return false;
         }
     }
     return true;
+}
+
+/// /proc/<pid>/<name>: the content in one write.
+fn writeProcFile(pid: []const u8, w: payload.FileWrite, op_index: u32, result: *abi.SpawnResult) bool {
+    var path: [64]u8 = undefined;
+    const p = procPath(&path, pid, w.path) orelse {
+        parentError(result, "open", sys.ENAMETOOLONG, @intCast(op_index), w.path);
+        return false;
+    };
+    return writeFile(p, w.content, op_index, result);
+}
+
+/// The pid into a cgroup.procs file.
+fn writeCgroupProcs(path: [:0]const u8, pid: []const u8, op_index: u32, result: *abi.SpawnResult) bool {
+    return writeFile(path.ptr, pid, op_index, result);
+}
+
+fn writeFile(path: [*:0]const u8, content: []const u8, op_index: u32, result: *abi.SpawnResult) bool {
+    const fd = sys.openat(sys.AT_FDCWD, path, sys.O_WRONLY | sys.O_CLOEXEC, 0);
+    if (sys.errnoOf(fd)) |e| {
+        parentError(result, "open", e, @intCast(op_index), std.mem.span(path));
+        return false;
+    }
+    const w = sys.write(@intCast(fd), content);
+    _ = sys.close(@intCast(fd));
+    if (sys.errnoOf(w)) |e| {
+        parentError(result, "write", e, @intCast(op_index), std.mem.span(path));
+        return false;
+    }
+    return true;
+}
+
+fn runIdMapHelper(pid: []const u8, h: payload.IdMapHelper, op_index: u32, result: *abi.SpawnResult) bool {
+    var status: i32 = 0;
+    id_map_helper.run(h.helper, pid, h.ranges, &status) catch |err| {
+        const errno: u16 = switch (err) {
+            error.TooLong, error.TooMany => sys.E2BIG,
+            error.Spawn => sys.EAGAIN,
+            error.Failed => sys.EPERM,
+        };
+        parentError(result, std.fs.path.basename(h.helper), errno, @intCast(op_index), h.helper);
+        return false;
+    };
+    return true;
+}
+
+/// The caller makes the cgroups meanwhile and says "1" on the fd when they are there.
+fn awaitCgroup(fd: sys.fd_t, op_index: u32, result: *abi.SpawnResult) bool {
+    if (awaitByte(fd)) return true;
+    parentError(result, "cgroup", sys.EIO, @intCast(op_index), "the cgroup was not made");
+    return false;
 }
 
 /// Blocks until the caller's other thread says "1" (go on) or anything else (give up).
@@ -443,7 +439,7 @@ fn procPath(buf: *[64]u8, pid: []const u8, name: []const u8) ?[*:0]const u8 {
 fn abandon(result: *abi.SpawnResult) void {
     if (result.pidfd >= 0) {
         _ = sys.pidfdSendSignal(result.pidfd, sys.SIGKILL);
-        var info: [128]u8 = undefined;
+        var info: sys.Siginfo = undefined;
         _ = sys.waitidPidfd(result.pidfd, &info, sys.WEXITED);
         _ = sys.close(result.pidfd);
     }
@@ -458,19 +454,21 @@ fn stage1(ctx: *child.Context) noreturn {
     var types: [max_joins]u64 = undefined;
     var indexes: [max_joins]i32 = undefined;
     var n: usize = 0;
-    var it = plan.Iterator.init(ctx.buf) catch unreachable;
-    var steps: u32 = 0;
-    while (steps < plan.max_ops) : (steps += 1) {
-        const op = (it.next() catch unreachable) orelse break;
-        if (op.code != .join_ns) continue;
-        var r = op.body;
-        types[n] = r.int(u64) catch unreachable;
-        const path = r.str() catch unreachable;
+    var ops = payload.Checked.init(ctx.buf);
+    while (ops.next()) |op| {
+        const join = switch (op.payload) {
+            .join_ns => |j| j,
+            else => continue,
+        };
+        std.debug.assert(n < max_joins); // spawn refuses more
+        types[n] = join.nstype;
         ctx.op_index = @intCast(op.index);
         indexes[n] = ctx.op_index;
-        fds[n] = @intCast(ctx.check(sys.openat(sys.AT_FDCWD, path, sys.O_RDONLY | sys.O_CLOEXEC, 0), "open", path));
+        const rc = sys.openat(sys.AT_FDCWD, join.path, sys.O_RDONLY | sys.O_CLOEXEC, 0);
+        fds[n] = @intCast(ctx.check(rc, "open", join.path));
         n += 1;
     }
+    std.debug.assert(n == ctx.proc.joins);
     for (0..n) |i| {
         ctx.op_index = indexes[i];
         _ = ctx.check(sys.setns(fds[i], types[i]), "setns", "");
@@ -489,7 +487,7 @@ fn stage1(ctx: *child.Context) noreturn {
         }
     }
     const rc = if (ctx.stacks) |stacks|
-        linux.clone(&stage2Entry, stackTop(stacks, 1), @truncate(flags | CLONE_VM), @intFromPtr(ctx), null, 0, null)
+        sys.cloneOnStack(&stage2Entry, stackTop(stacks, 1), flags | sys.CLONE_VM, @intFromPtr(ctx), null)
     else
         sys.clone(flags, null);
     if (rc == 0) child.run(ctx); // fork path only: the CLONE_VM child starts in stage2Entry

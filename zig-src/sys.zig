@@ -54,13 +54,19 @@ pub const CLONE_NEWIPC: u64 = 0x08000000;
 pub const CLONE_NEWUSER: u64 = 0x10000000;
 pub const CLONE_NEWPID: u64 = 0x20000000;
 pub const CLONE_NEWNET: u64 = 0x40000000;
+pub const CLONE_VM: u64 = 0x00000100;
 pub const CLONE_PIDFD: u64 = 0x00001000;
 pub const CLONE_PARENT: u64 = 0x00008000;
+/// clone3 only: the child starts in the cgroup v2 directory `CloneArgs.cgroup` names.
+pub const CLONE_INTO_CGROUP: u64 = 0x200000000;
 pub const SIGCHLD: u64 = 17;
 pub const SIGKILL: u32 = 9;
 pub const SIGPIPE: u32 = 13;
 pub const SIGSTOP: u32 = 19;
+/// The highest signal number (the realtime ones included).
+pub const NSIG: u32 = 64;
 
+pub const PR_GET_DUMPABLE: usize = 3;
 pub const PR_SET_DUMPABLE: usize = 4;
 pub const PR_SET_KEEPCAPS: usize = 8;
 pub const PR_CAPBSET_DROP: usize = 24;
@@ -68,15 +74,26 @@ pub const PR_SET_NO_NEW_PRIVS: usize = 38;
 pub const PR_CAP_AMBIENT: usize = 47;
 pub const PR_CAP_AMBIENT_RAISE: usize = 2;
 pub const PR_CAP_AMBIENT_CLEAR_ALL: usize = 4;
+pub const LINUX_CAPABILITY_VERSION_3: u32 = 0x20080522;
 
 pub const P_PIDFD: usize = 3;
 pub const WNOHANG: usize = 1;
 pub const WEXITED: usize = 4;
+/// siginfo_t.code of a child that exited (else it was killed or dumped core).
+pub const CLD_EXITED: i32 = 1;
 pub const CLOSE_RANGE_CLOEXEC: usize = 1 << 2;
 pub const F_DUPFD_CLOEXEC: usize = 1030;
 pub const F_SETFD: usize = 2;
 pub const F_SETFL: usize = 4;
 pub const O_NONBLOCK: usize = 0o4000;
+pub const X_OK: u32 = 1;
+pub const STATX_BASIC_STATS: u32 = 0x7ff;
+
+pub const PROT_READ: usize = 1;
+pub const PROT_WRITE: usize = 2;
+pub const MAP_PRIVATE: usize = 0x02;
+pub const MAP_ANONYMOUS: usize = 0x20;
+pub const MAP_STACK: usize = 0x20000;
 
 pub const S_IFMT: u32 = 0o170000;
 pub const S_IFDIR: u32 = 0o040000;
@@ -86,10 +103,48 @@ pub const S_IFLNK: u32 = 0o120000;
 pub const S_IFBLK: u32 = 0o060000;
 pub const S_IFIFO: u32 = 0o010000;
 
+// statfs: f_type of some filesystems, and f_flags bits (ST_*) a remount must keep.
 pub const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+/// The inode number of the root directory of every procfs instance.
+pub const PROC_ROOT_INO: u64 = 1;
+pub const TMPFS_MAGIC: u64 = 0x01021994;
+pub const DEVPTS_SUPER_MAGIC: u64 = 0x1cd1;
+pub const ST_NOSUID: u64 = 2;
+pub const ST_NODEV: u64 = 4;
+pub const ST_NOEXEC: u64 = 8;
+pub const ST_NOATIME: u64 = 1024;
+pub const ST_NODIRATIME: u64 = 2048;
+pub const ST_RELATIME: u64 = 4096;
+
+// Device numbers (Documentation/admin-guide/devices.txt).
+pub const NULL_MAJOR: u32 = 1;
+pub const NULL_MINOR: u32 = 3;
+pub const PTMX_MAJOR: u32 = 5;
+pub const PTMX_MINOR: u32 = 2;
+/// Unix98 pty slaves: majors 136 to 143.
+pub const PTS_MAJOR_FIRST: u32 = 136;
+pub const PTS_MAJOR_LAST: u32 = 143;
+
+// The new mount API (fsopen, fsmount, open_tree, mount_setattr).
+pub const FSOPEN_CLOEXEC: u32 = 1;
+pub const FSCONFIG_CMD_CREATE: u32 = 6;
+pub const FSMOUNT_CLOEXEC: u32 = 1;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+pub const OPEN_TREE_CLONE: u32 = 1;
+
+// seccomp(2).
+pub const SECCOMP_SET_MODE_FILTER: u32 = 1;
+/// seccomp() returns a notify fd.
+pub const SECCOMP_FILTER_FLAG_NEW_LISTENER: u32 = 8;
+
 pub const EPERM: u16 = 1;
 pub const ENOENT: u16 = 2;
+pub const EIO: u16 = 5;
 pub const E2BIG: u16 = 7;
+pub const ENOMEM: u16 = 12;
+pub const ENOSYS: u16 = 38;
 pub const EAGAIN: u16 = 11;
 pub const EINTR: u16 = 4;
 pub const EACCES: u16 = 13;
@@ -113,9 +168,19 @@ pub const TIOCSCTTY: usize = 0x540E; // make a tty the controlling terminal
 pub const TIOCSWINSZ: usize = 0x5414; // set the window size
 pub const Winsize = extern struct { rows: u16, cols: u16, xpixel: u16 = 0, ypixel: u16 = 0 };
 
-// Unix sockets.
+// Sockets, and the interface flags of the loopback device.
 pub const AF_UNIX: u32 = 1;
+pub const AF_INET: u32 = 2;
 pub const SOCK_STREAM: u32 = 1;
+pub const SOCK_DGRAM: u32 = 2;
+pub const SIOCGIFFLAGS: usize = 0x8913;
+pub const SIOCSIFFLAGS: usize = 0x8914;
+pub const IFF_UP: u16 = 1;
+/// struct ifreq with ifr_flags, as SIOCGIFFLAGS and SIOCSIFFLAGS take it.
+pub const Ifreq = extern struct { name: [16]u8, flags: u16, pad: [22]u8 = std.mem.zeroes([22]u8) };
+comptime {
+    if (@sizeOf(Ifreq) != 40) @compileError("struct ifreq is 40 bytes on 64-bit Linux");
+}
 pub const SOL_SOCKET: i32 = 1;
 pub const SCM_RIGHTS: i32 = 1;
 pub const MSG_DONTWAIT: u32 = 0x40;
@@ -384,7 +449,7 @@ pub const Statx = extern struct {
     spare: [14]u64,
 };
 pub fn statx(dirfd: fd_t, path: [*:0]const u8, flags: u32, buf: *Statx) usize {
-    return linux.syscall5(.statx, a(dirfd), a(path), flags, 0x7ff, a(buf));
+    return linux.syscall5(.statx, a(dirfd), a(path), flags, STATX_BASIC_STATS, a(buf));
 }
 pub fn pipe2(fds: *[2]i32, flags: u32) usize {
     return linux.syscall2(.pipe2, a(fds), flags);
@@ -393,10 +458,47 @@ pub fn clone(flags: u64, pidfd_out: ?*i32) usize {
     // Fork-like: no new stack, the child resumes here on a copy of this stack.
     return linux.syscall5(.clone, flags, 0, a(pidfd_out), 0, 0);
 }
+pub const CloneEntry = *const fn (arg: usize) callconv(.c) u8;
+/// clone with a stack of the child's own (CLONE_VM children): the child runs entry(arg)
+/// on `stack_top` and exits with its result. Only the low 32 bits of flags are clone's.
+pub fn cloneOnStack(entry: CloneEntry, stack_top: usize, flags: u64, arg: usize, pidfd_out: ?*i32) usize {
+    return linux.clone(entry, stack_top, @truncate(flags), arg, pidfd_out, 0, null);
+}
+/// struct clone_args (CLONE_ARGS_SIZE_VER2).
+pub const CloneArgs = extern struct {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+};
+pub fn clone3(args: *const CloneArgs) usize {
+    return linux.syscall2(.clone3, a(args), @sizeOf(CloneArgs));
+}
 pub fn wait4(pid: pid_t, status: *i32, options: usize) usize {
     return linux.syscall4(.wait4, a(pid), a(status), options, 0);
 }
-pub fn waitidPidfd(pidfd: fd_t, info: *[128]u8, options: usize) usize {
+/// The siginfo_t waitid fills, for a child: how it ended, its pid, its status.
+pub const Siginfo = extern struct {
+    signo: i32,
+    errno: i32,
+    code: i32,
+    pad: i32,
+    pid: i32,
+    uid: u32,
+    status: i32,
+    rest: [100]u8,
+};
+comptime {
+    if (@sizeOf(Siginfo) != 128) @compileError("siginfo_t is 128 bytes");
+}
+pub fn waitidPidfd(pidfd: fd_t, info: *Siginfo, options: usize) usize {
     return linux.syscall5(.waitid, P_PIDFD, a(pidfd), a(info), options, 0);
 }
 pub fn pidfdOpen(pid: pid_t) usize {
@@ -411,14 +513,73 @@ pub fn kill(pid: pid_t, sig: u32) usize {
 pub fn epollCreate() usize {
     return linux.syscall1(.epoll_create1, O_CLOEXEC);
 }
-pub fn epollCtl(epfd: fd_t, op: u32, fd: fd_t, event: ?*linux.epoll_event) usize {
+pub const EpollEvent = linux.epoll_event;
+pub const EPOLLIN: u32 = 1;
+pub const EPOLL_CTL_ADD: u32 = 1;
+pub const EPOLL_CTL_DEL: u32 = 2;
+pub fn epollCtl(epfd: fd_t, op: u32, fd: fd_t, event: ?*EpollEvent) usize {
     return linux.syscall4(.epoll_ctl, a(epfd), op, a(fd), a(event));
 }
-pub fn epollWait(epfd: fd_t, events: []linux.epoll_event, timeout_ms: i32) usize {
+pub fn epollWait(epfd: fd_t, events: []EpollEvent, timeout_ms: i32) usize {
     return linux.syscall6(.epoll_pwait, a(epfd), a(events.ptr), events.len, a(timeout_ms), 0, 8);
 }
 pub fn getpid() pid_t {
     return @intCast(linux.syscall0(.getpid));
+}
+pub fn geteuid() u32 {
+    return @intCast(linux.syscall0(.geteuid));
+}
+pub fn schedYield() usize {
+    return linux.syscall0(.sched_yield);
+}
+pub fn mmap(len: usize, prot: usize, flags: usize) usize {
+    return linux.syscall6(.mmap, 0, len, prot, flags, a(@as(i32, -1)), 0);
+}
+pub fn munmap(mem: []u8) usize {
+    return linux.syscall2(.munmap, a(mem.ptr), mem.len);
+}
+/// The classic BPF program seccomp(SECCOMP_SET_MODE_FILTER) takes.
+pub const SockFprog = extern struct { len: u16, pad: [6]u8 = .{ 0, 0, 0, 0, 0, 0 }, filter: usize };
+pub fn seccompSetFilter(flags: u32, prog: *const SockFprog) usize {
+    return linux.syscall3(.seccomp, SECCOMP_SET_MODE_FILTER, flags, a(prog));
+}
+// bpf(2): the commands, then the program type and attach type of a cgroup device filter.
+pub const BPF_PROG_LOAD: u32 = 5;
+pub const BPF_PROG_ATTACH: u32 = 8;
+pub const BPF_PROG_DETACH: u32 = 9;
+pub const BPF_PROG_GET_FD_BY_ID: u32 = 13;
+pub const BPF_PROG_QUERY: u32 = 16;
+/// bpf(2) with `attr` as the command's union bpf_attr.
+pub fn bpf(cmd: u32, attr: []u8) usize {
+    return linux.syscall3(.bpf, cmd, a(attr.ptr), attr.len);
+}
+pub const BPF_F_ALLOW_MULTI: u32 = 2;
+pub const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
+pub const BPF_CGROUP_DEVICE: u32 = 6;
+pub fn fsopen(fstype: [*:0]const u8, flags: u32) usize {
+    return linux.syscall2(.fsopen, a(fstype), flags);
+}
+pub fn fsconfig(fs_fd: fd_t, cmd: u32) usize {
+    return linux.syscall5(.fsconfig, a(fs_fd), cmd, 0, 0, 0);
+}
+pub fn fsmount(fs_fd: fd_t, flags: u32, attrs: u64) usize {
+    return linux.syscall3(.fsmount, a(fs_fd), flags, attrs);
+}
+pub fn openTree(dirfd: fd_t, path: [*:0]const u8, flags: u32) usize {
+    return linux.syscall3(.open_tree, a(dirfd), a(path), flags);
+}
+pub const EFD_CLOEXEC: u32 = 0o2000000;
+pub const EFD_NONBLOCK: u32 = 0o4000;
+pub fn eventfd(initval: u32, flags: u32) usize {
+    return linux.syscall2(.eventfd2, initval, flags);
+}
+pub const IN_CLOEXEC: u32 = 0o2000000;
+pub const IN_NONBLOCK: u32 = 0o4000;
+pub fn inotifyInit(flags: u32) usize {
+    return linux.syscall1(.inotify_init1, flags);
+}
+pub fn inotifyAddWatch(fd: fd_t, path: [*:0]const u8, mask: u32) usize {
+    return linux.syscall3(.inotify_add_watch, a(fd), a(path), mask);
 }
 
 /// The kernel's dev_t encoding for mknod.

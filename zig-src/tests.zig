@@ -1,4 +1,4 @@
-//! Native unit tests: plan decoding and the small pure helpers.
+//! Native unit tests: plan decoding and the small pure helpers (payload readers: payload.zig).
 const std = @import("std");
 const abi = @import("abi.zig");
 const plan = @import("plan.zig");
@@ -10,6 +10,7 @@ test {
     _ = @import("mount_sources.zig");
     _ = @import("hooks.zig");
     _ = @import("proc_fs.zig");
+    _ = @import("payload.zig");
 }
 
 fn put32(list: *std.ArrayList(u8), gpa: std.mem.Allocator, v: u32) !void {
@@ -74,36 +75,95 @@ test "errnoOf" {
     try std.testing.expectEqual(@as(?u16, null), sys.errnoOf(5));
 }
 
-/// A plan of one args op ("sh") and one console_socket op with `fd`.
-fn consolePlan(gpa: std.mem.Allocator, buf: *std.ArrayList(u8), fd: i32) !void {
+/// An op code and its payload words.
+const OpWords = struct { abi.Op, []const u32 };
+
+/// The args op's payload for ["sh"].
+const sh: []const u32 = &.{ 1, 2, 0x6873 };
+
+/// A plan of `ops`.
+fn planOf(gpa: std.mem.Allocator, buf: *std.ArrayList(u8), ops: []const OpWords) !void {
     try put32(buf, gpa, abi.plan_magic);
     try put32(buf, gpa, abi.version);
     try put32(buf, gpa, 0); // total, patched below
-    try put32(buf, gpa, 2);
-    try put32(buf, gpa, @backingInt(abi.Op.args));
-    try put32(buf, gpa, 20);
-    try put32(buf, gpa, 1);
-    try putStr(buf, gpa, "sh");
-    try put32(buf, gpa, @backingInt(abi.Op.console_socket));
-    try put32(buf, gpa, 12);
-    try put32(buf, gpa, @bitCast(fd));
+    try put32(buf, gpa, @intCast(ops.len));
+    for (ops) |op| {
+        try put32(buf, gpa, @backingInt(op[0]));
+        try put32(buf, gpa, @intCast(8 + 4 * op[1].len));
+        for (op[1]) |word| try put32(buf, gpa, word);
+    }
     std.mem.writeInt(u32, buf.items[8..12], @intCast(buf.items.len), .little);
 }
 
+/// Plans built from op words and decoded, with the pointer array decode needs.
+const Fixture = struct {
+    gpa: std.mem.Allocator,
+    ptrs: []?[*:0]const u8,
+    buf: std.ArrayList(u8) = .empty,
+
+    fn init() !Fixture {
+        const gpa = std.testing.allocator;
+        return .{ .gpa = gpa, .ptrs = try gpa.alloc(?[*:0]const u8, plan.max_args + plan.max_env + 2) };
+    }
+
+    fn deinit(self: *Fixture) void {
+        self.gpa.free(self.ptrs);
+        self.buf.deinit(self.gpa);
+    }
+
+    fn decode(self: *Fixture, ops: []const OpWords, proc: *plan.Process) !void {
+        self.buf.clearRetainingCapacity();
+        try planOf(self.gpa, &self.buf, ops);
+        proc.* = .{};
+        try plan.decode(self.buf.items, proc, self.ptrs);
+    }
+};
+
 test "decode reads the console socket and its op index, and refuses a negative fd" {
-    const gpa = std.testing.allocator;
-    const ptrs = try gpa.alloc(?[*:0]const u8, plan.max_args + plan.max_env + 2);
-    defer gpa.free(ptrs);
-    var buf: std.ArrayList(u8) = .empty;
-    defer buf.deinit(gpa);
-    try consolePlan(gpa, &buf, 7);
+    var f = try Fixture.init();
+    defer f.deinit();
     var proc: plan.Process = .{};
-    try plan.decode(buf.items, &proc, ptrs);
+    try f.decode(&.{ .{ .args, sh }, .{ .console_socket, &.{7} } }, &proc);
     try std.testing.expectEqual(@as(i32, 7), proc.console.?.socket);
     try std.testing.expectEqual(@as(u32, 1), proc.console.?.op_index);
 
-    buf.clearRetainingCapacity();
-    try consolePlan(gpa, &buf, -1);
-    proc = .{};
-    try std.testing.expectError(error.BadOp, plan.decode(buf.items, &proc, ptrs));
+    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, .{ .console_socket, &.{0xffffffff} } }, &proc));
+}
+
+test "decode applies the rules across ops" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var proc: plan.Process = .{};
+    // No args op.
+    try std.testing.expectError(error.BadOp, f.decode(&.{.{ .umask, &.{0o22} }}, &proc));
+    // A size without a terminal before it; then with one.
+    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, .{ .console_size, &.{ 24, 80 } }, .{ .console_socket, &.{5} } }, &proc));
+    try f.decode(&.{ .{ .args, sh }, .{ .console_socket, &.{5} }, .{ .console_size, &.{ 24, 80 } } }, &proc);
+    try std.testing.expectEqual(@as(u16, 80), proc.console.?.cols);
+    // A mount that takes a source fd the parent never opens.
+    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, .{ .mount, &.{ 64, 4096, 0, 0, 0, 0, 2, 0x612f, 0, 0, 0, 0 } } }, &proc));
+    // A listener flag without the listener op.
+    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, .{ .seccomp, &.{ 8, 1, 6, 0x7fff0000 } } }, &proc));
+    // Two pauses for hooks.
+    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, .{ .hooks_pause, &.{ 3, 4 } }, .{ .hooks_pause, &.{ 3, 4 } } }, &proc));
+}
+
+test "decode gathers the process ops; the last of one kind wins" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var proc: plan.Process = .{};
+    try f.decode(&.{
+        .{ .args, sh },
+        .{ .user, &.{ 1000, 100, 2, 10, 20 } },
+        .{ .fds, &.{ 1, 9 } },
+        .{ .join_ns, &.{ 0x10000000, 0, 2, 0x782f } },
+        .{ .umask, &.{0o22} },
+        .{ .umask, &.{0o77} },
+    }, &proc);
+    try std.testing.expectEqual(@as(?u32, 0o77), proc.umask);
+    try std.testing.expectEqual(@as(u32, 1000), proc.user.?.uid);
+    try std.testing.expectEqualSlices(u32, &.{ 10, 20 }, proc.groups[0..proc.group_count]);
+    try std.testing.expectEqualSlices(i32, &.{9}, proc.fds[0..proc.fd_count]);
+    try std.testing.expect(proc.joins == 1 and proc.joins_user);
+    try std.testing.expect(proc.envp[0] == null);
 }

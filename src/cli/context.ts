@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Factory } from "../container/factory.ts";
+import type { Factory } from "../../mod.ts";
 import type { Logger } from "./log.ts";
 
 /** The CLI's shared state for one invocation. */

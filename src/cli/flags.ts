@@ -11,7 +11,7 @@
  * @module
  */
 
-import { ContainerError } from "../errors.ts";
+import { ContainerError } from "../../mod.ts";
 
 /** One flag's declaration. */
 export interface FlagSpec {

@@ -7,10 +7,7 @@
  * @module
  */
 
-import { createFactory } from "../container/factory.ts";
-import { OCI_SPEC_VERSION } from "../container/container.ts";
-import { ContainerError } from "../errors.ts";
-import { defaultStateRoot } from "../userns/rootless.ts";
+import { ContainerError, createFactory, defaultStateRoot, OCI_SPEC_VERSION } from "../../mod.ts";
 import { checkpoint, restore } from "./commands/checkpoint.ts";
 import { kill, pause, resume } from "./commands/control.ts";
 import { events } from "./commands/events.ts";

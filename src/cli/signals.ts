@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { ContainerProcess } from "../process/handle.ts";
-import { SIGNALS } from "../process/signals.ts";
+import type { ContainerProcess } from "../../mod.ts";
+import { SIGNALS } from "../../oci.ts";
 
 /** The signals passed on. */
 const FORWARDED: Deno.Signal[] = [

@@ -7,10 +7,8 @@
  * @module
  */
 
-import type { Container } from "../container/container.ts";
-import { ContainerError } from "../errors.ts";
-import type { ProcessOptions } from "../process/options.ts";
-import { close, readWait, recvFd, socketpair, unixConnect, writeAll } from "../syscalls.ts";
+import { type Container, ContainerError, type ProcessOptions, TerminalProxy } from "../../mod.ts";
+import { connectConsoleSocket } from "../../oci.ts";
 
 /** What a command adds to its process options, and what it does once it started. */
 export interface ConsoleSetup extends Disposable {
@@ -47,12 +45,12 @@ export function consoleFor(
     return options.terminal === false ? { ...NONE, options: { terminal: false } } : NONE;
   }
   if (socket !== undefined) {
-    const fd = unixConnect(socket);
+    const connection = connectConsoleSocket(socket);
     return {
-      options: { terminal: true, consoleSocket: fd },
+      options: { terminal: true, consoleSocket: connection.fd },
       attach() {},
       done: () => Promise.resolve(),
-      [Symbol.dispose]: () => close(fd),
+      [Symbol.dispose]: () => connection[Symbol.dispose](),
     };
   }
   if (options.detached) {
@@ -61,56 +59,5 @@ export function consoleFor(
       "cannot allocate a terminal for a detached process without --console-socket",
     );
   }
-  return proxied();
-}
-
-/** A terminal whose master comes back to us over a socket pair, proxied to our stdio. */
-function proxied(): ConsoleSetup {
-  const [mine, theirs] = socketpair();
-  let master = -1;
-  let output: Promise<void> = Promise.resolve();
-  let raw = false;
-  return {
-    options: { terminal: true, consoleSocket: theirs },
-    attach() {
-      const got = recvFd(mine);
-      if (!got) throw new ContainerError("SystemError", "the container sent no terminal");
-      master = got.fd;
-      if (Deno.stdin.isTerminal()) {
-        Deno.stdin.setRaw(true);
-        raw = true;
-      }
-      output = pump(master);
-      void feed(master);
-    },
-    async done() {
-      await output;
-      if (raw) Deno.stdin.setRaw(false);
-      raw = false;
-    },
-    [Symbol.dispose]() {
-      if (raw) Deno.stdin.setRaw(false);
-      close(mine);
-      close(theirs);
-      close(master);
-    },
-  };
-}
-
-/** Master → our stdout until the terminal closes (EIO once the last slave fd is gone). */
-async function pump(master: number): Promise<void> {
-  for (let chunks = 0; chunks < Number.MAX_SAFE_INTEGER; chunks++) {
-    const data = await readWait(master, 16384);
-    if (data === null) return;
-    await Deno.stdout.write(data);
-  }
-}
-
-/** Our stdin → master, until our stdin ends or the master is closed. */
-async function feed(master: number): Promise<void> {
-  try {
-    for await (const chunk of Deno.stdin.readable) writeAll(master, chunk);
-  } catch {
-    // The terminal went away: nothing more to feed.
-  }
+  return new TerminalProxy();
 }

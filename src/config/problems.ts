@@ -1,7 +1,8 @@
 /**
  * Small building blocks for the config validator: a list of problems, JSON path helpers and
  * `expect*` checks that either return the typed value or record a problem and return
- * `undefined`. Internal to `src/config/`.
+ * `undefined`. Internal to `src/config/` and the seccomp profile check
+ * (`src/seccomp/check_profile.ts`).
  *
  * @module
  */
@@ -40,12 +41,19 @@ export function isObject(value: unknown): value is JsonObject {
 }
 
 /**
+ * The own property `key` of `object` as it is (`null` stays `null`), or `undefined` when
+ * the object has none. Inherited properties are never read.
+ */
+export function ownField(object: JsonObject, key: string): unknown {
+  return Object.hasOwn(object, key) ? object[key] : undefined;
+}
+
+/**
  * The own property `key` of `object`, with `null` read as absent (`undefined`).
  * Inherited properties are never read.
  */
 export function field(object: JsonObject, key: string): unknown {
-  if (!Object.hasOwn(object, key)) return undefined;
-  const value = object[key];
+  const value = ownField(object, key);
   return value === null ? undefined : value;
 }
 

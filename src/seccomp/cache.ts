@@ -10,7 +10,8 @@
  * @module
  */
 
-import { compileSeccomp, type Seccomp, type SeccompTarget } from "./compile.ts";
+import type { Problems } from "../config/problems.ts";
+import { compileProfile, compileSeccomp, type Seccomp, type SeccompTarget } from "./compile.ts";
 
 /** How many compiled programs the cache keeps. */
 export const SECCOMP_CACHE_SIZE = 32;
@@ -37,21 +38,39 @@ export function seccompCacheKey(profile: Seccomp, arch: SeccompTarget): string {
   return `${arch}\n${canonical(profile)}`;
 }
 
+/** A copy of the program cached under `key`, or of what `compile` makes (then cached). */
+function cached(key: string, compile: () => Uint8Array | undefined): Uint8Array | undefined {
+  let program = cache.get(key);
+  if (program) {
+    cache.delete(key);
+  } else {
+    program = compile();
+    if (program === undefined) return undefined;
+    while (cache.size >= SECCOMP_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  }
+  cache.set(key, program);
+  return program.slice();
+}
+
 /**
  * {@linkcode compileSeccomp} with a cache: returns a fresh copy of the program compiled
  * earlier for an equal profile and architecture, else compiles and remembers it.
  */
 export function compileSeccompCached(profile: Seccomp, arch: SeccompTarget): Uint8Array {
-  const key = seccompCacheKey(profile, arch);
-  let program = cache.get(key);
-  if (program) {
-    cache.delete(key);
-  } else {
-    program = compileSeccomp(profile, arch);
-    while (cache.size >= SECCOMP_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-  }
-  cache.set(key, program);
-  return program.slice();
+  return cached(seccompCacheKey(profile, arch), () => compileSeccomp(profile, arch))!;
+}
+
+/**
+ * {@linkcode compileProfile} with the same cache: a bad profile records its
+ * problems in `problems` and gives `undefined`.
+ */
+export function compileProfileCached(
+  problems: Problems,
+  profile: unknown,
+  arch: SeccompTarget,
+): Uint8Array | undefined {
+  const key = seccompCacheKey(profile as Seccomp, arch);
+  return cached(key, () => compileProfile(problems, profile, arch));
 }
 
 /** How many programs the cache holds now (for tests). */

@@ -1,5 +1,5 @@
 /**
- * Runs as the unprivileged test user (see tests/rootless_test.ts): creates a container
+ * Runs as the unprivileged test user (see tests/kernel/rootless_test.ts): creates a container
  * with the library as that user and prints one JSON line of what it saw. Argument:
  * `{"scenario": ..., "rootfs": ..., ...}`.
  *

@@ -1,5 +1,5 @@
 /**
- * Run as a separate Deno process by seccomp_test.ts: loads a seccomp filter into itself
+ * Run as a separate Deno process by tests/kernel/seccomp_kernel_test.ts: loads a seccomp filter into itself
  * with `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &sock_fprog)` (after
  * `PR_SET_NO_NEW_PRIVS`), then makes the syscalls it is asked to through libc's
  * `syscall()` and prints one JSON line: for each call, its return value and errno.

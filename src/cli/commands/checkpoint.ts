@@ -8,10 +8,8 @@
  * @module
  */
 
-import { isAbsolute, join, resolve } from "../../path.ts";
-import type { Container } from "../../container/container.ts";
-import { ContainerError } from "../../errors.ts";
-import { readBundle } from "../bundle.ts";
+import { type Container, ContainerError } from "../../../mod.ts";
+import { isAbsolute, join, readBundle, resolve } from "../../../oci.ts";
 import type { CliContext, Command } from "../context.ts";
 import { args, bool, list, type Parsed, parseFlags, str } from "../flags.ts";
 

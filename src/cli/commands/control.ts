@@ -4,8 +4,8 @@
  * @module
  */
 
-import { ContainerError } from "../../errors.ts";
-import { signalNumber } from "../../process/signals.ts";
+import { ContainerError } from "../../../mod.ts";
+import { signalNumber } from "../../../oci.ts";
 import type { Command } from "../context.ts";
 import { args, bool, parseFlags } from "../flags.ts";
 

@@ -6,8 +6,7 @@
  * @module
  */
 
-import type { CgroupStats } from "../../cgroups/stats.ts";
-import { ContainerError } from "../../errors.ts";
+import { type CgroupStats, ContainerError } from "../../../mod.ts";
 import type { Command } from "../context.ts";
 import { args, bool, parseFlags, str } from "../flags.ts";
 

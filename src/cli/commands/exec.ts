@@ -7,11 +7,14 @@
  * @module
  */
 
-import type { Container } from "../../container/container.ts";
-import type { Capabilities, Process } from "../../config/types.ts";
-import { ContainerError } from "../../errors.ts";
-import type { ProcessOptions } from "../../process/options.ts";
-import { preservedFds, writePidFile } from "../bundle.ts";
+import {
+  type Capabilities,
+  type Container,
+  ContainerError,
+  type Process,
+  type ProcessOptions,
+} from "../../../mod.ts";
+import { preservedFds, writePidFile } from "../../../oci.ts";
 import { type CliContext, type Command, ExitCodeError } from "../context.ts";
 import { debugSpawn } from "../debug.ts";
 import { args, bool, int, list, type Parsed, parseFlags, str } from "../flags.ts";

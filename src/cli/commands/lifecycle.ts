@@ -4,12 +4,13 @@
  * @module
  */
 
-import { join, resolve } from "../../path.ts";
-import { libraryPath, loadLibrary } from "../../../ffi/library.ts";
-import { sandboxConfig } from "../../config/defaults.ts";
-import { ContainerError } from "../../errors.ts";
-import type { ContainerProcess } from "../../process/handle.ts";
-import { preservedFds, readBundle, writePidFile } from "../bundle.ts";
+import {
+  ContainerError,
+  type ContainerProcess,
+  runtimePaths,
+  sandboxConfig,
+} from "../../../mod.ts";
+import { bundlePaths, preservedFds, readBundle, writePidFile } from "../../../oci.ts";
 import type { Command } from "../context.ts";
 import { args, bool, int, type Parsed, parseFlags, str } from "../flags.ts";
 import { SignalForwarder } from "../signals.ts";
@@ -127,9 +128,9 @@ export const run: Command = async (ctx, argv) => {
  */
 function bundleOrSandbox(p: Parsed, rest: string[]): { bundle: string; config: unknown } {
   const dir = str(p, "bundle", ".")!;
-  const bundle = resolve(dir);
+  const { bundle, configPath } = bundlePaths(dir);
   try {
-    Deno.statSync(join(bundle, "config.json"));
+    Deno.statSync(configPath);
     // A bundle's run takes the id alone, as runc's.
     args(p, { exactly: 1 }, "run");
     return readBundle(dir);
@@ -137,8 +138,7 @@ function bundleOrSandbox(p: Parsed, rest: string[]): { bundle: string; config: u
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   const command = rest[0] === "--" ? rest.slice(1) : rest;
-  loadLibrary();
-  const hide = [Deno.execPath(), libraryPath()].filter((p): p is string => !!p);
+  const hide = runtimePaths();
   return { bundle, config: sandboxConfig({ args: command.length ? command : ["sh"], hide }) };
 }
 

@@ -4,8 +4,7 @@
  * @module
  */
 
-import type { OciState } from "../../container/container.ts";
-import { ContainerError } from "../../errors.ts";
+import { ContainerError, type OciState } from "../../../mod.ts";
 import type { Command } from "../context.ts";
 import { args, bool, parseFlags, str } from "../flags.ts";
 

@@ -6,11 +6,8 @@
  * @module
  */
 
-import { join } from "../../path.ts";
-import { defaultConfig } from "../../config/defaults.ts";
-import type { Spec } from "../../config/types.ts";
-import { detectCgroupMode } from "../../cgroups/mod.ts";
-import { ContainerError } from "../../errors.ts";
+import { ContainerError, defaultConfig, type Spec } from "../../../mod.ts";
+import { detectCgroupMode, join } from "../../../oci.ts";
 import type { Command } from "../context.ts";
 import { args, bool, parseFlags, str } from "../flags.ts";
 

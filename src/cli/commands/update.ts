@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { Resources } from "../../config/types.ts";
-import { ContainerError } from "../../errors.ts";
+import { ContainerError, type Resources } from "../../../mod.ts";
 import type { Command } from "../context.ts";
 import { args, type Parsed, parseFlags, str } from "../flags.ts";
 

@@ -1,0 +1,59 @@
+/**
+ * `destroy`: every process killed and waited for, the cgroups removed, the state directory
+ * renamed away and removed, then the poststop hooks. Whatever the state no longer says (a
+ * damaged file, a directory removed behind the handle) is found from what is left.
+ *
+ * @module
+ */
+
+import { ContainerError } from "../errors.ts";
+import { faultPoint } from "../fault_point.ts";
+import { isAlive } from "../state/identity.ts";
+import { isCorruptState } from "../state/parse.ts";
+import type { ContainerState } from "../state/store.ts";
+import type { ContainerCore } from "./core.ts";
+import { destroyLeftovers, signalVerified, waitGone } from "./leftovers.ts";
+import { runPoststop } from "./lifecycle_hooks.ts";
+
+/**
+ * Kills every process of the container, waits for them, removes its cgroups and its
+ * state. Idempotent. When the state is gone or unreadable, what is still known is
+ * destroyed all the same: the init and cgroups this handle last saw or the file still
+ * shows, else the cgroups at the id's default path.
+ */
+export async function destroy(core: ContainerCore): Promise<void> {
+  if (core.destroyed) return;
+  let lock: Disposable;
+  try {
+    lock = await core.store.lock(core.id);
+  } catch (e) {
+    if (!(e instanceof ContainerError && e.code === "ContainerNotFound")) throw e;
+    await destroyLeftovers(core.store, core.id, core.remnants());
+    core.ended();
+    return;
+  }
+  using _lock = lock;
+  let state: ContainerState;
+  try {
+    state = core.store.read(core.id);
+  } catch (e) {
+    const gone = e instanceof ContainerError && e.code === "ContainerNotFound";
+    if (!gone && !isCorruptState(e)) throw e;
+    await destroyLeftovers(core.store, core.id, core.remnants());
+    core.ended();
+    return;
+  }
+  core.remember(state);
+  const cgroup = core.cgroupOf(state);
+  await cgroup.killAll();
+  if (state.init && isAlive(state.init)) signalVerified(state.init, 9);
+  await waitGone(state.init);
+  faultPoint("destroy:killed");
+  for (const stream of core.streams) stream.close();
+  core.streams.clear();
+  await cgroup.remove();
+  faultPoint("destroy:cgroups");
+  core.store.remove(core.id);
+  for (const warning of await runPoststop(state)) console.warn(`cell: ${warning}`);
+  core.destroyed = true;
+}

@@ -1,0 +1,85 @@
+/**
+ * The OCI features document: what this runtime supports, so engines can ask before
+ * they use something (`runc features`).
+ *
+ * @module
+ */
+
+import { CAPABILITIES } from "../config/capabilities.ts";
+import { HOOK_KINDS } from "../config/types.ts";
+import { lsmEnabled } from "../config/validate_process.ts";
+import { OCI_SPEC_VERSION } from "../container/container.ts";
+import { mountOptionNames } from "../rootfs/mount_flags.ts";
+
+/** The `linux` part of {@linkcode Features}. */
+export interface LinuxFeatures {
+  /** The namespace types a config may ask for. */
+  namespaces: string[];
+  /** The capability names known. */
+  capabilities: string[];
+  /** Which cgroup drivers and versions work. */
+  cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean; rdma: boolean };
+  /** The seccomp actions, operators and architectures a profile may use. */
+  seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[] };
+  /** Whether AppArmor is enabled on this host. */
+  apparmor: { enabled: boolean };
+  /** Whether SELinux is enabled on this host. */
+  selinux: { enabled: boolean };
+}
+
+/** The features document, in the OCI runtime spec's shape (features.md). */
+export interface Features {
+  /** The oldest spec version accepted. */
+  ociVersionMin: string;
+  /** The newest spec version accepted. */
+  ociVersionMax: string;
+  /** The hook kinds run. */
+  hooks: string[];
+  /** The mount options understood. */
+  mountOptions: string[];
+  /** Linux specifics. */
+  linux: LinuxFeatures;
+  /** Runtime-specific facts. */
+  annotations: Record<string, string>;
+}
+
+/** The features document of this runtime on this host (LSMs are probed). */
+export function featuresDocument(): Features {
+  return {
+    ociVersionMin: "1.0.0",
+    ociVersionMax: OCI_SPEC_VERSION,
+    hooks: [...HOOK_KINDS],
+    mountOptions: mountOptionNames(),
+    linux: {
+      namespaces: ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
+      capabilities: [...CAPABILITIES],
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      seccomp: {
+        enabled: true,
+        actions: [
+          "SCMP_ACT_ALLOW",
+          "SCMP_ACT_ERRNO",
+          "SCMP_ACT_KILL",
+          "SCMP_ACT_KILL_PROCESS",
+          "SCMP_ACT_KILL_THREAD",
+          "SCMP_ACT_LOG",
+          "SCMP_ACT_TRACE",
+          "SCMP_ACT_TRAP",
+        ],
+        operators: [
+          "SCMP_CMP_EQ",
+          "SCMP_CMP_GE",
+          "SCMP_CMP_GT",
+          "SCMP_CMP_LE",
+          "SCMP_CMP_LT",
+          "SCMP_CMP_MASKED_EQ",
+          "SCMP_CMP_NE",
+        ],
+        archs: ["SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"],
+      },
+      apparmor: { enabled: lsmEnabled("AppArmor") },
+      selinux: { enabled: lsmEnabled("SELinux") },
+    },
+    annotations: { "org.opencontainers.runtime-spec.features.runtime": "cell" },
+  };
+}

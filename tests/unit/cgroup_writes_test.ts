@@ -1,0 +1,123 @@
+/**
+ * The cgroup write plans without root: `linux.resources` as the list of (file, value,
+ * field) writes on v1 and on v2, against a fake cgroup tree in a temp dir that holds only
+ * what the planners read (the parent's cpusets, which swap and huge page files exist).
+ */
+
+import assert from "node:assert/strict";
+import { ContainerError, type Resources } from "../../mod.ts";
+import { planV1 } from "../../src/cgroups/resources_v1.ts";
+import { planV2 } from "../../src/cgroups/resources_v2.ts";
+import type { CgroupWrite } from "../../src/cgroups/writes.ts";
+
+const MiB = 1024 * 1024;
+
+const RESOURCES: Resources = {
+  memory: { limit: 64 * MiB, reservation: 32 * MiB, swap: 128 * MiB },
+  cpu: { shares: 512, quota: 50000, period: 100000, cpus: "1", mems: "0" },
+  pids: { limit: 100 },
+  blockIO: { weight: 300 },
+  hugepageLimits: [{ pageSize: "2MB", limit: 4 * MiB }],
+};
+
+/** Makes `dir` with `files` in it. */
+function tree(dir: string, files: Record<string, string> = {}): void {
+  Deno.mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) Deno.writeTextFileSync(`${dir}/${name}`, text);
+}
+
+/** The writes as [file below root, value, field]. */
+function shown(writes: CgroupWrite[], root: string): [string, string, string][] {
+  return writes.map((w) => [w.file.slice(root.length), w.value, w.field]);
+}
+
+function withRoot(body: (root: string) => void): void {
+  const root = Deno.makeTempDirSync({ prefix: "cell-cgroup-plan-" });
+  try {
+    body(root);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+}
+
+/** A v1 host: one hierarchy per controller (cpu and cpuacct together), swap accounting on. */
+function v1Paths(root: string): Record<string, string> {
+  const paths: Record<string, string> = {};
+  for (const key of ["memory", "cpu,cpuacct", "cpuset", "pids", "blkio", "hugetlb"]) {
+    paths[key] = `${root}/${key}/cell/c`;
+    tree(paths[key]);
+  }
+  tree(paths.memory, { "memory.memsw.limit_in_bytes": "9223372036854771712" });
+  tree(`${root}/cpuset/cell`, { "cpuset.cpus": "0-1", "cpuset.mems": "0" });
+  tree(paths.blkio, { "blkio.weight": "500" });
+  tree(paths.hugetlb, { "hugetlb.2MB.limit_in_bytes": "0" });
+  return paths;
+}
+
+Deno.test("cgroup v1 write plan: every controller's files, values and fields, in order", () => {
+  withRoot((root) => {
+    const f = "linux.resources";
+    assert.deepEqual(shown(planV1(RESOURCES, v1Paths(root)), root), [
+      // The limit before memory+swap (memsw may never be below it).
+      ["/memory/cell/c/memory.limit_in_bytes", String(64 * MiB), `${f}.memory.limit`],
+      ["/memory/cell/c/memory.memsw.limit_in_bytes", String(128 * MiB), `${f}.memory.swap`],
+      ["/memory/cell/c/memory.soft_limit_in_bytes", String(32 * MiB), `${f}.memory.reservation`],
+      ["/cpu,cpuacct/cell/c/cpu.shares", "512", `${f}.cpu.shares`],
+      // The period before the quota, as runc writes them.
+      ["/cpu,cpuacct/cell/c/cpu.cfs_period_us", "100000", `${f}.cpu.period`],
+      ["/cpu,cpuacct/cell/c/cpu.cfs_quota_us", "50000", `${f}.cpu.quota`],
+      ["/cpuset/cell/c/cpuset.cpus", "1", `${f}.cpu.cpus`],
+      ["/cpuset/cell/c/cpuset.mems", "0", `${f}.cpu.mems`],
+      ["/pids/cell/c/pids.max", "100", `${f}.pids.limit`],
+      ["/blkio/cell/c/blkio.weight", "300", `${f}.blockIO.weight`],
+      [
+        "/hugetlb/cell/c/hugetlb.2MB.limit_in_bytes",
+        String(4 * MiB),
+        `${f}.hugepageLimits[0].limit`,
+      ],
+    ]);
+  });
+});
+
+Deno.test("cgroup v2 write plan: v1 values converted as runc converts them", () => {
+  withRoot((root) => {
+    const dir = `${root}/cell/c`;
+    tree(dir, { "hugetlb.2MB.max": "max" });
+    tree(`${root}/cell`, { "cpuset.cpus.effective": "0-1", "cpuset.mems.effective": "0" });
+    const f = "linux.resources";
+    assert.deepEqual(shown(planV2(RESOURCES, dir), root), [
+      ["/cell/c/memory.max", String(64 * MiB), `${f}.memory.limit`],
+      // v1's swap is memory+swap; v2's memory.swap.max is the swap alone.
+      ["/cell/c/memory.swap.max", String(64 * MiB), `${f}.memory.swap`],
+      ["/cell/c/memory.low", String(32 * MiB), `${f}.memory.reservation`],
+      // 1 + (512 - 2) * 9999 / 262142, rounded down.
+      ["/cell/c/cpu.weight", "20", `${f}.cpu.shares`],
+      ["/cell/c/cpu.max", "50000 100000", `${f}.cpu.quota`],
+      ["/cell/c/cpuset.cpus", "1", `${f}.cpu.cpus`],
+      ["/cell/c/cpuset.mems", "0", `${f}.cpu.mems`],
+      ["/cell/c/pids.max", "100", `${f}.pids.limit`],
+      // 1 + (300 - 10) * 9999 / 990.
+      ["/cell/c/io.weight", "default 2930", `${f}.blockIO.weight`],
+      ["/cell/c/hugetlb.2MB.max", String(4 * MiB), `${f}.hugepageLimits[0].limit`],
+    ]);
+  });
+});
+
+Deno.test("cgroup write plans refuse what the host lacks, naming the field", () => {
+  withRoot((root) => {
+    const paths = v1Paths(root);
+    const refused = (fn: () => unknown, field: RegExp) =>
+      assert.throws(fn, (e: unknown) => {
+        assert.ok(e instanceof ContainerError && e.code === "ConfigInvalid", `${e}`);
+        assert.match(e.message, field);
+        return true;
+      });
+    refused(() => planV1({ cpu: { cpus: "5" } }, paths), /cpu\.cpus: 5 not available here/);
+    refused(
+      () => planV1({ hugepageLimits: [{ pageSize: "1GB", limit: 0 }] }, paths),
+      /hugepageLimits\[0\]\.pageSize: no 1GB huge pages/,
+    );
+    Deno.removeSync(`${paths.memory}/memory.memsw.limit_in_bytes`);
+    refused(() => planV1({ memory: { limit: MiB, swap: 2 * MiB } }, paths), /memory\.swap/);
+  });
+});
