@@ -6,35 +6,10 @@
  */
 
 import assert from "node:assert/strict";
+import { type GraphModule, moduleGraph, relative, ROOT } from "../support/module_graph.ts";
 
-const ROOT = new URL("../../", import.meta.url);
 const CLI_DIR = new URL("src/cli/", ROOT).href;
 const ENTRIES = new Set([new URL("mod.ts", ROOT).href, new URL("oci.ts", ROOT).href]);
-
-interface Dependency {
-  specifier: string;
-  code?: { specifier?: string };
-  type?: { specifier?: string };
-}
-
-interface GraphModule {
-  specifier: string;
-  dependencies?: Dependency[];
-  error?: string;
-}
-
-async function moduleGraph(entry: string): Promise<GraphModule[]> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", entry],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.ok(out.success, `deno info --json ${entry} failed: ${stderr}`);
-  return JSON.parse(new TextDecoder().decode(out.stdout)).modules;
-}
 
 /** Each (importer, imported) edge whose importer is under src/cli/. */
 function cliEdges(modules: GraphModule[]): [string, string][] {
@@ -53,8 +28,6 @@ function cliEdges(modules: GraphModule[]): [string, string][] {
 function allowed(target: string): boolean {
   return target.startsWith(CLI_DIR) || ENTRIES.has(target) || target.startsWith("node:");
 }
-
-const relative = (url: string) => url.startsWith(ROOT.href) ? url.slice(ROOT.href.length) : url;
 
 Deno.test("src/cli/ imports only src/cli/, mod.ts, oci.ts and node: builtins", async () => {
   const modules = await moduleGraph("cli.ts");
