@@ -61,11 +61,16 @@ export function isHostView(spec: Spec): boolean {
   return spec.root.path === "/";
 }
 
+/** Whether a mount (not tmpcopyup, not cgroup) is planned as a bind, given its flags. */
+function isBind(m: Mount, flags: number): boolean {
+  return (flags & MS.BIND) !== 0 || m.type === "bind";
+}
+
 /** The bind sources of the spec's mounts: the planner asks which of them are files. */
 export function bindSources(spec: Spec): string[] {
   return (spec.mounts ?? []).filter((m) =>
     !m.options?.includes(TMPCOPYUP) && m.type !== "cgroup" && m.type !== "cgroup2" &&
-    ((parseMountOptions(m.options ?? []).flags & MS.BIND) !== 0 || m.type === "bind")
+    isBind(m, parseMountOptions(m.options ?? []).flags)
   ).map((m) => m.source ?? "");
 }
 
@@ -255,7 +260,7 @@ function planMount(
   const options = m.options ?? [];
   const { flags, propagation, data, attrs, recursive } = parseMountOptions(options);
   const dest = m.destination;
-  const bind = (flags & MS.BIND) !== 0 || m.type === "bind";
+  const bind = isBind(m, flags);
   let readonlyLater: { dest: string; flags: number } | undefined;
   if (m.type === "cgroup" || m.type === "cgroup2") {
     planCgroupMount(plan, m, flags, ctx);
