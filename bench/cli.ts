@@ -1,13 +1,18 @@
 /**
  * The CLIs timed as engines call them: `<runtime> --root S run --bundle B ID` for a whole
- * container, and `<runtime> --root S exec ID true` into a running one.
+ * container, and `<runtime> --root S exec ID true` into a running one. cell is timed in
+ * the form engines call (the script `deno task install` writes, which runs the bundled CLI)
+ * and as `deno run cli.ts`.
  *
  * @module
  */
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
+import { join } from "node:path";
 
-/** The command line that runs cell's CLI (what `deno task install` writes into its script). */
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+const INSTALL = new URL("../tools/install.ts", import.meta.url).pathname;
+
+/** The command line that runs cell's CLI from source: `deno run cli.ts`, no bundle. */
 export function cellCommand(): string[] {
   return [
     "env",
@@ -21,6 +26,24 @@ export function cellCommand(): string[] {
     "--no-remote",
     CLI,
   ];
+}
+
+/**
+ * Installs cell as `deno task install --prefix <prefix>` does (bundle, script, warm code
+ * cache) and returns the command line of the installed script, what engines call.
+ */
+export async function installCell(prefix: string): Promise<string[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", INSTALL, "--prefix", prefix],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `deno task install --prefix ${prefix}: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return [join(prefix, "bin/cell")];
 }
 
 /** Runs and times a command; `detached` (run -d): the container keeps stderr, so no pipe. */

@@ -1,8 +1,9 @@
 /**
  * `deno task bench`: `true` in a busybox container with pid, mount, uts, ipc, network
- * and cgroup namespaces, run by cell's library, `cell run` (the CLI), `runc run` and
- * `crun run` on the same bundle, interleaved round by round, printed side by side as
- * ratios; then `exec` latency of the three CLIs, and operations on a running container.
+ * and cgroup namespaces, run by cell's library, `cell run` (the installed script engines
+ * call, and `deno run cli.ts`), `runc run` and `crun run` on the same bundle, interleaved
+ * round by round, printed side by side as ratios; then `exec` latency of the CLIs, and
+ * operations on a running container.
  *
  * usage: sudo deno task bench [--runs N]
  *
@@ -14,7 +15,7 @@ import { parseArgs } from "node:util";
 import { createFactory } from "../mod.ts";
 import { bundle } from "../tests/support/rootfs.ts";
 import { type CellTiming, timeCell } from "./cell_run.ts";
-import { cellCommand, timeExecs, timeRun } from "./cli.ts";
+import { cellCommand, installCell, timeExecs, timeRun } from "./cli.ts";
 import { type OpsTiming, timeCellOps, timeRuncOps } from "./ops.ts";
 import { peerBundleConfig, type PeerRuntime, preparePeers, summarize, timePeer } from "./peers.ts";
 
@@ -49,31 +50,37 @@ async function main(): Promise<void> {
     }
     for (const p of peers) await timePeer(p, bundleDir, 2, dir);
 
+    // What engines call: the script `deno task install` writes (a bundled CLI, warm code cache).
+    const installed = await installCell(join(dir, "install"));
     const cliState = join(dir, "cli-state");
-    await timeRun(cellCommand(), cliState, bundleDir, "warm");
+    const srcState = join(dir, "src-state");
+    await timeRun(installed, cliState, bundleDir, "warm");
+    await timeRun(cellCommand(), srcState, bundleDir, "warm");
     const cell: CellTiming[] = [];
     const limited: CellTiming[] = [];
     const cli: number[] = [];
+    const src: number[] = [];
     const peer: Record<PeerRuntime, number[]> = { runc: [], crun: [] };
     for (let round = 0; round < runs; round++) {
       cell.push(await timeCell(factory, bundleDir));
       limited.push(await timeCell(factory, limitedDir));
-      cli.push(await timeRun(cellCommand(), cliState, bundleDir, `cli-${round}`));
+      cli.push(await timeRun(installed, cliState, bundleDir, `cli-${round}`));
+      src.push(await timeRun(cellCommand(), srcState, bundleDir, `src-${round}`));
       for (const p of peers) peer[p].push(...await timePeer(p, bundleDir, 1, dir));
     }
-    report(runs, cell, cli, peer, limited);
+    report(runs, cell, { installed: cli, source: src }, peer, limited);
 
     // Operations on a running container: the same bundle running a long sleep.
     await bundle(bundleDir, peerBundleConfig("rootfs", ["sleep", "3600"]));
     const execs: Record<string, number[]> = {};
-    for (const [name, cmd] of [["cell", cellCommand()], ["runc", ["runc"]], ["crun", ["crun"]]]) {
-      execs[name as string] = await timeExecs(
-        cmd as string[],
-        join(dir, `exec-${name}`),
-        bundleDir,
-        `exec-${name}`,
-        runs,
-      );
+    const clis: [string, string[]][] = [
+      ["cell", installed],
+      ["cell source", cellCommand()],
+      ["runc", ["runc"]],
+      ["crun", ["crun"]],
+    ];
+    for (const [i, [name, cmd]] of clis.entries()) {
+      execs[name] = await timeExecs(cmd, join(dir, `exec-${i}`), bundleDir, `exec-${i}`, runs);
     }
     reportExecs(runs, execs);
     const cellOps = await timeCellOps(factory, bundleDir, runs);
@@ -108,12 +115,20 @@ function reportOps(runs: number, cell: OpsTiming, runc: OpsTiming): void {
 function reportExecs(runs: number, execs: Record<string, number[]>): void {
   console.log(`\n\`exec true\` into a running container, ${runs} each (CLI); milliseconds\n`);
   console.log("runtime                     median     p10     p90");
+  const labels: Record<string, string> = {
+    cell: "cell exec (installed)",
+    "cell source": "cell exec (deno cli.ts)",
+  };
   for (const [name, times] of Object.entries(execs)) {
     const s = summarize(times);
-    console.log(`${`${name} exec`.padEnd(26)}${fmt(s.median)} ${fmt(s.p10)} ${fmt(s.p90)}`);
+    console.log(
+      `${(labels[name] ?? `${name} exec`).padEnd(26)}${fmt(s.median)} ${fmt(s.p10)} ${fmt(s.p90)}`,
+    );
   }
   const ratio = summarize(execs.cell).median / summarize(execs.runc).median;
   console.log(`\ncell exec / runc exec = ${ratio.toFixed(2)}x`);
+  const vsCrun = summarize(execs.cell).median / summarize(execs.crun).median;
+  console.log(`cell exec / crun exec = ${vsCrun.toFixed(2)}x`);
 }
 
 /** The config with a 64 MiB memory limit (everything else as it was). */
@@ -126,17 +141,21 @@ function withMemoryLimit(config: object): object {
 function report(
   runs: number,
   cell: CellTiming[],
-  cliTimes: number[],
+  cliTimes: { installed: number[]; source: number[] },
   peer: Record<PeerRuntime, number[]>,
   limited: CellTiming[],
 ): void {
   const total = summarize(cell.map((t) => t.total));
-  const cli = summarize(cliTimes);
+  const cli = summarize(cliTimes.installed);
   const runc = summarize(peer.runc);
   const crun = summarize(peer.crun);
   console.log(
     `\`true\` in a busybox container (pid, mount, uts, ipc, net, cgroup namespaces), ` +
       `${runs} interleaved runs each, state on tmpfs; milliseconds\n`,
+  );
+  console.log(
+    "cell run (installed): the script `deno task install` writes, as engines call it (the " +
+      "bundled CLI, warm code cache);\ncell run (deno cli.ts): `deno run cli.ts` from source\n",
   );
   console.log("runtime                     median     p10     p90");
   const row = (name: string, s: ReturnType<typeof summarize>) =>
@@ -144,7 +163,8 @@ function report(
   row("cell (library)", total);
   const withLimit = summarize(limited.map((t) => t.total));
   row("  with a memory limit", withLimit);
-  row("cell run (CLI)", cli);
+  row("cell run (installed)", cli);
+  row("cell run (deno cli.ts)", summarize(cliTimes.source));
   row("runc run", runc);
   row("crun run", crun);
   const part = (k: keyof CellTiming) => summarize(cell.map((t) => t[k])).median.toFixed(2);
