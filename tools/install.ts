@@ -41,7 +41,9 @@ async function step(what: string, args: string[], env?: Record<string, string>):
 await step("building libcell", ["run", "-A", join(repo, "tools/build.ts")]);
 
 // The manifest exists only in a published package (ffi/remote_library.ts): left outside.
+// esbuild comes from the npm registry into the fixed cache (HOME may be unset).
 Deno.mkdirSync(dirname(bundled), { recursive: true });
+Deno.mkdirSync(cache, { recursive: true });
 await step("bundling cli.ts", [
   "bundle",
   "--quiet",
@@ -55,7 +57,7 @@ await step("bundling cli.ts", [
   "--output",
   `${bundled}.tmp`,
   join(repo, "cli.ts"),
-], { DENO_NO_UPDATE_CHECK: "1" });
+], { DENO_DIR: cache, DENO_NO_UPDATE_CHECK: "1" });
 Deno.renameSync(`${bundled}.tmp`, bundled);
 
 // The checkout's commit, for `cell --version` (runc prints its commit too).
@@ -72,7 +74,6 @@ const script = `#!/bin/sh
 CELL_ARGV0="$0" CELL_COMMIT=${commit} CELL_LIB=\${CELL_LIB:-${library}} DENO_DIR=\${DENO_DIR:-${cache}} DENO_NO_UPDATE_CHECK=1 exec ${deno} run --allow-all --no-lock --no-config --no-npm --no-remote --v8-flags=${V8_FLAGS} ${bundled} "$@"
 `;
 Deno.mkdirSync(bin, { recursive: true });
-Deno.mkdirSync(cache, { recursive: true });
 const target = join(bin, "cell");
 Deno.writeTextFileSync(`${target}.tmp`, script, { mode: 0o755 });
 Deno.chmodSync(`${target}.tmp`, 0o755);
