@@ -1,14 +1,14 @@
 /**
  * Real engines driving cell: podman (with conmon) and containerd (with its runc shim),
  * each with private configuration and state in a temporary directory, and torn down
- * after. They call cell through a small script, as they would call runc.
+ * after. They call cell through the script `deno task install` writes, as they would call runc.
  *
  * @module
  */
 
 import { busyboxRootfs } from "./rootfs.ts";
 
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+const INSTALL = new URL("../../tools/install.ts", import.meta.url).pathname;
 
 /** What one command printed and returned. */
 export interface Run {
@@ -65,18 +65,15 @@ export function requirePrograms(names: string[]): void {
   }
 }
 
-/** A temp dir with the `cell` script engines call, and a busybox rootfs tarball. */
+/**
+ * A temp dir with the `cell` engines call (installed there by `deno task install --prefix`:
+ * the bundled CLI behind a script that needs no PATH or HOME), and a busybox rootfs tarball.
+ */
 export async function workspace(): Promise<{ dir: string; cell: string; rootfsTar: string }> {
   const dir = await Deno.makeTempDir({ prefix: "cell-engines-" });
-  const cell = `${dir}/cell`;
-  // Engines run some commands with no PATH or HOME: name deno by path, fix its cache.
-  const cache = `${dir}/deno-cache`;
-  Deno.writeTextFileSync(
-    cell,
-    `#!/bin/sh\nDENO_DIR=${cache} exec ${Deno.execPath()} run -A --no-lock --no-config ${CLI} "$@"\n`,
-    { mode: 0o755 },
-  );
-  Deno.chmodSync(cell, 0o755);
+  const install = await sh(Deno.execPath(), ["run", "-A", INSTALL, "--prefix", `${dir}/prefix`]);
+  if (install.code !== 0) throw new Error(`deno task install: ${install.stderr}`);
+  const cell = `${dir}/prefix/bin/cell`;
   const rootfs = await busyboxRootfs(`${dir}/rootfs`);
   const rootfsTar = `${dir}/rootfs.tar`;
   const tar = await sh("tar", ["-C", rootfs, "-cf", rootfsTar, "."]);
