@@ -72,19 +72,35 @@ export function timeRun(
   return run([...cmd, "--root", stateRoot, "run", "--bundle", bundleDir, id], `${cmd[0]} run`);
 }
 
-/** `runs` execs of `true` into one detached container of the bundle (which must sleep). */
+/** What {@linkcode timeExecs} measured on one running container. */
+export interface RunningTimes {
+  /** `exec ID true`, each. */
+  exec: number[];
+  /** `state ID`, each. */
+  state: number[];
+}
+
+/**
+ * `runs` execs of `true` into one detached container of the bundle (which must sleep), then
+ * `runs` reads of its state (`state ID`, what engines ask after every call).
+ */
 export async function timeExecs(
   cmd: string[],
   stateRoot: string,
   bundleDir: string,
   id: string,
   runs: number,
-): Promise<number[]> {
+): Promise<RunningTimes> {
   await run([...cmd, "--root", stateRoot, "run", "-d", "--bundle", bundleDir, id], "run -d", true);
   try {
-    const times: number[] = [];
+    const times: RunningTimes = { exec: [], state: [] };
     for (let i = 0; i < runs; i++) {
-      times.push(await run([...cmd, "--root", stateRoot, "exec", id, "true"], `${cmd[0]} exec`));
+      times.exec.push(
+        await run([...cmd, "--root", stateRoot, "exec", id, "true"], `${cmd[0]} exec`),
+      );
+    }
+    for (let i = 0; i < runs; i++) {
+      times.state.push(await run([...cmd, "--root", stateRoot, "state", id], `${cmd[0]} state`));
     }
     return times;
   } finally {

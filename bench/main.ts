@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     // Operations on a running container: the same bundle running a long sleep.
     await bundle(bundleDir, peerBundleConfig("rootfs", ["sleep", "3600"]));
     const execs: Record<string, number[]> = {};
+    const states: Record<string, number[]> = {};
     const clis: [string, string[]][] = [
       ["cell", installed],
       ["cell source", cellCommand()],
@@ -80,9 +81,12 @@ async function main(): Promise<void> {
       ["crun", ["crun"]],
     ];
     for (const [i, [name, cmd]] of clis.entries()) {
-      execs[name] = await timeExecs(cmd, join(dir, `exec-${i}`), bundleDir, `exec-${i}`, runs);
+      const times = await timeExecs(cmd, join(dir, `exec-${i}`), bundleDir, `exec-${i}`, runs);
+      execs[name] = times.exec;
+      states[name] = times.state;
     }
-    reportExecs(runs, execs);
+    reportCli(runs, "exec", "`exec true` into a running container", execs);
+    reportCli(runs, "state", "`state` of a running container", states);
     const cellOps = await timeCellOps(factory, bundleDir, runs);
     const runcOps = await timeRuncOps(bundleDir, dir, runs);
     reportOps(runs, cellOps, runcOps);
@@ -112,23 +116,32 @@ function reportOps(runs: number, cell: OpsTiming, runc: OpsTiming): void {
   row("stats (events --stats)", cell.stats.median, runc.stats.median);
 }
 
-function reportExecs(runs: number, execs: Record<string, number[]>): void {
-  console.log(`\n\`exec true\` into a running container, ${runs} each (CLI); milliseconds\n`);
+/** One CLI verb's medians for every runtime, and cell's (installed) ratios to runc and crun. */
+function reportCli(
+  runs: number,
+  verb: string,
+  what: string,
+  times: Record<string, number[]>,
+): void {
+  console.log(`\n${what}, ${runs} each (CLI); milliseconds\n`);
   console.log("runtime                     median     p10     p90");
   const labels: Record<string, string> = {
-    cell: "cell exec (installed)",
-    "cell source": "cell exec (deno cli.ts)",
+    cell: `cell ${verb} (installed)`,
+    "cell source": `cell ${verb} (deno cli.ts)`,
   };
-  for (const [name, times] of Object.entries(execs)) {
-    const s = summarize(times);
+  for (const [name, all] of Object.entries(times)) {
+    const s = summarize(all);
     console.log(
-      `${(labels[name] ?? `${name} exec`).padEnd(26)}${fmt(s.median)} ${fmt(s.p10)} ${fmt(s.p90)}`,
+      `${(labels[name] ?? `${name} ${verb}`).padEnd(26)}${fmt(s.median)} ${fmt(s.p10)} ${
+        fmt(s.p90)
+      }`,
     );
   }
-  const ratio = summarize(execs.cell).median / summarize(execs.runc).median;
-  console.log(`\ncell exec / runc exec = ${ratio.toFixed(2)}x`);
-  const vsCrun = summarize(execs.cell).median / summarize(execs.crun).median;
-  console.log(`cell exec / crun exec = ${vsCrun.toFixed(2)}x`);
+  const cell = summarize(times.cell).median;
+  console.log(
+    `\ncell ${verb} / runc ${verb} = ${(cell / summarize(times.runc).median).toFixed(2)}x`,
+  );
+  console.log(`cell ${verb} / crun ${verb} = ${(cell / summarize(times.crun).median).toFixed(2)}x`);
 }
 
 /** The config with a 64 MiB memory limit (everything else as it was). */
