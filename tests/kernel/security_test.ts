@@ -636,7 +636,8 @@ Deno.test("a capability the runtime lacks is named when the process cannot get i
     for (const set of ["bounding", "effective", "permitted"]) {
       config.process.capabilities[set].push("CAP_SYS_MODULE");
     }
-    const box = await createFactory({ root: await Deno.makeTempDir() }).create("caps-" + Deno.pid, config);
+    const root = await Deno.makeTempDir({ prefix: "cell-caps-" });
+    const box = await createFactory({ root }).create("caps-" + Deno.pid, config);
     try {
       await box.start({ stdin: "null" });
       console.log("started");
@@ -644,6 +645,7 @@ Deno.test("a capability the runtime lacks is named when the process cannot get i
       console.log(e.message);
     } finally {
       await box.destroy();
+      await Deno.remove(root, { recursive: true });
     }`;
   const out = await new Deno.Command("setpriv", {
     args: ["--bounding-set", "-sys_module", "--", Deno.execPath(), "eval", script, await rootfs()],
