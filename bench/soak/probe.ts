@@ -30,20 +30,6 @@ export interface Sample {
   processes: number;
 }
 
-/** The counter names, in report order. */
-export const COUNTERS = [
-  "fds",
-  "threads",
-  "rssKiB",
-  "heapKiB",
-  "mounts",
-  "cgroups",
-  "state",
-  "processes",
-  "hostMounts",
-  "hostCgroups",
-] as const satisfies ReadonlyArray<keyof Sample>;
-
 /** Where the soak's own things are, so that they can be told from other processes' things. */
 export interface Scope {
   /** The soak's scratch directory (rootfs, bundles, state roots are below it). */

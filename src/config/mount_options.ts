@@ -6,22 +6,11 @@
  * @module
  */
 
-/** Option names that map to mount flags or propagation modes rather than filesystem data. */
-export const MOUNT_FLAGS: ReadonlySet<string> = new Set([
-  "ro",
-  "rw",
-  "nosuid",
-  "suid",
-  "nodev",
-  "dev",
-  "noexec",
-  "exec",
-  "sync",
-  "async",
-  "dirsync",
-  "remount",
-  "mand",
-  "nomand",
+/** Per-mount attributes: each a flag of one mount, not of its filesystem. */
+const PER_MOUNT = ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec"];
+
+/** Access-time attributes (per mount too). */
+const ATIME = [
   "atime",
   "noatime",
   "diratime",
@@ -30,8 +19,10 @@ export const MOUNT_FLAGS: ReadonlySet<string> = new Set([
   "norelatime",
   "strictatime",
   "nostrictatime",
-  "bind",
-  "rbind",
+];
+
+/** Propagation options, which any mount takes. */
+const PROPAGATION = [
   "private",
   "rprivate",
   "shared",
@@ -40,6 +31,24 @@ export const MOUNT_FLAGS: ReadonlySet<string> = new Set([
   "rslave",
   "unbindable",
   "runbindable",
+];
+
+/** The recursive attributes of runtime-spec: `rro`, `rnosuid`, ..., `rnosymfollow`. */
+const RECURSIVE = [...PER_MOUNT, ...ATIME, "nosymfollow", "symfollow"].map((name) => `r${name}`);
+
+/** Option names that map to mount flags or propagation modes rather than filesystem data. */
+export const MOUNT_FLAGS: ReadonlySet<string> = new Set([
+  ...PER_MOUNT,
+  "sync",
+  "async",
+  "dirsync",
+  "remount",
+  "mand",
+  "nomand",
+  ...ATIME,
+  "bind",
+  "rbind",
+  ...PROPAGATION,
   "nosymfollow",
   "symfollow",
   "lazytime",
@@ -51,28 +60,8 @@ export const MOUNT_FLAGS: ReadonlySet<string> = new Set([
   "silent",
   "loud",
   "defaults",
-  ...recursive(),
+  ...RECURSIVE,
 ]);
-
-/** The recursive attributes of runtime-spec: `rro`, `rnosuid`, ..., `rnosymfollow`. */
-function recursive(): string[] {
-  const perMount = ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec"];
-  const atime = ["noatime", "atime", "relatime", "norelatime", "strictatime", "nostrictatime"];
-  const more = ["nodiratime", "diratime", "nosymfollow", "symfollow"];
-  return [...perMount, ...atime, ...more].map((name) => `r${name}`);
-}
-
-/** Propagation options, which any mount takes. */
-const PROPAGATION_OPTIONS = [
-  "private",
-  "rprivate",
-  "shared",
-  "rshared",
-  "slave",
-  "rslave",
-  "unbindable",
-  "runbindable",
-];
 
 /**
  * The options a bind mount takes: it gets no filesystem data and no superblock flags
@@ -80,29 +69,15 @@ const PROPAGATION_OPTIONS = [
  * ignored by the kernel and is refused instead.
  */
 export const BIND_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
-  "ro",
-  "rw",
-  "nosuid",
-  "suid",
-  "nodev",
-  "dev",
-  "noexec",
-  "exec",
-  "atime",
-  "noatime",
-  "diratime",
-  "nodiratime",
-  "relatime",
-  "norelatime",
-  "strictatime",
-  "nostrictatime",
+  ...PER_MOUNT,
+  ...ATIME,
   "nosymfollow",
   "symfollow",
   "bind",
   "rbind",
   "defaults",
-  ...PROPAGATION_OPTIONS,
-  ...recursive(),
+  ...PROPAGATION,
+  ...RECURSIVE,
 ]);
 
 /**
@@ -110,18 +85,11 @@ export const BIND_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
  * container's cgroup) with these flags only.
  */
 export const CGROUP_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
-  "ro",
-  "rw",
-  "nosuid",
-  "suid",
-  "nodev",
-  "dev",
-  "noexec",
-  "exec",
+  ...PER_MOUNT,
   "relatime",
   "defaults",
-  ...PROPAGATION_OPTIONS,
-  ...recursive(),
+  ...PROPAGATION,
+  ...RECURSIVE,
 ]);
 
 /** Option names of the spec that cell rejects because it does not implement them yet. */
