@@ -61,8 +61,7 @@ fn openPtmx(ctx: *Context, path: [*:0]const u8) usize {
     const fd: sys.fd_t = @intCast(rc);
     defer _ = sys.close(fd);
     var st: sys.Statx = undefined;
-    if (sys.errnoOf(sys.statx(fd, "", sys.AT_EMPTY_PATH, &st)) != null or
-        st.mode & sys.S_IFMT != sys.S_IFCHR or st.rdev_major != sys.PTMX_MAJOR or st.rdev_minor != sys.PTMX_MINOR)
+    if (sys.errnoOf(sys.statx(fd, "", sys.AT_EMPTY_PATH, &st)) != null or !sys.isCharDev(&st, sys.PTMX_MAJOR, sys.PTMX_MINOR))
         return @bitCast(-@as(isize, sys.ENOTTY));
     return proc_fs.reopen(ctx, fd, sys.O_RDWR | sys.O_NOCTTY);
 }

@@ -85,11 +85,7 @@ pub fn run(hook: *const payload.Hook, host_pid: i32, cwd_fd: sys.fd_t) Outcome {
 }
 
 fn list(strings: payload.StrList, buf: []?[*:0]const u8) [*:null]?[*:0]const u8 {
-    std.debug.assert(strings.count < buf.len);
-    var it = strings.iterator();
-    var n: usize = 0;
-    while (it.next()) |s| : (n += 1) buf[n] = s.ptr;
-    buf[n] = null;
+    _ = strings.fillPointers(buf);
     return @ptrCast(buf.ptr);
 }
 

@@ -91,17 +91,20 @@ pub fn mknod(ctx: *const Context, op: payload.Mknod) void {
     defer _ = sys.close(parent.fd);
     const dev = sys.makedev(major, minor);
     var rc = sys.mknodat(parent.fd, parent.name, mode, dev);
-    if (sys.errnoOf(rc) == sys.EEXIST and !isNode(parent, mode, major, minor)) {
+    // The node asked for is there already: nothing to make.
+    var present = false;
+    if (sys.errnoOf(rc) == sys.EEXIST) {
+        present = isNode(parent, mode, major, minor);
         // The image has something else there, such as a symlink to a host path or a
         // procfs file (crun's and runc's /dev symlink advisories): replace it, never
         // follow it. A directory stays, and fails below.
-        if (sys.errnoOf(sys.unlinkat(parent.fd, parent.name, 0)) == null) {
+        if (!present and sys.errnoOf(sys.unlinkat(parent.fd, parent.name, 0)) == null) {
             rc = sys.mknodat(parent.fd, parent.name, mode, dev);
         }
     }
-    if (sys.errnoOf(rc)) |e| {
+    if (!present) if (sys.errnoOf(rc)) |e| {
         if (e != sys.EEXIST or !isNode(parent, mode, major, minor)) ctx.fail("mknod", e, path);
-    }
+    };
     _ = ctx.check(sys.fchownat(parent.fd, parent.name, op.uid, op.gid, sys.AT_SYMLINK_NOFOLLOW), "chown", path);
 }
 
@@ -251,7 +254,7 @@ fn nullDevice(ctx: *Context) sys.fd_t {
     const fd: sys.fd_t = @intCast(ctx.check(resolve.noSymlinks("/dev/null"), "open", "/dev/null"));
     var st: sys.Statx = undefined;
     _ = ctx.check(sys.statx(fd, "", sys.AT_EMPTY_PATH, &st), "statx", "/dev/null");
-    if (st.mode & sys.S_IFMT != sys.S_IFCHR or st.rdev_major != sys.NULL_MAJOR or st.rdev_minor != sys.NULL_MINOR)
+    if (!sys.isCharDev(&st, sys.NULL_MAJOR, sys.NULL_MINOR))
         ctx.fail("statx", sys.EINVAL, "/dev/null is not the null device");
     ctx.null_fd = fd;
     return fd;

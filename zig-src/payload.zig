@@ -42,6 +42,17 @@ pub const StrList = struct {
     pub fn iterator(self: StrList) StrIterator {
         return .{ .r = .{ .bytes = self.bytes }, .left = self.count };
     }
+
+    /// The strings as NUL-terminated pointers in `ptrs`, then a null (execve's argv and
+    /// envp shape); returns how many strings.
+    pub fn fillPointers(self: StrList, ptrs: []?[*:0]const u8) usize {
+        std.debug.assert(self.count < ptrs.len);
+        var it = self.iterator();
+        var n: usize = 0;
+        while (it.next()) |s| : (n += 1) ptrs[n] = s.ptr;
+        ptrs[n] = null;
+        return n;
+    }
 };
 
 pub const StrIterator = struct {

@@ -125,11 +125,11 @@ fn take(out: *Process, seen: *Seen, ptrs: []?[*:0]const u8, index: u32, op: payl
         },
         .exec_fifo => out.exec_fifo = true,
         .args => |list| {
-            out.argc = fillPointers(ptrs[0..env_start], list);
+            out.argc = list.fillPointers(ptrs[0..env_start]);
             seen.have_args = true;
         },
         .env => |list| {
-            _ = fillPointers(ptrs[env_start..], list);
+            _ = list.fillPointers(ptrs[env_start..]);
             out.path_env = pathOf(list);
         },
         .cwd => |cwd| out.cwd = cwd.ptr,
@@ -210,16 +210,6 @@ fn checkAcross(out: *const Process, seen: Seen) Error!void {
     // A notify listener goes to the agent: both or neither.
     const new_listener = if (out.seccomp) |s| s.flags & sys.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 else false;
     if (new_listener != (out.listener != null)) return error.BadOp;
-}
-
-/// The list's strings as NUL-terminated pointers, then a null; returns how many.
-fn fillPointers(ptrs: []?[*:0]const u8, list: payload.StrList) usize {
-    std.debug.assert(list.count < ptrs.len);
-    var it = list.iterator();
-    var n: usize = 0;
-    while (it.next()) |s| : (n += 1) ptrs[n] = s.ptr;
-    ptrs[n] = null;
-    return n;
 }
 
 /// The value of the env's PATH, the last one if it has several.

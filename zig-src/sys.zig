@@ -448,6 +448,11 @@ pub const Statx = extern struct {
     dev_minor: u32,
     spare: [14]u64,
 };
+/// Whether a statx result is the character device major:minor.
+pub fn isCharDev(st: *const Statx, major: u32, minor: u32) bool {
+    return st.mode & S_IFMT == S_IFCHR and st.rdev_major == major and st.rdev_minor == minor;
+}
+
 pub fn statx(dirfd: fd_t, path: [*:0]const u8, flags: u32, buf: *Statx) usize {
     return linux.syscall5(.statx, a(dirfd), a(path), flags, STATX_BASIC_STATS, a(buf));
 }
@@ -585,16 +590,6 @@ pub fn inotifyAddWatch(fd: fd_t, path: [*:0]const u8, mask: u32) usize {
 /// The kernel's dev_t encoding for mknod.
 pub fn makedev(major: u32, minor: u32) u32 {
     return (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~@as(u32, 0xff)) << 12);
-}
-
-/// Writes "/proc/self/fd/<fd>" with a NUL into buf; the mount target for an fd.
-pub fn fdPath(buf: *[32]u8, fd: fd_t) [*:0]const u8 {
-    std.debug.assert(fd >= 0);
-    const prefix = "/proc/self/fd/";
-    @memcpy(buf[0..prefix.len], prefix);
-    const len = prefix.len + formatDecimal(buf[prefix.len..], @intCast(fd));
-    buf[len] = 0;
-    return buf[0..len :0];
 }
 
 /// Writes n in decimal into out; returns the number of digits. No allocation.

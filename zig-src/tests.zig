@@ -63,9 +63,7 @@ test "decode reads args and env and rejects a truncated plan" {
     try std.testing.expectError(error.Truncated, plan.decode(buf.items[0 .. buf.items.len - 4], &proc, ptrs));
 }
 
-test "fdPath and makedev" {
-    var buf: [32]u8 = undefined;
-    try std.testing.expectEqualStrings("/proc/self/fd/17", std.mem.span(sys.fdPath(&buf, 17)));
+test "makedev" {
     try std.testing.expectEqual(@as(u32, 0x103), sys.makedev(1, 3));
     try std.testing.expectEqual(@as(u32, 0x88), sys.makedev(0, 0x88));
 }
