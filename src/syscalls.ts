@@ -58,14 +58,6 @@ export function open(path: string, flags: number, mode = 0): number {
   return check(lib().cell_open(cstr(path), flags, mode), "open", path);
 }
 
-/** Whether a path exists (an O_PATH open, no exception when it does not). */
-export function pathExists(path: string): boolean {
-  const fd = lib().cell_open(cstr(path), O.PATH, 0);
-  if (fd < 0) return false;
-  lib().cell_close(fd);
-  return true;
-}
-
 /** Closes an fd, ignoring errors (there is nothing to do about them). */
 export function close(fd: number): void {
   if (fd >= 0) lib().cell_close(fd);

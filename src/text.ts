@@ -17,15 +17,6 @@ export function clip(text: string, max = SHOWN_CHARS): string {
   return `${text.slice(0, max)}… (${text.length} characters)`;
 }
 
-/** A value as JSON (a string in quotes), cut to `max` characters of its text. */
-export function quote(value: unknown, max = SHOWN_CHARS): string {
-  if (typeof value === "string" && value.length > max) {
-    return `${JSON.stringify(value.slice(0, max))}… (${value.length} characters)`;
-  }
-  const text = JSON.stringify(value) ?? String(value);
-  return clip(text, max);
-}
-
 /**
  * Every line longer than `max` loses its middle (head and tail stay, so the words after an
  * echoed value still read), so no message is ever huge whatever a call site echoed.

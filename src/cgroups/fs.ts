@@ -50,7 +50,7 @@ export function mkdirTracked(dir: string, stopAt: string): string[] {
       else if (at === dir.length) {
         // A leftover with nobody in it (an engine's crashed run) is taken over, as runc
         // does; one with processes or child cgroups belongs to someone.
-        if (readPids(`${path}/cgroup.procs`).length > 0 || hasChildCgroups(path)) {
+        if (leafInUse(path)) {
           const message = `cgroup ${path} already exists: another container uses it`;
           throw new ContainerError("IdInUse", message, { path });
         }
@@ -88,6 +88,11 @@ export async function removeDirs(dirs: readonly string[]): Promise<void> {
       delay = Math.min(delay * 2, 50);
     }
   }
+}
+
+/** Whether a cgroup has processes or child cgroups: then it belongs to someone. */
+export function leafInUse(dir: string): boolean {
+  return readPids(`${dir}/cgroup.procs`).length > 0 || hasChildCgroups(dir);
 }
 
 function hasChildCgroups(dir: string): boolean {

@@ -8,8 +8,8 @@
  */
 
 import { ContainerError } from "../errors.ts";
-import { pathExists } from "../syscalls.ts";
-import { readPids } from "./fs.ts";
+import { leafInUse } from "./fs.ts";
+import { present } from "./host.ts";
 import type { CgroupState } from "./manager.ts";
 
 /**
@@ -28,10 +28,10 @@ export function intendedDirs(state: CgroupState): string[] {
     let missing = false;
     for (const part of parts) {
       at = `${at}/${part}`;
-      missing ||= !pathExists(at);
+      missing ||= !present(at);
       if (missing || at === leaf) dirs.push(at);
     }
-    if (!missing && inUse(leaf)) {
+    if (!missing && leafInUse(leaf)) {
       throw new ContainerError(
         "IdInUse",
         `cgroup ${leaf} already exists: another container uses it`,
@@ -44,22 +44,12 @@ export function intendedDirs(state: CgroupState): string[] {
   return dirs;
 }
 
-function inUse(dir: string): boolean {
-  if (readPids(`${dir}/cgroup.procs`).length > 0) return true;
-  try {
-    for (const entry of Deno.readDirSync(dir)) if (entry.isDirectory) return true;
-  } catch {
-    // gone meanwhile
-  }
-  return false;
-}
-
 /**
  * The cgroup a container with no readable state would have had at the default path
  * (`/cell/<id>` under every hierarchy), with the leaves that exist counted as its own: what
  * `destroy` can find from the id alone.
  */
 export function defaultCgroupLeftovers(state: CgroupState): CgroupState {
-  const created = Object.values(state.paths).filter(pathExists);
+  const created = Object.values(state.paths).filter(present);
   return { ...state, created };
 }

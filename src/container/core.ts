@@ -80,7 +80,7 @@ export class ContainerCore {
     const state = this.state();
     const phase = this.phaseOf(state);
     check(this.id, verb, phase);
-    return this.entry(state as ContainerState, phase);
+    return this.#entry(state as ContainerState, phase);
   }
 
   /**
@@ -94,7 +94,7 @@ export class ContainerCore {
   }
 
   /** An entry for a state already read (the phase derived by the caller). */
-  entry(state: ContainerState, phase: Phase): Entry {
+  #entry(state: ContainerState, phase: Phase): Entry {
     return {
       state,
       phase,
@@ -151,7 +151,10 @@ export class ContainerCore {
 
   /** The cgroup as the state on disk says now (another process may have started us). */
   cgroupOf(state: ContainerState): CgroupManager {
-    const init = state.init && isAlive(state.init) ? state.init.pid : null;
+    // Only a container without a cgroup finds its processes through the init.
+    const init = state.cgroup.mode === "none" && state.init && isAlive(state.init)
+      ? state.init.pid
+      : null;
     return restoreCgroupManager(state.cgroup, state.config.linux?.resources, init);
   }
 

@@ -9,7 +9,7 @@
 import { ContainerError } from "../errors.ts";
 import { faultPoint } from "../fault_point.ts";
 import { isAlive } from "../state/identity.ts";
-import { isCorruptState } from "../state/parse.ts";
+import { isUnloadable } from "../state/parse.ts";
 import type { ContainerState } from "../state/store.ts";
 import type { ContainerCore } from "./core.ts";
 import { destroyLeftovers, signalVerified, waitGone } from "./leftovers.ts";
@@ -37,8 +37,7 @@ export async function destroy(core: ContainerCore): Promise<void> {
   try {
     state = core.store.read(core.id);
   } catch (e) {
-    const gone = e instanceof ContainerError && e.code === "ContainerNotFound";
-    if (!gone && !isCorruptState(e)) throw e;
+    if (!isUnloadable(e)) throw e;
     await destroyLeftovers(core.store, core.id, core.remnants());
     core.ended();
     return;

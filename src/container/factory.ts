@@ -12,8 +12,8 @@ import { ContainerError } from "../errors.ts";
 import { checkId, type ContainerState, StateStore } from "../state/store.ts";
 import { checkRootless, defaultStateRoot } from "../userns/rootless.ts";
 import { Container } from "./container.ts";
-import { destroyUnloadable } from "./leftovers.ts";
-import { isCorruptState } from "../state/parse.ts";
+import { defaultCgroupPath, destroyUnloadable } from "./leftovers.ts";
+import { isUnloadable } from "../state/parse.ts";
 
 /** Options of {@linkcode createFactory}. */
 export interface FactoryOptions {
@@ -109,8 +109,7 @@ export class Factory {
       try {
         container = await this.load(id);
       } catch (e) {
-        const gone = e instanceof ContainerError && e.code === "ContainerNotFound";
-        if (!gone && !isCorruptState(e)) throw e;
+        if (!isUnloadable(e)) throw e;
         if (await destroyUnloadable(this.#store, id)) return;
         continue;
       }
@@ -158,6 +157,6 @@ function checkRootfs(path: string): void {
 /** The OCI cgroupsPath made absolute; default /cell/<id>. */
 function cgroupPath(spec: Spec, id: string): string {
   const path = spec.linux?.cgroupsPath;
-  if (!path) return `/cell/${id}`;
+  if (!path) return defaultCgroupPath(id);
   return path.startsWith("/") ? path : `/${path}`;
 }

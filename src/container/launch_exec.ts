@@ -50,9 +50,10 @@ function execWith(
   agent: SeccompAgent | undefined,
 ): Promise<ContainerProcess> {
   const dirs = options.subCgroups ? subCgroupDirs(state.cgroup, options.subCgroups) : undefined;
+  const cgroup = core.cgroupOf(state);
   const cgroupProcs = dirs
     ? Object.values(dirs).map((dir) => `${dir}/cgroup.procs`)
-    : core.cgroupOf(state).procsFiles();
+    : cgroup.procsFiles();
   const v2Dir = dirs ? dirs.unified : state.cgroup.paths.unified;
   return launch(core.config, proc, options, {
     spawned: "exec:spawned",
@@ -66,7 +67,7 @@ function execWith(
         extraFds: options.extraFds ?? [],
         cgroupProcs,
         cloneIntoCgroup: state.cgroup.mode === "v2" ? v2Dir : undefined,
-        ownMemory: core.cgroupOf(state).preExecMemory({ join: true }) === "own",
+        ownMemory: cgroup.preExecMemory({ join: true }) === "own",
         seccompListener: agent,
       }, gatherHostFacts(core.config, {})),
   });

@@ -11,7 +11,7 @@ import { cgroupManager, restoreCgroupManager } from "../cgroups/mod.ts";
 import { defaultCgroupLeftovers } from "../cgroups/intent.ts";
 import type { CgroupState } from "../cgroups/manager.ts";
 import { isAlive, type ProcessIdentity } from "../state/identity.ts";
-import { isCorruptState, type Remnants } from "../state/parse.ts";
+import { isUnloadable, type Remnants } from "../state/parse.ts";
 import { ContainerError } from "../errors.ts";
 import type { StateStore } from "../state/store.ts";
 import { close, pidfdOpen, pidfdSignal } from "../syscalls.ts";
@@ -93,8 +93,7 @@ export async function destroyUnloadable(store: StateStore, id: string): Promise<
       store.read(id);
       return false;
     } catch (e) {
-      const gone = e instanceof ContainerError && e.code === "ContainerNotFound";
-      if (!gone && !isCorruptState(e)) throw e;
+      if (!isUnloadable(e)) throw e;
     }
   }
   await destroyLeftovers(store, id);

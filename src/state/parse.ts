@@ -61,6 +61,15 @@ export function isCorruptState(error: unknown): boolean {
   return error instanceof ContainerError && corruptErrors.has(error);
 }
 
+/**
+ * Whether a load failed because there is no state to load (none, or a corrupt one): what
+ * is left of the container is then destroyed from its remnants.
+ */
+export function isUnloadable(error: unknown): boolean {
+  const gone = error instanceof ContainerError && error.code === "ContainerNotFound";
+  return gone || isCorruptState(error);
+}
+
 /** Parses and checks a state file's text; a corrupt one throws {@linkcode corruptState}. */
 export function parseState(text: string, id: string, file: string): ContainerState {
   if (text.trim() === "") throw corruptState(id, file, "the file is empty");
