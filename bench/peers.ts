@@ -25,7 +25,7 @@
 
 import { join } from "node:path";
 import { defaultConfig } from "../src/config/defaults.ts";
-import { mountV1, unmountV1 } from "../tools/hybrid_host.ts";
+import { mountV1, unifiedControllers, unmountV1 } from "../tools/hybrid_host.ts";
 
 /** The peer runtimes {@linkcode timePeer} knows. */
 export type PeerRuntime = "runc" | "crun";
@@ -78,7 +78,7 @@ export async function preparePeers(): Promise<() => Promise<void>> {
   const nothing = () => Promise.resolve();
   if (top?.fsType !== "tmpfs" || unified === undefined) return nothing;
 
-  const controllers = await unifiedControllers();
+  const controllers = unifiedControllers(UNIFIED);
   if (controllers.length === 0) return nothing;
   if (Deno.uid() !== 0) {
     throw new Error(
@@ -126,7 +126,7 @@ export async function preparePeers(): Promise<() => Promise<void>> {
       mounted.push([controller, mountPoint]);
       console.error(`preparePeers: mounted the cgroup v1 ${controller} hierarchy at ${mountPoint}`);
     }
-    const left = await unifiedControllers();
+    const left = unifiedControllers(UNIFIED);
     if (left.length > 0) {
       throw new Error(`${UNIFIED}/cgroup.controllers still lists ${left.join(", ")}`);
     }
@@ -287,12 +287,6 @@ async function isDirectory(path: string): Promise<boolean> {
     if (e instanceof Deno.errors.NotFound) return false;
     throw e;
   }
-}
-
-/** The controllers the cgroup2 hierarchy of a hybrid host still holds. */
-async function unifiedControllers(): Promise<string[]> {
-  const text = await Deno.readTextFile(`${UNIFIED}/cgroup.controllers`);
-  return text.split(/\s+/).filter((c) => c !== "");
 }
 
 interface MountInfo {

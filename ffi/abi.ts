@@ -66,9 +66,6 @@ export const Op = {
   tmpfsCopyup: 70,
 } as const;
 
-/** An op code. */
-export type OpCode = typeof Op[keyof typeof Op];
-
 /** The opflags of a `mount` or `mount_setattr` op, the one table of them. */
 export const MountOpFlags = {
   inRoot: 1,

@@ -33,6 +33,7 @@ import { type Hook, HOOK_KINDS, type HookKind } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { isExecutable } from "../executable.ts";
 import { describeSignal } from "../process/signals.ts";
+import { hookFailureText, hookLabel } from "./message.ts";
 
 export { type Hook, HOOK_KINDS, type HookKind };
 
@@ -180,7 +181,7 @@ export function hookFailureMessage(
   path: string,
   detail: string,
 ): string {
-  return `error running hook #${index} (${kind} ${path}): ${detail}`;
+  return hookFailureText(hookLabel(kind, index, path), detail);
 }
 
 function hookError(

@@ -168,6 +168,3 @@ export type PlanOpName = keyof PlanOpPayloads;
 export type PlanOp = {
   [K in PlanOpName]: { op: K; what: string } & PlanOpPayloads[K];
 }[PlanOpName];
-
-/** The op named `K`. */
-export type PlanOpOf<K extends PlanOpName> = Extract<PlanOp, { op: K }>;

@@ -9,6 +9,7 @@ import type { NativeFailure } from "../../ffi/abi.ts";
 import { CAPABILITIES } from "../config/capabilities.ts";
 import type { Capabilities } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
+import { hookFailureText } from "../hooks/message.ts";
 import { errnoName } from "../syscalls.ts";
 import { describeSignal, SIGNALS } from "./signals.ts";
 
@@ -101,9 +102,9 @@ export function spawnError(
     return new ContainerError("SystemError", `cwd "${process.cwd}" ${why}`, details);
   }
   if (failure.syscall === "hook") {
-    // The description is "hook #<index> (<kind> <path>)"; the record says how it ended.
+    // The description is the hook's label (hookLabel); the record says how it ended.
     const what = failure.opIndex >= 0 ? descriptions[failure.opIndex] : "hook";
-    return new ContainerError("SystemError", `error running ${what}: ${hookOutcome(failure)}`, {
+    return new ContainerError("SystemError", hookFailureText(what, hookOutcome(failure)), {
       ...details,
       path: undefined,
     });

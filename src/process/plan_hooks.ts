@@ -8,6 +8,7 @@
 
 import type { Hook } from "../config/types.ts";
 import type { PlanOp } from "../plan/ops.ts";
+import { hookLabel } from "../hooks/message.ts";
 
 /** What the state of a hook the init runs says about the container. */
 export interface InitHookState {
@@ -38,7 +39,7 @@ export function planInitHooks(
   ];
   return (hooks ?? []).map((hook, index) => ({
     op: "hook",
-    what: `hook #${index} (${kind} ${hook.path})`,
+    what: hookLabel(kind, index, hook.path),
     kind,
     index,
     timeout: hook.timeout ?? 0,
