@@ -31,7 +31,7 @@ import { planV1 } from "./resources_v1.ts";
 import type { CgroupStats } from "./stats.ts";
 import { readStatsV1 } from "./stats_v1.ts";
 import { applyWrites } from "./writes.ts";
-import { enableControllersDown, hybridUnifiedRoot, UNIFIED_KEY } from "./hybrid.ts";
+import { controllersOf, enableControllersDown, hybridUnifiedRoot, UNIFIED_KEY } from "./hybrid.ts";
 
 /** A mounted v1 hierarchy. */
 export interface Hierarchy {
@@ -150,13 +150,19 @@ export class V1Manager implements CgroupManager {
    * waits: "guarded" (create holds the OOM killer), unless a cgroup above has a limit.
    */
   preExecMemory(options: { join: boolean }): PreExecMemory {
-    const key = Object.keys(this.#paths).find((k) => k.split(",").includes("memory"));
-    if (key === undefined) return "shared";
-    if (memoryLimitedAbove(this.#paths[key], this.#roots[key], options.join)) return "own";
-    if (options.join) return "shared";
     const m = this.#resources.memory;
     const limited = m !== undefined &&
       [m.limit, m.swap, m.kernelTCP].some((v) => v !== undefined && v !== -1);
+    const key = Object.keys(this.#paths).find((k) => k.split(",").includes("memory"));
+    if (key === undefined) {
+      // Memory on the cgroup2 side of a hybrid host (no v1 hierarchy has it): nothing
+      // holds the OOM killer there, so a child that could meet a limit is forked.
+      const root = this.#roots[UNIFIED_KEY];
+      const onUnified = root !== undefined && controllersOf(root).includes("memory");
+      return onUnified && (options.join || limited) ? "own" : "shared";
+    }
+    if (memoryLimitedAbove(this.#paths[key], this.#roots[key], options.join)) return "own";
+    if (options.join) return "shared";
     return limited ? "guarded" : "shared";
   }
 
