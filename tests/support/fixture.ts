@@ -133,6 +133,16 @@ export async function withContainer(
   }
 }
 
+/** Runs `body` on a fresh temporary directory, removed afterwards. */
+export function withTempDir(prefix: string, body: (dir: string) => void): void {
+  const dir = Deno.makeTempDirSync({ prefix });
+  try {
+    body(dir);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
 /** Open fds of this Deno process (for leak checks). */
 export function openFds(): number {
   return [...Deno.readDirSync("/proc/self/fd")].length;

@@ -9,6 +9,7 @@ import { ContainerError, type Resources } from "../../mod.ts";
 import { planV1 } from "../../src/cgroups/resources_v1.ts";
 import { planV2 } from "../../src/cgroups/resources_v2.ts";
 import type { CgroupWrite } from "../../src/cgroups/writes.ts";
+import { withTempDir } from "../support/fixture.ts";
 
 const MiB = 1024 * 1024;
 
@@ -31,15 +32,6 @@ function shown(writes: CgroupWrite[], root: string): [string, string, string][] 
   return writes.map((w) => [w.file.slice(root.length), w.value, w.field]);
 }
 
-function withRoot(body: (root: string) => void): void {
-  const root = Deno.makeTempDirSync({ prefix: "cell-cgroup-plan-" });
-  try {
-    body(root);
-  } finally {
-    Deno.removeSync(root, { recursive: true });
-  }
-}
-
 /** A v1 host: one hierarchy per controller (cpu and cpuacct together), swap accounting on. */
 function v1Paths(root: string): Record<string, string> {
   const paths: Record<string, string> = {};
@@ -55,7 +47,7 @@ function v1Paths(root: string): Record<string, string> {
 }
 
 Deno.test("cgroup v1 write plan: every controller's files, values and fields, in order", () => {
-  withRoot((root) => {
+  withTempDir("cell-cgroup-plan-", (root) => {
     const f = "linux.resources";
     assert.deepEqual(shown(planV1(RESOURCES, v1Paths(root)), root), [
       // The limit before memory+swap (memsw may never be below it).
@@ -80,7 +72,7 @@ Deno.test("cgroup v1 write plan: every controller's files, values and fields, in
 });
 
 Deno.test("cgroup v2 write plan: v1 values converted as runc converts them", () => {
-  withRoot((root) => {
+  withTempDir("cell-cgroup-plan-", (root) => {
     const dir = `${root}/cell/c`;
     tree(dir, { "hugetlb.2MB.max": "max" });
     tree(`${root}/cell`, { "cpuset.cpus.effective": "0-1", "cpuset.mems.effective": "0" });
@@ -104,7 +96,7 @@ Deno.test("cgroup v2 write plan: v1 values converted as runc converts them", () 
 });
 
 Deno.test("cgroup write plans refuse what the host lacks, naming the field", () => {
-  withRoot((root) => {
+  withTempDir("cell-cgroup-plan-", (root) => {
     const paths = v1Paths(root);
     const refused = (fn: () => unknown, field: RegExp) =>
       assert.throws(fn, (e: unknown) => {

@@ -7,18 +7,10 @@
 import assert from "node:assert/strict";
 import type { Resources } from "../../mod.ts";
 import { restoreCgroupManager } from "../../src/cgroups/mod.ts";
+import { withTempDir } from "../support/fixture.ts";
 
 const LIMITED: Resources = { memory: { limit: 64 * 1024 * 1024 } };
 const UNLIMITED = "9223372036854771712";
-
-function withTree(body: (root: string) => void): void {
-  const root = Deno.makeTempDirSync({ prefix: "cell-pre-exec-" });
-  try {
-    body(root);
-  } finally {
-    Deno.removeSync(root, { recursive: true });
-  }
-}
 
 /** A v1 memory hierarchy at `root/memory` (the parent's limit given) and a cgroup2 root. */
 function hybrid(root: string, parentLimit: string, unifiedControllers: string, v1Memory = true) {
@@ -36,7 +28,7 @@ function hybrid(root: string, parentLimit: string, unifiedControllers: string, v
 }
 
 Deno.test("v1 memory: a limit of its own is guarded, a limited parent or a join into one forks", () => {
-  withTree((root) => {
+  withTempDir("cell-pre-exec-", (root) => {
     const free = hybrid(root, UNLIMITED, "hugetlb");
     assert.equal(restoreCgroupManager(free, LIMITED).preExecMemory({ join: false }), "guarded");
     assert.equal(restoreCgroupManager(free, {}).preExecMemory({ join: false }), "shared");
@@ -47,7 +39,7 @@ Deno.test("v1 memory: a limit of its own is guarded, a limited parent or a join 
 });
 
 Deno.test("hybrid host with memory on the cgroup2 side: a limited child is forked", () => {
-  withTree((root) => {
+  withTempDir("cell-pre-exec-", (root) => {
     const state = hybrid(root, UNLIMITED, "memory hugetlb", false);
     assert.equal(restoreCgroupManager(state, LIMITED).preExecMemory({ join: false }), "own");
     assert.equal(restoreCgroupManager(state, {}).preExecMemory({ join: true }), "own");
