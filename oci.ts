@@ -1,7 +1,7 @@
 /**
  * What only an OCI runtime needs on top of the library: bundles, pid files, preserved
- * fds, console sockets, the features document, runc's signal names and the host's
- * cgroup mode. `cli.ts` is built on this and `mod.ts`; a program that embeds cell
+ * fds, console sockets, the features document, runc's signal names, the host's
+ * cgroup mode and the resident planner that serves `cell` calls without a Deno start. `cli.ts` is built on this and `mod.ts`; a program that embeds cell
  * rarely needs it.
  *
  * @example Create a container from a bundle as `runc create` does
@@ -29,3 +29,8 @@ export { signalNumber, SIGNALS } from "./src/process/signals.ts";
 export { detectCgroupMode } from "./src/cgroups/mod.ts";
 export type { CgroupMode } from "./src/cgroups/mod.ts";
 export { isAbsolute, join, resolve } from "./src/path.ts";
+export { servePlanner } from "./src/planner/server.ts";
+export type { PlannerEnd, PlannerOptions } from "./src/planner/server.ts";
+export { PlannerFallback } from "./src/planner/call.ts";
+export type { PlannerCall } from "./src/planner/call.ts";
+export { OFF_SWITCH_NAME, SOCKET_NAME } from "./src/planner/protocol.ts";

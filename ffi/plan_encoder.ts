@@ -12,14 +12,34 @@ import { ABI_VERSION, ExecLabelLsm, HookKind, MountOpFlags, Op, PLAN_MAGIC } fro
 const CODES: Record<PlanOpName, number> = Op;
 const FLAG_BITS: Record<MountOpFlag, number> = MountOpFlags;
 
-/** Encodes a plan: the header, then each op as u32 code, u32 size, payload. */
-export function encodePlan(ops: readonly PlanOp[]): Uint8Array<ArrayBuffer> {
-  const writer = new PlanWriter();
+/** Turns an fd of the plan into the fd the process that clones will have (-1 stays -1). */
+export type FdMap = (fd: number) => number;
+
+/**
+ * Encodes a plan: the header, then each op as u32 code, u32 size, payload. `mapFd` renames
+ * every fd the plan names, for a plan run by another process that got those fds (the
+ * calling `cell` of a resident planner).
+ */
+export function encodePlan(
+  ops: readonly PlanOp[],
+  mapFd: FdMap = (fd) => fd,
+): Uint8Array<ArrayBuffer> {
+  const writer = new PlanWriter(mapFd);
   for (const op of ops) {
     const payload = PAYLOADS[op.op] as (w: PlanWriter, op: PlanOp) => void;
     writer.op(CODES[op.op], (w) => payload(w, op));
   }
   return writer.finish();
+}
+
+/** Every fd the plan names (not -1), each once, in the order they appear. */
+export function planFds(ops: readonly PlanOp[]): number[] {
+  const seen = new Set<number>();
+  encodePlan(ops, (fd) => {
+    if (fd >= 0) seen.add(fd);
+    return fd;
+  });
+  return [...seen];
 }
 
 function opFlags(flags: readonly MountOpFlag[]): number {
@@ -34,7 +54,7 @@ const PAYLOADS: { [K in PlanOpName]: (w: PlanWriter, op: PlanOpPayloads[K]) => v
   joinNs: (w, op) => w.u64(op.nsType).str(op.path),
   procWrite: (w, op) => w.str(op.file).str(op.content),
   cgroupProcs: (w, op) => w.str(op.file),
-  awaitFd: (w, op) => w.i32(op.fd),
+  awaitFd: (w, op) => w.fd(op.fd),
   cloneIntoCgroup: (w, op) => w.str(op.dir),
   idMapHelper: (w, op) => w.str(op.helper).str(op.ranges),
   unshare: (w, op) => w.u64(op.flags),
@@ -54,7 +74,7 @@ const PAYLOADS: { [K in PlanOpName]: (w: PlanWriter, op: PlanOpPayloads[K]) => v
   readonlyPath: (w, op) => w.str(op.path),
   loopbackUp: none,
   rootReadonly: (w, op) => w.u32(op.recursive ? 1 : 0),
-  execFifo: (w, op) => w.i32(op.fd),
+  execFifo: (w, op) => w.fd(op.fd),
   mkdir: (w, op) => w.u32(op.mode).str(op.path),
   becomeRoot: none,
   chroot: (w, op) => w.str(op.path),
@@ -66,10 +86,10 @@ const PAYLOADS: { [K in PlanOpName]: (w: PlanWriter, op: PlanOpPayloads[K]) => v
     for (const gid of op.additionalGids) w.u32(gid);
   },
   umask: (w, op) => w.u32(op.mask),
-  stdio: (w, op) => w.i32(op.fds[0]).i32(op.fds[1]).i32(op.fds[2]),
+  stdio: (w, op) => w.fd(op.fds[0]).fd(op.fds[1]).fd(op.fds[2]),
   fds: (w, op) => {
     w.u32(op.fds.length);
-    for (const fd of op.fds) w.i32(fd);
+    for (const fd of op.fds) w.fd(fd);
   },
   caps: (w, op) =>
     w.u32(op.lastCap).u64(op.bounding).u64(op.effective).u64(op.permitted)
@@ -78,19 +98,19 @@ const PAYLOADS: { [K in PlanOpName]: (w: PlanWriter, op: PlanOpPayloads[K]) => v
   seccomp: (w, op) => w.u32(op.flags).u32(op.program.length / 8).bytes(op.program),
   noSetgroups: none,
   execLabel: (w, op) => w.u32(ExecLabelLsm[op.lsm]).str(op.content),
-  consoleSocket: (w, op) => w.i32(op.socket),
+  consoleSocket: (w, op) => w.fd(op.socket),
   consoleSize: (w, op) => w.u32(op.rows).u32(op.columns),
   ownMemory: none,
   mountSetattr: (w, op) =>
     w.u32(opFlags(op.opFlags)).u32(op.recursive ? 1 : 0).u64(op.set).u64(op.clear).str(op.target),
   hideMount: (w, op) => w.str(op.path),
   mountSource: (w, op) => w.str(op.path),
-  seccompListener: (w, op) => w.i32(op.socket).strList(op.pieces),
-  hooksPause: (w, op) => w.i32(op.notify).i32(op.resume),
+  seccompListener: (w, op) => w.fd(op.socket).strList(op.pieces),
+  hooksPause: (w, op) => w.fd(op.notify).fd(op.resume),
   hook: (w, op) =>
     w.u32(HookKind[op.kind]).u32(op.index).u32(op.timeout).str(op.path)
       .strList(op.args).strList(op.env).strList(op.pieces),
-  hookReport: (w, op) => w.i32(op.fd),
+  hookReport: (w, op) => w.fd(op.fd),
   tmpfsCopyup: (w, op) => w.u32(op.msFlags).str(op.target).str(op.data),
 };
 /** And every op code has its payload. */
@@ -107,6 +127,12 @@ class PlanWriter {
   #at = 16;
   #count = 0;
   #encoder = new TextEncoder();
+  #mapFd: FdMap;
+
+  /** A writer whose fd fields go through `mapFd`. */
+  constructor(mapFd: FdMap) {
+    this.#mapFd = mapFd;
+  }
 
   /** Appends one op; `build` writes its payload with the writer's field methods. */
   op(code: number, build?: (w: PlanWriter) => void): this {
@@ -132,6 +158,11 @@ class PlanWriter {
     this.#view.setInt32(this.#at, value, true);
     this.#at += 4;
     return this;
+  }
+
+  /** An fd field (i32, -1 for none), renamed by the writer's fd map. */
+  fd(value: number): this {
+    return this.i32(value < 0 ? value : this.#mapFd(value));
   }
 
   /** A u64 field. */

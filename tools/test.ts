@@ -1,6 +1,7 @@
 /**
  * `deno task test`: builds what is stale, runs the native unit tests, every TypeScript
- * test in `tests/` as root on this host, then the cgroup v2 tests (`tests/v2/`) in the
+ * test in `tests/` as root on this host (the CLI in-process), the CLI's and engines' tests
+ * again through the installed front door (`CELL_TEST_PATH=door`), then the cgroup v2 tests (`tests/v2/`) in the
  * QEMU guest (`deno task test:vm`). Extra arguments go to `deno test` on the host (e.g.
  * `--filter=oom`), and then the guest is not booted. `tests/unit/` alone needs no root:
  * `deno task test:unit`.
@@ -13,9 +14,14 @@ import { ensureBuilt } from "./build.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-async function step(cmd: string, args: string[]): Promise<boolean> {
+async function step(
+  cmd: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<boolean> {
   const child = new Deno.Command(cmd, {
     args,
+    env,
     cwd: ROOT,
     stdout: "inherit",
     stderr: "inherit",
@@ -40,10 +46,27 @@ const host = await step(Deno.execPath(), [
   ...Deno.args,
   "tests/",
 ]);
+// The CLI's and the engines' tests again, through the front door and its resident planner
+// (the run above takes the in-process path): both must behave the same.
+const prefix = Deno.makeTempDirSync({ prefix: "cell-test-door-" });
+let door = false;
+try {
+  console.log("== the CLI and engines through the front door ==");
+  door = await step(Deno.execPath(), ["run", "-A", "tools/install.ts", "--prefix", prefix]) &&
+    await step(Deno.execPath(), [
+      "test",
+      "-A",
+      ...Deno.args,
+      "tests/cli/",
+      "tests/engines/",
+    ], { CELL_TEST_PATH: "door", CELL_TEST_PREFIX: prefix, CELL_PLANNER_IDLE_MS: "5000" });
+} finally {
+  Deno.removeSync(prefix, { recursive: true });
+}
 let vm = true;
 if (Deno.args.length === 0) {
   // .ci/run reads the host's summary from before this line and the guest's after it.
   console.log("== the cgroup v2 guest ==");
   vm = await step(Deno.execPath(), ["run", "-A", "tools/vm/run.ts"]);
 }
-Deno.exit(zig && host && vm ? 0 : 1);
+Deno.exit(zig && host && door && vm ? 0 : 1);

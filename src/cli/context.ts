@@ -5,6 +5,7 @@
  */
 
 import type { Factory } from "../../mod.ts";
+import type { CliIo } from "./io.ts";
 import type { Logger } from "./log.ts";
 
 /** The CLI's shared state for one invocation. */
@@ -17,6 +18,8 @@ export interface CliContext {
   debug: boolean;
   /** `--criu`: the criu binary for checkpoint and restore. */
   criu: string;
+  /** Where the call reads and writes, and whose processes it makes. */
+  io: CliIo;
 }
 
 /** A command: its arguments after the command name; resolves to the exit code. */

@@ -17,6 +17,8 @@ export interface LogOptions {
   format?: "text" | "json";
   /** Also write debug lines. */
   debug?: boolean;
+  /** Writes a line to the call's stderr (default: this process's). */
+  stderr?: (line: string) => void;
 }
 
 /** Writes log lines. */
@@ -35,16 +37,17 @@ export class Logger {
     const line = this.#options.format === "json"
       ? JSON.stringify({ level, msg, time })
       : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
-    const data = new TextEncoder().encode(line + "\n");
     if (this.#options.file) {
       try {
+        const data = new TextEncoder().encode(line + "\n");
         Deno.writeFileSync(this.#options.file, data, { append: true, create: true });
         return;
       } catch {
         // fall back to stderr
       }
     }
-    Deno.stderr.writeSync(data);
+    if (this.#options.stderr) this.#options.stderr(line);
+    else console.error(line);
   }
 
   /** Whether lines go to a file (then errors are also shown on stderr plainly). */

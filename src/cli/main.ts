@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ContainerError, createFactory, defaultStateRoot, OCI_SPEC_VERSION } from "../../mod.ts";
+import { ContainerError, defaultStateRoot, OCI_SPEC_VERSION } from "../../mod.ts";
 import { checkpoint, restore } from "./commands/checkpoint.ts";
 import { kill, pause, resume } from "./commands/control.ts";
 import { events } from "./commands/events.ts";
@@ -17,9 +17,12 @@ import { create, remove, run, start } from "./commands/lifecycle.ts";
 import { list, ps, state } from "./commands/query.ts";
 import { spec } from "./commands/spec.ts";
 import { update } from "./commands/update.ts";
+import { PlannerFallback } from "../../oci.ts";
 import { type Command, ExitCodeError } from "./context.ts";
 import { bool, HelpRequested, parseFlags, str, UsageError } from "./flags.ts";
+import { callerPath, type CliIo, localIo } from "./io.ts";
 import { Logger } from "./log.ts";
+import { planner } from "./commands/planner.ts";
 import { COMMAND_HELP, commandHelp, mainHelp, programName } from "./usage.ts";
 
 /** The CLI's version. */
@@ -43,6 +46,7 @@ const COMMANDS: Record<string, Command> = {
   update,
   spec,
   features,
+  planner,
 };
 
 const GLOBAL_FLAGS = {
@@ -57,9 +61,13 @@ const GLOBAL_FLAGS = {
   version: { type: "boolean", short: "v" },
 } as const;
 
-/** Runs the CLI with `args`; resolves to the process exit code. */
-export async function main(args: string[]): Promise<number> {
-  let logger = new Logger();
+/**
+ * Runs the CLI with `args`; resolves to the process exit code. `io` is where the call reads,
+ * writes and makes processes: this process's own by default, a caller's in the planner.
+ */
+export async function main(args: string[], io: CliIo = localIo()): Promise<number> {
+  const program = programName(io.argv0);
+  let logger = new Logger({ stderr: io.err });
   let name: string | undefined;
   try {
     const globals = parseFlags(args, GLOBAL_FLAGS, { reorder: false });
@@ -67,22 +75,28 @@ export async function main(args: string[]): Promise<number> {
     if (format !== "text" && format !== "json") {
       throw new UsageError(`invalid --log-format "${format}": use text or json`);
     }
-    logger = new Logger({ file: str(globals, "log"), format, debug: bool(globals, "debug") });
+    const log = str(globals, "log");
+    logger = new Logger({
+      file: log === undefined ? undefined : callerPath(io, log),
+      format,
+      debug: bool(globals, "debug"),
+      stderr: io.err,
+    });
     if (bool(globals, "version")) {
-      console.log(versionText());
+      io.out(versionText(program, io));
       return 0;
     }
     let [first, ...rest]: string[] = globals.positionals;
     if ((first === "help" || first === "h") && rest[0] === undefined) {
-      console.log(mainHelp(VERSION));
+      io.out(mainHelp(VERSION, program));
       return 0;
     }
     // `help CMD` is `CMD --help`.
     if (first === "help" || first === "h") [first, rest] = [rest[0], ["--help"]];
     name = first;
     if (bool(globals, "help") || name === undefined) {
-      (name === undefined && !bool(globals, "help") ? console.error : console.log)(
-        mainHelp(VERSION),
+      (name === undefined && !bool(globals, "help") ? io.err : io.out)(
+        mainHelp(VERSION, program),
       );
       return name === undefined && !bool(globals, "help") ? 1 : 0;
     }
@@ -95,28 +109,36 @@ export async function main(args: string[]): Promise<number> {
           "here); use the cgroupfs driver",
       );
     }
-    const factory = createFactory({ root: str(globals, "root") ?? defaultStateRoot() });
-    logger.log("debug", `cell ${args.join(" ")}`);
+    const root = str(globals, "root");
+    const factory = io.createFactory({
+      root: root === undefined ? defaultStateRoot() : callerPath(io, root),
+    });
+    logger.log("debug", `cell ${args.join(" ")} (${io.servedBy})`);
     return await command({
       factory,
       logger,
       debug: bool(globals, "debug"),
       criu: str(globals, "criu", "criu")!,
+      io,
     }, rest);
   } catch (e) {
+    // The planner has the caller run this call itself: nothing was said or done yet.
+    if (e instanceof PlannerFallback) throw e;
     if (e instanceof HelpRequested) {
-      console.log(commandHelp(name ?? "", e.specs));
+      io.out(commandHelp(name ?? "", e.specs, program));
       return 0;
     }
     const message = e instanceof Error ? e.message : String(e);
     logger.log("error", message);
     if (logger.toFile || !(e instanceof ContainerError || e instanceof ExitCodeError)) {
-      console.error(`${programName()}: ${message}`);
+      io.err(`${program}: ${message}`);
     }
     if (e instanceof UsageError) {
-      console.error(
+      io.err(
         `Incorrect Usage.\n\n${
-          e.specs && name && COMMAND_HELP[name] ? commandHelp(name, e.specs) : mainHelp(VERSION)
+          e.specs && name && COMMAND_HELP[name]
+            ? commandHelp(name, e.specs, program)
+            : mainHelp(VERSION, program)
         }`,
       );
     }
@@ -125,8 +147,8 @@ export async function main(args: string[]): Promise<number> {
 }
 
 /** `--version`: runc's lines (version, commit, spec), then the Deno that runs us. */
-function versionText(): string {
-  const commit = Deno.env.get("CELL_COMMIT") || "unknown";
-  return `${programName()} version ${VERSION}\ncommit: ${commit}\nspec: ${OCI_SPEC_VERSION}\n` +
+function versionText(program: string, io: CliIo): string {
+  const commit = io.env("CELL_COMMIT") || "unknown";
+  return `${program} version ${VERSION}\ncommit: ${commit}\nspec: ${OCI_SPEC_VERSION}\n` +
     `deno: ${Deno.version.deno}`;
 }

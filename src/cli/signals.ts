@@ -26,9 +26,12 @@ export class SignalForwarder implements Disposable {
   #held: Deno.Signal[] = [];
   #handlers: [Deno.Signal, () => void][];
 
-  /** Starts listening. */
-  constructor() {
-    this.#handlers = FORWARDED.map((signal) => {
+  /**
+   * Starts listening; with `listen: false` (the planner, whose caller passes its own
+   * signals on) only waits.
+   */
+  constructor(options: { listen: boolean } = { listen: true }) {
+    this.#handlers = !options.listen ? [] : FORWARDED.map((signal) => {
       const handler = () => {
         if (this.#target) send(this.#target, signal);
         else if (this.#held.length < 64) this.#held.push(signal);

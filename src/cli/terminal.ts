@@ -9,6 +9,7 @@
 
 import { type Container, ContainerError, type ProcessOptions, TerminalProxy } from "../../mod.ts";
 import { connectConsoleSocket } from "../../oci.ts";
+import { callerPath, type CliIo } from "./io.ts";
 
 /** What a command adds to its process options, and what it does once it started. */
 export interface ConsoleSetup extends Disposable {
@@ -29,6 +30,7 @@ const NONE: ConsoleSetup = {
 
 /** The console of a process of `container` (`terminal` overrides the config's). */
 export function consoleFor(
+  io: CliIo,
   container: Container,
   socket: string | undefined,
   options: { detached: boolean; terminal?: boolean },
@@ -45,7 +47,7 @@ export function consoleFor(
     return options.terminal === false ? { ...NONE, options: { terminal: false } } : NONE;
   }
   if (socket !== undefined) {
-    const connection = connectConsoleSocket(socket);
+    const connection = connectConsoleSocket(callerPath(io, socket));
     return {
       options: { terminal: true, consoleSocket: connection.fd },
       attach() {},
@@ -59,5 +61,6 @@ export function consoleFor(
       "cannot allocate a terminal for a detached process without --console-socket",
     );
   }
+  io.inProcessOnly("a terminal proxied through the caller's own stdin and stdout");
   return new TerminalProxy();
 }

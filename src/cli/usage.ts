@@ -9,9 +9,11 @@
 
 import type { FlagSpec } from "./flags.ts";
 
-/** The name this program was invoked as: the install script passes its `$0`; else "cell". */
-export function programName(): string {
-  const argv0 = Deno.env.get("CELL_ARGV0");
+/**
+ * The name this program was invoked as (`argv0`: the install script passes its `$0` as
+ * CELL_ARGV0, the door its argv[0]); else "cell".
+ */
+export function programName(argv0: string | undefined): string {
   const base = argv0?.split("/").filter((s) => s.length > 0).at(-1);
   return base && /^[\w.+-]+$/.test(base) ? base : "cell";
 }
@@ -123,8 +125,11 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
 };
 
 /** The help of `command` (its flags from `specs`). */
-export function commandHelp(command: string, specs: Record<string, FlagSpec>): string {
-  const name = programName();
+export function commandHelp(
+  command: string,
+  specs: Record<string, FlagSpec>,
+  name: string,
+): string {
   const help = COMMAND_HELP[command];
   const lines = [
     "NAME:",
@@ -150,8 +155,7 @@ export function commandHelp(command: string, specs: Record<string, FlagSpec>): s
 }
 
 /** The program's help (`-h`). */
-export function mainHelp(version: string): string {
-  const name = programName();
+export function mainHelp(version: string, name: string): string {
   const commands = Object.entries(COMMAND_HELP).map(([c, h]) => `   ${c.padEnd(11)} ${h.summary}`);
   return `NAME:
    ${name} - Open Container Initiative runtime (cell, a container runtime for Deno)

@@ -36,6 +36,22 @@ export interface CreateOptions {
   noPivotRoot?: boolean;
 }
 
+/** The store the next Factory takes (set only inside {@linkcode factoryOnStore}). */
+let nextStore: StateStore | undefined;
+
+/**
+ * A factory on a store made elsewhere: the resident planner's, whose processes the calling
+ * `cell` clones. Internal: not exported by the package.
+ */
+export function factoryOnStore(store: StateStore): Factory {
+  nextStore = store;
+  try {
+    return new Factory({ root: store.root });
+  } finally {
+    nextStore = undefined;
+  }
+}
+
 /** Makes and finds containers under one state root. */
 export class Factory {
   /** The state root. */
@@ -45,7 +61,7 @@ export class Factory {
   /** Use {@linkcode createFactory}. */
   constructor(options: FactoryOptions = {}) {
     this.root = options.root ?? defaultStateRoot();
-    this.#store = new StateStore(this.root);
+    this.#store = nextStore ?? new StateStore(this.root);
   }
 
   /**

@@ -11,16 +11,18 @@ import { ContainerError } from "../errors.ts";
 import { faultPoint, type FaultStep } from "../fault_point.ts";
 import { spawnError } from "../process/failure.ts";
 import { ContainerProcess } from "../process/handle.ts";
+import type { ProcessHost } from "../process/host.ts";
 import type { ProcessOptions } from "../process/options.ts";
 import type { PlanOp } from "../plan/ops.ts";
 import { prepareStdio } from "../process/stdio.ts";
-import { watchExit } from "../process/waiter.ts";
 import { identify, type ProcessIdentity } from "../state/identity.ts";
-import { close, encodePlan, pidfdSignal, readWait, spawn, writeFd } from "../syscalls.ts";
+import { close, pidfdSignal, readWait, writeFd } from "../syscalls.ts";
 import { explainFailure } from "./failure_hint.ts";
 
 /** How {@linkcode launch} makes a process: the plan, work done during the spawn, bookkeeping. */
 export interface LaunchSteps {
+  /** Where the process is cloned and waited for. */
+  host: ProcessHost;
   plan: (stdio: [number, number, number]) => PlanOp[];
   /** The fault step between the spawn and the record of the process. */
   spawned: FaultStep;
@@ -55,7 +57,7 @@ export async function launch(
   let ok = false;
   try {
     const plan = steps.plan(stdio.childFds);
-    const spawning = spawn(encodePlan(plan)); // runs on a worker thread from here
+    const spawning = steps.host.spawn(plan); // runs on a worker thread (or in the caller) from here
     let during: unknown;
     try {
       steps.whileSpawning?.();
@@ -71,8 +73,8 @@ export async function launch(
       throw explainFailure(spawnError(result.failure, descriptions, proc), config);
     }
     faultPoint(steps.spawned);
-    // A detached process is not reaped here: its parent-to-be (a subreaper) gets it.
-    const exit = options.detached ? new Promise<never>(() => {}) : watchExit(result.pidfd);
+    // Nothing reaps the child before its identity is read and recorded (an exited child
+    // stays a zombie until then), so the pid read here is still the child's.
     try {
       const identity = identify(result.pid);
       if (!identity) throw new ContainerError("SystemError", `process ${result.pid} vanished`);
@@ -80,10 +82,14 @@ export async function launch(
     } catch (e) {
       // Not recorded, so nobody could find it: it must not outlive this error.
       pidfdSignal(result.pidfd, 9);
-      if (!options.detached) await exit;
+      if (!options.detached) await steps.host.wait(result.pid, result.pidfd);
       close(result.pidfd);
       throw e;
     }
+    // A detached process is not reaped here: its parent-to-be (a subreaper) gets it.
+    const exit = options.detached
+      ? new Promise<never>(() => {})
+      : steps.host.wait(result.pid, result.pidfd);
     ok = true;
     return new ContainerProcess(result.pid, result.pidfd, exit, stdio.files);
   } finally {

@@ -56,6 +56,7 @@ function execWith(
     : cgroup.procsFiles();
   const v2Dir = dirs ? dirs.unified : state.cgroup.paths.unified;
   return launch(core.config, proc, options, {
+    host: core.store.host,
     spawned: "exec:spawned",
     plan: (stdio) =>
       planExec(core.config, {

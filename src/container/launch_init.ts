@@ -103,6 +103,7 @@ export async function launchInit(
       status: "creating",
     });
     const init = await launch(core.config, proc, options, {
+      host: core.store.host,
       spawned: "start:spawned",
       plan: (stdio) =>
         planInit(core.config, {

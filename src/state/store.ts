@@ -5,6 +5,7 @@
  * @module
  */
 
+import { LOCAL_HOST, type ProcessHost } from "../process/host.ts";
 import { join } from "../path.ts";
 import type { CgroupState } from "../cgroups/manager.ts";
 import type { Spec } from "../config/types.ts";
@@ -68,10 +69,13 @@ let tombs = 0;
 export class StateStore {
   /** The root directory, e.g. /run/cell. */
   readonly root: string;
+  /** Where the processes of this store's containers are cloned (this process by default). */
+  readonly host: ProcessHost;
 
   /** A store rooted at `root` (made on first use, mode 0700). */
-  constructor(root: string) {
+  constructor(root: string, host: ProcessHost = LOCAL_HOST) {
     this.root = root;
+    this.host = host;
   }
 
   /** The directory of one container. */

@@ -1,12 +1,13 @@
 /**
- * The installed `cell` (`deno task install`: a shell script running the bundled CLI with a
- * warm code cache) answers as `deno run cli.ts` does, with the empty environment engines
- * give it: version, spec, a container's output and exit code, errors and their codes.
+ * The installed `cell` answers as `deno run cli.ts` does, with the empty environment engines
+ * give it: version, spec, a container's output and exit code, errors and their codes. On the
+ * in-process path that is `lib/cell/cell-deno` (a shell script running the bundled CLI with a
+ * warm code cache), on the door path `bin/cell`, the front door (tests/support/cli.ts).
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { bundle, cell, emptyDir, stateRoot, uid } from "../support/cli.ts";
+import { bundle, cell, emptyDir, installedCell, stateRoot, uid } from "../support/cli.ts";
 
 const INSTALL = new URL("../../tools/install.ts", import.meta.url).pathname;
 
@@ -21,7 +22,7 @@ async function install(): Promise<{ script: string; prefix: string }> {
   }).output();
   const text = new TextDecoder();
   assert.equal(out.code, 0, `deno task install failed:\n${text.decode(out.stderr)}`);
-  return { script: join(prefix, "bin/cell"), prefix };
+  return { script: installedCell(prefix), prefix };
 }
 
 /** Runs the installed script with no environment at all, bounded by a timeout. */
@@ -42,8 +43,8 @@ Deno.test("installed cell: a script running one bundled file, answering as cli.t
   const { script, prefix } = await install();
   const root = await stateRoot();
 
-  await t.step("the script runs the bundle, not cli.ts", () => {
-    const text = Deno.readTextFileSync(script);
+  await t.step("the in-process script runs the bundle, not cli.ts", () => {
+    const text = Deno.readTextFileSync(join(prefix, "lib/cell/cell-deno"));
     const bundled = join(prefix, "lib/cell/cell.js");
     assert.ok(text.includes(bundled), `the script names ${bundled}:\n${text}`);
     assert.ok(!text.includes("cli.ts"), `the script runs no cli.ts:\n${text}`);

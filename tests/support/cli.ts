@@ -10,8 +10,33 @@ import { rootfs } from "./fixture.ts";
 /** The CLI entry point. */
 export const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
+/**
+ * Which path the CLI tests take: "in-process" (`deno run cli.ts`, the default) or "door"
+ * (`CELL_TEST_PATH=door`: the front door installed in `CELL_TEST_PREFIX`, served by a
+ * resident planner; `deno task test` runs the CLI's tests both ways).
+ */
+export const CLI_PATH: "door" | "in-process" = Deno.env.get("CELL_TEST_PATH") === "door"
+  ? "door"
+  : "in-process";
+
+/** The installed front door of the door path. */
+export function doorPath(): string {
+  const prefix = Deno.env.get("CELL_TEST_PREFIX");
+  if (!prefix) throw new Error("CELL_TEST_PATH=door needs CELL_TEST_PREFIX (an install prefix)");
+  return `${prefix}/bin/cell`;
+}
+
+/**
+ * The `cell` an engine calls from an install in `prefix`: the front door on the door path,
+ * the script that runs the bundled CLI in-process (`lib/cell/cell-deno`) on the other.
+ */
+export function installedCell(prefix: string): string {
+  return CLI_PATH === "door" ? `${prefix}/bin/cell` : `${prefix}/lib/cell/cell-deno`;
+}
+
 /** The argv that runs the CLI on a state root, as an engine's runtime path would. */
 export function cellArgv(root: string): string[] {
+  if (CLI_PATH === "door") return [doorPath(), "--root", root];
   return [Deno.execPath(), "run", "-A", "--no-lock", CLI, "--root", root];
 }
 

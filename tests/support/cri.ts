@@ -7,6 +7,7 @@
  * @module
  */
 
+import { installedCell } from "./cli.ts";
 import { join } from "node:path";
 import {
   mountMissingHierarchies,
@@ -82,7 +83,7 @@ export async function startCri(): Promise<Cri> {
     // Anything the shim left in cell's state.
     for (const ns of listDir(cellRoot)) {
       for (const id of listDir(`${cellRoot}/${ns}`)) {
-        await sh(`${dir}/prefix/bin/cell`, [
+        await sh(installedCell(`${dir}/prefix`), [
           "--root",
           `${cellRoot}/${ns}`,
           "delete",
@@ -116,7 +117,7 @@ export async function startCri(): Promise<Cri> {
       `${dir}/prefix`,
     ]);
     if (install.code !== 0) throw new Error(`deno task install: ${install.stderr}`);
-    const cell = `${dir}/prefix/bin/cell`;
+    const cell = installedCell(`${dir}/prefix`);
     writeConfig(dir, cell, cellRoot);
     daemon = new Deno.Command("containerd", {
       args: ["--config", `${dir}/containerd.toml`],

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { installedCell } from "./cli.ts";
 import { busyboxRootfs } from "./rootfs.ts";
 
 const INSTALL = new URL("../../tools/install.ts", import.meta.url).pathname;
@@ -73,7 +74,7 @@ export async function workspace(): Promise<{ dir: string; cell: string; rootfsTa
   const dir = await Deno.makeTempDir({ prefix: "cell-engines-" });
   const install = await sh(Deno.execPath(), ["run", "-A", INSTALL, "--prefix", `${dir}/prefix`]);
   if (install.code !== 0) throw new Error(`deno task install: ${install.stderr}`);
-  const cell = `${dir}/prefix/bin/cell`;
+  const cell = installedCell(`${dir}/prefix`);
   const rootfs = await busyboxRootfs(`${dir}/rootfs`);
   const rootfsTar = `${dir}/rootfs.tar`;
   const tar = await sh("tar", ["-C", rootfs, "-cf", rootfsTar, "."]);

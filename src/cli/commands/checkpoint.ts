@@ -56,6 +56,7 @@ const RESTORE_FLAGS = {
 
 /** `checkpoint [flags] ID`. */
 export const checkpoint: Command = async (ctx, argv) => {
+  ctx.io.inProcessOnly("criu runs as the caller's child");
   const p = parseFlags(argv, CHECKPOINT_FLAGS);
   const [id] = args(p, { exactly: 1 }, "checkpoint");
   const container = await ctx.factory.load(id);
@@ -109,6 +110,7 @@ export const checkpoint: Command = async (ctx, argv) => {
 
 /** `restore [flags] ID`: runc's checks, then CRIU's own; adopting the tree is not done. */
 export const restore: Command = async (ctx, argv) => {
+  ctx.io.inProcessOnly("criu runs as the caller's child");
   const p = parseFlags(argv, RESTORE_FLAGS);
   const [id] = args(p, { exactly: 1 }, "restore");
   const taken = await ctx.factory.load(id).then(() => true, () => false);

@@ -18,7 +18,7 @@ export const events: Command = async (ctx, argv) => {
   });
   const [id] = args(p, { exactly: 1 }, "events");
   const container = await ctx.factory.load(id);
-  const emit = (event: Record<string, unknown>) => console.log(JSON.stringify(event));
+  const emit = (event: Record<string, unknown>) => ctx.io.out(JSON.stringify(event));
   const snapshot = async () => ({ type: "stats", id, data: runcStats(await container.stats()) });
   if (bool(p, "stats")) {
     emit(await snapshot());

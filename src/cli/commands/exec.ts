@@ -14,7 +14,8 @@ import {
   type Process,
   type ProcessOptions,
 } from "../../../mod.ts";
-import { preservedFds, writePidFile } from "../../../oci.ts";
+import { writePidFile } from "../../../oci.ts";
+import { callerPath } from "../io.ts";
 import { type CliContext, type Command, ExitCodeError } from "../context.ts";
 import { debugSpawn } from "../debug.ts";
 import { args, bool, int, list, type Parsed, parseFlags, str } from "../flags.ts";
@@ -78,22 +79,27 @@ async function execIn(
   if (!file && command.length === 0) {
     throw new ContainerError("ConfigInvalid", "process args cannot be empty");
   }
-  const { options, terminal } = file ? fromProcessFile(file) : fromFlags(container, p, command);
+  const { options, terminal } = file
+    ? fromProcessFile(callerPath(ctx.io, file))
+    : fromFlags(container, p, command);
   const subCgroups = subCgroupFlags(list(p, "cgroup"));
   if (subCgroups) options.subCgroups = subCgroups;
   const detach = bool(p, "detach");
-  using signals = detach ? null : new SignalForwarder();
-  using console = consoleFor(container, str(p, "console-socket"), { detached: detach, terminal });
+  using signals = detach ? null : new SignalForwarder({ listen: ctx.io.forwardsSignals });
+  using console = consoleFor(ctx.io, container, str(p, "console-socket"), {
+    detached: detach,
+    terminal,
+  });
   const spawned = debugSpawn(ctx, "exec");
   const proc = await container.start({
     ...options,
     detached: detach,
-    extraFds: preservedFds(int(p, "preserve-fds", 0)),
+    extraFds: ctx.io.preservedFds(int(p, "preserve-fds", 0)),
     ...console.options,
   });
   spawned(proc.pid);
   const pidFile = str(p, "pid-file");
-  if (pidFile) writePidFile(pidFile, proc.pid);
+  if (pidFile) writePidFile(callerPath(ctx.io, pidFile), proc.pid);
   if (detach) return 0;
   console.attach();
   const code = await signals!.wait(proc);

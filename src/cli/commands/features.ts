@@ -11,8 +11,8 @@ import { args, parseFlags } from "../flags.ts";
 
 /** `features`: prints the document. */
 // deno-lint-ignore require-await
-export const features: Command = async (_ctx, argv) => {
+export const features: Command = async (ctx, argv) => {
   args(parseFlags(argv, {}), { exactly: 0 }, "features");
-  console.log(JSON.stringify(featuresDocument(), null, "  "));
+  ctx.io.out(JSON.stringify(featuresDocument(), null, "  "));
   return 0;
 };

@@ -10,7 +10,8 @@ import {
   runtimePaths,
   sandboxConfig,
 } from "../../../mod.ts";
-import { bundlePaths, preservedFds, readBundle, writePidFile } from "../../../oci.ts";
+import { bundlePaths, readBundle, writePidFile } from "../../../oci.ts";
+import { callerPath, type CliIo } from "../io.ts";
 import type { Command } from "../context.ts";
 import { args, bool, int, type Parsed, parseFlags, str } from "../flags.ts";
 import { SignalForwarder } from "../signals.ts";
@@ -53,7 +54,7 @@ const RUN_FLAGS = {
 export const create: Command = async (ctx, argv) => {
   const p = parseFlags(argv, CREATE_FLAGS);
   const [id] = args(p, { exactly: 1 }, "create");
-  const { bundle, config } = readBundle(str(p, "bundle", ".")!);
+  const { bundle, config } = readBundle(callerPath(ctx.io, str(p, "bundle", ".")!));
   const container = await ctx.factory.create(id, config, {
     bundle,
     noPivotRoot: bool(p, "no-pivot"),
@@ -61,16 +62,16 @@ export const create: Command = async (ctx, argv) => {
   // `process` is optional in the spec: such a container is created, and `start` refuses it.
   if (!container.config.process) return 0;
   try {
-    using console = consoleFor(container, str(p, "console-socket"), { detached: true });
+    using console = consoleFor(ctx.io, container, str(p, "console-socket"), { detached: true });
     const spawned = debugSpawn(ctx, "init");
     const init = await container.createInit({
       detached: true,
-      extraFds: preservedFds(int(p, "preserve-fds", 0)),
+      extraFds: ctx.io.preservedFds(int(p, "preserve-fds", 0)),
       ...console.options,
     });
     spawned(init.pid);
     const pidFile = str(p, "pid-file");
-    if (pidFile) writePidFile(pidFile, init.pid);
+    if (pidFile) writePidFile(callerPath(ctx.io, pidFile), init.pid);
   } catch (e) {
     await container.destroy();
     throw e;
@@ -90,7 +91,7 @@ export const start: Command = async (ctx, argv) => {
 export const run: Command = async (ctx, argv) => {
   const p = parseFlags(argv, RUN_FLAGS);
   const [id, ...rest] = args(p, { atLeast: 1 }, "run");
-  const { bundle, config } = bundleOrSandbox(p, rest);
+  const { bundle, config } = bundleOrSandbox(p, rest, ctx.io);
   const detach = bool(p, "detach");
   const container = await ctx.factory.create(id, config, {
     bundle,
@@ -99,17 +100,17 @@ export const run: Command = async (ctx, argv) => {
   let init: ContainerProcess;
   let failed = true;
   try {
-    using signals = detach ? null : new SignalForwarder();
-    using console = consoleFor(container, str(p, "console-socket"), { detached: detach });
+    using signals = detach ? null : new SignalForwarder({ listen: ctx.io.forwardsSignals });
+    using console = consoleFor(ctx.io, container, str(p, "console-socket"), { detached: detach });
     const spawned = debugSpawn(ctx, "init");
     init = await container.start({
       detached: detach,
-      extraFds: preservedFds(int(p, "preserve-fds", 0)),
+      extraFds: ctx.io.preservedFds(int(p, "preserve-fds", 0)),
       ...console.options,
     });
     spawned(init.pid);
     const pidFile = str(p, "pid-file");
-    if (pidFile) writePidFile(pidFile, init.pid);
+    if (pidFile) writePidFile(callerPath(ctx.io, pidFile), init.pid);
     failed = false;
     if (detach) return 0;
     console.attach();
@@ -126,8 +127,12 @@ export const run: Command = async (ctx, argv) => {
  * The bundle's config; with no config.json there, the built-in sandbox running the
  * command after `--` (default `sh`): the host seen read-only, deno and libcell hidden.
  */
-function bundleOrSandbox(p: Parsed, rest: string[]): { bundle: string; config: unknown } {
-  const dir = str(p, "bundle", ".")!;
+function bundleOrSandbox(
+  p: Parsed,
+  rest: string[],
+  io: CliIo,
+): { bundle: string; config: unknown } {
+  const dir = callerPath(io, str(p, "bundle", ".")!);
   const { bundle, configPath } = bundlePaths(dir);
   try {
     Deno.statSync(configPath);

@@ -12,7 +12,7 @@ import { args, bool, parseFlags, str } from "../flags.ts";
 export const state: Command = async (ctx, argv) => {
   const [id] = args(parseFlags(argv, {}), { exactly: 1 }, "state");
   const s = await (await ctx.factory.load(id)).ociState();
-  console.log(JSON.stringify(runcState(s), null, "  "));
+  ctx.io.out(JSON.stringify(runcState(s), null, "  "));
   return 0;
 };
 
@@ -55,14 +55,14 @@ export const list: Command = async (ctx, argv) => {
       if (e.code === "ContainerNotFound" || e.code === "ContainerDestroyed") continue;
       unreadable.push(id);
       ctx.logger.log("warning", e.message);
-      if (ctx.logger.toFile) console.error(e.message);
+      if (ctx.logger.toFile) ctx.io.err(e.message);
     }
   }
   if (bool(p, "quiet")) {
-    for (const id of [...states.map((s) => s.id), ...unreadable].sort()) console.log(id);
+    for (const id of [...states.map((s) => s.id), ...unreadable].sort()) ctx.io.out(id);
   } else if (format === "json") {
     // Engines parse this: only containers with a state they can read.
-    console.log(JSON.stringify(states.map(runcState)));
+    ctx.io.out(JSON.stringify(states.map(runcState)));
   } else {
     const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]];
     const byId = new Map(states.map((s) => [s.id, s]));
@@ -74,7 +74,7 @@ export const list: Command = async (ctx, argv) => {
           : [id, "0", "unreadable", "", "", owner()],
       );
     }
-    console.log(table(rows));
+    ctx.io.out(table(rows));
   }
   return 0;
 };
@@ -89,7 +89,7 @@ export const ps: Command = async (ctx, argv) => {
   const container = await ctx.factory.load(id);
   const pids = await container.processes();
   if (str(p, "format", "table") === "json") {
-    console.log(JSON.stringify(pids));
+    ctx.io.out(JSON.stringify(pids));
     return 0;
   }
   const out = await new Deno.Command("ps", {
@@ -106,7 +106,7 @@ export const ps: Command = async (ctx, argv) => {
   }
   const wanted = new Set(pids.map(String));
   const kept = lines.slice(1).filter((line) => wanted.has(line.trim().split(/\s+/)[pidColumn]));
-  console.log([header, ...kept].join("\n"));
+  ctx.io.out([header, ...kept].join("\n"));
   return 0;
 };
 

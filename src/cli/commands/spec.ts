@@ -9,17 +9,18 @@
 import { ContainerError, defaultConfig, type Spec } from "../../../mod.ts";
 import { detectCgroupMode, join } from "../../../oci.ts";
 import type { Command } from "../context.ts";
+import { callerPath } from "../io.ts";
 import { args, bool, parseFlags, str } from "../flags.ts";
 
 /** `spec [--bundle DIR] [--rootless]`. */
 // deno-lint-ignore require-await
-export const spec: Command = async (_ctx, argv) => {
+export const spec: Command = async (ctx, argv) => {
   const p = parseFlags(argv, {
     bundle: { type: "string", short: "b", help: "the bundle directory to write config.json in" },
     rootless: { type: "boolean", help: "a config for a container run by a non-root user" },
   });
   args(p, { exactly: 0 }, "spec");
-  const file = join(str(p, "bundle", ".")!, "config.json");
+  const file = join(callerPath(ctx.io, str(p, "bundle", ".")!), "config.json");
   try {
     Deno.statSync(file);
     throw new ContainerError("ConfigInvalid", `File ${file} exists. Remove it first`);

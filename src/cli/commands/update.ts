@@ -7,6 +7,7 @@
 
 import { ContainerError, type Resources } from "../../../mod.ts";
 import type { Command } from "../context.ts";
+import { callerPath, type CliIo } from "../io.ts";
 import { args, type Parsed, parseFlags, str } from "../flags.ts";
 
 const VALUE_FLAGS = {
@@ -40,15 +41,15 @@ export const update: Command = async (ctx, argv) => {
   const [id] = args(p, { exactly: 1 }, "update");
   const container = await ctx.factory.load(id);
   const file = str(p, "resources");
-  const resources = file !== undefined ? await readResources(file) : fromFlags(p);
+  const resources = file !== undefined ? await readResources(ctx.io, file) : fromFlags(p);
   await container.update(resources);
   return 0;
 };
 
-async function readResources(file: string): Promise<unknown> {
+async function readResources(io: CliIo, file: string): Promise<unknown> {
   const text = file === "-"
-    ? await new Response(Deno.stdin.readable).text()
-    : Deno.readTextFileSync(file);
+    ? await io.readStdin()
+    : Deno.readTextFileSync(callerPath(io, file));
   try {
     return JSON.parse(text);
   } catch (e) {
