@@ -8,7 +8,7 @@
  */
 
 /** The ABI version this TypeScript speaks; the loader refuses any other. */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** "CELL", the first word of a plan. */
 export const PLAN_MAGIC = 0x4C4C4543;

@@ -52,6 +52,21 @@ export const SYMBOLS = {
   cell_unix_connect: { parameters: ["buffer"], result: "i32" },
   /** (socket, text buffer, its size) — never blocks: -EAGAIN when nothing is there. */
   cell_recv_fd: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  cell_listen_unix: { parameters: ["buffer"], result: "i32" },
+  /** (listening fd, u32 uid out) — blocks in a worker thread until a peer connects. */
+  cell_accept_peer: { parameters: ["i32", "buffer"], result: "i32", nonblocking: true },
+  cell_shutdown: { parameters: ["i32"], result: "i32" },
+  /** (socket, kind, body, body length, i32 fds, fd count) */
+  cell_send_frame: {
+    parameters: ["i32", "u32", "buffer", "usize", "buffer", "u32"],
+    result: "i32",
+  },
+  /** (socket, body buffer, its size, i32[253] fds out, u32[3] out) — blocks in a worker thread. */
+  cell_recv_frame: {
+    parameters: ["i32", "buffer", "usize", "buffer", "buffer"],
+    result: "i32",
+    nonblocking: true,
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded library's functions. */

@@ -208,6 +208,81 @@ export function recvFd(socket: number): { fd: number; text: string } | null {
   return { fd, text: new TextDecoder().decode(text.subarray(0, end < 0 ? text.length : end)) };
 }
 
+/**
+ * A close-on-exec AF_UNIX stream socket bound to `path` (mode 0600) and listening (the
+ * planner's socket). The caller removes a stale socket file first.
+ * @throws ContainerError SystemError (EADDRINUSE when `path` exists).
+ */
+export function listenUnix(path: string): number {
+  return check(lib().cell_listen_unix(cstr(path)), "bind", path);
+}
+
+/**
+ * Waits on a worker thread for the next connection to a listening socket: its fd
+ * (close-on-exec) and the peer's uid (SO_PEERCRED), or null once the listener was shut
+ * down with {@linkcode shutdownSocket}.
+ * @throws ContainerError SystemError on any other failure.
+ */
+export async function acceptPeer(fd: number): Promise<{ fd: number; uid: number } | null> {
+  const uid = new Uint32Array(1);
+  const rc = await lib().cell_accept_peer(fd, uid);
+  if (rc === -ERRNO.EINVAL) return null;
+  return { fd: check(rc, "accept4"), uid: uid[0] };
+}
+
+/** shutdown(2) SHUT_RDWR: ends a socket both ways and wakes an {@linkcode acceptPeer}. */
+export function shutdownSocket(fd: number): void {
+  check(lib().cell_shutdown(fd), "shutdown");
+}
+
+/** The largest body a planner-protocol frame may carry (docs/planner.md). */
+export const FRAME_MAX_BODY = 16 * 1024 * 1024;
+/** The most fds one frame carries. */
+export const FRAME_MAX_FDS = 253;
+/** Stands in for an empty body or fd list (a zero-length buffer may pass as a null pointer). */
+const NOTHING = new Uint8Array(1);
+
+/**
+ * Sends one planner-protocol frame (docs/planner.md): the header and `body` in one
+ * sendmsg, `fds` (at most 253) attached as SCM_RIGHTS. Blocks until the socket takes it.
+ * @throws ContainerError SystemError (EPIPE when the peer closed).
+ */
+export function sendFrame(
+  fd: number,
+  kind: number,
+  body: Uint8Array,
+  fds: readonly number[] = [],
+): void {
+  if (fds.length > FRAME_MAX_FDS) throw systemError("sendmsg", ERRNO.EINVAL);
+  const bytes = body.length > 0 ? body as Uint8Array<ArrayBuffer> : NOTHING;
+  const list = fds.length > 0 ? new Int32Array(fds) : NOTHING;
+  check(
+    lib().cell_send_frame(fd, kind, bytes, BigInt(body.length), list, fds.length),
+    "sendmsg",
+  );
+}
+
+/**
+ * Receives one planner-protocol frame on a worker thread: its kind, body and fds
+ * (close-on-exec, owned by the caller), or null when the peer closed before a header.
+ * @param maxBody the largest body accepted (default 1 MiB); a longer one throws EMSGSIZE
+ * and leaves the stream out of step (close it).
+ * @throws ContainerError SystemError (ECONNRESET: the peer closed inside a frame).
+ */
+export async function recvFrame(
+  fd: number,
+  maxBody: number = 1024 * 1024,
+): Promise<{ kind: number; body: Uint8Array; fds: number[] } | null> {
+  const cap = Math.min(maxBody, FRAME_MAX_BODY);
+  const buf = new Uint8Array(Math.max(1, cap));
+  const fds = new Int32Array(FRAME_MAX_FDS);
+  const meta = new Uint32Array(3);
+  const rc = await lib().cell_recv_frame(fd, buf, BigInt(cap), fds, meta);
+  if (rc === 1) return null;
+  check(rc, "recvmsg");
+  return { kind: meta[0], body: buf.slice(0, meta[1]), fds: Array.from(fds.subarray(0, meta[2])) };
+}
+
 /** A pidfd for a pid. */
 export function pidfdOpen(pid: number): number {
   return check(lib().cell_pidfd_open(pid), "pidfd_open", `/proc/${pid}`);

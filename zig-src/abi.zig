@@ -2,7 +2,7 @@
 //! together and bump `version`; the TypeScript loader refuses a library whose version
 //! differs.
 
-pub const version: u32 = 3;
+pub const version: u32 = 4;
 
 /// "CELL" little-endian: the first word of every plan.
 pub const plan_magic: u32 = 0x4C4C4543;

@@ -16,16 +16,8 @@ const Context = @import("child.zig").Context;
 pub const max = plan.mount_sources_max;
 
 /// A control message with room for `max` fds.
-const CmsgFds = extern struct {
-    len: usize,
-    level: i32 = sys.SOL_SOCKET,
-    kind: i32 = sys.SCM_RIGHTS,
-    fds: [max]i32,
-};
-
-fn cmsgLen(n: usize) usize {
-    return @sizeOf(usize) + 8 + 4 * n;
-}
+const CmsgFds = sys.CmsgFds(max);
+const cmsgLen = sys.cmsgLen;
 
 pub const Failure = struct { syscall: []const u8, errno: u16, op_index: i32, path: []const u8 };
 
@@ -55,7 +47,7 @@ pub fn send(buf: []const u8, pid: []const u8, socket: sys.fd_t, count: usize) ?F
     std.debug.assert(opened == count);
     var byte = [1]u8{'s'};
     const iov = sys.Iovec{ .base = @intFromPtr(&byte), .len = 1 };
-    const msg = sys.Msghdr{ .iov = @intFromPtr(&iov), .iovlen = 1, .control = @intFromPtr(&cmsg), .controllen = controlSpace(count) };
+    const msg = sys.Msghdr{ .iov = @intFromPtr(&iov), .iovlen = 1, .control = @intFromPtr(&cmsg), .controllen = sys.cmsgSpace(count) };
     var tries: u32 = 0;
     while (tries < 64) : (tries += 1) {
         const rc = sys.sendmsg(socket, &msg, sys.MSG_NOSIGNAL);
@@ -63,10 +55,6 @@ pub fn send(buf: []const u8, pid: []const u8, socket: sys.fd_t, count: usize) ?F
         if (e != sys.EINTR) return .{ .syscall = "sendmsg", .errno = e, .op_index = -1, .path = "mount sources" };
     }
     return .{ .syscall = "sendmsg", .errno = sys.EINTR, .op_index = -1, .path = "mount sources" };
-}
-
-fn controlSpace(n: usize) usize {
-    return std.mem.alignForward(usize, cmsgLen(n), @sizeOf(usize));
 }
 
 /// "/proc/<pid>/root<path>" with a NUL, or null when it does not fit.

@@ -6,6 +6,7 @@ const abi = @import("abi.zig");
 const sys = @import("sys.zig");
 const spawn_mod = @import("spawn.zig");
 const bpf = @import("bpf.zig");
+const frame = @import("frame.zig");
 
 /// A raw syscall result as returned to TypeScript: the value, or -errno. Every value
 /// cell returns this way (fds, pids, counts) fits in an i32.
@@ -155,14 +156,22 @@ export fn cell_socketpair(fds: *[2]i32) i32 {
     return abiResult(sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM | sys.O_CLOEXEC, 0, fds));
 }
 
-/// Connects a new close-on-exec AF_UNIX stream socket to `path` (runc's
-/// --console-socket): the fd, or -errno (-ENAMETOOLONG past 107 bytes).
-export fn cell_unix_connect(path: [*:0]const u8) i32 {
+/// The address of a unix socket path, or -errno (-ENAMETOOLONG past 107 bytes).
+fn unixAddress(path: [*:0]const u8, addr: *sys.SockaddrUn) i32 {
     const name = std.mem.span(path);
-    var addr = sys.SockaddrUn{ .family = @intCast(sys.AF_UNIX), .path = std.mem.zeroes([108]u8) };
+    addr.* = .{ .family = @intCast(sys.AF_UNIX), .path = std.mem.zeroes([108]u8) };
     if (name.len == 0) return -@as(i32, sys.ENOENT);
     if (name.len >= addr.path.len) return -@as(i32, sys.ENAMETOOLONG);
     @memcpy(addr.path[0..name.len], name);
+    return 0;
+}
+
+/// Connects a new close-on-exec AF_UNIX stream socket to `path` (runc's
+/// --console-socket): the fd, or -errno (-ENAMETOOLONG past 107 bytes).
+export fn cell_unix_connect(path: [*:0]const u8) i32 {
+    var addr: sys.SockaddrUn = undefined;
+    const bad = unixAddress(path, &addr);
+    if (bad < 0) return bad;
     const fd = sys.socket(sys.AF_UNIX, sys.SOCK_STREAM | sys.O_CLOEXEC, 0);
     if (sys.errnoOf(fd) != null) return abiResult(fd);
     var rc: usize = 0;
@@ -176,6 +185,77 @@ export fn cell_unix_connect(path: [*:0]const u8) i32 {
         return abiResult(rc);
     }
     return @intCast(fd);
+}
+
+/// A close-on-exec AF_UNIX stream socket bound to `path` (mode 0600) and listening: the
+/// fd, or -errno (-EADDRINUSE when the path exists: the caller removes a stale one).
+export fn cell_listen_unix(path: [*:0]const u8) i32 {
+    var addr: sys.SockaddrUn = undefined;
+    const bad = unixAddress(path, &addr);
+    if (bad < 0) return bad;
+    const rc = sys.socket(sys.AF_UNIX, sys.SOCK_STREAM | sys.O_CLOEXEC, 0);
+    if (sys.errnoOf(rc) != null) return abiResult(rc);
+    const fd: sys.fd_t = @intCast(rc);
+    for ([_]usize{
+        sys.bind(fd, &addr),
+        sys.fchmodat(sys.AT_FDCWD, path, 0o600),
+        sys.listen(fd, 128),
+    }) |step| {
+        if (sys.errnoOf(step) != null) {
+            _ = sys.close(fd);
+            return abiResult(step);
+        }
+    }
+    return fd;
+}
+
+/// Takes the next connection (blocking: a nonblocking FFI call) and its peer's uid
+/// (SO_PEERCRED) into `out_uid`: the connection's fd (close-on-exec), or -errno
+/// (-EINVAL once the listener was shut down with cell_shutdown).
+export fn cell_accept_peer(fd: i32, out_uid: *u32) i32 {
+    var rc: usize = 0;
+    var tries: u32 = 0;
+    while (tries < 64) : (tries += 1) {
+        rc = sys.accept4(fd, sys.O_CLOEXEC);
+        if (sys.errnoOf(rc) != sys.EINTR) break;
+    }
+    if (sys.errnoOf(rc) != null) return abiResult(rc);
+    const conn: sys.fd_t = @intCast(rc);
+    var cred = std.mem.zeroes(sys.Ucred);
+    const got = sys.peerCred(conn, &cred);
+    if (sys.errnoOf(got) != null) {
+        _ = sys.close(conn);
+        return abiResult(got);
+    }
+    out_uid.* = cred.uid;
+    return conn;
+}
+
+/// shutdown(2) SHUT_RDWR: wakes a cell_accept_peer blocked on a listener. 0 or -errno.
+export fn cell_shutdown(fd: i32) i32 {
+    return abiResult(sys.shutdown(fd, sys.SHUT_RDWR));
+}
+
+/// Sends one planner-protocol frame (zig-src/frame.zig) with `nfds` fds: 0 or -errno.
+export fn cell_send_frame(fd: i32, kind: u32, body: [*]const u8, len: usize, fds: [*]const i32, nfds: u32) i32 {
+    if (nfds > frame.max_fds) return -@as(i32, sys.EINVAL);
+    const errno = frame.send(fd, kind, body[0..len], fds[0..nfds]) orelse return 0;
+    return -@as(i32, errno);
+}
+
+/// Receives one frame (blocking: a nonblocking FFI call): the body into `buf`, its fds
+/// (close-on-exec) into `fds_out` (253 entries), and kind, body length, fd count into
+/// `meta_out`. 0 a frame, 1 the peer closed before a header, or -errno (-EMSGSIZE:
+/// the body is over `cap`; -ECONNRESET: EOF inside a frame). No fd stays open on error.
+export fn cell_recv_frame(fd: i32, buf: [*]u8, cap: usize, fds_out: *[frame.max_fds]i32, meta_out: *[3]u32) i32 {
+    return switch (frame.receive(fd, buf[0..cap], fds_out)) {
+        .closed => 1,
+        .failed => |errno| -@as(i32, errno),
+        .frame => |f| blk: {
+            meta_out.* = .{ f.kind, @intCast(f.body.len), @intCast(f.fds.len) };
+            break :blk 0;
+        },
+    };
 }
 
 /// Receives one fd sent with SCM_RIGHTS (a terminal master from a console socket),

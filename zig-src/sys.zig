@@ -63,6 +63,19 @@ pub const SIGCHLD: u64 = 17;
 pub const SIGKILL: u32 = 9;
 pub const SIGPIPE: u32 = 13;
 pub const SIGSTOP: u32 = 19;
+// The signals a front door forwards to the process it waits for.
+pub const SIGHUP: u32 = 1;
+pub const SIGINT: u32 = 2;
+pub const SIGQUIT: u32 = 3;
+pub const SIGUSR1: u32 = 10;
+pub const SIGUSR2: u32 = 12;
+pub const SIGTERM: u32 = 15;
+pub const SIGCONT: u32 = 18;
+/// A sigset_t of the kernel's size (8 bytes) with `sig` in it.
+pub fn sigBit(sig: u32) u64 {
+    std.debug.assert(sig >= 1 and sig <= NSIG);
+    return @as(u64, 1) << @intCast(sig - 1);
+}
 /// The highest signal number (the realtime ones included).
 pub const NSIG: u32 = 64;
 
@@ -159,6 +172,12 @@ pub const EBADMSG: u16 = 74;
 pub const EMFILE: u16 = 24;
 pub const EMSGSIZE: u16 = 90;
 pub const ECANCELED: u16 = 125;
+pub const EBADF: u16 = 9;
+pub const ESRCH: u16 = 3;
+pub const EPIPE: u16 = 32;
+pub const ECONNRESET: u16 = 104;
+pub const ECONNREFUSED: u16 = 111;
+pub const EPROTO: u16 = 71;
 
 // Terminals (the same numbers on x86_64 and aarch64).
 pub const TIOCGPTN: usize = 0x80045430; // the pts number of a master
@@ -186,6 +205,14 @@ pub const SCM_RIGHTS: i32 = 1;
 pub const MSG_DONTWAIT: u32 = 0x40;
 pub const MSG_NOSIGNAL: u32 = 0x4000;
 pub const MSG_CMSG_CLOEXEC: u32 = 0x40000000;
+/// msghdr.flags after recvmsg: some control data did not fit.
+pub const MSG_CTRUNC: i32 = 0x8;
+/// The most fds one SCM_RIGHTS message carries (the kernel's SCM_MAX_FD).
+pub const SCM_MAX_FD: usize = 253;
+pub const SO_PEERCRED: u32 = 17;
+pub const SHUT_RDWR: u32 = 2;
+/// struct ucred, what SO_PEERCRED gives.
+pub const Ucred = extern struct { pid: i32, uid: u32, gid: u32 };
 
 /// The errno carried by a raw syscall result, or null when the call succeeded.
 pub fn errnoOf(rc: usize) ?u16 {
@@ -411,12 +438,57 @@ comptime {
     if (@sizeOf(Msghdr) != 56) @compileError("msghdr is 56 bytes on 64-bit Linux");
     if (@sizeOf(CmsgFd) != 24) @compileError("CMSG_SPACE(4) is 24 bytes on 64-bit Linux");
 }
+/// cmsg_len of an SCM_RIGHTS message with `n` fds: CMSG_LEN(4 * n).
+pub fn cmsgLen(n: usize) usize {
+    return @sizeOf(usize) + 8 + 4 * n;
+}
+/// The control buffer length for `n` fds: CMSG_SPACE(4 * n).
+pub fn cmsgSpace(n: usize) usize {
+    return std.mem.alignForward(usize, cmsgLen(n), @sizeOf(usize));
+}
+/// One SCM_RIGHTS control message with room for `max` fds.
+pub fn CmsgFds(comptime max: usize) type {
+    std.debug.assert(max > 0 and max <= SCM_MAX_FD);
+    return extern struct {
+        len: usize,
+        level: i32 = SOL_SOCKET,
+        kind: i32 = SCM_RIGHTS,
+        fds: [max]i32,
+        /// The padding CMSG_SPACE adds after an odd count.
+        pad: u32 = 0,
+    };
+}
 pub fn sendmsg(fd: fd_t, msg: *const Msghdr, flags: u32) usize {
     return linux.syscall3(.sendmsg, a(fd), a(msg), flags);
 }
 pub fn recvmsg(fd: fd_t, msg: *Msghdr, flags: u32) usize {
     return linux.syscall3(.recvmsg, a(fd), a(msg), flags);
 }
+pub fn bind(fd: fd_t, addr: *const SockaddrUn) usize {
+    return linux.syscall3(.bind, a(fd), a(addr), @sizeOf(SockaddrUn));
+}
+pub fn listen(fd: fd_t, backlog: u32) usize {
+    return linux.syscall2(.listen, a(fd), backlog);
+}
+pub fn accept4(fd: fd_t, flags: u32) usize {
+    return linux.syscall4(.accept4, a(fd), 0, 0, flags);
+}
+pub fn shutdown(fd: fd_t, how: u32) usize {
+    return linux.syscall2(.shutdown, a(fd), how);
+}
+pub fn peerCred(fd: fd_t, out: *Ucred) usize {
+    var len: u32 = @sizeOf(Ucred);
+    return linux.syscall5(.getsockopt, a(fd), @as(u32, @intCast(SOL_SOCKET)), SO_PEERCRED, a(out), a(&len));
+}
+pub const SIG_BLOCK: usize = 0;
+pub const SFD_CLOEXEC: u32 = 0o2000000;
+/// A signalfd for the signals in `mask` (they must be blocked to be read from it).
+pub fn signalfd(mask: *const u64, flags: u32) usize {
+    return linux.syscall4(.signalfd4, a(@as(i32, -1)), a(mask), 8, flags);
+}
+/// struct signalfd_siginfo: 128 bytes; the signal number comes first.
+pub const SignalfdSiginfo = extern struct { signo: u32, rest: [124]u8 };
+pub const F_GETFD: usize = 1;
 pub fn setsid() usize {
     return linux.syscall0(.setsid);
 }

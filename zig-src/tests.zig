@@ -11,6 +11,7 @@ test {
     _ = @import("hooks.zig");
     _ = @import("proc_fs.zig");
     _ = @import("payload.zig");
+    _ = @import("frame_test.zig");
 }
 
 fn put32(list: *std.ArrayList(u8), gpa: std.mem.Allocator, v: u32) !void {
