@@ -15,3 +15,4 @@ if (import.meta.main) {
 }
 
 export { main };
+export type { CliIo } from "./src/cli/io.ts";

@@ -1,8 +1,9 @@
 /**
  * The CLIs timed as engines call them: `<runtime> --root S run --bundle B ID` for a whole
  * container, and `<runtime> --root S exec ID true` into a running one. cell is timed in
- * the form engines call (the script `deno task install` writes, which runs the bundled CLI)
- * and as `deno run cli.ts`.
+ * the forms `deno task install` writes: the front door (`bin/cell`) served by a resident
+ * planner, and the in-process script (`lib/cell/cell-deno`, the bundled CLI with a warm code
+ * cache); and as `deno run cli.ts`.
  *
  * @module
  */
@@ -28,11 +29,19 @@ export function cellCommand(): string[] {
   ];
 }
 
+/** The two installed forms of cell: the front door and the in-process script. */
+export interface InstalledCell {
+  /** `bin/cell`, what engines call: served by the resident planner once one runs. */
+  door: string[];
+  /** `lib/cell/cell-deno`: the bundled CLI, no planner (the door's fallback). */
+  inProcess: string[];
+}
+
 /**
- * Installs cell as `deno task install --prefix <prefix>` does (bundle, script, warm code
- * cache) and returns the command line of the installed script, what engines call.
+ * Installs cell as `deno task install --prefix <prefix>` does (bundle, scripts, door, warm
+ * code cache) and returns the command lines of its two forms.
  */
-export async function installCell(prefix: string): Promise<string[]> {
+export async function installCell(prefix: string): Promise<InstalledCell> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", INSTALL, "--prefix", prefix],
     stdout: "null",
@@ -43,7 +52,22 @@ export async function installCell(prefix: string): Promise<string[]> {
       `deno task install --prefix ${prefix}: ${new TextDecoder().decode(out.stderr)}`,
     );
   }
-  return [join(prefix, "bin/cell")];
+  return { door: [join(prefix, "bin/cell")], inProcess: [join(prefix, "lib/cell/cell-deno")] };
+}
+
+/**
+ * Has the door start its planner on `stateRoot` and waits (bounded) until a call is served
+ * by it, so the door's times are the planner's.
+ * @throws Error when no planner serves within 10 s.
+ */
+export async function startPlanner(door: string[], stateRoot: string): Promise<void> {
+  const log = join(stateRoot, "..", `${stateRoot.split("/").at(-1)}-planner.log`);
+  for (let tries = 0; tries < 100; tries++) {
+    await run([...door, "--root", stateRoot, "--debug", "--log", log, "list"], "cell list");
+    if (Deno.readTextFileSync(log).includes("(planner ")) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no planner served ${stateRoot} within 10 s (log: ${log})`);
 }
 
 /** Runs and times a command; `detached` (run -d): the container keeps stderr, so no pipe. */

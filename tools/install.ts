@@ -110,7 +110,11 @@ put(target, Deno.readFileSync(door), 0o755);
 const root = Deno.makeTempDirSync({ prefix: "cell-install-" });
 try {
   for (const args of [["--root", root, "list"], ["--version"]]) {
-    const out = await new Deno.Command(inProcess, { args, clearEnv: true, env: { CELL_ARGV0: target } })
+    const out = await new Deno.Command(inProcess, {
+      args,
+      clearEnv: true,
+      env: { CELL_ARGV0: target },
+    })
       .output();
     if (!out.success) {
       const err = new TextDecoder().decode(out.stderr);

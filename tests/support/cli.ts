@@ -127,8 +127,9 @@ function deleteLeftovers(): void {
   for (const root of roots) {
     for (const entry of Deno.readDirSync(root)) {
       if (!entry.isDirectory) continue;
-      new Deno.Command(Deno.execPath(), {
-        args: [...cellArgv(root).slice(1), "delete", "--force", entry.name],
+      const [program, ...prefix] = cellArgv(root);
+      new Deno.Command(program, {
+        args: [...prefix, "delete", "--force", entry.name],
         stdout: "null",
         stderr: "null",
       }).outputSync();

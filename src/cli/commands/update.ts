@@ -47,9 +47,7 @@ export const update: Command = async (ctx, argv) => {
 };
 
 async function readResources(io: CliIo, file: string): Promise<unknown> {
-  const text = file === "-"
-    ? await io.readStdin()
-    : Deno.readTextFileSync(callerPath(io, file));
+  const text = file === "-" ? await io.readStdin() : Deno.readTextFileSync(callerPath(io, file));
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -1,0 +1,278 @@
+/**
+ * The front door and the resident planner (docs/architecture.md, "Three paths"): the first
+ * call runs in-process and starts a planner; later calls are served by it with the same
+ * output, exit codes, signals and fds, and the container is the calling `cell`'s child.
+ * Concurrent calls, a planner killed mid-call, a stale socket, another uid, other code, the
+ * off switch and the idle exit each have a test.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { bundle, emptyDir, stateRoot, uid } from "../support/cli.ts";
+import { cgroupDirsOf, until } from "../support/fixture.ts";
+import {
+  alive,
+  childrenOf,
+  door,
+  installPrefix,
+  parentOf,
+  plannerGone,
+  plannerServing,
+} from "../support/planner.ts";
+
+const prefix = installPrefix();
+/** Planners of these tests end soon after their last call. */
+const ENV = { CELL_PLANNER_IDLE_MS: "3000" };
+
+/** The planner of `root` is asked to stop: its socket goes, so it exits within a second. */
+async function stopPlanner(root: string, pid: number): Promise<void> {
+  Deno.removeSync(join(root, "planner.sock"));
+  await plannerGone(pid);
+}
+
+Deno.test("planner: the first call runs in-process and starts a planner, which serves the next", async () => {
+  const p = await prefix;
+  const root = await stateRoot();
+  const first = await door(p, root, ["list", "-q"], { env: ENV });
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.servedBy, "in-process");
+  const pid = await plannerServing(p, root, ENV);
+  const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+  assert.ok(cmdline.includes("planner"), cmdline.join(" "));
+  // Detached from the caller: its own session, not any door's child.
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  assert.equal(Number(stat[3]), pid, "the planner leads its own session");
+  const sock = Deno.statSync(join(root, "planner.sock"));
+  assert.equal(sock.mode! & 0o777, 0o600, "the socket is 0600");
+  assert.equal(Deno.statSync(root).mode! & 0o777, 0o700, "the root is 0700");
+  await stopPlanner(root, pid);
+});
+
+Deno.test("planner: run, create/start, exec, state and delete answer as in-process", async () => {
+  const p = await prefix;
+  const root = await stateRoot();
+  const pid = await plannerServing(p, root, ENV);
+  const dir = await bundle(["sh", "-c", "echo out; echo err >&2; exit 7"], (s) => {
+    s.process!.terminal = false;
+  });
+  const ran = await door(p, root, ["run", "--bundle", dir, uid("pl-run")], { env: ENV });
+  assert.equal(ran.servedBy, pid);
+  assert.equal(ran.code, 7, ran.stderr);
+  assert.equal(ran.stdout, "out\n");
+  assert.match(ran.stderr, /^err$/m);
+
+  const inProcess = await door(p, root, ["run", "--bundle", dir, uid("pl-run2")], {
+    env: { ...ENV, CELL_PLANNER: "off" },
+  });
+  assert.equal(inProcess.servedBy, "in-process");
+  assert.equal(inProcess.code, 7);
+  assert.equal(inProcess.stdout, ran.stdout);
+
+  // create with a relative --pid-file and --bundle: the caller's directory, not the planner's.
+  const id = uid("pl-life");
+  const sleeper = await bundle(["sleep", "30"]);
+  const created = await door(p, root, ["create", "--bundle", ".", "--pid-file", "init.pid", id], {
+    env: ENV,
+    cwd: sleeper,
+  });
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(created.servedBy, pid);
+  const init = Number(Deno.readTextFileSync(join(sleeper, "init.pid")));
+  assert.ok(alive(init));
+  const state = await door(p, root, ["state", id], { env: ENV });
+  assert.equal(state.servedBy, pid);
+  assert.equal(JSON.parse(state.stdout).status, "created");
+  assert.equal(JSON.parse(state.stdout).pid, init);
+  assert.equal((await door(p, root, ["start", id], { env: ENV })).code, 0);
+  const exec = await door(p, root, ["exec", id, "sh", "-c", "echo in; exit 3"], { env: ENV });
+  assert.equal(exec.servedBy, pid);
+  assert.equal(exec.code, 3, exec.stderr);
+  assert.equal(exec.stdout, "in\n");
+  const bad = await door(p, root, ["state", "nope"], { env: ENV });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /container does not exist/);
+  assert.equal((await door(p, root, ["delete", "--force", id], { env: ENV })).code, 0);
+  assert.equal((await door(p, root, ["list", "-q"], { env: ENV })).stdout, "");
+  await until("the init to be gone", () => !alive(init));
+  await stopPlanner(root, pid);
+});
+
+Deno.test("planner: the caller clones the container, passes its fds and its signals", async () => {
+  const p = await prefix;
+  const root = await stateRoot();
+  const pid = await plannerServing(p, root, ENV);
+  const scratch = await emptyDir();
+  const dir = await bundle([
+    "sh",
+    "-c",
+    "echo from-fd3 >&3; trap 'exit 42' TERM; while :; do sleep 0.05; done",
+  ], (s) => {
+    s.process!.terminal = false;
+  });
+  const id = uid("pl-child");
+  const out = await Deno.open(join(scratch, "fd3"), { write: true, create: true });
+  // fd 3 of the door is the file (Deno's next fd is not 3, so a shell places it).
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      `exec 3>>${scratch}/fd3; exec ${p}/bin/cell --root ${root} --debug --log ${scratch}/log run --preserve-fds 1 --bundle ${dir} ${id}`,
+    ],
+    env: ENV,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  out.close();
+  try {
+    await until("fd 3 written", () => Deno.readTextFileSync(join(scratch, "fd3")) === "from-fd3\n");
+    const [init] = childrenOf(child.pid);
+    assert.ok(init, "the door has a child");
+    assert.equal(parentOf(init), child.pid, "the container's init is the calling cell's child");
+    assert.notEqual(parentOf(init), pid);
+    child.kill("SIGTERM");
+    const status = await child.output();
+    assert.equal(status.code, 42, new TextDecoder().decode(status.stderr));
+    assert.match(Deno.readTextFileSync(join(scratch, "log")), new RegExp(`\\(planner ${pid}\\)`));
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* ended */ }
+  }
+  assert.equal((await door(p, root, ["list", "-q"], { env: ENV })).stdout, "");
+  await stopPlanner(root, pid);
+});
+
+Deno.test("planner: concurrent calls are each served, nothing left", async () => {
+  const p = await prefix;
+  const root = await stateRoot();
+  const pid = await plannerServing(p, root, ENV);
+  const dir = await bundle(["true"]);
+  const ids = Array.from({ length: 8 }, (_, i) => uid(`pl-par${i}`));
+  const results = await Promise.all(
+    ids.map((id) => door(p, root, ["run", "--bundle", dir, id], { env: ENV })),
+  );
+  for (const r of results) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.servedBy, pid);
+  }
+  assert.equal((await door(p, root, ["list", "-q"], { env: ENV })).stdout, "");
+  for (const id of ids) assert.deepEqual(cgroupDirsOf(id), [], `no cgroup of ${id}`);
+  await stopPlanner(root, pid);
+});
+
+Deno.test("planner: killed mid-call, the caller fails clearly, kills its child, and delete --force leaves nothing", async () => {
+  const p = await prefix;
+  const root = await stateRoot();
+  const pid = await plannerServing(p, root, ENV);
+  const dir = await bundle(["sleep", "30"]);
+  const id = uid("pl-kill");
+  const child = new Deno.Command(join(p, "bin/cell"), {
+    args: ["--root", root, "run", "--bundle", dir, id],
+    env: ENV,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).spawn();
+  await until("the container to run", () => childrenOf(child.pid).length > 0);
+  const [init] = childrenOf(child.pid);
+  Deno.kill(pid, "SIGKILL");
+  const out = await child.output();
+  assert.equal(out.code, 1);
+  assert.match(new TextDecoder().decode(out.stderr), /the planner ended during this call/);
+  await until("the init to be killed", () => !alive(init));
+  const forced = await door(p, root, ["delete", "--force", id], { env: ENV });
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.equal((await door(p, root, ["list", "-q"], { env: ENV })).stdout, "");
+  assert.deepEqual(cgroupDirsOf(id), []);
+  const next = await plannerServing(p, root, ENV);
+  assert.notEqual(next, pid, "a new planner replaced the killed one");
+  await stopPlanner(root, next);
+});
+
+Deno.test("planner: a stale socket is replaced; the off switches keep every call in-process", async () => {
+  const p = await prefix;
+  const root = await stateRoot();
+  // A socket file nobody listens on (left by a planner killed before it could remove it).
+  const listener = Deno.listen({ transport: "unix", path: join(root, "planner.sock") });
+  listener.close();
+  assert.ok(Deno.statSync(join(root, "planner.sock")).isSocket);
+  const first = await door(p, root, ["list", "-q"], { env: ENV });
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.servedBy, "in-process");
+  const pid = await plannerServing(p, root, ENV);
+  await stopPlanner(root, pid);
+
+  const off = await stateRoot();
+  for (let i = 0; i < 3; i++) {
+    const r = await door(p, off, ["list", "-q"], { env: { ...ENV, CELL_PLANNER: "off" } });
+    assert.equal(r.servedBy, "in-process");
+  }
+  Deno.writeTextFileSync(join(off, "planner.off"), "");
+  for (let i = 0; i < 3; i++) {
+    const r = await door(p, off, ["list", "-q"], { env: ENV });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.servedBy, "in-process");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.throws(() => Deno.statSync(join(off, "planner.sock")), "no planner was started");
+});
+
+Deno.test("planner: a door of other code retires the planner; another uid is sent back", async () => {
+  const p = await prefix;
+  const root = await stateRoot();
+  const pid = await plannerServing(p, root, ENV);
+  // A reinstall: other code, so another hash in both the door's file and the script.
+  const hashFile = join(p, "lib/cell/cell.hash");
+  const script = join(p, "lib/cell/cell-deno");
+  const old = Deno.readTextFileSync(hashFile).trim();
+  const other = "0".repeat(old.length);
+  Deno.writeTextFileSync(hashFile, other + "\n");
+  Deno.writeTextFileSync(script, Deno.readTextFileSync(script).replace(old, other));
+  try {
+    const r = await door(p, root, ["list", "-q"], { env: ENV });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.servedBy, "in-process", "the stale planner served nothing");
+    await plannerGone(pid);
+    const next = await plannerServing(p, root, ENV);
+    assert.notEqual(next, pid);
+    await stopPlanner(root, next);
+  } finally {
+    Deno.writeTextFileSync(hashFile, old + "\n");
+    Deno.writeTextFileSync(script, Deno.readTextFileSync(script).replace(other, old));
+  }
+
+  // Another uid: the 0700 root keeps it from the socket; with the root opened up, the
+  // planner itself sends it back (SO_PEERCRED).
+  const shared = await stateRoot();
+  const served = await plannerServing(p, shared, ENV);
+  // A copy nobody can read, wherever the checkout is.
+  const copies = await emptyDir();
+  Deno.chmodSync(copies, 0o755);
+  const client = join(copies, "planner_client.py");
+  Deno.copyFileSync(new URL("../support/planner_client.py", import.meta.url).pathname, client);
+  Deno.chmodSync(client, 0o644);
+  const asNobody = (path: string) =>
+    new Deno.Command("setpriv", {
+      args: ["--reuid=65534", "--regid=65534", "--clear-groups", "python3", client, path],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const blocked = await asNobody(join(shared, "planner.sock"));
+  assert.match(new TextDecoder().decode(blocked.stdout), /^connect: EACCES$/m);
+  Deno.chmodSync(shared, 0o755);
+  Deno.chmodSync(join(shared, "planner.sock"), 0o666);
+  try {
+    const sent = await asNobody(join(shared, "planner.sock"));
+    assert.match(new TextDecoder().decode(sent.stdout), /FALLBACK this planner serves another uid/);
+  } finally {
+    Deno.chmodSync(shared, 0o700);
+  }
+  await stopPlanner(shared, served);
+});
+
+Deno.test("planner: it exits after its idle time and removes its socket", async () => {
+  const p = await prefix;
+  const root = await stateRoot();
+  const pid = await plannerServing(p, root, { CELL_PLANNER_IDLE_MS: "400" });
+  await plannerGone(pid, 10_000);
+  assert.throws(() => Deno.statSync(join(root, "planner.sock")), "the socket is removed");
+});

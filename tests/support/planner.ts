@@ -1,0 +1,126 @@
+/**
+ * For the planner's tests: an install (front door, in-process script, planner) in a temp
+ * prefix, door calls with their output, and the planner process serving a root.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { emptyDir } from "./cli.ts";
+import { until } from "./fixture.ts";
+
+const INSTALL = new URL("../../tools/install.ts", import.meta.url).pathname;
+
+/** Installs into a fresh prefix (removed when the tests end); the prefix. */
+export async function installPrefix(): Promise<string> {
+  const prefix = await emptyDir();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", INSTALL, "--prefix", prefix],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(300_000),
+  }).output();
+  if (!out.success) {
+    throw new Error(`deno task install failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  return prefix;
+}
+
+/** What one door call printed and returned, and which path served it (from --debug). */
+export interface DoorResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** "in-process", or the pid of the planner that served the call. */
+  servedBy: "in-process" | number;
+}
+
+/** Options of {@linkcode door}. */
+export interface DoorOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  stdin?: string;
+  timeoutMs?: number;
+}
+
+/** Runs `<prefix>/bin/cell --root root --debug --log <file> args...` and reads who served it. */
+export async function door(
+  prefix: string,
+  root: string,
+  args: string[],
+  options: DoorOptions = {},
+): Promise<DoorResult> {
+  const log = `${await emptyDir()}/log`;
+  const child = new Deno.Command(join(prefix, "bin/cell"), {
+    args: ["--root", root, "--debug", "--log", log, ...args],
+    env: options.env,
+    cwd: options.cwd,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const text = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: text.decode(out.stdout),
+    stderr: text.decode(out.stderr),
+    servedBy: servedBy(log),
+  };
+}
+
+/** Who served the call that logged to `log`. */
+export function servedBy(log: string): "in-process" | number {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(log);
+  } catch { /* nothing logged */ }
+  const m = text.match(/\((in-process|planner (\d+))\)/);
+  if (!m) throw new Error(`no "served by" line in the debug log:\n${text}`);
+  return m[2] ? Number(m[2]) : "in-process";
+}
+
+/** Calls the door until a planner serves a call (bounded); that planner's pid. */
+export async function plannerServing(prefix: string, root: string, env?: Record<string, string>) {
+  let pid = 0;
+  await until("a planner serving " + root, async () => {
+    const r = await door(prefix, root, ["list", "-q"], { env });
+    if (r.code !== 0) throw new Error(`cell list: ${r.stderr}`);
+    if (r.servedBy === "in-process") return false;
+    pid = r.servedBy;
+    return true;
+  }, 20_000);
+  return pid;
+}
+
+/** Whether a process lives (and is no zombie). */
+export function alive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(Deno.readTextFileSync(`/proc/${pid}/status`));
+  } catch {
+    return false;
+  }
+}
+
+/** A process's parent pid. */
+export function parentOf(pid: number): number {
+  const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^PPid:\s+(\d+)/m);
+  return Number(m![1]);
+}
+
+/** The direct children of a process. */
+export function childrenOf(pid: number): number[] {
+  const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
+  return text ? text.split(/\s+/).map(Number) : [];
+}
+
+/** Waits (bounded) until the planner `pid` has exited. */
+export function plannerGone(pid: number, ms = 10_000): Promise<void> {
+  return until(`planner ${pid} to exit`, () => !alive(pid), ms);
+}
