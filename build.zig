@@ -1,4 +1,5 @@
-//! `zig build` makes zig-out/lib/libcell.so, the native core that ffi/ loads.
+//! `zig build` makes zig-out/lib/libcell.so, the native core that ffi/ loads, and
+//! zig-out/bin/cell, the front door (docs/planner.md).
 const std = @import("std");
 
 pub fn build(b: *std.Build) void {
@@ -21,6 +22,17 @@ pub fn build(b: *std.Build) void {
     });
     const lib = b.addLibrary(.{ .name = "cell", .root_module = module, .linkage = .dynamic });
     b.installArtifact(lib);
+
+    // `cell`, the front door (zig-src/door.zig): static, no libc, the same spawn code.
+    const door = b.addExecutable(.{ .name = "cell", .root_module = b.createModule(.{
+        .root_source_file = b.path("zig-src/door.zig"),
+        .target = target,
+        .optimize = optimize,
+        .strip = strip,
+        .link_libc = false,
+        .single_threaded = true,
+    }) });
+    b.installArtifact(door);
 
     const tests = b.addTest(.{ .root_module = b.createModule(.{
         .root_source_file = b.path("zig-src/tests.zig"),

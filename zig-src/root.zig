@@ -7,6 +7,7 @@ const sys = @import("sys.zig");
 const spawn_mod = @import("spawn.zig");
 const bpf = @import("bpf.zig");
 const frame = @import("frame.zig");
+const unix_socket = @import("unix_socket.zig");
 
 /// A raw syscall result as returned to TypeScript: the value, or -errno. Every value
 /// cell returns this way (fds, pids, counts) fits in an i32.
@@ -156,57 +157,16 @@ export fn cell_socketpair(fds: *[2]i32) i32 {
     return abiResult(sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM | sys.O_CLOEXEC, 0, fds));
 }
 
-/// The address of a unix socket path, or -errno (-ENAMETOOLONG past 107 bytes).
-fn unixAddress(path: [*:0]const u8, addr: *sys.SockaddrUn) i32 {
-    const name = std.mem.span(path);
-    addr.* = .{ .family = @intCast(sys.AF_UNIX), .path = std.mem.zeroes([108]u8) };
-    if (name.len == 0) return -@as(i32, sys.ENOENT);
-    if (name.len >= addr.path.len) return -@as(i32, sys.ENAMETOOLONG);
-    @memcpy(addr.path[0..name.len], name);
-    return 0;
-}
-
 /// Connects a new close-on-exec AF_UNIX stream socket to `path` (runc's
 /// --console-socket): the fd, or -errno (-ENAMETOOLONG past 107 bytes).
 export fn cell_unix_connect(path: [*:0]const u8) i32 {
-    var addr: sys.SockaddrUn = undefined;
-    const bad = unixAddress(path, &addr);
-    if (bad < 0) return bad;
-    const fd = sys.socket(sys.AF_UNIX, sys.SOCK_STREAM | sys.O_CLOEXEC, 0);
-    if (sys.errnoOf(fd) != null) return abiResult(fd);
-    var rc: usize = 0;
-    var tries: u32 = 0;
-    while (tries < 64) : (tries += 1) {
-        rc = sys.connect(@intCast(fd), &addr);
-        if (sys.errnoOf(rc) != sys.EINTR) break;
-    }
-    if (sys.errnoOf(rc) != null) {
-        _ = sys.close(@intCast(fd));
-        return abiResult(rc);
-    }
-    return @intCast(fd);
+    return abiResult(unix_socket.connect(std.mem.span(path)));
 }
 
 /// A close-on-exec AF_UNIX stream socket bound to `path` (mode 0600) and listening: the
 /// fd, or -errno (-EADDRINUSE when the path exists: the caller removes a stale one).
 export fn cell_listen_unix(path: [*:0]const u8) i32 {
-    var addr: sys.SockaddrUn = undefined;
-    const bad = unixAddress(path, &addr);
-    if (bad < 0) return bad;
-    const rc = sys.socket(sys.AF_UNIX, sys.SOCK_STREAM | sys.O_CLOEXEC, 0);
-    if (sys.errnoOf(rc) != null) return abiResult(rc);
-    const fd: sys.fd_t = @intCast(rc);
-    for ([_]usize{
-        sys.bind(fd, &addr),
-        sys.fchmodat(sys.AT_FDCWD, path, 0o600),
-        sys.listen(fd, 128),
-    }) |step| {
-        if (sys.errnoOf(step) != null) {
-            _ = sys.close(fd);
-            return abiResult(step);
-        }
-    }
-    return fd;
+    return abiResult(unix_socket.listen(std.mem.span(path)));
 }
 
 /// Takes the next connection (blocking: a nonblocking FFI call) and its peer's uid

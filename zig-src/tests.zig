@@ -12,6 +12,8 @@ test {
     _ = @import("proc_fs.zig");
     _ = @import("payload.zig");
     _ = @import("frame_test.zig");
+    _ = @import("door_args.zig");
+    _ = @import("door_session.zig");
 }
 
 fn put32(list: *std.ArrayList(u8), gpa: std.mem.Allocator, v: u32) !void {
