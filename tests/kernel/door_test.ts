@@ -381,3 +381,33 @@ Deno.test("CELL_PLANNER=off and <root>/planner.off: in-process, no planner start
     assert.ok(!exists(join(f.out, "planner")), "no planner was started");
   });
 });
+
+Deno.test("a SPAWN that fails still gets SPAWNED, with the failure and no pidfd", async () => {
+  await withFixture(async (f) => {
+    let door!: Deno.ChildProcess;
+    await withPlanner(
+      f,
+      () => door = runDoor(f, "", ["--root", f.root, "run", "box"]),
+      async (conn) => {
+        (await frame(conn, Kind.hello)).fds.forEach(close);
+        sendFrame(conn, Kind.accepted, new Uint8Array());
+        const missing = encodePlan([
+          { op: "args", what: "the process", args: ["/nonexistent/cell-door-test"] },
+        ]);
+        sendFrame(conn, Kind.spawn, missing);
+        const failed = await frame(conn, Kind.spawned);
+        assert.equal(failed.fds.length, 0);
+        const result = decodeSpawnResult(failed.body);
+        assert.equal(result.status, SpawnStatus.childError);
+        assert.equal(result.failure?.syscall, "exec");
+        assert.equal(result.failure?.errno, 2);
+        sendFrame(conn, Kind.spawn, new TextEncoder().encode("not a plan"));
+        const refused = decodeSpawnResult((await frame(conn, Kind.spawned)).body);
+        assert.equal(refused.status, SpawnStatus.parentError);
+        assert.equal(refused.pid, -1);
+        sendFrame(conn, Kind.exit, u32([2]));
+      },
+    );
+    assert.equal((await within(10_000, "the door's exit", door.output())).code, 2);
+  });
+});
