@@ -1,6 +1,6 @@
 /**
- * `deno task build`: builds libcell with `zig build` when a Zig source is newer than
- * the library (or the library is missing). Quiet when nothing is stale.
+ * `deno task build`: builds libcell and the front door (`zig-out/bin/cell`) with `zig build`
+ * when a Zig source is newer than either (or one is missing). Quiet when nothing is stale.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const LIB = join(ROOT, "zig-out/lib/libcell.so");
+const DOOR = join(ROOT, "zig-out/bin/cell");
 
 function newestSource(): number {
   let newest = Deno.statSync(join(ROOT, "build.zig")).mtime?.getTime() ?? 0;
@@ -22,13 +23,16 @@ function newestSource(): number {
 
 function isStale(): boolean {
   try {
-    return (Deno.statSync(LIB).mtime?.getTime() ?? 0) < newestSource();
+    const built = Math.min(
+      ...[LIB, DOOR].map((path) => Deno.statSync(path).mtime?.getTime() ?? 0),
+    );
+    return built < newestSource();
   } catch {
     return true;
   }
 }
 
-/** Builds the native library if it is stale; throws if zig fails. */
+/** Builds the native library and the front door if stale; throws if zig fails. */
 export async function ensureBuilt(force = false): Promise<void> {
   if (!force && !isStale()) return;
   const zig = new Deno.Command("zig", {
@@ -46,7 +50,7 @@ export async function ensureBuilt(force = false): Promise<void> {
   if (!status.success) throw new Error(`zig build failed (exit ${status.code})`);
   // zig may keep a cached output with an old mtime; touch so staleness is judged right.
   const now = new Date();
-  Deno.utimeSync(LIB, now, now);
+  for (const path of [LIB, DOOR]) Deno.utimeSync(path, now, now);
 }
 
 if (import.meta.main) {
