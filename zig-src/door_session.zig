@@ -55,6 +55,8 @@ pub const Session = struct {
     /// The body buffer (max_body bytes).
     buf: []u8,
     accepted: bool = false,
+    /// A SPAWN came: from here the call can no longer go in-process.
+    spawned: bool = false,
     pending: [max_pending]sys.fd_t = undefined,
     pending_len: usize = 0,
     children: [max_children]Child = undefined,
@@ -80,6 +82,12 @@ pub const Session = struct {
                     else => return .in_process,
                 }
                 continue;
+            }
+            // A planner may still hand the call back after ACCEPTED while it has done
+            // nothing for it (it found it needs the caller's own terminal, say).
+            if (got.kind == Kind.fallback and !self.spawned) {
+                frame.closeAll(got.fds);
+                return if (std.mem.startsWith(u8, got.body, "stale")) .stale else .in_process;
             }
             if (self.serve(got)) |code| return .{ .exit = code };
         }
@@ -125,6 +133,7 @@ pub const Session = struct {
     fn spawnChild(self: *Session, plan: []const u8) void {
         if (self.children_len == max_children) self.died("too many processes in one call", 0);
         var result: abi.SpawnResult = undefined;
+        self.spawned = true;
         spawn.spawn(plan, &result);
         frame.closeAll(self.pending[0..self.pending_len]);
         self.pending_len = 0;
@@ -156,14 +165,23 @@ pub const Session = struct {
         var rounds: u32 = 0;
         while (true) : (rounds += 1) {
             if (rounds == max_frames) self.died("too many signals while waiting", 0);
-            var polled = [_]sys.PollFd{ .{ .fd = pidfd, .events = sys.POLLIN }, .{ .fd = self.signal_fd, .events = sys.POLLIN } };
+            // The socket too: a planner that dies while its call waits ends the call here
+            // (the planner sends nothing during a WAIT, so anything readable is its end).
+            var polled = [_]sys.PollFd{
+                .{ .fd = pidfd, .events = sys.POLLIN },
+                .{ .fd = self.signal_fd, .events = sys.POLLIN },
+                .{ .fd = self.socket, .events = sys.POLLIN },
+            };
             const rc = sys.ppoll(&polled, null);
             if (sys.errnoOf(rc)) |e| {
                 if (e == sys.EINTR) continue;
                 self.died("ppoll", e);
             }
             if (polled[1].revents != 0) self.forwardSignal(pidfd);
-            if (polled[0].revents == 0) continue;
+            if (polled[0].revents == 0) {
+                if (polled[2].revents != 0) self.died("the socket closed while the process ran", 0);
+                continue;
+            }
             const waited = sys.waitidPidfd(pidfd, &info, sys.WEXITED);
             if (sys.errnoOf(waited)) |e| {
                 if (e == sys.EINTR) continue;

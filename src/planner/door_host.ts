@@ -59,7 +59,7 @@ export class DoorHost implements ProcessHost {
   async wait(pid: number): Promise<Exit> {
     const reply = await this.#link.exchange(Kind.wait, i32Bytes([pid]), [], Kind.exited);
     reply.fds.forEach(close);
-    const [kind, value] = [i32At(reply.body, 0), i32At(reply.body, 1)];
-    return kind === 1 ? { code: value, signal: null } : { code: null, signal: value };
+    const [code, signal] = [i32At(reply.body, 0), i32At(reply.body, 1)];
+    return signal !== 0 ? { code: null, signal } : { code, signal: null };
   }
 }

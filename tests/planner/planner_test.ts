@@ -39,9 +39,15 @@ Deno.test("planner: the first call runs in-process and starts a planner, which s
   const pid = await plannerServing(p, root, ENV);
   const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
   assert.ok(cmdline.includes("planner"), cmdline.join(" "));
-  // Detached from the caller: its own session, not any door's child.
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  assert.equal(Number(stat[3]), pid, "the planner leads its own session");
+  // Detached from the caller: a session of its own (whose leader went), no door's child.
+  const session = (p: number | "self") =>
+    Number(Deno.readTextFileSync(`/proc/${p}/stat`).split(") ")[1].split(" ")[3]);
+  assert.notEqual(session(pid), session("self"), "the planner has a session of its own");
+  assert.ok(!alive(session(pid)), "the session's leader (the door's first fork) is gone");
+  assert.ok(
+    !Deno.readTextFileSync(`/proc/${parentOf(pid)}/cmdline`).includes("bin/cell"),
+    "no door is the planner's parent",
+  );
   const sock = Deno.statSync(join(root, "planner.sock"));
   assert.equal(sock.mode! & 0o777, 0o600, "the socket is 0600");
   assert.equal(Deno.statSync(root).mode! & 0o777, 0o700, "the root is 0700");
@@ -74,6 +80,7 @@ Deno.test("planner: run, create/start, exec, state and delete answer as in-proce
   const created = await door(p, root, ["create", "--bundle", ".", "--pid-file", "init.pid", id], {
     env: ENV,
     cwd: sleeper,
+    detached: true,
   });
   assert.equal(created.code, 0, created.stderr);
   assert.equal(created.servedBy, pid);
@@ -83,14 +90,14 @@ Deno.test("planner: run, create/start, exec, state and delete answer as in-proce
   assert.equal(state.servedBy, pid);
   assert.equal(JSON.parse(state.stdout).status, "created");
   assert.equal(JSON.parse(state.stdout).pid, init);
-  assert.equal((await door(p, root, ["start", id], { env: ENV })).code, 0);
+  assert.equal((await door(p, root, ["start", id], { env: ENV, detached: true })).code, 0);
   const exec = await door(p, root, ["exec", id, "sh", "-c", "echo in; exit 3"], { env: ENV });
   assert.equal(exec.servedBy, pid);
   assert.equal(exec.code, 3, exec.stderr);
   assert.equal(exec.stdout, "in\n");
   const bad = await door(p, root, ["state", "nope"], { env: ENV });
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /container does not exist/);
+  assert.match(bad.stderr, /container "nope" does not exist/);
   assert.equal((await door(p, root, ["delete", "--force", id], { env: ENV })).code, 0);
   assert.equal((await door(p, root, ["list", "-q"], { env: ENV })).stdout, "");
   await until("the init to be gone", () => !alive(init));
@@ -172,7 +179,10 @@ Deno.test("planner: killed mid-call, the caller fails clearly, kills its child, 
     stderr: "piped",
     signal: AbortSignal.timeout(30_000),
   }).spawn();
-  await until("the container to run", () => childrenOf(child.pid).length > 0);
+  await until("the container to run", async () => {
+    const s = await door(p, root, ["state", id], { env: ENV });
+    return s.code === 0 && JSON.parse(s.stdout).status === "running";
+  });
   const [init] = childrenOf(child.pid);
   Deno.kill(pid, "SIGKILL");
   const out = await child.output();
@@ -192,8 +202,14 @@ Deno.test("planner: a stale socket is replaced; the off switches keep every call
   const p = await prefix;
   const root = await stateRoot();
   // A socket file nobody listens on (left by a planner killed before it could remove it).
-  const listener = Deno.listen({ transport: "unix", path: join(root, "planner.sock") });
-  listener.close();
+  const made = await new Deno.Command("/usr/bin/python3", {
+    args: [
+      "-c",
+      "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])",
+      join(root, "planner.sock"),
+    ],
+  }).output();
+  assert.ok(made.success, new TextDecoder().decode(made.stderr));
   assert.ok(Deno.statSync(join(root, "planner.sock")).isSocket);
   const first = await door(p, root, ["list", "-q"], { env: ENV });
   assert.equal(first.code, 0, first.stderr);
@@ -252,7 +268,7 @@ Deno.test("planner: a door of other code retires the planner; another uid is sen
   Deno.chmodSync(client, 0o644);
   const asNobody = (path: string) =>
     new Deno.Command("setpriv", {
-      args: ["--reuid=65534", "--regid=65534", "--clear-groups", "python3", client, path],
+      args: ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", client, path],
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -41,6 +41,8 @@ export interface DoorOptions {
   cwd?: string;
   stdin?: string;
   timeoutMs?: number;
+  /** create, run -d: the container keeps the stdio, so no pipes (as tests/support/cli.ts). */
+  detached?: boolean;
 }
 
 /** Runs `<prefix>/bin/cell --root root --debug --log <file> args...` and reads who served it. */
@@ -56,14 +58,17 @@ export async function door(
     env: options.env,
     cwd: options.cwd,
     stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
+    stdout: options.detached ? "null" : "piped",
+    stderr: options.detached ? "null" : "piped",
     signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
   }).spawn();
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();
     await writer.write(new TextEncoder().encode(options.stdin));
     await writer.close();
+  }
+  if (options.detached) {
+    return { code: (await child.status).code, stdout: "", stderr: "", servedBy: servedBy(log) };
   }
   const out = await child.output();
   const text = new TextDecoder();
