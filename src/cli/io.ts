@@ -63,7 +63,7 @@ export function plannerIo(call: PlannerCall): CliIo {
   return {
     servedBy: `planner ${Deno.pid}`,
     cwd: call.cwd,
-    argv0: call.argv0,
+    argv0: call.env.CELL_ARGV0 ?? call.argv0,
     env: (name) => call.env[name],
     out: (text) => call.out(text),
     err: (text) => call.err(text),

@@ -83,7 +83,7 @@ export async function main(args: string[], io: CliIo = localIo()): Promise<numbe
       stderr: io.err,
     });
     if (bool(globals, "version")) {
-      io.out(versionText(program, io));
+      io.out(versionText(program));
       return 0;
     }
     let [first, ...rest]: string[] = globals.positionals;
@@ -147,8 +147,9 @@ export async function main(args: string[], io: CliIo = localIo()): Promise<numbe
 }
 
 /** `--version`: runc's lines (version, commit, spec), then the Deno that runs us. */
-function versionText(program: string, io: CliIo): string {
-  const commit = io.env("CELL_COMMIT") || "unknown";
+function versionText(program: string): string {
+  // The commit of the code that runs (the install script sets it), not the caller's.
+  const commit = Deno.env.get("CELL_COMMIT") || "unknown";
   return `${program} version ${VERSION}\ncommit: ${commit}\nspec: ${OCI_SPEC_VERSION}\n` +
     `deno: ${Deno.version.deno}`;
 }

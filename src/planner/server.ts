@@ -3,7 +3,7 @@
  * socket in that root, so a call costs no Deno start. It does all the TypeScript work of a
  * call (its handler is the CLI's main); the calling `cell` (the door) clones the processes.
  * Guards: the root is 0700 and the socket 0600, and a caller of another uid (SO_PEERCRED)
- * is sent back to run in-process. A door of other code (version or hash) makes this
+ * is sent back to run in-process. It leaves the caller's cgroups for the hierarchies' roots. A door of other code (version or hash) makes this
  * planner retire: it stops listening at once, finishes its calls and exits, and the door
  * starts a new one. With no call for `idleMs` it exits too.
  *
@@ -22,6 +22,7 @@ import {
 } from "../syscalls.ts";
 import { type PlannerCall, plannerCall, PlannerFallback } from "./call.ts";
 import { DoorLink } from "./door_link.ts";
+import { leaveCallerCgroups } from "./leave_cgroups.ts";
 import { decodeStrLists, i32Bytes, Kind, PROTOCOL, SOCKET_NAME } from "./protocol.ts";
 
 /** Options of {@linkcode servePlanner}. */
@@ -59,6 +60,7 @@ export async function servePlanner(options: PlannerOptions): Promise<PlannerEnd>
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
+  for (const failure of leaveCallerCgroups()) options.log?.(`cannot leave a cgroup: ${failure}`);
   const listener = listenUnix(path);
   const ours = Deno.statSync(path).ino;
   const uid = Deno.uid() ?? 0;

@@ -173,7 +173,11 @@ async function podLife(cri: Cri): Promise<void> {
   ok(await crictl(["stopp", pod]), "stopp");
   ok(await crictl(["rmp", pod]), "rmp");
   assert.equal(ok(await crictl(["pods", "-q"]), "pods").trim(), "");
-  assert.deepEqual([...Deno.readDirSync(`${cri.cellRoot}/k8s.io`)], [], "cell state left");
+  // No container's state; the resident planner's socket (the door's path) is no container.
+  const left = [...Deno.readDirSync(`${cri.cellRoot}/k8s.io`)].filter((e) =>
+    e.name !== "planner.sock"
+  );
+  assert.deepEqual(left, [], "cell state left");
   assert.deepEqual(cgroupsLeft(), [], "cgroups left");
   const mounts = Deno.readTextFileSync("/proc/self/mountinfo").split("\n")
     .filter((l) => l.split(" ")[4]?.startsWith(`${cri.dir}/`));

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { bundle, emptyDir, stateRoot, uid } from "../support/cli.ts";
-import { cgroupDirsOf, until } from "../support/fixture.ts";
+import { cgroupDirsOf, exists, until } from "../support/fixture.ts";
 import {
   alive,
   childrenOf,
@@ -18,6 +18,7 @@ import {
   parentOf,
   plannerGone,
   plannerServing,
+  servedBy,
 } from "../support/planner.ts";
 
 const prefix = installPrefix();
@@ -33,10 +34,33 @@ async function stopPlanner(root: string, pid: number): Promise<void> {
 Deno.test("planner: the first call runs in-process and starts a planner, which serves the next", async () => {
   const p = await prefix;
   const root = await stateRoot();
-  const first = await door(p, root, ["list", "-q"], { env: ENV });
-  assert.equal(first.code, 0, first.stderr);
-  assert.equal(first.servedBy, "in-process");
-  const pid = await plannerServing(p, root, ENV);
+  // The first call comes from a cgroup of its own, as a shim's or conmon's would.
+  const hierarchy = exists("/sys/fs/cgroup/pids/cgroup.procs")
+    ? "/sys/fs/cgroup/pids"
+    : "/sys/fs/cgroup";
+  const callers = `${hierarchy}/cell-test-planner-${Deno.pid}`;
+  Deno.mkdirSync(callers);
+  let pid: number;
+  try {
+    const log = `${await emptyDir()}/log`;
+    const first = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `echo $$ > ${callers}/cgroup.procs && exec ${p}/bin/cell --root ${root} --debug --log ${log} list -q`,
+      ],
+      env: ENV,
+    }).output();
+    assert.ok(first.success, new TextDecoder().decode(first.stderr));
+    assert.equal(servedBy(log), "in-process");
+    pid = await plannerServing(p, root, ENV);
+    // It left the caller's cgroup for the hierarchy's root, so the caller's can go.
+    const line = Deno.readTextFileSync(`/proc/${pid}/cgroup`).split("\n").find((l) =>
+      hierarchy.endsWith("/pids") ? /^\d+:pids:/.test(l) : l.startsWith("0::")
+    );
+    assert.equal(line?.split(":")[2], "/", `the planner's cgroup: ${line}`);
+  } finally {
+    Deno.removeSync(callers);
+  }
   const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
   assert.ok(cmdline.includes("planner"), cmdline.join(" "));
   // Detached from the caller: a session of its own (whose leader went), no door's child.

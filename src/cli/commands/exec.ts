@@ -14,7 +14,7 @@ import {
   type Process,
   type ProcessOptions,
 } from "../../../mod.ts";
-import { writePidFile } from "../../../oci.ts";
+import { PlannerFallback, writePidFile } from "../../../oci.ts";
 import { callerPath } from "../io.ts";
 import { type CliContext, type Command, ExitCodeError } from "../context.ts";
 import { debugSpawn } from "../debug.ts";
@@ -58,6 +58,7 @@ export const exec: Command = async (ctx, argv) => {
   try {
     return await execIn(ctx, ctx.factory.load(id), p, command);
   } catch (e) {
+    if (e instanceof PlannerFallback) throw e; // the caller runs it: nothing was done
     throw new ExitCodeError(255, e instanceof Error ? prefixed(e) : e);
   }
 };
