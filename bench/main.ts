@@ -16,6 +16,7 @@ import { createFactory } from "../mod.ts";
 import { bundle } from "../tests/support/rootfs.ts";
 import { type CellTiming, timeCell } from "./cell_run.ts";
 import { cellCommand, installCell, startPlanner, timeExecs, timeRun } from "./cli.ts";
+import { reportEngine, timePodLife, timePodman } from "./engines.ts";
 import { type OpsTiming, timeCellOps, timeRuncOps } from "./ops.ts";
 import { peerBundleConfig, type PeerRuntime, preparePeers, summarize, timePeer } from "./peers.ts";
 
@@ -98,11 +99,61 @@ async function main(): Promise<void> {
     const cellOps = await timeCellOps(factory, bundleDir, runs);
     const runcOps = await timeRuncOps(bundleDir, dir, runs);
     reportOps(runs, cellOps, runcOps);
+    await benchEngines();
   } finally {
-    await new Deno.Command("umount", { args: [dir] }).output();
-    await Deno.remove(dir, { recursive: true });
-    await restoreHost();
+    try {
+      await unmountTmpfs(dir);
+      await Deno.remove(dir, { recursive: true });
+    } finally {
+      await restoreHost();
+    }
   }
+}
+
+/** Engines with each runtime (bench/engines.ts), when they are installed. */
+async function benchEngines(): Promise<void> {
+  const programs = ["podman", "conmon", "containerd", "ctr", "containerd-shim-runc-v2", "crictl"];
+  const path = [...(Deno.env.get("PATH") ?? "").split(":"), "/usr/sbin", "/usr/local/bin"];
+  const missing = programs.filter((p) => !path.some((d) => present(join(d, p))));
+  if (missing.length > 0) {
+    console.log(
+      `
+engines: not timed, ${missing.join(", ")} missing (tools/setup.sh --with-engines)`,
+    );
+    return;
+  }
+  const podmanRuns = 10;
+  reportEngine("`podman run --rm` of `true`", podmanRuns, await timePodman(podmanRuns));
+  const podRuns = 5;
+  reportEngine(
+    "a crictl pod life (runp, create + start of `true`, its exit, stopp, rmp)",
+    podRuns,
+    await timePodLife(podRuns),
+  );
+}
+
+function present(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Unmounts the bench's tmpfs. A resident planner's socket in it keeps it busy: removing the
+ * socket ends the planner within a second (docs/planner.md), so the unmount is retried.
+ */
+async function unmountTmpfs(dir: string): Promise<void> {
+  await Deno.remove(join(dir, "door-state", "planner.sock")).catch(() => {});
+  let why = "";
+  for (let tries = 0; tries < 50; tries++) {
+    const out = await new Deno.Command("umount", { args: [dir] }).output();
+    if (out.success) return;
+    why = new TextDecoder().decode(out.stderr);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`umount ${dir}: ${why}`);
 }
 
 async function mountTmpfs(dir: string): Promise<void> {

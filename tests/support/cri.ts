@@ -57,8 +57,13 @@ export function crictlPath(): string {
   throw new Error("crictl missing: install it with sudo tools/setup.sh --with-engines");
 }
 
-/** Starts containerd with the CRI plugin and cell as the runtime, and imports the images. */
-export async function startCri(): Promise<Cri> {
+/**
+ * Starts containerd with the CRI plugin and cell as the runtime, and imports the images.
+ * `handlers` adds runtime handlers (name → runc-compatible binary, or "door" / "in-process"
+ * for this install's forms of cell; the bench adds them and runc and crun), picked with
+ * `crictl runp --runtime NAME`; each keeps its state in `<dir>/<name>-root`.
+ */
+export async function startCri(handlers: Record<string, string> = {}): Promise<Cri> {
   const crictlBin = crictlPath();
   const { dir, rootfsTar } = await workspace();
   const hostDirsBefore = HOST_DIRS.filter(exists);
@@ -118,7 +123,12 @@ export async function startCri(): Promise<Cri> {
     ]);
     if (install.code !== 0) throw new Error(`deno task install: ${install.stderr}`);
     const cell = installedCell(`${dir}/prefix`);
-    writeConfig(dir, cell, cellRoot);
+    const forms: Record<string, string> = {
+      door: `${dir}/prefix/bin/cell`,
+      "in-process": `${dir}/prefix/lib/cell/cell-deno`,
+    };
+    const extra = Object.entries(handlers).map(([name, bin]) => [name, forms[bin] ?? bin]);
+    writeConfig(dir, { cell, ...Object.fromEntries(extra) }, cellRoot);
     daemon = new Deno.Command("containerd", {
       args: ["--config", `${dir}/containerd.toml`],
       stdout: "null",
@@ -155,8 +165,16 @@ export async function startCri(): Promise<Cri> {
 }
 
 /** containerd's config (CRI plugin, cell as the default handler), CNI's and crictl's. */
-function writeConfig(dir: string, cell: string, cellRoot: string): void {
+function writeConfig(dir: string, handlers: Record<string, string>, cellRoot: string): void {
   const cri = `plugins."io.containerd.grpc.v1.cri"`;
+  const runtimes = Object.entries(handlers).map(([name, binary]) =>
+    `    [${cri}.containerd.runtimes.${name}]
+      runtime_type = "io.containerd.runc.v2"
+      [${cri}.containerd.runtimes.${name}.options]
+        BinaryName = "${binary}"
+        Root = "${name === "cell" ? cellRoot : `${dir}/${name}-root`}"
+`
+  ).join("");
   Deno.writeTextFileSync(
     `${dir}/containerd.toml`,
     `version = 2
@@ -172,12 +190,7 @@ state = "${dir}/state"
   stream_server_port = "0"
   [${cri}.containerd]
     default_runtime_name = "cell"
-    [${cri}.containerd.runtimes.cell]
-      runtime_type = "io.containerd.runc.v2"
-      [${cri}.containerd.runtimes.cell.options]
-        BinaryName = "${cell}"
-        Root = "${cellRoot}"
-  [${cri}.cni]
+${runtimes}  [${cri}.cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "${dir}/cni"
 `,
