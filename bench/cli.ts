@@ -86,6 +86,25 @@ async function run(argv: string[], what: string, detached = false): Promise<numb
   return elapsed;
 }
 
+/**
+ * `deno run` of an empty file, with the flags the in-process script passes: what any Deno
+ * entry point costs before its first line, the floor under the in-process path.
+ */
+export function timeEmptyDeno(dir: string): Promise<number> {
+  const file = join(dir, "empty.js");
+  Deno.writeTextFileSync(file, "");
+  return run([
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    "--no-lock",
+    "--no-config",
+    "--no-npm",
+    "--no-remote",
+    file,
+  ], "deno run (empty file)");
+}
+
 /** One `run` of the bundle (the container runs `true` and is removed). */
 export function timeRun(
   cmd: string[],

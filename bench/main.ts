@@ -15,7 +15,14 @@ import { parseArgs } from "node:util";
 import { createFactory } from "../mod.ts";
 import { bundle } from "../tests/support/rootfs.ts";
 import { type CellTiming, timeCell } from "./cell_run.ts";
-import { cellCommand, installCell, startPlanner, timeExecs, timeRun } from "./cli.ts";
+import {
+  cellCommand,
+  installCell,
+  startPlanner,
+  timeEmptyDeno,
+  timeExecs,
+  timeRun,
+} from "./cli.ts";
 import { reportEngine, timePodLife, timePodman } from "./engines.ts";
 import { type OpsTiming, timeCellOps, timeRuncOps } from "./ops.ts";
 import { peerBundleConfig, type PeerRuntime, preparePeers, summarize, timePeer } from "./peers.ts";
@@ -66,6 +73,7 @@ async function main(): Promise<void> {
     const door: number[] = [];
     const cli: number[] = [];
     const src: number[] = [];
+    const empty: number[] = [];
     const peer: Record<PeerRuntime, number[]> = { runc: [], crun: [] };
     for (let round = 0; round < runs; round++) {
       cell.push(await timeCell(factory, bundleDir));
@@ -73,9 +81,10 @@ async function main(): Promise<void> {
       door.push(await timeRun(installed.door, doorState, bundleDir, `door-${round}`));
       cli.push(await timeRun(installed.inProcess, cliState, bundleDir, `cli-${round}`));
       src.push(await timeRun(cellCommand(), srcState, bundleDir, `src-${round}`));
+      empty.push(await timeEmptyDeno(dir));
       for (const p of peers) peer[p].push(...await timePeer(p, bundleDir, 1, dir));
     }
-    report(runs, cell, { door, installed: cli, source: src }, peer, limited);
+    report(runs, cell, { door, installed: cli, source: src, empty }, peer, limited);
 
     // Operations on a running container: the same bundle running a long sleep.
     await bundle(bundleDir, peerBundleConfig("rootfs", ["sleep", "3600"]));
@@ -223,7 +232,7 @@ function withMemoryLimit(config: object): object {
 function report(
   runs: number,
   cell: CellTiming[],
-  cliTimes: { door: number[]; installed: number[]; source: number[] },
+  cliTimes: { door: number[]; installed: number[]; source: number[]; empty: number[] },
   peer: Record<PeerRuntime, number[]>,
   limited: CellTiming[],
 ): void {
@@ -251,6 +260,8 @@ function report(
   row("cell run (door)", door);
   row("cell run (in-process)", cli);
   row("cell run (deno cli.ts)", summarize(cliTimes.source));
+  const floor = summarize(cliTimes.empty);
+  row("deno run (empty file)", floor);
   row("runc run", runc);
   row("crun run", crun);
   const part = (k: keyof CellTiming) => summarize(cell.map((t) => t[k])).median.toFixed(2);
@@ -278,6 +289,10 @@ function report(
       `/ crun run = ${(cli.median / crun.median).toFixed(2)}x`,
   );
   console.log(cliVsRunc <= 1.5 ? "goal met" : "goal NOT met");
+  console.log(
+    `deno run of an empty file / runc run = ${(floor.median / runc.median).toFixed(2)}x: ` +
+      "no in-process call can be faster than that",
+  );
 }
 
 if (import.meta.main) await main();

@@ -35,6 +35,13 @@ export interface PlannerCall {
   createFactory(options?: FactoryOptions): Factory;
 }
 
+/** A call and what the planner does once it ended. */
+export interface PlannerCallEnd {
+  call: PlannerCall;
+  /** Closes what the call's processes left open in the planner. */
+  release(): void;
+}
+
 /**
  * Thrown by a planner's handler to have the caller run this call itself (a terminal proxied
  * through the caller's own stdin, a checkpoint). Only before anything was done for it.
@@ -53,7 +60,7 @@ const encoder = new TextEncoder();
 export function plannerCall(
   link: DoorLink,
   hello: { argv: string[]; argv0: string; cwd: string; env: string[]; fds: number[] },
-): PlannerCall {
+): PlannerCallEnd {
   const [stdin, stdout, stderr, ...preserved] = hello.fds;
   const env: Record<string, string> = {};
   for (const entry of hello.env) {
@@ -61,7 +68,7 @@ export function plannerCall(
     if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
   const host = new DoorHost(link);
-  return {
+  const call: PlannerCall = {
     argv: hello.argv,
     argv0: hello.argv0,
     cwd: hello.cwd,
@@ -82,4 +89,5 @@ export function plannerCall(
     createFactory: (options = {}) =>
       factoryOnStore(new StateStore(options.root ?? defaultStateRoot(), host)),
   };
+  return { call, release: () => host.release() };
 }

@@ -19,6 +19,8 @@ import { i32At, i32Bytes, Kind } from "./protocol.ts";
 /** The calling `cell` as the host of a call's processes. */
 export class DoorHost implements ProcessHost {
   #link: DoorLink;
+  /** The pidfds this host gave out: their pid and inode (fdinfo). */
+  #given = new Map<number, { pid: number; ino: string }>();
 
   /** A host over one call's link. */
   constructor(link: DoorLink) {
@@ -52,7 +54,27 @@ export class DoorHost implements ProcessHost {
     extra.forEach(close);
     // The door's pidfd, now ours: signals and polls work on it (waitid is the door's job).
     result.pidfd = pidfd ?? (result.pid > 0 ? pidfdOpen(result.pid) : -1);
+    if (result.pidfd >= 0) {
+      this.#given.set(result.pidfd, { pid: result.pid, ino: fdinfo(result.pidfd).ino ?? "" });
+    }
     return result;
+  }
+
+  /**
+   * When the call ends: closes the pidfds nobody closed (a detached process's handle keeps
+   * its pidfd for good, which a resident planner cannot afford). One its owner closed may
+   * be another call's fd by now, so only an fd that is still the same pidfd is closed: the
+   * same inode (one per process with pidfs, Linux 6.9) and a Pid of this process, or -1
+   * once it was reaped.
+   */
+  release(): void {
+    for (const [pidfd, given] of this.#given) {
+      const now = fdinfo(pidfd);
+      if (now.ino === given.ino && (now.pid === String(given.pid) || now.pid === "-1")) {
+        close(pidfd);
+      }
+    }
+    this.#given.clear();
   }
 
   /** Asks the door to wait for its child, passing it the signals it gets meanwhile. */
@@ -62,4 +84,16 @@ export class DoorHost implements ProcessHost {
     const [code, signal] = [i32At(reply.body, 0), i32At(reply.body, 1)];
     return signal !== 0 ? { code: null, signal } : { code, signal: null };
   }
+}
+
+/** The inode and Pid lines of an fd's /proc/self/fdinfo (none when it is closed). */
+function fdinfo(fd: number): { ino?: string; pid?: string } {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`);
+  } catch { /* closed */ }
+  return {
+    ino: text.match(/^ino:\s+(\d+)$/m)?.[1],
+    pid: text.match(/^Pid:\s+(-?\d+)$/m)?.[1],
+  };
 }

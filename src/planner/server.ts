@@ -96,7 +96,7 @@ export async function servePlanner(options: PlannerOptions): Promise<PlannerEnd>
     retire("taken");
   }, 1000);
   try {
-    for (let accepted = 0; accepted < Number.MAX_SAFE_INTEGER; accepted++) {
+    for (;;) {
       const peer = await acceptPeer(listener);
       if (!peer) break;
       active++;
@@ -153,7 +153,7 @@ async function serveConnection(
     }
     const link = new DoorLink(fd);
     link.send(Kind.accepted);
-    const call = plannerCall(link, {
+    const { call, release } = plannerCall(link, {
       argv,
       argv0: tail[0] ?? "cell",
       cwd: head[2] ?? "/",
@@ -167,6 +167,8 @@ async function serveConnection(
       if (e instanceof PlannerFallback && !link.spawned) return fallback(e.message);
       call.err(`cell: ${e instanceof Error ? e.message : String(e)}`);
       code = 1;
+    } finally {
+      release();
     }
     link.send(Kind.exit, i32Bytes([code]));
   } finally {

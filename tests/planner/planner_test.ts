@@ -316,3 +316,36 @@ Deno.test("planner: it exits after its idle time and removes its socket", async 
   await plannerGone(pid, 10_000);
   assert.throws(() => Deno.statSync(join(root, "planner.sock")), "the socket is removed");
 });
+
+Deno.test("planner: calls leave the planner with the fds it had (detached processes too)", async () => {
+  const p = await prefix;
+  const root = await stateRoot();
+  const pid = await plannerServing(p, root, ENV);
+  const quick = await bundle(["true"]);
+  const sleeper = await bundle(["sleep", "30"]);
+  const fds = () => Deno.readDirSync(`/proc/${pid}/fd`).toArray().length;
+  const cycle = async (i: number) => {
+    const id = uid(`pl-leak${i}`);
+    const steps: [string[], boolean][] = [
+      [["run", "--bundle", quick, `${id}-fg`], false],
+      [["run", "-d", "--bundle", quick, `${id}-d`], true],
+      [["create", "--bundle", sleeper, id], true],
+      [["start", id], true],
+      [["exec", "-d", id, "true"], true],
+      [["exec", id, "true"], false],
+      [["delete", "--force", id], false],
+      [["delete", "--force", `${id}-d`], false],
+    ];
+    for (const [args, detached] of steps) {
+      const r = await door(p, root, args, { env: ENV, detached });
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.servedBy, pid);
+    }
+  };
+  await cycle(0);
+  const before = fds();
+  for (let i = 1; i <= 10; i++) await cycle(i);
+  assert.equal(fds(), before, "the planner's open fds after 10 cycles");
+  assert.equal((await door(p, root, ["list", "-q"], { env: ENV })).stdout, "");
+  await stopPlanner(root, pid);
+});
