@@ -92,11 +92,11 @@ const digest = new Uint8Array(
 );
 const hash = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 
-// CELL_ARGV0: the help calls the program by the name it was run as (urfave/cli's default);
-// the door passes its own argv[0].
+// CELL_ARGV0: the help calls the program by the name it was run as (urfave/cli's default):
+// the door passes its own argv[0]; called directly, the script is `cell`.
 const script = `#!/bin/sh
 # The cell OCI runtime run in-process, installed by ${join(repo, "tools/install.ts")}.
-CELL_ARGV0="\${CELL_ARGV0:-$0}" CELL_COMMIT=${commit} CELL_CODE_HASH=${hash} CELL_LIB=\${CELL_LIB:-${library}} DENO_DIR=\${DENO_DIR:-${cache}} DENO_NO_UPDATE_CHECK=1 exec ${deno} run --allow-all --no-lock --no-config --no-npm --no-remote --v8-flags=${V8_FLAGS} ${bundled} "$@"
+CELL_ARGV0="\${CELL_ARGV0:-cell}" CELL_COMMIT=${commit} CELL_CODE_HASH=${hash} CELL_LIB=\${CELL_LIB:-${library}} DENO_DIR=\${DENO_DIR:-${cache}} DENO_NO_UPDATE_CHECK=1 exec ${deno} run --allow-all --no-lock --no-config --no-npm --no-remote --v8-flags=${V8_FLAGS} ${bundled} "$@"
 `;
 put(inProcess, script, 0o755);
 put(hashFile, hash + "\n", 0o644);
