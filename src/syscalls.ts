@@ -219,15 +219,17 @@ export function listenUnix(path: string): number {
 
 /**
  * Waits on a worker thread for the next connection to a listening socket: its fd
- * (close-on-exec) and the peer's uid (SO_PEERCRED), or null once the listener was shut
+ * (close-on-exec) and the peer's uid and pid (SO_PEERCRED), or null once the listener was shut
  * down with {@linkcode shutdownSocket}.
  * @throws ContainerError SystemError on any other failure.
  */
-export async function acceptPeer(fd: number): Promise<{ fd: number; uid: number } | null> {
-  const uid = new Uint32Array(1);
-  const rc = await lib().cell_accept_peer(fd, uid);
+export async function acceptPeer(
+  fd: number,
+): Promise<{ fd: number; uid: number; pid: number } | null> {
+  const peer = new Uint32Array(2);
+  const rc = await lib().cell_accept_peer(fd, peer);
   if (rc === -ERRNO.EINVAL) return null;
-  return { fd: check(rc, "accept4"), uid: uid[0] };
+  return { fd: check(rc, "accept4"), uid: peer[0], pid: peer[1] };
 }
 
 /** shutdown(2) SHUT_RDWR: ends a socket both ways and wakes an {@linkcode acceptPeer}. */

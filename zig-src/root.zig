@@ -172,7 +172,7 @@ export fn cell_listen_unix(path: [*:0]const u8) i32 {
 /// Takes the next connection (blocking: a nonblocking FFI call) and its peer's uid
 /// (SO_PEERCRED) into `out_uid`: the connection's fd (close-on-exec), or -errno
 /// (-EINVAL once the listener was shut down with cell_shutdown).
-export fn cell_accept_peer(fd: i32, out_uid: *u32) i32 {
+export fn cell_accept_peer(fd: i32, out: *[2]u32) i32 {
     var rc: usize = 0;
     var tries: u32 = 0;
     while (tries < 64) : (tries += 1) {
@@ -187,7 +187,8 @@ export fn cell_accept_peer(fd: i32, out_uid: *u32) i32 {
         _ = sys.close(conn);
         return abiResult(got);
     }
-    out_uid.* = cred.uid;
+    out[0] = cred.uid;
+    out[1] = @bitCast(cred.pid);
     return conn;
 }
 

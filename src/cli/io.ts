@@ -17,6 +17,8 @@ export interface CliIo {
   servedBy: string;
   /** The caller's working directory (undefined: this process's). */
   cwd?: string;
+  /** The caller's pid when it is another process (the planner's caller). */
+  callerPid?: number;
   /** The name the program was run as (for help texts). */
   argv0?: string;
   /** One variable of the caller's environment. */
@@ -37,8 +39,20 @@ export interface CliIo {
   inProcessOnly(what: string): void;
 }
 
-/** The call's path: a relative one is the caller's, from its working directory. */
+/** A path naming one of the process's own fds: `/dev/fd/N`, `/proc/self/fd/N`, `/dev/stdin`... */
+const OWN_FD = /^\/(?:dev\/fd|proc\/self\/fd)\/(\d+)$|^\/dev\/(stdin|stdout|stderr)$/;
+const STDIO = { stdin: 0, stdout: 1, stderr: 2 } as const;
+
+/**
+ * The call's path: a relative one is the caller's, from its working directory, and one of
+ * the caller's own fds (`-p <(...)` gives `/dev/fd/63`) is reached through its /proc.
+ */
 export function callerPath(io: CliIo, path: string): string {
+  const fd = io.callerPid === undefined ? null : path.match(OWN_FD);
+  if (fd) {
+    const n = fd[1] ?? STDIO[fd[2] as keyof typeof STDIO];
+    return `/proc/${io.callerPid}/fd/${n}`;
+  }
   return io.cwd && !isAbsolute(path) ? join(io.cwd, path) : path;
 }
 
@@ -63,6 +77,7 @@ export function plannerIo(call: PlannerCall): CliIo {
   return {
     servedBy: `planner ${Deno.pid}`,
     cwd: call.cwd,
+    callerPid: call.pid,
     argv0: call.env.CELL_ARGV0 ?? call.argv0,
     env: (name) => call.env[name],
     out: (text) => call.out(text),

@@ -19,6 +19,8 @@ export interface PlannerCall {
   readonly argv: readonly string[];
   /** The name the caller ran (`cell`, or a path to it), for help texts. */
   readonly argv0: string;
+  /** The calling `cell`'s pid (from the kernel: SO_PEERCRED): its `/dev/fd/N` is ours via /proc. */
+  readonly pid: number;
   /** The caller's working directory: relative paths in `argv` are the caller's. */
   readonly cwd: string;
   /** The caller's environment. */
@@ -59,7 +61,14 @@ const encoder = new TextEncoder();
 /** The call a door's HELLO describes, over its link. */
 export function plannerCall(
   link: DoorLink,
-  hello: { argv: string[]; argv0: string; cwd: string; env: string[]; fds: number[] },
+  hello: {
+    pid: number;
+    argv: string[];
+    argv0: string;
+    cwd: string;
+    env: string[];
+    fds: number[];
+  },
 ): PlannerCallEnd {
   const [stdin, stdout, stderr, ...preserved] = hello.fds;
   const env: Record<string, string> = {};
@@ -69,6 +78,7 @@ export function plannerCall(
   }
   const host = new DoorHost(link);
   const call: PlannerCall = {
+    pid: hello.pid,
     argv: hello.argv,
     argv0: hello.argv0,
     cwd: hello.cwd,

@@ -101,7 +101,7 @@ export async function servePlanner(options: PlannerOptions): Promise<PlannerEnd>
       if (!peer) break;
       active++;
       clearTimeout(timer);
-      const call = serveConnection(peer.fd, peer.uid === uid, options, () => retire("stale"))
+      const call = serveConnection(peer, peer.uid === uid, options, () => retire("stale"))
         .catch((e) => options.log?.(`call failed: ${e instanceof Error ? e.message : e}`))
         .finally(() => {
           close(peer.fd);
@@ -131,7 +131,7 @@ function answers(path: string): boolean {
 
 /** One call: the HELLO, the checks, ACCEPTED, the handler, EXIT (or FALLBACK). */
 async function serveConnection(
-  fd: number,
+  { fd, pid }: { fd: number; pid: number },
   sameUid: boolean,
   options: PlannerOptions,
   retireStale: () => void,
@@ -154,6 +154,7 @@ async function serveConnection(
     const link = new DoorLink(fd);
     link.send(Kind.accepted);
     const { call, release } = plannerCall(link, {
+      pid,
       argv,
       argv0: tail[0] ?? "cell",
       cwd: head[2] ?? "/",

@@ -119,6 +119,14 @@ Deno.test("planner: run, create/start, exec, state and delete answer as in-proce
   assert.equal(exec.servedBy, pid);
   assert.equal(exec.code, 3, exec.stderr);
   assert.equal(exec.stdout, "in\n");
+  // A path to one of the caller's own fds (`-p <(...)`, /dev/stdin) is the caller's fd.
+  const viaFd = await door(p, root, ["exec", "--process", "/dev/stdin", id], {
+    env: ENV,
+    stdin: JSON.stringify({ args: ["sh", "-c", "echo from-fd; exit 4"], cwd: "/" }),
+  });
+  assert.equal(viaFd.servedBy, pid);
+  assert.equal(viaFd.code, 4, viaFd.stderr);
+  assert.equal(viaFd.stdout, "from-fd\n");
   const bad = await door(p, root, ["state", "nope"], { env: ENV });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /container "nope" does not exist/);
@@ -347,5 +355,34 @@ Deno.test("planner: calls leave the planner with the fds it had (detached proces
   for (let i = 1; i <= 10; i++) await cycle(i);
   assert.equal(fds(), before, "the planner's open fds after 10 cycles");
   assert.equal((await door(p, root, ["list", "-q"], { env: ENV })).stdout, "");
+  await stopPlanner(root, pid);
+});
+
+Deno.test("planner: a call it hands back (a terminal through the caller's stdin) runs in-process, --keep too", async () => {
+  const p = await prefix;
+  const root = await stateRoot();
+  const pid = await plannerServing(p, root, ENV);
+  const dir = await bundle(["sh", "-c", "echo via-tty"], (s) => {
+    s.process!.terminal = true;
+  });
+  const id = uid("pl-tty");
+  const log = `${await emptyDir()}/log`;
+  const out = await new Deno.Command(join(p, "bin/cell"), {
+    args: ["--root", root, "--debug", "--log", log, "run", "--keep", "--bundle", dir, id],
+    env: ENV,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  const text = new TextDecoder();
+  assert.equal(out.code, 0, text.decode(out.stderr));
+  assert.match(text.decode(out.stdout), /via-tty/);
+  const lines = Deno.readTextFileSync(log);
+  assert.match(lines, new RegExp(`run --keep .*\\(planner ${pid}\\)`), "the planner saw it first");
+  assert.match(lines, /run --keep .*\(in-process\)/, "then the caller ran it");
+  const state = await door(p, root, ["state", id], { env: ENV });
+  assert.equal(JSON.parse(state.stdout).status, "stopped", "kept, once");
+  assert.equal((await door(p, root, ["delete", id], { env: ENV })).code, 0);
   await stopPlanner(root, pid);
 });

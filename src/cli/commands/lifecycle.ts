@@ -10,7 +10,7 @@ import {
   runtimePaths,
   sandboxConfig,
 } from "../../../mod.ts";
-import { bundlePaths, readBundle, writePidFile } from "../../../oci.ts";
+import { bundlePaths, PlannerFallback, readBundle, writePidFile } from "../../../oci.ts";
 import { callerPath, type CliIo } from "../io.ts";
 import type { Command } from "../context.ts";
 import { args, bool, int, type Parsed, parseFlags, str } from "../flags.ts";
@@ -99,6 +99,7 @@ export const run: Command = async (ctx, argv) => {
   });
   let init: ContainerProcess;
   let failed = true;
+  let handedBack = false;
   try {
     using signals = detach ? null : new SignalForwarder({ listen: ctx.io.forwardsSignals });
     using console = consoleFor(ctx.io, container, str(p, "console-socket"), { detached: detach });
@@ -117,9 +118,13 @@ export const run: Command = async (ctx, argv) => {
     const code = await signals!.wait(init);
     await console.done();
     return code;
+  } catch (e) {
+    // The planner hands the call back to the caller, who makes the container again.
+    handedBack = e instanceof PlannerFallback;
+    throw e;
   } finally {
     // As runc: gone when it ends in the foreground or fails to start, unless --keep.
-    if ((failed || !detach) && !bool(p, "keep")) await container.destroy();
+    if ((failed || !detach) && (!bool(p, "keep") || handedBack)) await container.destroy();
   }
 };
 
