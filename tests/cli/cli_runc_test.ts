@@ -283,6 +283,17 @@ Deno.test("cli: checkpoint checks its paths and the status before CRIU; --debug 
   ]);
   assert.equal(criu.code, 1);
   assert.match(criu.stderr, /\/nonexistent\/criu/);
+  // criu's optional arguments must be attached: a separate "soft" is a stray positional.
+  const fake = `${dir}/fake-criu`;
+  Deno.writeTextFileSync(fake, `#!/bin/sh\nprintf '%s\\n' "$@" > ${dir}/criu-args\nexit 1\n`, {
+    mode: 0o755,
+  });
+  const faked = await cell(root, ["--criu", fake, "checkpoint", "--image-path", `${dir}/img`, id]);
+  assert.equal(faked.code, 1);
+  const criuArgs = Deno.readTextFileSync(`${dir}/criu-args`).trim().split("\n");
+  assert.equal(criuArgs[0], "dump");
+  assert.ok(criuArgs.includes("--manage-cgroups=soft"), criuArgs.join(" "));
+  assert.ok(!criuArgs.includes("soft"), criuArgs.join(" "));
   assert.equal(JSON.parse((await cell(root, ["state", id])).stdout).status, "running");
   const taken = await cell(root, ["restore", "--bundle", dir, id]);
   assert.equal(taken.code, 1);

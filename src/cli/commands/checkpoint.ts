@@ -87,8 +87,9 @@ export const checkpoint: Command = async (ctx, argv) => {
     "-v4",
     "--root",
     state.rootfs,
-    "--manage-cgroups",
-    mode,
+    // An optional argument: criu takes it only attached (`--manage-cgroups soft` leaves
+    // "soft" as a stray positional, which criu 3.17 refuses).
+    `--manage-cgroups=${mode}`,
     ...externalMounts(container),
     ...(parent ? ["--prev-images-dir", parent, "--track-mem"] : []),
     ...(preDump ? ["--track-mem"] : []),
