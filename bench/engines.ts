@@ -10,12 +10,12 @@
 
 import { BUSYBOX_IMAGE, crictlPath, startCri } from "../tests/support/cri.ts";
 import {
-  hardLimits,
   removeEmptyCgroups,
   requirePrograms,
   sh,
   unmountBelow,
   workspace,
+  writePodmanConfig,
 } from "../tests/support/engines.ts";
 
 /** The cgroup parent of the bench's pods (removed after). */
@@ -42,31 +42,11 @@ export async function timePodman(runs: number): Promise<EngineTimes> {
   requirePrograms(["podman", "conmon"]);
   const { dir, rootfsTar } = await workspace();
   const runtimes = peersAnd(`${dir}/prefix`);
-  const names = Object.keys(runtimes).map((n) => n.replace(" ", "-"));
-  const limits = hardLimits();
-  Deno.writeTextFileSync(
-    `${dir}/containers.conf`,
-    `[containers]
-netns = "none"
-cgroups = "no-conmon"
-default_ulimits = ["nofile=${limits.nofile}:${limits.nofile}", "nproc=${limits.nproc}:${limits.nproc}"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "${dir}/events.log"
-runtime_supports_json = [${names.map((n) => `"${n}"`).join(", ")}]
-[engine.runtimes]
-${Object.entries(runtimes).map(([n, bin]) => `${n.replace(" ", "-")} = ["${bin}"]`).join("\n")}
-`,
+  // podman's runtime names have no spaces.
+  const env = writePodmanConfig(
+    dir,
+    Object.fromEntries(Object.entries(runtimes).map(([n, bin]) => [n.replace(" ", "-"), bin])),
   );
-  Deno.writeTextFileSync(
-    `${dir}/storage.conf`,
-    `[storage]\ndriver = "vfs"\ngraphroot = "${dir}/storage"\nrunroot = "${dir}/run"\n`,
-  );
-  const env = {
-    CONTAINERS_CONF: `${dir}/containers.conf`,
-    CONTAINERS_STORAGE_CONF: `${dir}/storage.conf`,
-  };
   const image = "localhost/cell-bench-busybox";
   const times: EngineTimes = Object.fromEntries(Object.keys(runtimes).map((n) => [n, []]));
   try {

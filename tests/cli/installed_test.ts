@@ -7,21 +7,19 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { bundle, cell, emptyDir, installedCell, stateRoot, uid } from "../support/cli.ts";
-
-const INSTALL = new URL("../../tools/install.ts", import.meta.url).pathname;
+import {
+  bundle,
+  cell,
+  emptyDir,
+  installedCell,
+  installPrefix,
+  stateRoot,
+  uid,
+} from "../support/cli.ts";
 
 /** Installs into a fresh prefix (removed when the test ends) and returns the script. */
 async function install(): Promise<{ script: string; prefix: string }> {
-  const prefix = await emptyDir();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", INSTALL, "--prefix", prefix],
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(300_000),
-  }).output();
-  const text = new TextDecoder();
-  assert.equal(out.code, 0, `deno task install failed:\n${text.decode(out.stderr)}`);
+  const prefix = await installPrefix();
   return { script: installedCell(prefix), prefix };
 }
 

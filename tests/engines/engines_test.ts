@@ -6,7 +6,6 @@
 
 import assert from "node:assert/strict";
 import {
-  hardLimits,
   mountMissingHierarchies,
   removeEmptyCgroups,
   requirePrograms,
@@ -14,6 +13,7 @@ import {
   unmountBelow,
   unmountHierarchies,
   workspace,
+  writePodmanConfig,
 } from "../support/engines.ts";
 
 Deno.test("podman runs, execs, pauses, stops and limits containers with cell as its runtime", async () => {
@@ -21,31 +21,7 @@ Deno.test("podman runs, execs, pauses, stops and limits containers with cell as 
   const cgroupTop = () => [...Deno.readDirSync("/sys/fs/cgroup")].map((e) => e.name).sort();
   const topBefore = cgroupTop();
   const { dir, cell, rootfsTar } = await workspace();
-  const limits = hardLimits();
-  Deno.writeTextFileSync(
-    `${dir}/containers.conf`,
-    `[containers]
-netns = "none"
-cgroups = "no-conmon"
-default_ulimits = ["nofile=${limits.nofile}:${limits.nofile}", "nproc=${limits.nproc}:${limits.nproc}"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "${dir}/events.log"
-runtime = "cell"
-runtime_supports_json = ["cell"]
-[engine.runtimes]
-cell = ["${cell}"]
-`,
-  );
-  Deno.writeTextFileSync(
-    `${dir}/storage.conf`,
-    `[storage]\ndriver = "vfs"\ngraphroot = "${dir}/storage"\nrunroot = "${dir}/run"\n`,
-  );
-  const env = {
-    CONTAINERS_CONF: `${dir}/containers.conf`,
-    CONTAINERS_STORAGE_CONF: `${dir}/storage.conf`,
-  };
+  const env = writePodmanConfig(dir, { cell });
   const podman = (args: string[], stdin?: string) => sh("podman", args, env, stdin);
   const image = "localhost/cell-busybox";
   try {

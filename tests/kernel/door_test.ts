@@ -26,20 +26,9 @@ import {
   sendFrame,
   shutdownSocket,
 } from "../../src/syscalls.ts";
+import { Kind } from "../../src/planner/protocol.ts";
 
 const DOOR = fileURLToPath(new URL("../../zig-out/bin/cell", import.meta.url));
-const Kind = {
-  hello: 1,
-  fdNumbers: 2,
-  spawned: 3,
-  exited: 4,
-  accepted: 10,
-  fds: 11,
-  spawn: 12,
-  wait: 13,
-  exit: 14,
-  fallback: 15,
-} as const;
 
 /** The fake `cell-deno`: records its arguments, CELL_ARGV0, fd 0 and, as a planner, its session. */
 const FAKE_DENO = `#!/bin/sh

@@ -8,13 +8,12 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { bundle, emptyDir, stateRoot, uid } from "../support/cli.ts";
+import { bundle, emptyDir, installPrefix, stateRoot, uid } from "../support/cli.ts";
 import { cgroupDirsOf, exists, until } from "../support/fixture.ts";
 import {
   alive,
   childrenOf,
   door,
-  installPrefix,
   parentOf,
   plannerGone,
   plannerServing,

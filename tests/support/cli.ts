@@ -148,3 +148,20 @@ export async function emptyDir(): Promise<string> {
 export function uid(name: string): string {
   return `${name}-${Deno.pid}`;
 }
+
+const INSTALL_SCRIPT = new URL("../../tools/install.ts", import.meta.url).pathname;
+
+/** Installs into a fresh prefix (removed when the tests end); the prefix. */
+export async function installPrefix(): Promise<string> {
+  const prefix = await emptyDir();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", INSTALL_SCRIPT, "--prefix", prefix],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(300_000),
+  }).output();
+  if (!out.success) {
+    throw new Error(`deno task install failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  return prefix;
+}

@@ -158,3 +158,40 @@ export function unmountHierarchies(targets: string[]): void {
     } catch { /* busy or gone */ }
   }
 }
+
+/**
+ * Writes podman's `containers.conf` and `storage.conf` in `dir` for private runs: no network,
+ * cgroupfs, file events, the hard rlimits this process may give, the runtimes named (name →
+ * binary; each passed `--log-format json`), the first the default. Returns podman's env.
+ */
+export function writePodmanConfig(
+  dir: string,
+  runtimes: Record<string, string>,
+): Record<string, string> {
+  const limits = hardLimits();
+  const names = Object.keys(runtimes);
+  Deno.writeTextFileSync(
+    `${dir}/containers.conf`,
+    `[containers]
+netns = "none"
+cgroups = "no-conmon"
+default_ulimits = ["nofile=${limits.nofile}:${limits.nofile}", "nproc=${limits.nproc}:${limits.nproc}"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "${dir}/events.log"
+runtime = "${names[0]}"
+runtime_supports_json = [${names.map((n) => `"${n}"`).join(", ")}]
+[engine.runtimes]
+${Object.entries(runtimes).map(([n, bin]) => `${n} = ["${bin}"]`).join("\n")}
+`,
+  );
+  Deno.writeTextFileSync(
+    `${dir}/storage.conf`,
+    `[storage]\ndriver = "vfs"\ngraphroot = "${dir}/storage"\nrunroot = "${dir}/run"\n`,
+  );
+  return {
+    CONTAINERS_CONF: `${dir}/containers.conf`,
+    CONTAINERS_STORAGE_CONF: `${dir}/storage.conf`,
+  };
+}

@@ -9,23 +9,6 @@ import { join } from "node:path";
 import { emptyDir } from "./cli.ts";
 import { until } from "./fixture.ts";
 
-const INSTALL = new URL("../../tools/install.ts", import.meta.url).pathname;
-
-/** Installs into a fresh prefix (removed when the tests end); the prefix. */
-export async function installPrefix(): Promise<string> {
-  const prefix = await emptyDir();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", INSTALL, "--prefix", prefix],
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(300_000),
-  }).output();
-  if (!out.success) {
-    throw new Error(`deno task install failed:\n${new TextDecoder().decode(out.stderr)}`);
-  }
-  return prefix;
-}
-
 /** What one door call printed and returned, and which path served it (from --debug). */
 export interface DoorResult {
   code: number;
