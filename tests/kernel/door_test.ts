@@ -27,6 +27,7 @@ import {
   shutdownSocket,
 } from "../../src/syscalls.ts";
 import { Kind } from "../../src/planner/protocol.ts";
+import { exists } from "../support/fixture.ts";
 
 const DOOR = fileURLToPath(new URL("../../zig-out/bin/cell", import.meta.url));
 
@@ -141,15 +142,6 @@ async function record(f: Fixture, name: string): Promise<Record<string, string>>
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`${name}: cell-deno did not run within 5 s`);
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A listening planner socket, then the door started; the conversation gets its connection. */
