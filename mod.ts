@@ -29,6 +29,7 @@ export type {
   HugetlbStats,
   NetworkInterfaceStats,
 } from "./src/cgroups/stats.ts";
+export type { MiscStats, Pressure, PressureLine } from "./src/cgroups/pressure.ts";
 export type { OomEvent } from "./src/cgroups/oom.ts";
 export { ContainerProcess } from "./src/process/handle.ts";
 export type { ProcessStatus } from "./src/process/handle.ts";

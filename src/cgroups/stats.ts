@@ -17,6 +17,8 @@
  * @module
  */
 
+import type { MiscStats, Pressure } from "./pressure.ts";
+
 import { ContainerError } from "../errors.ts";
 
 /** The value of a limit field (`limitBytes`, `swapLimitBytes`, `pids.limit`) when no limit is set. */
@@ -159,6 +161,15 @@ export interface CgroupStats {
    * included; `[]` without an init process or when it is gone.
    */
   network: NetworkInterfaceStats[];
+  /**
+   * Pressure stall information of the container's cgroup2 directory (`cpu.pressure`,
+   * `memory.pressure`, `io.pressure`): on v2, and on a hybrid host where the container has
+   * a directory in the unified hierarchy; each resource absent without PSI (`psi=0`, or a
+   * v1-only container).
+   */
+  pressure: { cpu?: Pressure; memory?: Pressure; io?: Pressure };
+  /** The misc controller's resources by name (v2 `misc.current`, `misc.events`); `{}` without it. */
+  misc: Record<string, MiscStats>;
 }
 
 /** Stats with every field at its "missing" value. */
@@ -186,6 +197,8 @@ export function emptyStats(): CgroupStats {
     blockIO: [],
     hugetlb: {},
     network: [],
+    pressure: {},
+    misc: {},
   };
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { readPressure } from "./pressure.ts";
 import { readNetDev } from "./net_stats.ts";
 import { readHugetlbV2, readIoV2, readMemoryV2, readPidsV2 } from "./stats_v2.ts";
 import {
@@ -197,6 +198,8 @@ export function readStatsV1(paths: Record<string, string>, initPid: number | nul
     if (pids === undefined) readPidsV2(stats, unified);
     if (blkio === undefined) stats.blockIO = readIoV2(unified);
     if (hugetlb === undefined) stats.hugetlb = readHugetlbV2(unified);
+    // PSI is cgroup2's alone: the container's unified directory has it.
+    stats.pressure = readPressure(unified);
   }
   stats.network = initPid === null ? [] : readNetDev(initPid);
   return stats;

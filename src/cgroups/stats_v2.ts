@@ -8,6 +8,7 @@
  */
 
 import { readNetDev } from "./net_stats.ts";
+import { readMisc, readPressure } from "./pressure.ts";
 import {
   type BlockIOStats,
   type CgroupStats,
@@ -111,5 +112,7 @@ export function readStatsV2(dir: string, initPid: number | null): CgroupStats {
   readPidsV2(stats, dir);
   stats.blockIO = readIoV2(dir);
   stats.hugetlb = readHugetlbV2(dir);
+  stats.pressure = readPressure(dir);
+  stats.misc = readMisc(dir);
   return stats;
 }

@@ -307,6 +307,12 @@ Deno.test("cli: events --stats and update --memory", async () => {
   assert.equal(stats.id, ID_ev);
   assert.ok(stats.data.memory.usage.usage > 0);
   assert.equal(stats.data.pids.current, 1);
+  // PSI in runc's shape, from the container's directory in the unified hierarchy.
+  for (const part of ["cpu", "memory", "blkio"]) {
+    const psi = stats.data[part].psi;
+    assert.equal(typeof psi?.some?.total, "number", `${part}.psi: ${JSON.stringify(psi)}`);
+    assert.equal(typeof psi.some.avg10, "number");
+  }
   const up = await cell(root, ["update", "--memory", "64m", "--pids-limit", "20", ID_ev]);
   assert.equal(up.code, 0, up.stderr);
   const after = JSON.parse((await cell(root, ["events", "--stats", ID_ev])).stdout);

@@ -303,7 +303,11 @@ Deno.test("v2: a cgroup without controllers reads as zeros, cpu usage still coun
   Deno.mkdirSync(dir);
   try {
     assert.equal(Deno.readTextFileSync(`${dir}/cgroup.controllers`).trim(), "");
-    assert.deepEqual(readStatsV2(dir, null), emptyStats());
+    // PSI files are in every cgroup2 directory: pressure is read even without controllers.
+    const { pressure, ...rest } = readStatsV2(dir, null);
+    const { pressure: _none, ...emptyRest } = emptyStats();
+    assert.deepEqual(rest, emptyRest);
+    assert.ok(pressure.cpu && pressure.memory && pressure.io, JSON.stringify(pressure));
     Deno.writeTextFileSync(`${dir}/cgroup.procs`, String(shell.child.pid));
     await shell.go();
     await shell.waitFor("ready");
@@ -319,6 +323,33 @@ Deno.test("v2: a cgroup without controllers reads as zeros, cpu usage still coun
     assert.deepEqual(s.blockIO, []);
     assert.deepEqual(s.hugetlb, {});
     assert.ok(s.network.some((n) => n.name === "lo"));
+  } finally {
+    await removeCgroups([dir, parent]);
+    await shell.stop();
+  }
+  assert.deepEqual(leftovers(), []);
+});
+
+Deno.test("v2: pressure (PSI) of a cgroup2 directory rises when its tasks wait for a CPU", async () => {
+  const parent = `${unifiedMount()}/${TEST_NAME}`;
+  const dir = `${parent}/leaf`;
+  // Two busy loops on one CPU: one of them always waits, which PSI counts as "some".
+  const loop = "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done";
+  const shell = gatedShell(
+    `taskset -c 0 sh -c '${loop}' & taskset -c 0 sh -c '${loop}' & wait; echo ready; read x`,
+  );
+  Deno.mkdirSync(parent);
+  Deno.mkdirSync(dir);
+  try {
+    const before = readStatsV2(dir, null).pressure.cpu?.some.totalUs ?? -1;
+    assert.equal(before, 0, "a new cgroup has no stall yet");
+    Deno.writeTextFileSync(`${dir}/cgroup.procs`, String(shell.child.pid));
+    await shell.go();
+    await shell.waitFor("ready");
+    const cpu = readStatsV2(dir, null).pressure.cpu!;
+    assert.ok(cpu.some.totalUs > 10_000, `cpu some total ${cpu.some.totalUs} us`);
+    // The averages are updated every 2 s: in range, not necessarily above 0 yet.
+    assert.ok(cpu.some.avg10 >= 0 && cpu.some.avg10 <= 100, `avg10 ${cpu.some.avg10}`);
   } finally {
     await removeCgroups([dir, parent]);
     await shell.stop();

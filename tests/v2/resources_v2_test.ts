@@ -114,6 +114,28 @@ Deno.test("v2: pids limit, cpu throttling and stats", async () => {
   });
 });
 
+Deno.test("v2: stats carry memory.peak and pressure (PSI) from the container's cgroup", async () => {
+  // 20 MB held by tail and freed, then two busy loops on the one CPU the cpuset allows.
+  const script = "head -c 20000000 /dev/zero | tail >/dev/null; " +
+    "(while :; do :; done) & (while :; do :; done) & echo ready; wait";
+  await withBox(["sh", "-c", script], (s) => {
+    s.linux!.resources!.cpu = { cpus: "0" };
+  }, async (c) => {
+    const proc = await c.start({ stdin: "null", stdout: "piped" });
+    const reader = proc.stdout!.getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), "ready\n");
+    reader.releaseLock();
+    await until("the busy loops to stall each other", async () => {
+      return ((await c.stats()).pressure.cpu?.some.totalUs ?? 0) > 50_000;
+    });
+    const stats = await c.stats();
+    assert.ok(stats.memory.maxUsageBytes >= 20e6, `memory.peak ${stats.memory.maxUsageBytes}`);
+    assert.ok(stats.memory.maxUsageBytes > stats.memory.usageBytes, "the peak outlived the use");
+    assert.ok(stats.pressure.memory && stats.pressure.io, "memory and io pressure read too");
+    assert.deepEqual(stats.misc, {}, "no misc resource on this machine");
+  });
+});
+
 Deno.test("v2: pause freezes through cgroup.freeze; resume; destroy of a paused container", async () => {
   const script = "i=0; while :; do i=$((i+1)); echo $i > /dev/shm/count; usleep 5000; done";
   await withBox(["sh", "-c", script], () => {}, async (c, dir) => {

@@ -6,7 +6,12 @@
  * @module
  */
 
-import { type CgroupStats, ContainerError } from "../../../mod.ts";
+import {
+  type CgroupStats,
+  ContainerError,
+  type Pressure,
+  type PressureLine,
+} from "../../../mod.ts";
 import type { Command } from "../context.ts";
 import { args, bool, parseFlags, str } from "../flags.ts";
 
@@ -68,6 +73,7 @@ export function runcStats(s: CgroupStats): Record<string, unknown> {
         throttled_periods: s.cpu.throttling.throttledPeriods,
         throttled_time: s.cpu.throttling.throttledTimeNs,
       },
+      ...psi(s.pressure.cpu),
     },
     memory: {
       cache: s.memory.cacheBytes,
@@ -79,6 +85,7 @@ export function runcStats(s: CgroupStats): Record<string, unknown> {
       },
       swap: { limit: s.memory.swapLimitBytes, usage: s.memory.swapUsageBytes },
       raw: s.memory.stat,
+      ...psi(s.pressure.memory),
     },
     pids: { current: s.pids.current, limit: s.pids.limit },
     blkio: {
@@ -86,12 +93,14 @@ export function runcStats(s: CgroupStats): Record<string, unknown> {
         entries(d.device, d.readBytes, d.writeBytes)
       ),
       ioServicedRecursive: s.blockIO.flatMap((d) => entries(d.device, d.readOps, d.writeOps)),
+      ...psi(s.pressure.io),
     },
     hugetlb: Object.fromEntries(
       Object.entries(s.hugetlb).map((
         [size, h],
       ) => [size, { usage: h.usageBytes, max: h.maxUsageBytes, failcnt: h.failcnt }]),
     ),
+    ...(Object.keys(s.misc).length > 0 ? { misc: s.misc } : {}),
     network_interfaces: s.network.map((n) => ({
       name: n.name,
       rx_bytes: n.rxBytes,
@@ -104,6 +113,18 @@ export function runcStats(s: CgroupStats): Record<string, unknown> {
       tx_dropped: n.txDropped,
     })),
   };
+}
+
+/** A resource's PSI as `{psi: {some, full}}` (runc's names), nothing without PSI. */
+function psi(p: Pressure | undefined): { psi?: Record<string, Record<string, number>> } {
+  if (!p) return {};
+  const line = (l: PressureLine) => ({
+    avg10: l.avg10,
+    avg60: l.avg60,
+    avg300: l.avg300,
+    total: l.totalUs,
+  });
+  return { psi: { some: line(p.some), ...(p.full ? { full: line(p.full) } : {}) } };
 }
 
 function entries(device: string, read: number, write: number) {
