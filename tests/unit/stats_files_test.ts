@@ -129,6 +129,8 @@ Deno.test("v1 files: exact parsing, units, unlimited, Total lines skipped", () =
         "1GB": { usageBytes: 0, maxUsageBytes: 0, failcnt: 0 },
       },
       network: [],
+      pressure: {},
+      misc: {},
     });
     assert.deepEqual(Object.keys(readStatsV1(paths, null).hugetlb), ["2MB", "1GB"]);
   } finally {
@@ -210,6 +212,12 @@ Deno.test("v2 files: exact parsing, usec → ns, max → unlimited, events as fa
       "hugetlb.2MB.rsvd.current": "5\n",
       "hugetlb.1GB.current": "0\n",
       "hugetlb.1GB.events": "max 0\n",
+      "cpu.pressure": "some avg10=0.50 avg60=0.10 avg300=0.00 total=7000\n" +
+        "full avg10=0.00 avg60=0.00 avg300=0.00 total=100\n",
+      "io.pressure": "some avg10=0.00 avg60=0.00 avg300=0.00 total=3\n" +
+        "full avg10=0.00 avg60=0.00 avg300=0.00 total=2\n",
+      "misc.current": "sev 1\n",
+      "misc.events": "sev.max 4\n",
     });
     assert.deepEqual(readStatsV2(dir, null), {
       cpu: {
@@ -240,6 +248,17 @@ Deno.test("v2 files: exact parsing, usec → ns, max → unlimited, events as fa
         "1GB": { usageBytes: 0, maxUsageBytes: 0, failcnt: 0 },
       },
       network: [],
+      pressure: {
+        cpu: {
+          some: { avg10: 0.5, avg60: 0.1, avg300: 0, totalUs: 7000 },
+          full: { avg10: 0, avg60: 0, avg300: 0, totalUs: 100 },
+        },
+        io: {
+          some: { avg10: 0, avg60: 0, avg300: 0, totalUs: 3 },
+          full: { avg10: 0, avg60: 0, avg300: 0, totalUs: 2 },
+        },
+      },
+      misc: { sev: { current: 1, events: 4 } },
     });
     // limits set the other way round; a kernel without memory.peak
     writeTree(dir, { "memory.max": "1073741824\n", "memory.swap.max": "max\n", "pids.max": "max" });
