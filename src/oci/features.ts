@@ -10,6 +10,7 @@ import { HOOK_KINDS } from "../config/types.ts";
 import { lsmEnabled } from "../config/validate_process.ts";
 import { OCI_SPEC_VERSION } from "../container/container.ts";
 import { mountOptionNames } from "../rootfs/mount_flags.ts";
+import { SECCOMP_FLAG_SINCE } from "../seccomp/check_profile.ts";
 
 /** The `linux` part of {@linkcode Features}. */
 export interface LinuxFeatures {
@@ -20,7 +21,16 @@ export interface LinuxFeatures {
   /** Which cgroup drivers and versions work. */
   cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean; rdma: boolean };
   /** The seccomp actions, operators and architectures a profile may use. */
-  seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[] };
+  seccomp: {
+    enabled: boolean;
+    actions: string[];
+    operators: string[];
+    archs: string[];
+    /** The filter flags this runtime knows. */
+    knownFlags: string[];
+    /** The known flags this kernel supports too. */
+    supportedFlags: string[];
+  };
   /** Whether AppArmor is enabled on this host. */
   apparmor: { enabled: boolean };
   /** Whether SELinux is enabled on this host. */
@@ -63,6 +73,7 @@ export function featuresDocument(): Features {
           "SCMP_ACT_KILL_PROCESS",
           "SCMP_ACT_KILL_THREAD",
           "SCMP_ACT_LOG",
+          "SCMP_ACT_NOTIFY",
           "SCMP_ACT_TRACE",
           "SCMP_ACT_TRAP",
         ],
@@ -76,10 +87,19 @@ export function featuresDocument(): Features {
           "SCMP_CMP_NE",
         ],
         archs: ["SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"],
+        knownFlags: Object.keys(SECCOMP_FLAG_SINCE),
+        supportedFlags: Object.entries(SECCOMP_FLAG_SINCE)
+          .filter(([, since]) => kernelAtLeast(since)).map(([flag]) => flag),
       },
       apparmor: { enabled: lsmEnabled("AppArmor") },
       selinux: { enabled: lsmEnabled("SELinux") },
     },
     annotations: { "org.opencontainers.runtime-spec.features.runtime": "cell" },
   };
+}
+
+/** Whether this kernel's release is at least `major.minor`. */
+function kernelAtLeast([major, minor]: [number, number]): boolean {
+  const [have, haveMinor] = Deno.osRelease().split(/[.-]/).map(Number);
+  return have > major || (have === major && haveMinor >= minor);
 }

@@ -98,6 +98,14 @@ const FLAG_BITS: Readonly<Record<SeccompFlag, number>> = {
 
 const FLAGS: ReadonlySet<string> = new Set(Object.keys(FLAG_BITS));
 
+/** The filter flags a profile may name, with the kernel release that brought each. */
+export const SECCOMP_FLAG_SINCE: Readonly<Record<SeccompFlag, [number, number]>> = {
+  SECCOMP_FILTER_FLAG_TSYNC: [3, 17],
+  SECCOMP_FILTER_FLAG_LOG: [4, 14],
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: [4, 17],
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: [5, 19],
+};
+
 /** Syscalls the runtime itself makes between loading the filter and handing the listener on. */
 const NEVER_NOTIFIED = ["write", "sendmsg"];
 

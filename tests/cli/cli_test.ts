@@ -343,6 +343,15 @@ Deno.test("cli: spec, spec --rootless, features, --version", async () => {
   const rootless = JSON.parse(Deno.readTextFileSync(`${dir}/config.json`));
   assert.ok(rootless.linux.namespaces.some((n: { type: string }) => n.type === "user"));
   const features = JSON.parse((await cell(root, ["features"])).stdout);
+  assert.ok(features.linux.seccomp.actions.includes("SCMP_ACT_NOTIFY"));
+  assert.deepEqual(features.linux.seccomp.knownFlags, [
+    "SECCOMP_FILTER_FLAG_TSYNC",
+    "SECCOMP_FILTER_FLAG_LOG",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+  ]);
+  // This kernel (6.x) has all of them.
+  assert.deepEqual(features.linux.seccomp.supportedFlags, features.linux.seccomp.knownFlags);
   assert.ok(features.linux.namespaces.includes("user"));
   assert.ok(features.linux.seccomp.enabled);
   assert.ok(features.mountOptions.includes("rbind"));
