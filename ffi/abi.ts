@@ -8,7 +8,7 @@
  */
 
 /** The ABI version this TypeScript speaks; the loader refuses any other. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** "CELL", the first word of a plan. */
 export const PLAN_MAGIC = 0x4C4C4543;
@@ -56,6 +56,8 @@ export const Op = {
   consoleSocket: 52,
   consoleSize: 53,
   ownMemory: 61,
+  ioPriority: 62,
+  personality: 63,
   mountSetattr: 54,
   hideMount: 55,
   mountSource: 56,

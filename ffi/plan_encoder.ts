@@ -101,6 +101,8 @@ const PAYLOADS: { [K in PlanOpName]: (w: PlanWriter, op: PlanOpPayloads[K]) => v
   consoleSocket: (w, op) => w.fd(op.socket),
   consoleSize: (w, op) => w.u32(op.rows).u32(op.columns),
   ownMemory: none,
+  ioPriority: (w, op) => w.u32(op.ioClass).u32(op.level),
+  personality: (w, op) => w.u32(op.persona),
   mountSetattr: (w, op) =>
     w.u32(opFlags(op.opFlags)).u32(op.recursive ? 1 : 0).u64(op.set).u64(op.clear).str(op.target),
   hideMount: (w, op) => w.str(op.path),

@@ -232,6 +232,8 @@ fn runOp(ctx: *Context, op: payload.Payload) void {
         .console_size,
         .own_memory,
         .seccomp_listener,
+        .io_priority,
+        .personality,
         => {},
     }
 }
@@ -290,6 +292,13 @@ fn finish(ctx: *Context) noreturn {
     // Before any filter: it may forbid what our own procfs takes (fsopen, openat2).
     if (proc.exec_label) |label| setExecLabel(ctx, label);
     if (early_filter) loadSeccomp(ctx);
+    // While the capabilities are still ours: a real-time class needs CAP_SYS_ADMIN.
+    if (proc.io_priority) |prio| {
+        _ = ctx.check(sys.ioprioSet(prio.class, prio.level), "ioprio_set", "process.ioPriority");
+    }
+    if (proc.personality) |persona| {
+        _ = ctx.check(sys.personality(persona), "personality", "linux.personality");
+    }
     identity.apply(ctx);
     if (proc.umask) |mask| _ = sys.umask(mask);
     if (cwd_later) enterCwd(ctx, proc.cwd.?);

@@ -168,6 +168,16 @@ pub const ExecLabel = struct { lsm: Lsm, content: [:0]const u8 };
 
 pub const ConsoleSize = struct { rows: u16, cols: u16 };
 
+/// ioprio_set's class and level (IOPRIO_CLASS_RT 1, BE 2, IDLE 3; level 0-7).
+pub const IoPriority = struct {
+    class: u32,
+    level: u32,
+
+    pub fn check(self: *const IoPriority) Error!void {
+        if (self.class < 1 or self.class > 3 or self.level > 7) return error.BadOp;
+    }
+};
+
 pub const HooksPause = struct {
     /// Where the parent says "paused" (our pid) and reads "1" to go on.
     notify: i32,
@@ -266,6 +276,8 @@ pub const Payload = union(enum) {
     console_size: ConsoleSize,
     own_memory,
     seccomp_listener: Listener,
+    io_priority: IoPriority,
+    personality: u32,
 };
 
 comptime {

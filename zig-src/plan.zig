@@ -31,6 +31,8 @@ pub const Process = struct {
     groups: [max_groups]u32 = undefined,
     group_count: usize = 0,
     umask: ?u32 = null,
+    io_priority: ?payload.IoPriority = null,
+    personality: ?u32 = null,
     stdio: [3]i32 = .{ -1, -1, -1 },
     fds: [max_fds]i32 = undefined,
     fd_count: usize = 0,
@@ -139,6 +141,8 @@ fn take(out: *Process, seen: *Seen, ptrs: []?[*:0]const u8, index: u32, op: payl
             for (0..out.group_count) |i| out.groups[i] = user.groups.get(i);
         },
         .umask => |mask| out.umask = mask,
+        .io_priority => |prio| out.io_priority = prio,
+        .personality => |persona| out.personality = persona,
         .stdio => |fds| out.stdio = fds,
         .fds => |fds| {
             out.fd_count = fds.len();

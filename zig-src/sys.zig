@@ -348,6 +348,14 @@ pub fn capset(header: *CapHeader, data: *const [2]CapData) usize {
 pub fn umask(mask: u32) usize {
     return linux.syscall1(.umask, mask);
 }
+/// ioprio_set(IOPRIO_WHO_PROCESS, 0 (this thread's process), class << 13 | level).
+pub fn ioprioSet(class: u32, level: u32) usize {
+    const ioprio_who_process: usize = 1;
+    return linux.syscall3(.ioprio_set, ioprio_who_process, 0, (class << 13) | level);
+}
+pub fn personality(persona: u32) usize {
+    return linux.syscall1(.personality, persona);
+}
 pub fn dup3(old: fd_t, new: fd_t, flags: u32) usize {
     return linux.syscall3(.dup3, a(old), a(new), flags);
 }

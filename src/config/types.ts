@@ -142,6 +142,8 @@ export interface Process {
    * Whether the process gets a terminal: a pseudo-terminal made inside the container,
    * whose master goes to the console socket given at start (`consoleSocket`).
    */
+  /** The I/O scheduling class and level of the process (ioprio_set). */
+  ioPriority?: IoPriority;
   terminal?: boolean;
   /** The terminal's size in characters, set when the terminal is made. */
   consoleSize?: ConsoleSize;
@@ -335,6 +337,8 @@ export interface BlockIOResources {
 /** Linux-specific configuration. */
 export interface Linux {
   /** The seccomp profile (see src/seccomp/compile.ts for its fields). */
+  /** The execution domain the process runs in (personality(2)). */
+  personality?: Personality;
   seccomp?: Seccomp;
   /** Namespaces to create or join. Always present after validation. */
   namespaces?: Namespace[];
@@ -409,4 +413,20 @@ export interface Spec {
   linux?: Linux;
   /** Lifecycle hooks (see {@linkcode Hooks}). */
   hooks?: Hooks;
+}
+
+/** `process.ioPriority`: an I/O scheduling class and its level. */
+export interface IoPriority {
+  /** The class: real-time (needs CAP_SYS_ADMIN), best-effort or idle. */
+  class: "IOPRIO_CLASS_RT" | "IOPRIO_CLASS_BE" | "IOPRIO_CLASS_IDLE";
+  /** The level within the class, 0 (highest) to 7. */
+  priority: number;
+}
+
+/** `linux.personality`: the execution domain. */
+export interface Personality {
+  /** `LINUX`, or `LINUX32` (a 32-bit `uname -m`). */
+  domain: "LINUX" | "LINUX32";
+  /** Additional flags; the spec defines none, so any is refused. */
+  flags?: string[];
 }

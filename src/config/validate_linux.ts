@@ -34,6 +34,7 @@ import {
   type Namespace,
   NAMESPACE_TYPES,
   type NamespaceType,
+  type Personality,
   PROPAGATION_MODES,
 } from "./types.ts";
 import { validateDevices } from "./validate_devices.ts";
@@ -46,7 +47,6 @@ const MAX_MAPPED_ID = 2 ** 32 - 1;
 /** Linux fields of the spec that cell does not implement yet. */
 const UNSUPPORTED_FIELDS = [
   "intelRdt",
-  "personality",
   "timeOffsets",
   "memoryPolicy",
   "netDevices",
@@ -77,6 +77,10 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
   const resources = optional(field(object, "resources"), (v) => validateResources(problems, v));
   const seccomp = optional(field(object, "seccomp"), (v) => validateSeccomp(problems, v));
   checkMountLabel(problems, field(object, "mountLabel"));
+  const personality = optional(
+    field(object, "personality"),
+    (v) => checkPersonality(problems, v),
+  );
 
   const linux: Linux = {
     namespaces,
@@ -86,7 +90,39 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     readonlyPaths,
     devices,
   };
-  return assignDefined(linux, { sysctl, rootfsPropagation, cgroupsPath, resources, seccomp });
+  return assignDefined(linux, {
+    sysctl,
+    rootfsPropagation,
+    cgroupsPath,
+    resources,
+    seccomp,
+    personality,
+  });
+}
+
+/** `personality`: a domain of the spec; no flags (the spec defines none). */
+function checkPersonality(problems: Problems, value: unknown): Personality | undefined {
+  const path = "linux.personality";
+  const object = expectObject(problems, path, value);
+  if (object === undefined) return undefined;
+  const domain = expectOneOf(
+    problems,
+    keyPath(path, "domain"),
+    field(object, "domain"),
+    [
+      "LINUX",
+      "LINUX32",
+    ] as const,
+  );
+  const flags = optional(
+    field(object, "flags"),
+    (v) => expectStringArray(problems, keyPath(path, "flags"), v),
+  );
+  if (flags && flags.length > 0) {
+    addProblem(problems, keyPath(path, "flags"), `not supported: ${flags.join(", ")}`);
+    return undefined;
+  }
+  return domain === undefined ? undefined : { domain };
 }
 
 /** Whether `namespaces` creates a new namespace of `type` (an entry without a path). */

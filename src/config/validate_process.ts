@@ -14,6 +14,7 @@ import {
   expectEnvList,
   expectInteger,
   expectObject,
+  expectOneOf,
   expectString,
   expectStringArray,
   field,
@@ -27,6 +28,7 @@ import {
 import {
   type Capabilities,
   type ConsoleSize,
+  type IoPriority,
   type Process,
   type Rlimit,
   RLIMIT_TYPES,
@@ -42,7 +44,6 @@ const MAX_RLIMIT = 2 ** 64;
 
 /** Process fields of the spec that cell does not implement yet. */
 const UNSUPPORTED_FIELDS = [
-  "ioPriority",
   "scheduler",
   "execCPUAffinity",
   "commandLine",
@@ -92,6 +93,7 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
     field(object, "oomScoreAdj"),
     (v) => expectInteger(problems, "process.oomScoreAdj", v, -1000, 1000),
   );
+  const ioPriority = optional(field(object, "ioPriority"), (v) => checkIoPriority(problems, v));
 
   if (user === undefined || args === undefined || cwd === undefined) return undefined;
   const process = assignDefined<Process>({ user, args, env, cwd }, { terminal, consoleSize });
@@ -100,9 +102,34 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
     rlimits,
     noNewPrivileges,
     oomScoreAdj,
+    ioPriority,
     apparmorProfile,
     selinuxLabel,
   });
+}
+
+const IOPRIO_CLASSES = ["IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"] as const;
+
+/** `ioPriority`: one of the three classes and a level 0 to 7. */
+function checkIoPriority(problems: Problems, value: unknown): IoPriority | undefined {
+  const path = "process.ioPriority";
+  const object = expectObject(problems, path, value);
+  if (object === undefined) return undefined;
+  const klass = expectOneOf(
+    problems,
+    keyPath(path, "class"),
+    field(object, "class"),
+    IOPRIO_CLASSES,
+  );
+  const priority = expectInteger(
+    problems,
+    keyPath(path, "priority"),
+    field(object, "priority"),
+    0,
+    7,
+  );
+  if (klass === undefined || priority === undefined) return undefined;
+  return { class: klass, priority };
 }
 
 /** `consoleSize`: rows and columns, each a u16 as `struct winsize` holds them. */

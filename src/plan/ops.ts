@@ -126,6 +126,10 @@ export interface PlanOpPayloads {
   consoleSize: { rows: number; columns: number };
   /** The child is forked, never cloned with CLONE_VM. */
   ownMemory: Record<never, never>;
+  /** ioprio_set before the exec: class 1 (real-time), 2 (best-effort), 3 (idle), level 0-7. */
+  ioPriority: { ioClass: 1 | 2 | 3; level: number };
+  /** personality(2) before the exec (PER_LINUX 0, PER_LINUX32 8). */
+  personality: { persona: number };
   /** mount_setattr(2) on the target, with `recursive` on every mount under it too. */
   mountSetattr: {
     opFlags: readonly MountOpFlag[];

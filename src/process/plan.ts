@@ -199,6 +199,11 @@ export interface ListenerPlan {
   pieces: string[];
 }
 
+/** ioprio(7) classes. */
+const IOPRIO_CLASS = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 } as const;
+/** personality(2) execution domains (PER_LINUX, PER_LINUX32). */
+const PERSONA = { LINUX: 0, LINUX32: 8 } as const;
+
 /** The ops of the process itself, the same for an init and an exec. */
 function planProcess(
   spec: Spec,
@@ -246,6 +251,17 @@ function planProcess(
     plan.push({ op: "execLabel", what, lsm: "selinux", content: label });
   }
   plan.push({ op: "umask", what: "umask", mask: proc.umask });
+  // The config's, for the init and every exec (an exec's process starts from it, as runc's).
+  const io = spec.process?.ioPriority;
+  if (io) {
+    const what = `set the I/O priority to ${io.class} ${io.priority}`;
+    plan.push({ op: "ioPriority", what, ioClass: IOPRIO_CLASS[io.class], level: io.priority });
+  }
+  const personality = spec.linux?.personality;
+  if (personality) {
+    const what = `set the personality ${personality.domain}`;
+    plan.push({ op: "personality", what, persona: PERSONA[personality.domain] });
+  }
   plan.push({ op: "stdio", what: "stdio", fds: stdio });
   if (proc.terminal && proc.consoleSocket !== undefined) {
     // Made in the child after the root change; it replaces the stdio above.

@@ -510,8 +510,20 @@ Deno.test("process.terminal is a boolean, and unimplemented process fields are e
     config({ "process.consoleSize": { height: -1, width: 80 } }),
     "process.consoleSize.height",
   );
+  const io = validateConfig(
+    config({ "process.ioPriority": { class: "IOPRIO_CLASS_IDLE", priority: 7 } }),
+  );
+  assert.deepEqual(io.process?.ioPriority, { class: "IOPRIO_CLASS_IDLE", priority: 7 });
+  assertProblem(
+    config({ "process.ioPriority": { class: "IOPRIO_CLASS_NONE", priority: 0 } }),
+    "process.ioPriority.class",
+    "must be one of",
+  );
+  assertProblem(
+    config({ "process.ioPriority": { class: "IOPRIO_CLASS_BE", priority: 8 } }),
+    "process.ioPriority.priority",
+  );
   const unsupported: Record<string, unknown> = {
-    ioPriority: { class: "IOPRIO_CLASS_IDLE" },
     scheduler: { policy: "SCHED_OTHER" },
     execCPUAffinity: { initial: "0" },
   };
@@ -845,10 +857,17 @@ Deno.test("cgroupsPath is a string without .. components", () => {
   );
 });
 
-Deno.test("unimplemented linux fields are errors", () => {
+Deno.test("unimplemented linux fields are errors; personality is checked", () => {
+  const persona = validateConfig(config({ "linux.personality": { domain: "LINUX32" } }));
+  assert.deepEqual(persona.linux?.personality, { domain: "LINUX32" });
+  assertProblem(config({ "linux.personality": { domain: "BSD" } }), "linux.personality.domain");
+  assertProblem(
+    config({ "linux.personality": { domain: "LINUX", flags: ["x"] } }),
+    "linux.personality.flags",
+    "not supported",
+  );
   const unsupported: Record<string, unknown> = {
     intelRdt: { closID: "x" },
-    personality: { domain: "LINUX32" },
     timeOffsets: { monotonic: { secs: 1 } },
   };
   for (const [key, value] of Object.entries(unsupported)) {

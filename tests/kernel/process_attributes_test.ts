@@ -1,0 +1,69 @@
+/**
+ * Process attributes of runtime-spec 1.3 the child sets before its exec: `linux.personality`
+ * (the execution domain) and `process.ioPriority` (the I/O scheduling class), for the init and
+ * for a process joining it.
+ */
+
+import assert from "node:assert/strict";
+import { busyboxConfig, runIn, withContainer } from "../support/fixture.ts";
+
+/** What `ionice -p PID` (util-linux, on the host) says of a process's I/O priority. */
+async function ionice(pid: number): Promise<string> {
+  const out = await new Deno.Command("ionice", { args: ["-p", String(pid)] }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+Deno.test("linux.personality LINUX32: uname -m inside says i686, for the init and an exec", async () => {
+  if (Deno.build.arch !== "x86_64") throw new Error("this test needs an x86_64 host");
+  const config = await busyboxConfig(["uname", "-m"], (s) => {
+    s.linux!.personality = { domain: "LINUX32" };
+  });
+  await withContainer(config, async (box) => {
+    const init = await runIn(box);
+    assert.equal(init.stdout, "i686\n", init.stderr);
+  });
+  const plain = await busyboxConfig(["uname", "-m"]);
+  await withContainer(plain, async (box) => {
+    assert.equal((await runIn(box)).stdout, "x86_64\n", "LINUX, the default, is unchanged");
+  });
+  const sleeper = await busyboxConfig(["sleep", "30"], (s) => {
+    s.linux!.personality = { domain: "LINUX32" };
+  });
+  await withContainer(sleeper, async (box) => {
+    await box.start({ stdin: "null", stdout: "null", stderr: "null" });
+    const exec = await runIn(box, { args: ["uname", "-m"] });
+    assert.equal(exec.stdout, "i686\n", exec.stderr);
+  });
+});
+
+Deno.test("process.ioPriority: the init and an exec run in the class and level asked", async () => {
+  for (
+    const [io, expected] of [
+      [{ class: "IOPRIO_CLASS_BE", priority: 6 }, "best-effort: prio 6"],
+      // Real-time needs CAP_SYS_ADMIN: set before the capabilities are dropped.
+      [{ class: "IOPRIO_CLASS_RT", priority: 3 }, "realtime: prio 3"],
+      [{ class: "IOPRIO_CLASS_IDLE", priority: 0 }, "idle"],
+    ] as const
+  ) {
+    const config = await busyboxConfig(["sleep", "30"], (s) => {
+      s.process!.ioPriority = { ...io };
+    });
+    await withContainer(config, async (box) => {
+      const init = await box.start({ stdin: "null", stdout: "null", stderr: "null" });
+      assert.equal(await ionice(init.pid), expected, `${io.class} ${io.priority}`);
+      const exec = await box.start({
+        args: ["sleep", "30"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      });
+      assert.equal(await ionice(exec.pid), expected, "an exec too");
+    });
+  }
+  const plain = await busyboxConfig(["sleep", "30"]);
+  await withContainer(plain, async (box) => {
+    const init = await box.start({ stdin: "null", stdout: "null", stderr: "null" });
+    assert.notEqual(await ionice(init.pid), "realtime: prio 3", "nothing set without the field");
+  });
+});
