@@ -58,6 +58,7 @@ export const Op = {
   ownMemory: 61,
   ioPriority: 62,
   personality: 63,
+  scheduler: 64,
   mountSetattr: 54,
   hideMount: 55,
   mountSource: 56,

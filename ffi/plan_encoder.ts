@@ -103,6 +103,9 @@ const PAYLOADS: { [K in PlanOpName]: (w: PlanWriter, op: PlanOpPayloads[K]) => v
   ownMemory: none,
   ioPriority: (w, op) => w.u32(op.ioClass).u32(op.level),
   personality: (w, op) => w.u32(op.persona),
+  scheduler: (w, op) =>
+    w.u32(op.policy).i32(op.nice).u32(op.priority).u32(0).u64(op.flags).u64(op.runtime)
+      .u64(op.deadline).u64(op.period),
   mountSetattr: (w, op) =>
     w.u32(opFlags(op.opFlags)).u32(op.recursive ? 1 : 0).u64(op.set).u64(op.clear).str(op.target),
   hideMount: (w, op) => w.str(op.path),

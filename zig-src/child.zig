@@ -234,6 +234,7 @@ fn runOp(ctx: *Context, op: payload.Payload) void {
         .seccomp_listener,
         .io_priority,
         .personality,
+        .scheduler,
         => {},
     }
 }
@@ -295,6 +296,19 @@ fn finish(ctx: *Context) noreturn {
     // While the capabilities are still ours: a real-time class needs CAP_SYS_ADMIN.
     if (proc.io_priority) |prio| {
         _ = ctx.check(sys.ioprioSet(prio.class, prio.level), "ioprio_set", "process.ioPriority");
+    }
+    // Also before the switch: a real-time policy needs CAP_SYS_NICE.
+    if (proc.scheduler) |sched| {
+        var attr = sys.SchedAttr{
+            .sched_policy = sched.policy,
+            .sched_flags = sched.flags,
+            .sched_nice = sched.nice,
+            .sched_priority = sched.priority,
+            .sched_runtime = sched.runtime,
+            .sched_deadline = sched.deadline,
+            .sched_period = sched.period,
+        };
+        _ = ctx.check(sys.schedSetattr(&attr), "sched_setattr", "process.scheduler");
     }
     if (proc.personality) |persona| {
         _ = ctx.check(sys.personality(persona), "personality", "linux.personality");

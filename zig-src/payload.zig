@@ -168,6 +168,26 @@ pub const ExecLabel = struct { lsm: Lsm, content: [:0]const u8 };
 
 pub const ConsoleSize = struct { rows: u16, cols: u16 };
 
+/// sched_setattr's attributes (SCHED_OTHER 0, FIFO 1, RR 2, BATCH 3, IDLE 5, DEADLINE 6).
+pub const Scheduler = struct {
+    policy: u32,
+    nice: i32,
+    priority: u32,
+    pad: u32,
+    flags: u64,
+    runtime: u64,
+    deadline: u64,
+    period: u64,
+
+    pub fn check(self: *const Scheduler) Error!void {
+        const known = switch (self.policy) {
+            0, 1, 2, 3, 5, 6 => true,
+            else => false,
+        };
+        if (!known or self.nice < -20 or self.nice > 19 or self.priority > 99) return error.BadOp;
+    }
+};
+
 /// ioprio_set's class and level (IOPRIO_CLASS_RT 1, BE 2, IDLE 3; level 0-7).
 pub const IoPriority = struct {
     class: u32,
@@ -278,6 +298,7 @@ pub const Payload = union(enum) {
     seccomp_listener: Listener,
     io_priority: IoPriority,
     personality: u32,
+    scheduler: Scheduler,
 };
 
 comptime {

@@ -33,6 +33,7 @@ pub const Process = struct {
     umask: ?u32 = null,
     io_priority: ?payload.IoPriority = null,
     personality: ?u32 = null,
+    scheduler: ?payload.Scheduler = null,
     stdio: [3]i32 = .{ -1, -1, -1 },
     fds: [max_fds]i32 = undefined,
     fd_count: usize = 0,
@@ -143,6 +144,7 @@ fn take(out: *Process, seen: *Seen, ptrs: []?[*:0]const u8, index: u32, op: payl
         .umask => |mask| out.umask = mask,
         .io_priority => |prio| out.io_priority = prio,
         .personality => |persona| out.personality = persona,
+        .scheduler => |sched| out.scheduler = sched,
         .stdio => |fds| out.stdio = fds,
         .fds => |fds| {
             out.fd_count = fds.len();

@@ -353,6 +353,22 @@ pub fn ioprioSet(class: u32, level: u32) usize {
     const ioprio_who_process: usize = 1;
     return linux.syscall3(.ioprio_set, ioprio_who_process, 0, (class << 13) | level);
 }
+/// struct sched_attr, the first version (48 bytes).
+pub const SchedAttr = extern struct {
+    size: u32 = @sizeOf(SchedAttr),
+    sched_policy: u32,
+    sched_flags: u64,
+    sched_nice: i32,
+    sched_priority: u32,
+    sched_runtime: u64,
+    sched_deadline: u64,
+    sched_period: u64,
+};
+/// sched_setattr(0 (this thread), attr, 0).
+pub fn schedSetattr(attr: *const SchedAttr) usize {
+    comptime std.debug.assert(@sizeOf(SchedAttr) == 48);
+    return linux.syscall3(.sched_setattr, 0, a(attr), 0);
+}
 pub fn personality(persona: u32) usize {
     return linux.syscall1(.personality, persona);
 }

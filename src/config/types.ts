@@ -138,12 +138,14 @@ export interface Rlimit {
 
 /** The process started in the container. */
 export interface Process {
+  /** The I/O scheduling class and level of the process (ioprio_set). */
+  ioPriority?: IoPriority;
+  /** The CPU scheduling policy and its parameters (sched_setattr). */
+  scheduler?: Scheduler;
   /**
    * Whether the process gets a terminal: a pseudo-terminal made inside the container,
    * whose master goes to the console socket given at start (`consoleSocket`).
    */
-  /** The I/O scheduling class and level of the process (ioprio_set). */
-  ioPriority?: IoPriority;
   terminal?: boolean;
   /** The terminal's size in characters, set when the terminal is made. */
   consoleSize?: ConsoleSize;
@@ -336,9 +338,9 @@ export interface BlockIOResources {
 
 /** Linux-specific configuration. */
 export interface Linux {
-  /** The seccomp profile (see src/seccomp/compile.ts for its fields). */
   /** The execution domain the process runs in (personality(2)). */
   personality?: Personality;
+  /** The seccomp profile (see src/seccomp/compile.ts for its fields). */
   seccomp?: Seccomp;
   /** Namespaces to create or join. Always present after validation. */
   namespaces?: Namespace[];
@@ -429,4 +431,43 @@ export interface Personality {
   domain: "LINUX" | "LINUX32";
   /** Additional flags; the spec defines none, so any is refused. */
   flags?: string[];
+}
+
+/** The CPU scheduling policies of `process.scheduler` (Linux has no SCHED_ISO). */
+export const SCHED_POLICIES = [
+  "SCHED_OTHER",
+  "SCHED_FIFO",
+  "SCHED_RR",
+  "SCHED_BATCH",
+  "SCHED_IDLE",
+  "SCHED_DEADLINE",
+] as const;
+
+/** The flags of `process.scheduler`. */
+export const SCHED_FLAGS = [
+  "SCHED_FLAG_RESET_ON_FORK",
+  "SCHED_FLAG_RECLAIM",
+  "SCHED_FLAG_DL_OVERRUN",
+  "SCHED_FLAG_KEEP_POLICY",
+  "SCHED_FLAG_KEEP_PARAMS",
+  "SCHED_FLAG_UTIL_CLAMP_MIN",
+  "SCHED_FLAG_UTIL_CLAMP_MAX",
+] as const;
+
+/** `process.scheduler`: a policy and its parameters, as sched_setattr(2) takes them. */
+export interface Scheduler {
+  /** The policy. */
+  policy: (typeof SCHED_POLICIES)[number];
+  /** The nice value, -20 to 19 (SCHED_OTHER, SCHED_BATCH). */
+  nice?: number;
+  /** The static priority, 1 to 99 for SCHED_FIFO and SCHED_RR, else 0. */
+  priority?: number;
+  /** Flags. */
+  flags?: (typeof SCHED_FLAGS)[number][];
+  /** SCHED_DEADLINE's runtime, in nanoseconds. */
+  runtime?: number;
+  /** SCHED_DEADLINE's deadline, in nanoseconds. */
+  deadline?: number;
+  /** SCHED_DEADLINE's period, in nanoseconds. */
+  period?: number;
 }

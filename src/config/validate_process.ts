@@ -33,6 +33,9 @@ import {
   type Rlimit,
   RLIMIT_TYPES,
   type RlimitType,
+  SCHED_FLAGS,
+  SCHED_POLICIES,
+  type Scheduler,
   type User,
 } from "./types.ts";
 
@@ -44,7 +47,6 @@ const MAX_RLIMIT = 2 ** 64;
 
 /** Process fields of the spec that cell does not implement yet. */
 const UNSUPPORTED_FIELDS = [
-  "scheduler",
   "execCPUAffinity",
   "commandLine",
 ];
@@ -94,6 +96,7 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
     (v) => expectInteger(problems, "process.oomScoreAdj", v, -1000, 1000),
   );
   const ioPriority = optional(field(object, "ioPriority"), (v) => checkIoPriority(problems, v));
+  const scheduler = optional(field(object, "scheduler"), (v) => checkScheduler(problems, v));
 
   if (user === undefined || args === undefined || cwd === undefined) return undefined;
   const process = assignDefined<Process>({ user, args, env, cwd }, { terminal, consoleSize });
@@ -103,6 +106,7 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
     noNewPrivileges,
     oomScoreAdj,
     ioPriority,
+    scheduler,
     apparmorProfile,
     selinuxLabel,
   });
@@ -130,6 +134,56 @@ function checkIoPriority(problems: Problems, value: unknown): IoPriority | undef
   );
   if (klass === undefined || priority === undefined) return undefined;
   return { class: klass, priority };
+}
+
+/** `scheduler`: a Linux policy, its nice value or priority, known flags, deadline times. */
+function checkScheduler(problems: Problems, value: unknown): Scheduler | undefined {
+  const path = "process.scheduler";
+  const object = expectObject(problems, path, value);
+  if (object === undefined) return undefined;
+  const policy = expectOneOf(problems, keyPath(path, "policy"), field(object, "policy"), [
+    ...SCHED_POLICIES,
+  ]);
+  const realTime = policy === "SCHED_FIFO" || policy === "SCHED_RR";
+  const nice = optional(
+    field(object, "nice"),
+    (v) => expectInteger(problems, keyPath(path, "nice"), v, -20, 19),
+  );
+  const priority = optional(
+    field(object, "priority"),
+    (v) =>
+      expectInteger(problems, keyPath(path, "priority"), v, realTime ? 1 : 0, realTime ? 99 : 0),
+  );
+  if (realTime && priority === undefined) {
+    addProblem(problems, keyPath(path, "priority"), `required for ${policy} (1 to 99)`);
+  }
+  const flags = optional(
+    field(object, "flags"),
+    (v) =>
+      expectStringArray(problems, keyPath(path, "flags"), v, (at, flag) => {
+        if (!(SCHED_FLAGS as readonly string[]).includes(flag)) {
+          addProblem(problems, at, `unknown flag "${flag}"`);
+          return false;
+        }
+        return true;
+      }),
+  );
+  const times: Record<string, number | undefined> = {};
+  for (const key of ["runtime", "deadline", "period"]) {
+    times[key] = optional(
+      field(object, key),
+      (v) => expectInteger(problems, keyPath(path, key), v, 0, Number.MAX_SAFE_INTEGER),
+    );
+  }
+  if (policy === undefined) return undefined;
+  return assignDefined<Scheduler>({ policy }, {
+    nice,
+    priority,
+    flags: flags as Scheduler["flags"],
+    runtime: times.runtime,
+    deadline: times.deadline,
+    period: times.period,
+  });
 }
 
 /** `consoleSize`: rows and columns, each a u16 as `struct winsize` holds them. */

@@ -130,6 +130,16 @@ export interface PlanOpPayloads {
   ioPriority: { ioClass: 1 | 2 | 3; level: number };
   /** personality(2) before the exec (PER_LINUX 0, PER_LINUX32 8). */
   personality: { persona: number };
+  /** sched_setattr(2) before the exec: policy number, nice, priority, flag bits, deadline times (ns). */
+  scheduler: {
+    policy: number;
+    nice: number;
+    priority: number;
+    flags: bigint;
+    runtime: bigint;
+    deadline: bigint;
+    period: bigint;
+  };
   /** mount_setattr(2) on the target, with `recursive` on every mount under it too. */
   mountSetattr: {
     opFlags: readonly MountOpFlag[];

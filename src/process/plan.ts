@@ -201,6 +201,25 @@ export interface ListenerPlan {
 
 /** ioprio(7) classes. */
 const IOPRIO_CLASS = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 } as const;
+/** sched(7) policies. */
+const SCHED_POLICY = {
+  SCHED_OTHER: 0,
+  SCHED_FIFO: 1,
+  SCHED_RR: 2,
+  SCHED_BATCH: 3,
+  SCHED_IDLE: 5,
+  SCHED_DEADLINE: 6,
+} as const;
+/** sched_setattr(2) flags. */
+const SCHED_FLAG_BITS = {
+  SCHED_FLAG_RESET_ON_FORK: 0x01,
+  SCHED_FLAG_RECLAIM: 0x02,
+  SCHED_FLAG_DL_OVERRUN: 0x04,
+  SCHED_FLAG_KEEP_POLICY: 0x08,
+  SCHED_FLAG_KEEP_PARAMS: 0x10,
+  SCHED_FLAG_UTIL_CLAMP_MIN: 0x20,
+  SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
+} as const;
 /** personality(2) execution domains (PER_LINUX, PER_LINUX32). */
 const PERSONA = { LINUX: 0, LINUX32: 8 } as const;
 
@@ -256,6 +275,20 @@ function planProcess(
   if (io) {
     const what = `set the I/O priority to ${io.class} ${io.priority}`;
     plan.push({ op: "ioPriority", what, ioClass: IOPRIO_CLASS[io.class], level: io.priority });
+  }
+  const sched = spec.process?.scheduler;
+  if (sched) {
+    plan.push({
+      op: "scheduler",
+      what: `set the scheduling policy ${sched.policy}`,
+      policy: SCHED_POLICY[sched.policy],
+      nice: sched.nice ?? 0,
+      priority: sched.priority ?? 0,
+      flags: BigInt((sched.flags ?? []).reduce((bits, f) => bits | SCHED_FLAG_BITS[f], 0)),
+      runtime: BigInt(sched.runtime ?? 0),
+      deadline: BigInt(sched.deadline ?? 0),
+      period: BigInt(sched.period ?? 0),
+    });
   }
   const personality = spec.linux?.personality;
   if (personality) {

@@ -1,7 +1,7 @@
 /**
  * Process attributes of runtime-spec 1.3 the child sets before its exec: `linux.personality`
- * (the execution domain) and `process.ioPriority` (the I/O scheduling class), for the init and
- * for a process joining it.
+ * (the execution domain), `process.ioPriority` (the I/O scheduling class) and
+ * `process.scheduler` (the CPU policy), for the init and for a process joining it.
  */
 
 import assert from "node:assert/strict";
@@ -65,5 +65,54 @@ Deno.test("process.ioPriority: the init and an exec run in the class and level a
   await withContainer(plain, async (box) => {
     const init = await box.start({ stdin: "null", stdout: "null", stderr: "null" });
     assert.notEqual(await ionice(init.pid), "realtime: prio 3", "nothing set without the field");
+  });
+});
+
+/** A process's policy, real-time priority and nice value, from /proc/<pid>/stat. */
+function schedOf(pid: number): { policy: number; rtPriority: number; nice: number } {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  // After "pid (comm) ": state is field 3, so field N is fields[N - 3].
+  return {
+    nice: Number(fields[19 - 3]),
+    rtPriority: Number(fields[40 - 3]),
+    policy: Number(fields[41 - 3]),
+  };
+}
+
+Deno.test("process.scheduler: policy, nice and real-time priority, for the init and an exec", async () => {
+  for (
+    const [sched, expected] of [
+      [{ policy: "SCHED_BATCH", nice: 7 }, { policy: 3, rtPriority: 0, nice: 7 }],
+      [{ policy: "SCHED_IDLE" }, { policy: 5, rtPriority: 0, nice: 0 }],
+    ] as const
+  ) {
+    const config = await busyboxConfig(["sleep", "30"], (s) => {
+      s.process!.scheduler = { ...sched };
+    });
+    await withContainer(config, async (box) => {
+      const init = await box.start({ stdin: "null", stdout: "null", stderr: "null" });
+      assert.deepEqual(schedOf(init.pid), expected, sched.policy);
+      const exec = await box.start({
+        args: ["sleep", "30"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      });
+      assert.deepEqual(schedOf(exec.pid), expected, `${sched.policy}, an exec`);
+    });
+  }
+});
+
+Deno.test("process.scheduler: a real-time policy the kernel refuses fails the start, naming the field", async () => {
+  // A v1 cpu cgroup gets no real-time runtime of its own (cpu.rt_runtime_us 0), so the kernel
+  // refuses SCHED_FIFO in it with EPERM, as it does for runc.
+  const config = await busyboxConfig(["true"], (s) => {
+    s.process!.scheduler = { policy: "SCHED_FIFO", priority: 5 };
+  });
+  await withContainer(config, async (box) => {
+    await assert.rejects(
+      () => box.start({ stdin: "null" }),
+      (e: Error) => /sched_setattr "process\.scheduler": EPERM/.test(e.message),
+    );
   });
 });

@@ -523,8 +523,39 @@ Deno.test("process.terminal is a boolean, and unimplemented process fields are e
     config({ "process.ioPriority": { class: "IOPRIO_CLASS_BE", priority: 8 } }),
     "process.ioPriority.priority",
   );
+  const sched = validateConfig(
+    config({
+      "process.scheduler": {
+        policy: "SCHED_FIFO",
+        priority: 10,
+        flags: ["SCHED_FLAG_RESET_ON_FORK"],
+      },
+    }),
+  );
+  assert.deepEqual(sched.process?.scheduler, {
+    policy: "SCHED_FIFO",
+    priority: 10,
+    flags: ["SCHED_FLAG_RESET_ON_FORK"],
+  });
+  assertProblem(
+    config({ "process.scheduler": { policy: "SCHED_ISO" } }),
+    "process.scheduler.policy",
+  );
+  assertProblem(
+    config({ "process.scheduler": { policy: "SCHED_RR" } }),
+    "process.scheduler.priority",
+    "required",
+  );
+  assertProblem(
+    config({ "process.scheduler": { policy: "SCHED_OTHER", nice: 20 } }),
+    "process.scheduler.nice",
+  );
+  assertProblem(
+    config({ "process.scheduler": { policy: "SCHED_OTHER", flags: ["SCHED_FLAG_X"] } }),
+    "process.scheduler.flags[0]",
+    "unknown flag",
+  );
   const unsupported: Record<string, unknown> = {
-    scheduler: { policy: "SCHED_OTHER" },
     execCPUAffinity: { initial: "0" },
   };
   for (const [key, value] of Object.entries(unsupported)) {
