@@ -59,6 +59,7 @@ export const Op = {
   ioPriority: 62,
   personality: 63,
   scheduler: 64,
+  cpuAffinity: 65,
   mountSetattr: 54,
   hideMount: 55,
   mountSource: 56,

@@ -103,6 +103,10 @@ const PAYLOADS: { [K in PlanOpName]: (w: PlanWriter, op: PlanOpPayloads[K]) => v
   ownMemory: none,
   ioPriority: (w, op) => w.u32(op.ioClass).u32(op.level),
   personality: (w, op) => w.u32(op.persona),
+  cpuAffinity: (w, op) => {
+    w.u32(op.final ? 1 : 0).u32(op.cpus.length);
+    for (const cpu of op.cpus) w.u32(cpu);
+  },
   scheduler: (w, op) =>
     w.u32(op.policy).i32(op.nice).u32(op.priority).u32(0).u64(op.flags).u64(op.runtime)
       .u64(op.deadline).u64(op.period),

@@ -113,6 +113,17 @@ pub fn awaitGo(ctx: *Context) void {
     }
 }
 
+/// sched_setaffinity of this process to `cpus` (a mask on the stack: no allocation).
+fn setAffinity(ctx: *const Context, cpus: payload.Ints(u32, payload.max_cpus), what: []const u8) void {
+    var mask: [payload.max_cpus / 8]u8 = @splat(0);
+    for (0..cpus.len()) |i| {
+        const cpu = cpus.get(i);
+        std.debug.assert(cpu < payload.max_cpus);
+        mask[cpu / 8] |= @as(u8, 1) << @intCast(cpu % 8);
+    }
+    _ = ctx.check(sys.schedSetaffinity(&mask), "sched_setaffinity", what);
+}
+
 /// Reads exactly buf.len bytes from the sync pipe; exits when the parent went away.
 pub fn readSync(ctx: *const Context, buf: []u8) void {
     var got: usize = 0;
@@ -131,6 +142,8 @@ pub fn readSync(ctx: *const Context, buf: []u8) void {
 
 /// The container's process after clone: setup in plan order, then the exec.
 pub fn run(ctx: *Context) noreturn {
+    // execCPUAffinity.initial: the CPUs we run on until the parent has placed us.
+    if (ctx.proc.affinity_initial) |cpus| setAffinity(ctx, cpus, "execCPUAffinity.initial");
     awaitGo(ctx);
     if (ctx.source_socket >= 0) {
         mount_sources.receive(ctx, ctx.source_socket, ctx.source_fds[0..ctx.proc.mount_sources]);
@@ -235,6 +248,7 @@ fn runOp(ctx: *Context, op: payload.Payload) void {
         .io_priority,
         .personality,
         .scheduler,
+        .cpu_affinity,
         => {},
     }
 }
@@ -297,6 +311,8 @@ fn finish(ctx: *Context) noreturn {
     if (proc.io_priority) |prio| {
         _ = ctx.check(sys.ioprioSet(prio.class, prio.level), "ioprio_set", "process.ioPriority");
     }
+    // After the cgroup placement (a cpuset's attach resets the CPUs), before the exec.
+    if (proc.affinity_final) |cpus| setAffinity(ctx, cpus, "execCPUAffinity.final");
     // Also before the switch: a real-time policy needs CAP_SYS_NICE.
     if (proc.scheduler) |sched| {
         var attr = sys.SchedAttr{

@@ -188,6 +188,20 @@ pub const Scheduler = struct {
     }
 };
 
+/// The most CPUs an affinity names (the mask the child builds on its stack).
+pub const max_cpus = 1024;
+
+/// sched_setaffinity's CPUs, for the start of the child (initial) or just before its exec.
+pub const CpuAffinity = struct {
+    final: bool,
+    cpus: Ints(u32, max_cpus),
+
+    pub fn check(self: *const CpuAffinity) Error!void {
+        if (self.cpus.len() == 0) return error.BadOp;
+        for (0..self.cpus.len()) |i| if (self.cpus.get(i) >= max_cpus) return error.BadOp;
+    }
+};
+
 /// ioprio_set's class and level (IOPRIO_CLASS_RT 1, BE 2, IDLE 3; level 0-7).
 pub const IoPriority = struct {
     class: u32,
@@ -299,6 +313,7 @@ pub const Payload = union(enum) {
     io_priority: IoPriority,
     personality: u32,
     scheduler: Scheduler,
+    cpu_affinity: CpuAffinity,
 };
 
 comptime {

@@ -34,6 +34,9 @@ pub const Process = struct {
     io_priority: ?payload.IoPriority = null,
     personality: ?u32 = null,
     scheduler: ?payload.Scheduler = null,
+    /// execCPUAffinity: the CPUs from the clone until the cgroup placement, then before the exec.
+    affinity_initial: ?payload.Ints(u32, payload.max_cpus) = null,
+    affinity_final: ?payload.Ints(u32, payload.max_cpus) = null,
     stdio: [3]i32 = .{ -1, -1, -1 },
     fds: [max_fds]i32 = undefined,
     fd_count: usize = 0,
@@ -145,6 +148,11 @@ fn take(out: *Process, seen: *Seen, ptrs: []?[*:0]const u8, index: u32, op: payl
         .io_priority => |prio| out.io_priority = prio,
         .personality => |persona| out.personality = persona,
         .scheduler => |sched| out.scheduler = sched,
+        .cpu_affinity => |aff| if (aff.final) {
+            out.affinity_final = aff.cpus;
+        } else {
+            out.affinity_initial = aff.cpus;
+        },
         .stdio => |fds| out.stdio = fds,
         .fds => |fds| {
             out.fd_count = fds.len();

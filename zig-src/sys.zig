@@ -364,6 +364,10 @@ pub const SchedAttr = extern struct {
     sched_deadline: u64,
     sched_period: u64,
 };
+/// sched_setaffinity(0 (this thread), mask).
+pub fn schedSetaffinity(mask: []const u8) usize {
+    return linux.syscall3(.sched_setaffinity, 0, mask.len, a(mask.ptr));
+}
 /// sched_setattr(0 (this thread), attr, 0).
 pub fn schedSetattr(attr: *const SchedAttr) usize {
     comptime std.debug.assert(@sizeOf(SchedAttr) == 48);

@@ -142,6 +142,8 @@ export interface Process {
   ioPriority?: IoPriority;
   /** The CPU scheduling policy and its parameters (sched_setattr). */
   scheduler?: Scheduler;
+  /** The CPUs a process joining the container runs on (not the init). */
+  execCPUAffinity?: ExecCPUAffinity;
   /**
    * Whether the process gets a terminal: a pseudo-terminal made inside the container,
    * whose master goes to the console socket given at start (`consoleSocket`).
@@ -470,4 +472,12 @@ export interface Scheduler {
   deadline?: number;
   /** SCHED_DEADLINE's period, in nanoseconds. */
   period?: number;
+}
+
+/** `process.execCPUAffinity`: CPU lists ("0-3,7") for a process joining the container. */
+export interface ExecCPUAffinity {
+  /** From its start until it is placed in the container's cgroups. */
+  initial?: string;
+  /** From its placement on (before its exec). */
+  final?: string;
 }

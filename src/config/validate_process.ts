@@ -28,6 +28,7 @@ import {
 import {
   type Capabilities,
   type ConsoleSize,
+  type ExecCPUAffinity,
   type IoPriority,
   type Process,
   type Rlimit,
@@ -47,7 +48,6 @@ const MAX_RLIMIT = 2 ** 64;
 
 /** Process fields of the spec that cell does not implement yet. */
 const UNSUPPORTED_FIELDS = [
-  "execCPUAffinity",
   "commandLine",
 ];
 
@@ -97,6 +97,10 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
   );
   const ioPriority = optional(field(object, "ioPriority"), (v) => checkIoPriority(problems, v));
   const scheduler = optional(field(object, "scheduler"), (v) => checkScheduler(problems, v));
+  const execCPUAffinity = optional(
+    field(object, "execCPUAffinity"),
+    (v) => checkExecCpuAffinity(problems, v),
+  );
 
   if (user === undefined || args === undefined || cwd === undefined) return undefined;
   const process = assignDefined<Process>({ user, args, env, cwd }, { terminal, consoleSize });
@@ -107,6 +111,7 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
     oomScoreAdj,
     ioPriority,
     scheduler,
+    execCPUAffinity,
     apparmorProfile,
     selinuxLabel,
   });
@@ -134,6 +139,47 @@ function checkIoPriority(problems: Problems, value: unknown): IoPriority | undef
   );
   if (klass === undefined || priority === undefined) return undefined;
   return { class: klass, priority };
+}
+
+/** The most CPUs a list may name (the native core's mask). */
+const MAX_CPUS = 1024;
+
+/**
+ * A CPU list ("0-3,7") as CPU numbers, sorted and unique.
+ * @returns undefined, with a problem, for a malformed list or a CPU past {@linkcode MAX_CPUS}.
+ */
+export function parseCpuList(
+  problems: Problems,
+  path: string,
+  value: unknown,
+): number[] | undefined {
+  const text = expectString(problems, path, value);
+  if (text === undefined) return undefined;
+  const cpus = new Set<number>();
+  for (const part of text.split(",")) {
+    const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
+    const [from, to] = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [NaN, NaN];
+    if (!m || to < from || to >= MAX_CPUS) {
+      addProblem(problems, path, `"${part}" is not a CPU or range below ${MAX_CPUS}`);
+      return undefined;
+    }
+    for (let cpu = from; cpu <= to; cpu++) cpus.add(cpu);
+  }
+  return [...cpus].sort((a, b) => a - b);
+}
+
+/** `execCPUAffinity`: `initial` and `final` CPU lists, each optional. */
+function checkExecCpuAffinity(problems: Problems, value: unknown): ExecCPUAffinity | undefined {
+  const path = "process.execCPUAffinity";
+  const object = expectObject(problems, path, value);
+  if (object === undefined) return undefined;
+  const out: ExecCPUAffinity = {};
+  for (const key of ["initial", "final"] as const) {
+    const list = field(object, key);
+    if (list === undefined) continue;
+    if (parseCpuList(problems, keyPath(path, key), list) !== undefined) out[key] = list as string;
+  }
+  return out;
 }
 
 /** `scheduler`: a Linux policy, its nice value or priority, known flags, deadline times. */

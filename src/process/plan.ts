@@ -9,7 +9,7 @@
 
 import { CAPABILITIES } from "../config/capabilities.ts";
 import type { Capabilities, ConsoleSize, NamespaceType, Spec } from "../config/types.ts";
-import { validateProcess } from "../config/validate_process.ts";
+import { parseCpuList, validateProcess } from "../config/validate_process.ts";
 import { ContainerError } from "../errors.ts";
 import type { HostFacts } from "../plan/host_facts.ts";
 import type { PlanOp } from "../plan/ops.ts";
@@ -505,6 +505,16 @@ export function planExec(spec: Spec, options: ExecPlanOptions, host: HostFacts):
   plan.push(...planProcess(spec, options, host, {
     setgroupsDenied: options.setgroupsDenied ?? false,
   }));
+  // Only a process joining the container (the spec excludes the init).
+  const affinity = spec.process?.execCPUAffinity;
+  for (const stage of ["initial", "final"] as const) {
+    const list = affinity?.[stage];
+    if (list === undefined) continue;
+    const cpus = parseCpuList([], `execCPUAffinity.${stage}`, list);
+    if (!cpus) throw new Error(`planExec: execCPUAffinity.${stage} was not validated`);
+    const what = `run on CPUs ${list} (execCPUAffinity.${stage})`;
+    plan.push({ op: "cpuAffinity", what, final: stage === "final", cpus });
+  }
   return plan;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Process attributes of runtime-spec 1.3 the child sets before its exec: `linux.personality`
  * (the execution domain), `process.ioPriority` (the I/O scheduling class) and
- * `process.scheduler` (the CPU policy), for the init and for a process joining it.
+ * `process.scheduler` (the CPU policy), for the init and for a process joining it, and
+ * `process.execCPUAffinity`, for a joining process only.
  */
 
 import assert from "node:assert/strict";
@@ -114,5 +115,37 @@ Deno.test("process.scheduler: a real-time policy the kernel refuses fails the st
       () => box.start({ stdin: "null" }),
       (e: Error) => /sched_setattr "process\.scheduler": EPERM/.test(e.message),
     );
+  });
+});
+
+/** The CPUs a process may run on, from /proc/<pid>/status. */
+function cpusOf(pid: number): string {
+  return /^Cpus_allowed_list:\s+(\S+)$/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1];
+}
+
+Deno.test("process.execCPUAffinity: a joining process ends on the final CPUs, the init is untouched", async () => {
+  const all = cpusOf(Deno.pid);
+  if (all === "0") throw new Error("this test needs a machine with 2 CPUs or more");
+  const config = await busyboxConfig(["sleep", "30"], (s) => {
+    s.process!.execCPUAffinity = { initial: "0", final: "1" };
+  });
+  await withContainer(config, async (box) => {
+    const init = await box.start({ stdin: "null", stdout: "null", stderr: "null" });
+    assert.equal(cpusOf(init.pid), all, "not applicable to the init");
+    const exec = await box.start({
+      args: ["sleep", "30"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    });
+    assert.equal(cpusOf(exec.pid), "1");
+  });
+  const initialOnly = await busyboxConfig(["sleep", "30"], (s) => {
+    s.process!.execCPUAffinity = { initial: "1" };
+  });
+  await withContainer(initialOnly, async (box) => {
+    await box.start({ stdin: "null", stdout: "null", stderr: "null" });
+    const exec = await runIn(box, { args: ["true"] });
+    assert.equal(exec.code, 0, exec.stderr);
   });
 });

@@ -555,12 +555,18 @@ Deno.test("process.terminal is a boolean, and unimplemented process fields are e
     "process.scheduler.flags[0]",
     "unknown flag",
   );
-  const unsupported: Record<string, unknown> = {
-    execCPUAffinity: { initial: "0" },
-  };
-  for (const [key, value] of Object.entries(unsupported)) {
-    assertProblem(config({ [`process.${key}`]: value }), `process.${key}`, "not supported");
+  const affinity = validateConfig(
+    config({ "process.execCPUAffinity": { initial: "0-1, 3", final: "2" } }),
+  );
+  assert.deepEqual(affinity.process?.execCPUAffinity, { initial: "0-1, 3", final: "2" });
+  for (const bad of ["1-0", "a", "0-1024", ""]) {
+    assertProblem(
+      config({ "process.execCPUAffinity": { final: bad } }),
+      "process.execCPUAffinity.final",
+      "is not a CPU or range",
+    );
   }
+  assertProblem(config({ "process.commandLine": "sh" }), "process.commandLine", "not supported");
   // A security label is never dropped: refused when the host lacks the module.
   const lsms = [
     ["apparmorProfile", "docker-default", "AppArmor"],
