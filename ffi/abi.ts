@@ -60,6 +60,7 @@ export const Op = {
   personality: 63,
   scheduler: 64,
   cpuAffinity: 65,
+  memoryPolicy: 66,
   mountSetattr: 54,
   hideMount: 55,
   mountSource: 56,

@@ -103,6 +103,10 @@ const PAYLOADS: { [K in PlanOpName]: (w: PlanWriter, op: PlanOpPayloads[K]) => v
   ownMemory: none,
   ioPriority: (w, op) => w.u32(op.ioClass).u32(op.level),
   personality: (w, op) => w.u32(op.persona),
+  memoryPolicy: (w, op) => {
+    w.u32(op.mode).u32(op.nodes.length);
+    for (const node of op.nodes) w.u32(node);
+  },
   cpuAffinity: (w, op) => {
     w.u32(op.final ? 1 : 0).u32(op.cpus.length);
     for (const cpu of op.cpus) w.u32(cpu);

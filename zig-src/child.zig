@@ -113,14 +113,20 @@ pub fn awaitGo(ctx: *Context) void {
     }
 }
 
-/// sched_setaffinity of this process to `cpus` (a mask on the stack: no allocation).
-fn setAffinity(ctx: *const Context, cpus: payload.Ints(u32, payload.max_cpus), what: []const u8) void {
+/// A bit mask of CPU or node numbers, on the stack (no allocation after the fork).
+fn bitMask(list: payload.Ints(u32, payload.max_cpus)) [payload.max_cpus / 8]u8 {
     var mask: [payload.max_cpus / 8]u8 = @splat(0);
-    for (0..cpus.len()) |i| {
-        const cpu = cpus.get(i);
-        std.debug.assert(cpu < payload.max_cpus);
-        mask[cpu / 8] |= @as(u8, 1) << @intCast(cpu % 8);
+    for (0..list.len()) |i| {
+        const n = list.get(i);
+        std.debug.assert(n < payload.max_cpus);
+        mask[n / 8] |= @as(u8, 1) << @intCast(n % 8);
     }
+    return mask;
+}
+
+/// sched_setaffinity of this process to `cpus`.
+fn setAffinity(ctx: *const Context, cpus: payload.Ints(u32, payload.max_cpus), what: []const u8) void {
+    const mask = bitMask(cpus);
     _ = ctx.check(sys.schedSetaffinity(&mask), "sched_setaffinity", what);
 }
 
@@ -249,6 +255,7 @@ fn runOp(ctx: *Context, op: payload.Payload) void {
         .personality,
         .scheduler,
         .cpu_affinity,
+        .memory_policy,
         => {},
     }
 }
@@ -325,6 +332,11 @@ fn finish(ctx: *Context) noreturn {
             .sched_period = sched.period,
         };
         _ = ctx.check(sys.schedSetattr(&attr), "sched_setattr", "process.scheduler");
+    }
+    if (proc.memory_policy) |policy| {
+        var mask = bitMask(policy.nodes);
+        const nodes: []const u8 = if (policy.nodes.len() == 0) &.{} else &mask;
+        _ = ctx.check(sys.setMempolicy(policy.mode, nodes), "set_mempolicy", "linux.memoryPolicy");
     }
     if (proc.personality) |persona| {
         _ = ctx.check(sys.personality(persona), "personality", "linux.personality");

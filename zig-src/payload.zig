@@ -202,6 +202,18 @@ pub const CpuAffinity = struct {
     }
 };
 
+/// set_mempolicy's mode (with its MPOL_F_* flags) and nodes.
+pub const MemoryPolicy = struct {
+    mode: u32,
+    nodes: Ints(u32, max_cpus),
+
+    pub fn check(self: *const MemoryPolicy) Error!void {
+        const flags: u32 = (1 << 15) | (1 << 14) | (1 << 13);
+        if ((self.mode & ~flags) > 6) return error.BadOp;
+        for (0..self.nodes.len()) |i| if (self.nodes.get(i) >= max_cpus) return error.BadOp;
+    }
+};
+
 /// ioprio_set's class and level (IOPRIO_CLASS_RT 1, BE 2, IDLE 3; level 0-7).
 pub const IoPriority = struct {
     class: u32,
@@ -314,6 +326,7 @@ pub const Payload = union(enum) {
     personality: u32,
     scheduler: Scheduler,
     cpu_affinity: CpuAffinity,
+    memory_policy: MemoryPolicy,
 };
 
 comptime {

@@ -34,6 +34,7 @@ pub const Process = struct {
     io_priority: ?payload.IoPriority = null,
     personality: ?u32 = null,
     scheduler: ?payload.Scheduler = null,
+    memory_policy: ?payload.MemoryPolicy = null,
     /// execCPUAffinity: the CPUs from the clone until the cgroup placement, then before the exec.
     affinity_initial: ?payload.Ints(u32, payload.max_cpus) = null,
     affinity_final: ?payload.Ints(u32, payload.max_cpus) = null,
@@ -148,6 +149,7 @@ fn take(out: *Process, seen: *Seen, ptrs: []?[*:0]const u8, index: u32, op: payl
         .io_priority => |prio| out.io_priority = prio,
         .personality => |persona| out.personality = persona,
         .scheduler => |sched| out.scheduler = sched,
+        .memory_policy => |policy| out.memory_policy = policy,
         .cpu_affinity => |aff| if (aff.final) {
             out.affinity_final = aff.cpus;
         } else {

@@ -364,6 +364,12 @@ pub const SchedAttr = extern struct {
     sched_deadline: u64,
     sched_period: u64,
 };
+/// set_mempolicy(mode, nodes, maxnode): the kernel reads maxnode - 1 bits; none for an empty mask.
+pub fn setMempolicy(mode: u32, nodes: []const u8) usize {
+    const maxnode: usize = if (nodes.len == 0) 0 else nodes.len * 8 + 1;
+    const ptr: usize = if (nodes.len == 0) 0 else a(nodes.ptr);
+    return linux.syscall3(.set_mempolicy, mode, ptr, maxnode);
+}
 /// sched_setaffinity(0 (this thread), mask).
 pub fn schedSetaffinity(mask: []const u8) usize {
     return linux.syscall3(.sched_setaffinity, 0, mask.len, a(mask.ptr));

@@ -342,6 +342,8 @@ export interface BlockIOResources {
 export interface Linux {
   /** The execution domain the process runs in (personality(2)). */
   personality?: Personality;
+  /** The NUMA memory policy of the container's processes (set_mempolicy(2)). */
+  memoryPolicy?: MemoryPolicy;
   /** The seccomp profile (see src/seccomp/compile.ts for its fields). */
   seccomp?: Seccomp;
   /** Namespaces to create or join. Always present after validation. */
@@ -480,4 +482,32 @@ export interface ExecCPUAffinity {
   initial?: string;
   /** From its placement on (before its exec). */
   final?: string;
+}
+
+/** The modes of `linux.memoryPolicy`, by their set_mempolicy(2) numbers. */
+export const MEMORY_POLICY_MODES = {
+  MPOL_DEFAULT: 0,
+  MPOL_PREFERRED: 1,
+  MPOL_BIND: 2,
+  MPOL_INTERLEAVE: 3,
+  MPOL_LOCAL: 4,
+  MPOL_PREFERRED_MANY: 5,
+  MPOL_WEIGHTED_INTERLEAVE: 6,
+} as const;
+
+/** The flags of `linux.memoryPolicy`, by their bits in the mode. */
+export const MEMORY_POLICY_FLAGS = {
+  MPOL_F_NUMA_BALANCING: 1 << 13,
+  MPOL_F_RELATIVE_NODES: 1 << 14,
+  MPOL_F_STATIC_NODES: 1 << 15,
+} as const;
+
+/** `linux.memoryPolicy`: a NUMA policy for every process of the container. */
+export interface MemoryPolicy {
+  /** The mode. */
+  mode: keyof typeof MEMORY_POLICY_MODES;
+  /** The nodes, as a list ("0-3,7"); none for MPOL_DEFAULT and MPOL_LOCAL. */
+  nodes?: string;
+  /** Mode flags. */
+  flags?: (keyof typeof MEMORY_POLICY_FLAGS)[];
 }

@@ -31,6 +31,9 @@ import { isSysctlName, sysctlNamespace } from "./sysctl.ts";
 import {
   type IdMapping,
   type Linux,
+  MEMORY_POLICY_FLAGS,
+  MEMORY_POLICY_MODES,
+  type MemoryPolicy,
   type Namespace,
   NAMESPACE_TYPES,
   type NamespaceType,
@@ -40,7 +43,7 @@ import {
 import { validateDevices } from "./validate_devices.ts";
 import { validateResources } from "./validate_resources.ts";
 import { validateSeccomp } from "./validate_seccomp.ts";
-import { lsmEnabled } from "./validate_process.ts";
+import { lsmEnabled, parseCpuList } from "./validate_process.ts";
 
 const MAX_MAPPED_ID = 2 ** 32 - 1;
 
@@ -48,7 +51,6 @@ const MAX_MAPPED_ID = 2 ** 32 - 1;
 const UNSUPPORTED_FIELDS = [
   "intelRdt",
   "timeOffsets",
-  "memoryPolicy",
   "netDevices",
 ];
 
@@ -81,6 +83,10 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     field(object, "personality"),
     (v) => checkPersonality(problems, v),
   );
+  const memoryPolicy = optional(
+    field(object, "memoryPolicy"),
+    (v) => checkMemoryPolicy(problems, v),
+  );
 
   const linux: Linux = {
     namespaces,
@@ -97,6 +103,56 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     resources,
     seccomp,
     personality,
+    memoryPolicy,
+  });
+}
+
+/** `memoryPolicy`: a mode, the nodes it needs (none for default and local), known flags. */
+function checkMemoryPolicy(problems: Problems, value: unknown): MemoryPolicy | undefined {
+  const path = "linux.memoryPolicy";
+  const object = expectObject(problems, path, value);
+  if (object === undefined) return undefined;
+  const modes = Object.keys(MEMORY_POLICY_MODES) as (keyof typeof MEMORY_POLICY_MODES)[];
+  const mode = expectOneOf(problems, keyPath(path, "mode"), field(object, "mode"), modes);
+  const nodesValue = field(object, "nodes");
+  const nodes = nodesValue === undefined || nodesValue === ""
+    ? []
+    : parseCpuList(problems, keyPath(path, "nodes"), nodesValue);
+  const known = Object.keys(MEMORY_POLICY_FLAGS);
+  const flags = optional(
+    field(object, "flags"),
+    (v) =>
+      expectStringArray(problems, keyPath(path, "flags"), v, (at, flag) => {
+        if (known.includes(flag)) return true;
+        addProblem(problems, at, `unknown flag "${flag}"`);
+        return false;
+      }),
+  ) as MemoryPolicy["flags"];
+  if (flags?.includes("MPOL_F_STATIC_NODES") && flags.includes("MPOL_F_RELATIVE_NODES")) {
+    addProblem(
+      problems,
+      keyPath(path, "flags"),
+      "MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other",
+    );
+  }
+  if (mode === undefined || nodes === undefined) return undefined;
+  const needsNodes = [
+    "MPOL_BIND",
+    "MPOL_INTERLEAVE",
+    "MPOL_WEIGHTED_INTERLEAVE",
+    "MPOL_PREFERRED_MANY",
+  ];
+  if (needsNodes.includes(mode) && nodes.length === 0) {
+    addProblem(problems, keyPath(path, "nodes"), `required for ${mode}`);
+    return undefined;
+  }
+  if ((mode === "MPOL_DEFAULT" || mode === "MPOL_LOCAL") && nodes.length > 0) {
+    addProblem(problems, keyPath(path, "nodes"), `must be empty for ${mode}`);
+    return undefined;
+  }
+  return assignDefined<MemoryPolicy>({ mode }, {
+    nodes: nodes.length > 0 ? nodesValue as string : undefined,
+    flags,
   });
 }
 

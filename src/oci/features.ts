@@ -5,6 +5,7 @@
  * @module
  */
 
+import { MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES } from "../config/types.ts";
 import { CAPABILITIES } from "../config/capabilities.ts";
 import { HOOK_KINDS } from "../config/types.ts";
 import { lsmEnabled } from "../config/validate_process.ts";
@@ -35,6 +36,8 @@ export interface LinuxFeatures {
   apparmor: { enabled: boolean };
   /** Whether SELinux is enabled on this host. */
   selinux: { enabled: boolean };
+  /** The `linux.memoryPolicy` modes and flags taken. */
+  memoryPolicy: { modes: string[]; flags: string[] };
 }
 
 /** The features document, in the OCI runtime spec's shape (features.md). */
@@ -93,6 +96,10 @@ export function featuresDocument(): Features {
       },
       apparmor: { enabled: lsmEnabled("AppArmor") },
       selinux: { enabled: lsmEnabled("SELinux") },
+      memoryPolicy: {
+        modes: Object.keys(MEMORY_POLICY_MODES),
+        flags: Object.keys(MEMORY_POLICY_FLAGS),
+      },
     },
     annotations: { "org.opencontainers.runtime-spec.features.runtime": "cell" },
   };

@@ -8,7 +8,14 @@
  */
 
 import { CAPABILITIES } from "../config/capabilities.ts";
-import type { Capabilities, ConsoleSize, NamespaceType, Spec } from "../config/types.ts";
+import {
+  type Capabilities,
+  type ConsoleSize,
+  MEMORY_POLICY_FLAGS,
+  MEMORY_POLICY_MODES,
+  type NamespaceType,
+  type Spec,
+} from "../config/types.ts";
 import { parseCpuList, validateProcess } from "../config/validate_process.ts";
 import { ContainerError } from "../errors.ts";
 import type { HostFacts } from "../plan/host_facts.ts";
@@ -288,6 +295,20 @@ function planProcess(
       runtime: BigInt(sched.runtime ?? 0),
       deadline: BigInt(sched.deadline ?? 0),
       period: BigInt(sched.period ?? 0),
+    });
+  }
+  const policy = spec.linux?.memoryPolicy;
+  if (policy) {
+    const flags = (policy.flags ?? []).reduce((bits, f) => bits | MEMORY_POLICY_FLAGS[f], 0);
+    const nodes = policy.nodes === undefined ? [] : parseCpuList([], "nodes", policy.nodes);
+    if (!nodes) throw new Error("planProcess: linux.memoryPolicy.nodes was not validated");
+    plan.push({
+      op: "memoryPolicy",
+      what: `set the memory policy ${policy.mode}${
+        policy.nodes ? ` on nodes ${policy.nodes}` : ""
+      }`,
+      mode: MEMORY_POLICY_MODES[policy.mode] | flags,
+      nodes,
     });
   }
   const personality = spec.linux?.personality;

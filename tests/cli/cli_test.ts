@@ -344,6 +344,8 @@ Deno.test("cli: spec, spec --rootless, features, --version", async () => {
   assert.ok(rootless.linux.namespaces.some((n: { type: string }) => n.type === "user"));
   const features = JSON.parse((await cell(root, ["features"])).stdout);
   assert.ok(features.linux.seccomp.actions.includes("SCMP_ACT_NOTIFY"));
+  assert.ok(features.linux.memoryPolicy.modes.includes("MPOL_BIND"));
+  assert.ok(features.linux.memoryPolicy.flags.includes("MPOL_F_STATIC_NODES"));
   assert.deepEqual(features.linux.seccomp.knownFlags, [
     "SECCOMP_FILTER_FLAG_TSYNC",
     "SECCOMP_FILTER_FLAG_LOG",

@@ -1,8 +1,8 @@
 /**
  * Process attributes of runtime-spec 1.3 the child sets before its exec: `linux.personality`
  * (the execution domain), `process.ioPriority` (the I/O scheduling class) and
- * `process.scheduler` (the CPU policy), for the init and for a process joining it, and
- * `process.execCPUAffinity`, for a joining process only.
+ * `process.scheduler` (the CPU policy) and `linux.memoryPolicy` (NUMA), for the init and for a
+ * process joining it, and `process.execCPUAffinity`, for a joining process only.
  */
 
 import assert from "node:assert/strict";
@@ -147,5 +147,43 @@ Deno.test("process.execCPUAffinity: a joining process ends on the final CPUs, th
     await box.start({ stdin: "null", stdout: "null", stderr: "null" });
     const exec = await runIn(box, { args: ["true"] });
     assert.equal(exec.code, 0, exec.stderr);
+  });
+});
+
+/** The policy numa_maps shows for a process's first mapping (its task policy when it has none). */
+function numaPolicyOf(pid: number): string {
+  return Deno.readTextFileSync(`/proc/${pid}/numa_maps`).split("\n")[0].split(" ")[1];
+}
+
+Deno.test("linux.memoryPolicy: the init and an exec run under the NUMA policy asked", async () => {
+  if (!Deno.statSync("/sys/devices/system/node/node0").isDirectory) {
+    throw new Error("this test needs a NUMA kernel (CONFIG_NUMA, node0)");
+  }
+  for (
+    const [policy, expected] of [
+      [{ mode: "MPOL_BIND", nodes: "0" }, "bind:0"],
+      [{ mode: "MPOL_INTERLEAVE", nodes: "0" }, "interleave:0"],
+      [{ mode: "MPOL_LOCAL" }, "local"],
+    ] as const
+  ) {
+    const config = await busyboxConfig(["sleep", "30"], (s) => {
+      s.linux!.memoryPolicy = { ...policy };
+    });
+    await withContainer(config, async (box) => {
+      const init = await box.start({ stdin: "null", stdout: "null", stderr: "null" });
+      assert.equal(numaPolicyOf(init.pid), expected, policy.mode);
+      const exec = await box.start({
+        args: ["sleep", "30"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      });
+      assert.equal(numaPolicyOf(exec.pid), expected, `${policy.mode}, an exec`);
+    });
+  }
+  const plain = await busyboxConfig(["sleep", "30"]);
+  await withContainer(plain, async (box) => {
+    const init = await box.start({ stdin: "null", stdout: "null", stderr: "null" });
+    assert.equal(numaPolicyOf(init.pid), "default");
   });
 });

@@ -903,6 +903,37 @@ Deno.test("unimplemented linux fields are errors; personality is checked", () =>
     "linux.personality.flags",
     "not supported",
   );
+  const policy = validateConfig(
+    config({
+      "linux.memoryPolicy": { mode: "MPOL_BIND", nodes: "0", flags: ["MPOL_F_STATIC_NODES"] },
+    }),
+  );
+  assert.deepEqual(policy.linux?.memoryPolicy, {
+    mode: "MPOL_BIND",
+    nodes: "0",
+    flags: ["MPOL_F_STATIC_NODES"],
+  });
+  assertProblem(
+    config({ "linux.memoryPolicy": { mode: "MPOL_BIND" } }),
+    "linux.memoryPolicy.nodes",
+    "required",
+  );
+  assertProblem(
+    config({ "linux.memoryPolicy": { mode: "MPOL_LOCAL", nodes: "0" } }),
+    "linux.memoryPolicy.nodes",
+    "must be empty",
+  );
+  assertProblem(
+    config({
+      "linux.memoryPolicy": {
+        mode: "MPOL_INTERLEAVE",
+        nodes: "0",
+        flags: ["MPOL_F_STATIC_NODES", "MPOL_F_RELATIVE_NODES"],
+      },
+    }),
+    "linux.memoryPolicy.flags",
+    "exclude each other",
+  );
   const unsupported: Record<string, unknown> = {
     intelRdt: { closID: "x" },
     timeOffsets: { monotonic: { secs: 1 } },
