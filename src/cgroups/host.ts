@@ -5,18 +5,10 @@
  * @module
  */
 
+import { parseCpuList } from "../config/cpu_list.ts";
 import { ContainerError } from "../errors.ts";
 
-/** The numbers of a cpuset list such as "0-3,5". */
-export function parseCpuList(list: string): number[] {
-  const out: number[] = [];
-  for (const part of list.trim().split(",")) {
-    if (part === "") continue;
-    const [a, b] = part.split("-").map(Number);
-    for (let n = a; n <= (b ?? a) && out.length < 65536; n++) out.push(n);
-  }
-  return out;
-}
+export { parseCpuList };
 
 /** ConfigInvalid unless every entry of `wanted` is in `available` (both cpuset lists). */
 export function checkWithin(field: string, wanted: string, available: string): void {

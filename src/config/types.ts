@@ -424,7 +424,7 @@ export interface Spec {
 /** `process.ioPriority`: an I/O scheduling class and its level. */
 export interface IoPriority {
   /** The class: real-time (needs CAP_SYS_ADMIN), best-effort or idle. */
-  class: "IOPRIO_CLASS_RT" | "IOPRIO_CLASS_BE" | "IOPRIO_CLASS_IDLE";
+  class: keyof typeof IOPRIO_CLASSES;
   /** The level within the class, 0 (highest) to 7. */
   priority: number;
 }
@@ -432,42 +432,52 @@ export interface IoPriority {
 /** `linux.personality`: the execution domain. */
 export interface Personality {
   /** `LINUX`, or `LINUX32` (a 32-bit `uname -m`). */
-  domain: "LINUX" | "LINUX32";
+  domain: keyof typeof PERSONALITY_DOMAINS;
   /** Additional flags; the spec defines none, so any is refused. */
   flags?: string[];
 }
 
-/** The CPU scheduling policies of `process.scheduler` (Linux has no SCHED_ISO). */
-export const SCHED_POLICIES = [
-  "SCHED_OTHER",
-  "SCHED_FIFO",
-  "SCHED_RR",
-  "SCHED_BATCH",
-  "SCHED_IDLE",
-  "SCHED_DEADLINE",
-] as const;
+/** The CPU scheduling policies of `process.scheduler`, by their sched(7) numbers (Linux has no SCHED_ISO). */
+export const SCHED_POLICIES = {
+  SCHED_OTHER: 0,
+  SCHED_FIFO: 1,
+  SCHED_RR: 2,
+  SCHED_BATCH: 3,
+  SCHED_IDLE: 5,
+  SCHED_DEADLINE: 6,
+} as const;
 
-/** The flags of `process.scheduler`. */
-export const SCHED_FLAGS = [
-  "SCHED_FLAG_RESET_ON_FORK",
-  "SCHED_FLAG_RECLAIM",
-  "SCHED_FLAG_DL_OVERRUN",
-  "SCHED_FLAG_KEEP_POLICY",
-  "SCHED_FLAG_KEEP_PARAMS",
-  "SCHED_FLAG_UTIL_CLAMP_MIN",
-  "SCHED_FLAG_UTIL_CLAMP_MAX",
-] as const;
+/** The flags of `process.scheduler`, by their sched_setattr(2) bits. */
+export const SCHED_FLAGS = {
+  SCHED_FLAG_RESET_ON_FORK: 0x01,
+  SCHED_FLAG_RECLAIM: 0x02,
+  SCHED_FLAG_DL_OVERRUN: 0x04,
+  SCHED_FLAG_KEEP_POLICY: 0x08,
+  SCHED_FLAG_KEEP_PARAMS: 0x10,
+  SCHED_FLAG_UTIL_CLAMP_MIN: 0x20,
+  SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
+} as const;
+
+/** The classes of `process.ioPriority`, by their ioprio(7) numbers. */
+export const IOPRIO_CLASSES = {
+  IOPRIO_CLASS_RT: 1,
+  IOPRIO_CLASS_BE: 2,
+  IOPRIO_CLASS_IDLE: 3,
+} as const;
+
+/** The domains of `linux.personality`, by their personality(2) numbers. */
+export const PERSONALITY_DOMAINS = { LINUX: 0, LINUX32: 8 } as const;
 
 /** `process.scheduler`: a policy and its parameters, as sched_setattr(2) takes them. */
 export interface Scheduler {
   /** The policy. */
-  policy: (typeof SCHED_POLICIES)[number];
+  policy: keyof typeof SCHED_POLICIES;
   /** The nice value, -20 to 19 (SCHED_OTHER, SCHED_BATCH). */
   nice?: number;
   /** The static priority, 1 to 99 for SCHED_FIFO and SCHED_RR, else 0. */
   priority?: number;
   /** Flags. */
-  flags?: (typeof SCHED_FLAGS)[number][];
+  flags?: (keyof typeof SCHED_FLAGS)[];
   /** SCHED_DEADLINE's runtime, in nanoseconds. */
   runtime?: number;
   /** SCHED_DEADLINE's deadline, in nanoseconds. */

@@ -38,12 +38,13 @@ import {
   NAMESPACE_TYPES,
   type NamespaceType,
   type Personality,
+  PERSONALITY_DOMAINS,
   PROPAGATION_MODES,
 } from "./types.ts";
 import { validateDevices } from "./validate_devices.ts";
 import { validateResources } from "./validate_resources.ts";
 import { validateSeccomp } from "./validate_seccomp.ts";
-import { lsmEnabled, parseCpuList } from "./validate_process.ts";
+import { checkCpuList, lsmEnabled } from "./validate_process.ts";
 
 const MAX_MAPPED_ID = 2 ** 32 - 1;
 
@@ -117,7 +118,7 @@ function checkMemoryPolicy(problems: Problems, value: unknown): MemoryPolicy | u
   const nodesValue = field(object, "nodes");
   const nodes = nodesValue === undefined || nodesValue === ""
     ? []
-    : parseCpuList(problems, keyPath(path, "nodes"), nodesValue);
+    : checkCpuList(problems, keyPath(path, "nodes"), nodesValue);
   const known = Object.keys(MEMORY_POLICY_FLAGS);
   const flags = optional(
     field(object, "flags"),
@@ -165,10 +166,7 @@ function checkPersonality(problems: Problems, value: unknown): Personality | und
     problems,
     keyPath(path, "domain"),
     field(object, "domain"),
-    [
-      "LINUX",
-      "LINUX32",
-    ] as const,
+    Object.keys(PERSONALITY_DOMAINS) as (keyof typeof PERSONALITY_DOMAINS)[],
   );
   const flags = optional(
     field(object, "flags"),

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { CPU_LIST, parseCpuList } from "./cpu_list.ts";
 import { CAPABILITIES } from "./capabilities.ts";
 import {
   addProblem,
@@ -29,6 +30,7 @@ import {
   type Capabilities,
   type ConsoleSize,
   type ExecCPUAffinity,
+  IOPRIO_CLASSES,
   type IoPriority,
   type Process,
   type Rlimit,
@@ -117,8 +119,6 @@ export function validateProcess(problems: Problems, value: unknown): Process | u
   });
 }
 
-const IOPRIO_CLASSES = ["IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"] as const;
-
 /** `ioPriority`: one of the three classes and a level 0 to 7. */
 function checkIoPriority(problems: Problems, value: unknown): IoPriority | undefined {
   const path = "process.ioPriority";
@@ -128,7 +128,7 @@ function checkIoPriority(problems: Problems, value: unknown): IoPriority | undef
     problems,
     keyPath(path, "class"),
     field(object, "class"),
-    IOPRIO_CLASSES,
+    Object.keys(IOPRIO_CLASSES) as (keyof typeof IOPRIO_CLASSES)[],
   );
   const priority = expectInteger(
     problems,
@@ -145,27 +145,23 @@ function checkIoPriority(problems: Problems, value: unknown): IoPriority | undef
 const MAX_CPUS = 1024;
 
 /**
- * A CPU list ("0-3,7") as CPU numbers, sorted and unique.
- * @returns undefined, with a problem, for a malformed list or a CPU past {@linkcode MAX_CPUS}.
+ * Checks a CPU or node list ("0-3,7"; spaces after commas allowed) whose numbers are all
+ * below {@linkcode MAX_CPUS}, the native core's mask; returns the numbers.
  */
-export function parseCpuList(
+export function checkCpuList(
   problems: Problems,
   path: string,
   value: unknown,
 ): number[] | undefined {
   const text = expectString(problems, path, value);
   if (text === undefined) return undefined;
-  const cpus = new Set<number>();
-  for (const part of text.split(",")) {
-    const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
-    const [from, to] = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [NaN, NaN];
-    if (!m || to < from || to >= MAX_CPUS) {
-      addProblem(problems, path, `"${part}" is not a CPU or range below ${MAX_CPUS}`);
-      return undefined;
-    }
-    for (let cpu = from; cpu <= to; cpu++) cpus.add(cpu);
+  const numbers = CPU_LIST.test(text.replace(/\s/g, "")) ? parseCpuList(text) : [];
+  // A range written backwards ("1-0") gives no number.
+  if (numbers.length === 0 || numbers.some((n) => n >= MAX_CPUS)) {
+    addProblem(problems, path, `"${text}" is not a CPU or range list below ${MAX_CPUS}`);
+    return undefined;
   }
-  return [...cpus].sort((a, b) => a - b);
+  return numbers;
 }
 
 /** `execCPUAffinity`: `initial` and `final` CPU lists, each optional. */
@@ -177,7 +173,7 @@ function checkExecCpuAffinity(problems: Problems, value: unknown): ExecCPUAffini
   for (const key of ["initial", "final"] as const) {
     const list = field(object, key);
     if (list === undefined) continue;
-    if (parseCpuList(problems, keyPath(path, key), list) !== undefined) out[key] = list as string;
+    if (checkCpuList(problems, keyPath(path, key), list) !== undefined) out[key] = list as string;
   }
   return out;
 }
@@ -187,9 +183,12 @@ function checkScheduler(problems: Problems, value: unknown): Scheduler | undefin
   const path = "process.scheduler";
   const object = expectObject(problems, path, value);
   if (object === undefined) return undefined;
-  const policy = expectOneOf(problems, keyPath(path, "policy"), field(object, "policy"), [
-    ...SCHED_POLICIES,
-  ]);
+  const policy = expectOneOf(
+    problems,
+    keyPath(path, "policy"),
+    field(object, "policy"),
+    Object.keys(SCHED_POLICIES) as (keyof typeof SCHED_POLICIES)[],
+  );
   const realTime = policy === "SCHED_FIFO" || policy === "SCHED_RR";
   const nice = optional(
     field(object, "nice"),
@@ -207,7 +206,7 @@ function checkScheduler(problems: Problems, value: unknown): Scheduler | undefin
     field(object, "flags"),
     (v) =>
       expectStringArray(problems, keyPath(path, "flags"), v, (at, flag) => {
-        if (!(SCHED_FLAGS as readonly string[]).includes(flag)) {
+        if (!Object.hasOwn(SCHED_FLAGS, flag)) {
           addProblem(problems, at, `unknown flag "${flag}"`);
           return false;
         }

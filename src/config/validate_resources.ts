@@ -6,6 +6,7 @@
  * @module
  */
 
+import { CPU_LIST } from "./cpu_list.ts";
 import {
   addProblem,
   assignDefined,
@@ -35,8 +36,6 @@ import { validateDeviceRules } from "./validate_devices.ts";
 
 const MAX = Number.MAX_SAFE_INTEGER;
 const MAX_DEVICE_NUMBER = 2 ** 32 - 1;
-/** A cpuset list such as "0-3,5". */
-const CPU_LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
 const PAGE_SIZE = /^\d+(KB|MB|GB)$/;
 /** A cgroup v2 interface file name such as "memory.high" (never a path). */
 const UNIFIED_KEY = /^[a-z0-9_]+\.[a-z0-9_.]+$/;

@@ -11,12 +11,17 @@ import { CAPABILITIES } from "../config/capabilities.ts";
 import {
   type Capabilities,
   type ConsoleSize,
+  IOPRIO_CLASSES,
   MEMORY_POLICY_FLAGS,
   MEMORY_POLICY_MODES,
   type NamespaceType,
+  PERSONALITY_DOMAINS,
+  SCHED_FLAGS,
+  SCHED_POLICIES,
   type Spec,
 } from "../config/types.ts";
-import { parseCpuList, validateProcess } from "../config/validate_process.ts";
+import { parseCpuList } from "../config/cpu_list.ts";
+import { validateProcess } from "../config/validate_process.ts";
 import { ContainerError } from "../errors.ts";
 import type { HostFacts } from "../plan/host_facts.ts";
 import type { PlanOp } from "../plan/ops.ts";
@@ -206,30 +211,6 @@ export interface ListenerPlan {
   pieces: string[];
 }
 
-/** ioprio(7) classes. */
-const IOPRIO_CLASS = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 } as const;
-/** sched(7) policies. */
-const SCHED_POLICY = {
-  SCHED_OTHER: 0,
-  SCHED_FIFO: 1,
-  SCHED_RR: 2,
-  SCHED_BATCH: 3,
-  SCHED_IDLE: 5,
-  SCHED_DEADLINE: 6,
-} as const;
-/** sched_setattr(2) flags. */
-const SCHED_FLAG_BITS = {
-  SCHED_FLAG_RESET_ON_FORK: 0x01,
-  SCHED_FLAG_RECLAIM: 0x02,
-  SCHED_FLAG_DL_OVERRUN: 0x04,
-  SCHED_FLAG_KEEP_POLICY: 0x08,
-  SCHED_FLAG_KEEP_PARAMS: 0x10,
-  SCHED_FLAG_UTIL_CLAMP_MIN: 0x20,
-  SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
-} as const;
-/** personality(2) execution domains (PER_LINUX, PER_LINUX32). */
-const PERSONA = { LINUX: 0, LINUX32: 8 } as const;
-
 /** The ops of the process itself, the same for an init and an exec. */
 function planProcess(
   spec: Spec,
@@ -281,17 +262,17 @@ function planProcess(
   const io = spec.process?.ioPriority;
   if (io) {
     const what = `set the I/O priority to ${io.class} ${io.priority}`;
-    plan.push({ op: "ioPriority", what, ioClass: IOPRIO_CLASS[io.class], level: io.priority });
+    plan.push({ op: "ioPriority", what, ioClass: IOPRIO_CLASSES[io.class], level: io.priority });
   }
   const sched = spec.process?.scheduler;
   if (sched) {
     plan.push({
       op: "scheduler",
       what: `set the scheduling policy ${sched.policy}`,
-      policy: SCHED_POLICY[sched.policy],
+      policy: SCHED_POLICIES[sched.policy],
       nice: sched.nice ?? 0,
       priority: sched.priority ?? 0,
-      flags: BigInt((sched.flags ?? []).reduce((bits, f) => bits | SCHED_FLAG_BITS[f], 0)),
+      flags: BigInt((sched.flags ?? []).reduce((bits, f) => bits | SCHED_FLAGS[f], 0)),
       runtime: BigInt(sched.runtime ?? 0),
       deadline: BigInt(sched.deadline ?? 0),
       period: BigInt(sched.period ?? 0),
@@ -300,8 +281,7 @@ function planProcess(
   const policy = spec.linux?.memoryPolicy;
   if (policy) {
     const flags = (policy.flags ?? []).reduce((bits, f) => bits | MEMORY_POLICY_FLAGS[f], 0);
-    const nodes = policy.nodes === undefined ? [] : parseCpuList([], "nodes", policy.nodes);
-    if (!nodes) throw new Error("planProcess: linux.memoryPolicy.nodes was not validated");
+    const nodes = policy.nodes === undefined ? [] : [...new Set(parseCpuList(policy.nodes))];
     plan.push({
       op: "memoryPolicy",
       what: `set the memory policy ${policy.mode}${
@@ -314,7 +294,7 @@ function planProcess(
   const personality = spec.linux?.personality;
   if (personality) {
     const what = `set the personality ${personality.domain}`;
-    plan.push({ op: "personality", what, persona: PERSONA[personality.domain] });
+    plan.push({ op: "personality", what, persona: PERSONALITY_DOMAINS[personality.domain] });
   }
   plan.push({ op: "stdio", what: "stdio", fds: stdio });
   if (proc.terminal && proc.consoleSocket !== undefined) {
@@ -531,8 +511,7 @@ export function planExec(spec: Spec, options: ExecPlanOptions, host: HostFacts):
   for (const stage of ["initial", "final"] as const) {
     const list = affinity?.[stage];
     if (list === undefined) continue;
-    const cpus = parseCpuList([], `execCPUAffinity.${stage}`, list);
-    if (!cpus) throw new Error(`planExec: execCPUAffinity.${stage} was not validated`);
+    const cpus = [...new Set(parseCpuList(list))];
     const what = `run on CPUs ${list} (execCPUAffinity.${stage})`;
     plan.push({ op: "cpuAffinity", what, final: stage === "final", cpus });
   }
