@@ -53,13 +53,11 @@ export async function runRuntimeHooks(state: ContainerState, initPid: number): P
 }
 
 /**
- * Runs the poststart hooks; as runtime-spec 1.2 (and the validation suite) say, a failure
- * is only reported and the container goes on.
+ * Runs the poststart hooks; throws SystemError on the first failure (runtime-spec 1.3: the
+ * runtime then stops the container).
  */
-export async function runPoststart(state: ContainerState, initPid: number): Promise<string[]> {
-  const list = state.config.hooks?.poststart;
-  if (!list?.length) return [];
-  return await runHooksWarnOnly("poststart", list, hookState(state, "running", initPid));
+export async function runPoststart(state: ContainerState, initPid: number): Promise<void> {
+  await runHooks("poststart", state.config.hooks?.poststart, hookState(state, "running", initPid));
 }
 
 /** Runs the poststop hooks; failures are only reported (the container is gone anyway). */

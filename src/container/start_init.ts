@@ -12,12 +12,12 @@ import { faultPoint } from "../fault_point.ts";
 import { hookFailureMessage } from "../hooks/run.ts";
 import { hookOutcome } from "../process/failure.ts";
 import { watchFd } from "../process/waiter.ts";
-import type { ProcessIdentity } from "../state/identity.ts";
+import { isAlive, type ProcessIdentity } from "../state/identity.ts";
 import type { ContainerState } from "../state/store.ts";
 import { close, decodeRecord, open, readFd } from "../syscalls.ts";
 import type { ContainerCore } from "./core.ts";
 import { OPEN, releaseInit, removeQuietly } from "./exec_fifo.ts";
-import { waitGone } from "./leftovers.ts";
+import { signalVerified, waitGone } from "./leftovers.ts";
 import { runPoststart } from "./lifecycle_hooks.ts";
 import { check } from "./status.ts";
 
@@ -69,12 +69,23 @@ export async function startInitLocked(core: ContainerCore): Promise<void> {
   }
   await poststart(core, init.pid);
 }
-/** poststart hooks; a failure is a warning and the container goes on (runtime-spec 1.2). */
+/**
+ * poststart hooks. As runtime-spec 1.3 says (and runc does), a failure is the start's
+ * error and stops the container: every process is killed and waited for; the container
+ * stays, stopped, for delete to destroy (poststop then runs).
+ */
 export async function poststart(core: ContainerCore, pid: number): Promise<void> {
   if (!core.config.hooks?.poststart?.length) return; // the common case: no state read
   const state = core.state();
   if (!state) return;
-  for (const warning of await runPoststart(state, pid)) console.warn(`cell: ${warning}`);
+  try {
+    await runPoststart(state, pid);
+  } catch (e) {
+    await core.cgroupOf(state).killAll();
+    if (state.init && isAlive(state.init)) signalVerified(state.init, 9);
+    await waitGone(state.init);
+    throw e;
+  }
 }
 /**
  * Waits until the init has run its startContainer hooks: end of file on the hooks fifo

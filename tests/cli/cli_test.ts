@@ -167,6 +167,25 @@ Deno.test("cli: create with a failing prestart or createContainer hook exits 1 w
   }
 });
 
+Deno.test("cli: a failing poststart hook fails start (exit 1) and stops the container; run leaves nothing", async () => {
+  const root = await stateRoot();
+  const dir = await bundle(["sleep", "30"], (s) => {
+    s.hooks = { poststart: [{ path: "/bin/sh", args: ["sh", "-c", "echo late >&2; exit 4"] }] };
+  });
+  const late = /error running hook #0 \(poststart \/bin\/sh\): exit status 4: late/;
+  const id = uid("hk-post");
+  assert.equal((await cell(root, ["create", "--bundle", dir, id], { detached: true })).code, 0);
+  const started = await cell(root, ["start", id]);
+  assert.equal(started.code, 1, started.stderr);
+  assert.match(started.stderr, late);
+  assert.equal(json((await cell(root, ["state", id])).stdout).status, "stopped");
+  assert.equal((await cell(root, ["delete", id])).code, 0);
+  const ran = await cell(root, ["run", "--bundle", dir, uid("hk-postrun")]);
+  assert.equal(ran.code, 1, ran.stderr);
+  assert.match(ran.stderr, late);
+  assert.equal((await cell(root, ["list", "-q"])).stdout, "", "run destroyed it");
+});
+
 Deno.test("cli: a config without process is created, and start refuses it", async () => {
   const root = await stateRoot();
   const dir = await bundle(["true"], (s) => delete s.process);

@@ -254,3 +254,27 @@ Deno.test("a startContainer hook that cannot run, or runs too long, fails the st
     );
   }
 });
+
+Deno.test("a failing poststart hook fails the start and stops the container (runtime-spec 1.3); poststop runs at destroy", async () => {
+  const log = await tempFile();
+  const spec = await busyboxConfig(["sleep", "30"], (s) => {
+    s.hooks = {
+      poststart: [{ path: "/bin/sh", args: ["sh", "-c", "echo late >&2; exit 4"] }],
+      poststop: [{ path: "/bin/sh", args: ["sh", "-c", `echo poststop >> ${log}`] }],
+    };
+  });
+  const factory = await testFactory();
+  const id = uniqueId("hook-poststart");
+  const box = await factory.create(id, spec);
+  await assert.rejects(
+    () => box.start({ stdin: "null", stdout: "null", stderr: "null" }),
+    (e) =>
+      e instanceof ContainerError && e.code === "SystemError" &&
+      /error running hook #0 \(poststart \/bin\/sh\): exit status 4: late/.test(e.message),
+  );
+  assert.equal(await box.status(), "stopped", "the init was killed");
+  assert.deepEqual(await box.processes(), []);
+  await box.destroy();
+  assert.equal(Deno.readTextFileSync(log), "poststop\n");
+  assertNothingLeft(factory, id);
+});
