@@ -251,7 +251,7 @@ function currentPeriod(file: string): number {
 }
 
 function pids(r: Resources, paths: Record<string, string>): CgroupWrite[] {
-  if (!r.pids) return [];
+  if (r.pids?.limit === undefined) return [];
   const dir = need(paths, "pids", "linux.resources.pids");
   const value = r.pids.limit === -1 ? "max" : String(r.pids.limit);
   return [{ file: `${dir}/pids.max`, value, field: "linux.resources.pids.limit" }];

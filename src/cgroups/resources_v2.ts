@@ -111,7 +111,7 @@ export function planCpuV2(r: Resources, dir: string): CgroupWrite[] {
 
 /** The pids controller's writes for `r` in the v2 cgroup `dir`. */
 export function planPidsV2(r: Resources, dir: string): CgroupWrite[] {
-  if (!r.pids) return [];
+  if (r.pids?.limit === undefined) return [];
   const value = r.pids.limit === -1 ? "max" : String(r.pids.limit);
   return [{ file: `${dir}/pids.max`, value, field: "linux.resources.pids.limit" }];
 }

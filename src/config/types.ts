@@ -243,7 +243,7 @@ export interface Resources {
   /** CPU shares, quota and placement. */
   cpu?: CpuResources;
   /** Task count limit. */
-  pids?: { limit: number };
+  pids?: { limit?: number };
   /** Block I/O weight and throttles. */
   blockIO?: BlockIOResources;
   /** Huge page limits per page size. */

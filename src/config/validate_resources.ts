@@ -152,14 +152,15 @@ function checkCpu(problems: Problems, value: unknown): CpuResources | undefined 
   });
 }
 
-function checkPids(problems: Problems, value: unknown): { limit: number } | undefined {
+function checkPids(problems: Problems, value: unknown): { limit?: number } | undefined {
   const path = "linux.resources.pids";
   const object = expectObject(problems, path, value);
   if (object === undefined) return undefined;
   const raw = field(object, "limit");
-  // 0 and -1 both mean unlimited, as in runc.
-  const value2 = raw === 0 ? -1 : raw;
-  const pids = limit(problems, keyPath(path, "limit"), value2, 1);
+  // runtime-spec 1.3: the limit may be left out (nothing written), and 0 is a real limit (no
+  // process may fork), not "unlimited" as runc once read it.
+  if (raw === undefined) return {};
+  const pids = limit(problems, keyPath(path, "limit"), raw, 0);
   return pids === undefined ? undefined : { limit: pids };
 }
 

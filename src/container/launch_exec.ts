@@ -6,6 +6,7 @@
  * @module
  */
 
+import { cloneIntoDir } from "../cgroups/clone_into.ts";
 import { subCgroupDirs } from "../cgroups/sub.ts";
 import type { ContainerProcess } from "../process/handle.ts";
 import type { ProcessOptions } from "../process/options.ts";
@@ -67,7 +68,7 @@ function execWith(
         stdio,
         extraFds: options.extraFds ?? [],
         cgroupProcs,
-        cloneIntoCgroup: state.cgroup.mode === "v2" ? v2Dir : undefined,
+        cloneIntoCgroup: cloneIntoDir(state.cgroup.mode, v2Dir, state.config.linux?.resources),
         ownMemory: cgroup.preExecMemory({ join: true }) === "own",
         seccompListener: agent,
       }, gatherHostFacts(core.config, {})),

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { cloneIntoDir } from "../cgroups/clone_into.ts";
 import { intendedDirs } from "../cgroups/intent.ts";
 import { detectCgroupMode } from "../cgroups/mod.ts";
 import { ContainerError } from "../errors.ts";
@@ -80,7 +81,11 @@ export async function launchInit(
   };
   core.write(intent);
   faultPoint("start:intent");
-  const intoCgroup = cgroup.mode === "v2" ? state.cgroup.paths.unified : undefined;
+  const intoCgroup = cloneIntoDir(
+    cgroup.mode,
+    state.cgroup.paths.unified,
+    state.config.linux?.resources,
+  );
   // A child sharing our memory must never wait where the OOM killer can pick it.
   const memory = cgroup.preExecMemory({ join: false });
   let ready = -1;

@@ -101,6 +101,28 @@ Deno.test("a pids limit stops a fork bomb and the host is fine", async () => {
   });
 });
 
+Deno.test("pids limit 0 is a real limit: the init and an exec run, neither can fork (runtime-spec 1.3)", async () => {
+  await withBox(["sh", "-c", "echo ran; exec sleep 30"], (s) => {
+    s.linux!.resources!.pids = { limit: 0 };
+  }, async (c, id) => {
+    const proc = await c.start({ stdin: "null", stdout: "piped" });
+    const reader = proc.stdout!.getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), "ran\n");
+    reader.releaseLock();
+    assert.equal(v1File("pids", id, "pids.max"), "0");
+    assert.equal((await c.stats()).pids.limit, 0);
+    // An exec is placed into the cgroup, not forked in it, so it runs; its fork is refused.
+    const exec = await runIn(c, { args: ["echo", "in"] });
+    assert.equal(exec.stdout, "in\n");
+    const fork = await runIn(c, { args: ["sh", "-c", "sleep 1 & wait; echo forked"] });
+    assert.notEqual(fork.stdout, "forked\n");
+    assert.match(fork.stderr, /fork/i);
+    assert.ok(Number(v1File("pids", id, "pids.events").split(" ")[1]) > 0, "the fork was refused");
+    await c.update({ pids: { limit: 5 } });
+    assert.equal(v1File("pids", id, "pids.max"), "5");
+  });
+});
+
 Deno.test("a cpu quota shows throttling in stats", async () => {
   await withBox(["sh", "-c", "while :; do :; done"], (s) => {
     s.linux!.resources!.cpu = { quota: 10000, period: 100000 };

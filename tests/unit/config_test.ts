@@ -1027,7 +1027,9 @@ Deno.test("linux.resources: ranges, syntax and unsupported controllers", () => {
     "linux.resources.pids": { limit: 0 },
     "linux.resources.unified": { "memory.high": "64M" },
   }));
-  assert.deepEqual(ok.linux?.resources?.pids, { limit: -1 }, "0 means unlimited, as -1");
+  assert.deepEqual(ok.linux?.resources?.pids, { limit: 0 }, "0 is a real limit (runtime-spec 1.3)");
+  const noLimit = validateConfig(config({ "linux.resources.pids": {} }));
+  assert.deepEqual(noLimit.linux?.resources?.pids, {}, "limit is optional: nothing written");
   assert.equal(ok.linux?.resources?.cpu?.cpus, "0");
   const rule = (r: Json) => config({ "linux.resources.devices": [r] });
   assertProblem(rule({ access: "rwm" }), "linux.resources.devices[0].allow", "required");
