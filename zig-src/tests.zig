@@ -8,6 +8,7 @@ test {
     _ = @import("id_map_helper.zig");
     _ = @import("console.zig");
     _ = @import("mount_sources.zig");
+    _ = @import("idmap_tree.zig");
     _ = @import("hooks.zig");
     _ = @import("proc_fs.zig");
     _ = @import("payload.zig");
