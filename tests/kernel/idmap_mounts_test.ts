@@ -170,6 +170,32 @@ Deno.test("ridmap maps a submount of an rbind; idmap maps only the top mount", a
   });
 });
 
+Deno.test("idmap: twenty mapped trees and a mapped file leave no fd in the container", async () => {
+  await withVolume(async (dir) => {
+    Deno.writeTextFileSync(`${dir}/file`, "x");
+    Deno.chownSync(`${dir}/file`, 1000, 1000);
+    const mapped = (destination: string, source: string) => ({
+      destination,
+      type: "bind",
+      source,
+      options: ["bind", "idmap"],
+      uidMappings: map(1000, 0),
+      gidMappings: map(1000, 0),
+    });
+    const script = "stat -c %u /file; ls /proc/self/fd | tr '\\n' ' '";
+    const bare = await run(script, (s) => s.mounts!.push(mapped("/file", `${dir}/file`)));
+    const many = await run(script, (s) => {
+      s.mounts!.push(mapped("/file", `${dir}/file`));
+      for (let i = 0; i < 20; i++) s.mounts!.push(mapped(`/m${i}`, dir));
+    });
+    const [uid, fds] = many.split("\n");
+    assert.equal(uid, "0", "the file is seen through its mapping");
+    // stdio, and the directory ls reads.
+    assert.equal(fds, "0 1 2 3 ");
+    assert.equal(many, bare, "the same fds with one mapped mount or twenty-one");
+  });
+});
+
 Deno.test("idmap: a source whose filesystem cannot be id-mapped fails naming the mount, and nothing is left", async () => {
   const factory = await testFactory();
   const id = uniqueId("idmap-bad");
