@@ -69,6 +69,7 @@ export const Op = {
   hook: 59,
   hookReport: 60,
   tmpfsCopyup: 70,
+  idmapSource: 71,
 } as const;
 
 /** The opflags of a `mount` or `mount_setattr` op, the one table of them. */
@@ -81,6 +82,7 @@ export const MountOpFlags = {
   keepLocked: 32,
   sourceFd: 64,
   replaceLink: 128,
+  moveTree: 256,
 } as const;
 
 /** The LSM of an `exec_label` op. */

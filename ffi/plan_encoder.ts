@@ -118,6 +118,9 @@ const PAYLOADS: { [K in PlanOpName]: (w: PlanWriter, op: PlanOpPayloads[K]) => v
     w.u32(opFlags(op.opFlags)).u32(op.recursive ? 1 : 0).u64(op.set).u64(op.clear).str(op.target),
   hideMount: (w, op) => w.str(op.path),
   mountSource: (w, op) => w.str(op.path),
+  idmapSource: (w, op) =>
+    w.u32(op.recursiveTree ? 1 : 0).u32(op.recursiveMap ? 1 : 0).str(op.source)
+      .str(op.uidMap).str(op.gidMap),
   seccompListener: (w, op) => w.fd(op.socket).strList(op.pieces),
   hooksPause: (w, op) => w.fd(op.notify).fd(op.resume),
   hook: (w, op) =>

@@ -66,6 +66,7 @@ pub const Op = enum(u32) {
     hide_mount = 55, // str path: made slave and detached (covered with a tmpfs where that is refused); missing is fine
     mount_setattr = 54, // u32 opflags, u32 recursive, u64 attr_set, u64 attr_clr, str target (in root)
     tmpfs_copyup = 70, // u32 msflags, str target, str data: a tmpfs over target (in root) holding a copy of what it held
+    idmap_source = 71, // u32 recursive tree, u32 recursive map, str source, str uid map, str gid map: the parent sends an id-mapped clone (mount opflag 64|256 takes it)
     _,
 };
 
@@ -78,6 +79,7 @@ pub const mount_source_in_root: u32 = 16; // bind source is a path inside the ro
 pub const mount_keep_locked: u32 = 32; // a remount keeps the flags the mount has (locked in a user ns)
 pub const mount_source_fd: u32 = 64; // the bind source is the next fd the parent sent (mount_source ops)
 pub const mount_replace_link: u32 = 128; // a symlink at the target's last component is replaced, never followed (device binds)
+pub const mount_move_tree: u32 = 256; // with mount_source_fd: the fd is a detached tree (idmap_source), moved onto the target
 
 pub const RecordKind = enum(u32) { err = 1, pid = 2, ready = 3, hooks = 4 };
 

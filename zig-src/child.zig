@@ -235,6 +235,7 @@ fn runOp(ctx: *Context, op: payload.Payload) void {
         .clone_into_cgroup,
         .id_map_helper,
         .mount_source,
+        .idmap_source,
         .args,
         .env,
         .cwd,

@@ -53,6 +53,14 @@ pub fn mount(ctx: *Context, op: payload.Mount) void {
     }
     if (opflags & abi.mount_replace_link != 0) removeLink(ctx, target);
     const fd = openInRoot(ctx, target, create, no_symlinks);
+    if (opflags & abi.mount_move_tree != 0) {
+        // A detached tree the parent made (an id-mapped bind): attached as it is.
+        std.debug.assert(src_fd >= 0);
+        const moved = sys.moveMount(src_fd, "", fd, "", sys.MOVE_MOUNT_F_EMPTY_PATH | sys.MOVE_MOUNT_T_EMPTY_PATH);
+        _ = sys.close(fd);
+        _ = ctx.check(moved, "move_mount", target);
+        return;
+    }
     var flags = op.msflags;
     if (opflags & abi.mount_keep_locked != 0) flags |= lockedFlags(ctx, fd, target);
     const rc = proc_fs.mount(ctx, src, .{ .fd = fd }, op.fstype, flags, op.data);

@@ -10,6 +10,7 @@ const sys = @import("sys.zig");
 const plan = @import("plan.zig");
 const payload = @import("payload.zig");
 const resolve = @import("resolve.zig");
+const idmap_tree = @import("idmap_tree.zig");
 const Context = @import("child.zig").Context;
 
 /// Sources per plan: one message carries them all (the kernel allows 253).
@@ -21,7 +22,8 @@ const cmsgLen = sys.cmsgLen;
 
 pub const Failure = struct { syscall: []const u8, errno: u16, op_index: i32, path: []const u8 };
 
-/// Parent side: opens the `mount_source` paths under /proc/<pid>/root and sends the fds.
+/// Parent side: opens the `mount_source` paths under /proc/<pid>/root, makes the
+/// `idmap_source` trees (idmap_tree.zig), and sends the fds in plan order.
 pub fn send(buf: []const u8, pid: []const u8, socket: sys.fd_t, count: usize) ?Failure {
     std.debug.assert(count > 0 and count <= max);
     var cmsg = CmsgFds{ .len = cmsgLen(count), .fds = undefined };
@@ -33,6 +35,15 @@ pub fn send(buf: []const u8, pid: []const u8, socket: sys.fd_t, count: usize) ?F
     while (ops.next()) |op| {
         const path = switch (op.payload) {
             .mount_source => |p| p,
+            .idmap_source => |s| {
+                std.debug.assert(opened < count);
+                switch (idmap_tree.open(s)) {
+                    .fd => |fd| cmsg.fds[opened] = fd,
+                    .failed => |f| return .{ .syscall = f.syscall, .errno = f.errno, .op_index = @intCast(op.index), .path = s.source },
+                }
+                opened += 1;
+                continue;
+            },
             else => continue,
         };
         std.debug.assert(opened < count);

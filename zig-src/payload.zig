@@ -138,6 +138,23 @@ pub const MountSetattr = struct {
     }
 };
 
+/// An id-mapped clone of a bind source, made by the parent (idmap_source).
+pub const IdmapSource = struct {
+    /// Clone the submounts too (rbind).
+    recursive_tree: bool,
+    /// Map every cloned mount, not only the top one (ridmap).
+    recursive_map: bool,
+    source: [:0]const u8,
+    /// The text of the user namespace's uid_map and gid_map.
+    uid_map: [:0]const u8,
+    gid_map: [:0]const u8,
+
+    pub fn check(self: *const IdmapSource) Error!void {
+        if (!isAbsolute(self.source)) return error.BadOp;
+        if (self.uid_map.len == 0 or self.gid_map.len == 0) return error.BadOp;
+    }
+};
+
 pub const TmpfsCopyup = struct { msflags: u32, target: [:0]const u8, data: ?[*:0]const u8 };
 
 pub const User = struct {
@@ -278,6 +295,7 @@ pub const Payload = union(enum) {
     clone_into_cgroup: [:0]const u8,
     id_map_helper: IdMapHelper,
     mount_source: [:0]const u8,
+    idmap_source: IdmapSource,
     // Setup in the child, in plan order.
     unshare: u64,
     mount: Mount,

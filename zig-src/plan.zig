@@ -94,6 +94,9 @@ const Seen = struct {
     have_args: bool = false,
     /// Mount ops that take a source fd (mount opflag source_fd).
     source_mounts: usize = 0,
+    /// Bit i: the i-th source fd is a detached tree (idmap_source), as sent; as taken.
+    tree_sources: u64 = 0,
+    tree_mounts: u64 = 0,
 };
 
 /// Where envp starts in the pointer array; argv is before it.
@@ -122,13 +125,20 @@ fn take(out: *Process, seen: *Seen, ptrs: []?[*:0]const u8, index: u32, op: payl
             if (join.nstype == sys.CLONE_NEWUSER) out.joins_user = true;
             out.joins += 1;
         },
-        .mount_source => {
+        .mount_source, .idmap_source => {
+            if (out.mount_sources == mount_sources_max) return error.TooMany;
+            if (op == .idmap_source) seen.tree_sources |= @as(u64, 1) << @intCast(out.mount_sources);
             out.mount_sources += 1;
-            if (out.mount_sources > mount_sources_max) return error.TooMany;
         },
         .clone_into_cgroup => |path| out.cgroup_path = path.ptr,
         .mount => |m| {
-            if (m.opflags & abi.mount_source_fd != 0) seen.source_mounts += 1;
+            const tree = m.opflags & abi.mount_move_tree != 0;
+            if (tree and m.opflags & abi.mount_in_root == 0) return error.BadOp;
+            if (m.opflags & abi.mount_source_fd != 0) {
+                if (seen.source_mounts == mount_sources_max) return error.TooMany;
+                if (tree) seen.tree_mounts |= @as(u64, 1) << @intCast(seen.source_mounts);
+                seen.source_mounts += 1;
+            } else if (tree) return error.BadOp;
         },
         .exec_fifo => out.exec_fifo = true,
         .args => |list| {
@@ -223,6 +233,8 @@ fn checkAcross(out: *const Process, seen: Seen) Error!void {
     if (!seen.have_args) return error.BadOp;
     // Each mount that takes a source fd takes one the parent opened, in order.
     if (seen.source_mounts != out.mount_sources) return error.BadOp;
+    // ... and a tree is moved, a plain source bound: the kinds match one for one.
+    if (seen.tree_sources != seen.tree_mounts) return error.BadOp;
     // A notify listener goes to the agent: both or neither.
     const new_listener = if (out.seccomp) |s| s.flags & sys.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 else false;
     if (new_listener != (out.listener != null)) return error.BadOp;

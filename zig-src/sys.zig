@@ -146,6 +146,9 @@ pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
 pub const MOUNT_ATTR_NODEV: u64 = 0x4;
 pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
 pub const OPEN_TREE_CLONE: u32 = 1;
+pub const MOUNT_ATTR_IDMAP: u64 = 0x100000;
+pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
+pub const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
 
 // seccomp(2).
 pub const SECCOMP_SET_MODE_FILTER: u32 = 1;
@@ -678,6 +681,9 @@ pub fn fsmount(fs_fd: fd_t, flags: u32, attrs: u64) usize {
 }
 pub fn openTree(dirfd: fd_t, path: [*:0]const u8, flags: u32) usize {
     return linux.syscall3(.open_tree, a(dirfd), a(path), flags);
+}
+pub fn moveMount(from_dirfd: fd_t, from_path: [*:0]const u8, to_dirfd: fd_t, to_path: [*:0]const u8, flags: u32) usize {
+    return linux.syscall5(.move_mount, a(from_dirfd), a(from_path), a(to_dirfd), a(to_path), flags);
 }
 pub const EFD_CLOEXEC: u32 = 0o2000000;
 pub const EFD_NONBLOCK: u32 = 0o4000;

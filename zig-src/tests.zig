@@ -8,6 +8,7 @@ test {
     _ = @import("id_map_helper.zig");
     _ = @import("console.zig");
     _ = @import("mount_sources.zig");
+    _ = @import("idmap_tree.zig");
     _ = @import("hooks.zig");
     _ = @import("proc_fs.zig");
     _ = @import("payload.zig");
@@ -143,6 +144,19 @@ test "decode applies the rules across ops" {
     try std.testing.expectEqual(@as(u16, 80), proc.console.?.cols);
     // A mount that takes a source fd the parent never opens.
     try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, .{ .mount, &.{ 64, 4096, 0, 0, 0, 0, 2, 0x612f, 0, 0, 0, 0 } } }, &proc));
+    // An id-mapped tree goes to a mount that moves a tree, a plain source to a bind, one for one.
+    const idmap = .{ .idmap_source, &[_]u32{ 1, 0, 2, 0x732f, 5, 0x20312030, 0x31, 5, 0x20312030, 0x31 } };
+    const plain = .{ .mount_source, &[_]u32{ 2, 0x732f } };
+    const bind = .{ .mount, &[_]u32{ 1 | 64, 4096, 0, 0, 0, 0, 2, 0x612f, 0, 0, 0, 0 } };
+    const move = .{ .mount, &[_]u32{ 1 | 64 | 256, 4096, 0, 0, 0, 0, 2, 0x612f, 0, 0, 0, 0 } };
+    try f.decode(&.{ .{ .args, sh }, idmap, plain, move, bind }, &proc);
+    try std.testing.expectEqual(@as(usize, 2), proc.mount_sources);
+    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, idmap, bind }, &proc));
+    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, plain, move }, &proc));
+    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, idmap, plain, bind, move }, &proc));
+    // A tree is moved onto a target in the root only; an idmap source needs its maps.
+    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, idmap, .{ .mount, &[_]u32{ 64 | 256, 4096, 0, 0, 0, 0, 2, 0x612f, 0, 0, 0, 0 } } }, &proc));
+    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, .{ .idmap_source, &[_]u32{ 0, 0, 2, 0x732f, 0, 0, 5, 0x20312030, 0x31 } }, move }, &proc));
     // A listener flag without the listener op.
     try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, .{ .seccomp, &.{ 8, 1, 6, 0x7fff0000 } } }, &proc));
     // Two pauses for hooks.

@@ -36,6 +36,12 @@ const PROPAGATION = [
 /** The recursive attributes of runtime-spec: `rro`, `rnosuid`, ..., `rnosymfollow`. */
 const RECURSIVE = [...PER_MOUNT, ...ATIME, "nosymfollow", "symfollow"].map((name) => `r${name}`);
 
+/**
+ * The options asking for an id-mapped bind: `idmap` maps the bound mount, `ridmap` every
+ * mount of an `rbind` too. Neither goes to mount(2).
+ */
+export const IDMAP_OPTIONS: ReadonlySet<string> = new Set(["idmap", "ridmap"]);
+
 /** Option names that map to mount flags or propagation modes rather than filesystem data. */
 export const MOUNT_FLAGS: ReadonlySet<string> = new Set([
   ...PER_MOUNT,
@@ -61,6 +67,7 @@ export const MOUNT_FLAGS: ReadonlySet<string> = new Set([
   "loud",
   "defaults",
   ...RECURSIVE,
+  ...IDMAP_OPTIONS,
 ]);
 
 /**
@@ -78,6 +85,7 @@ export const BIND_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
   "defaults",
   ...PROPAGATION,
   ...RECURSIVE,
+  ...IDMAP_OPTIONS,
 ]);
 
 /**
@@ -90,12 +98,6 @@ export const CGROUP_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
   "defaults",
   ...PROPAGATION,
   ...RECURSIVE,
-]);
-
-/** Option names of the spec that cell rejects because it does not implement them yet. */
-export const UNSUPPORTED_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
-  "idmap",
-  "ridmap",
 ]);
 
 /** The option asking for a tmpfs filled with the target's old content (runc's `tmpcopyup`). */

@@ -98,6 +98,13 @@ export interface Mount {
   source?: string;
   /** Mount flags such as `"ro"` and filesystem data such as `"mode=755"`. Always present after validation. */
   options?: string[];
+  /**
+   * An id-mapped bind (`idmap`, `ridmap`): how the source's uids appear at the target
+   * (`hostID` as on the source, `containerID` as seen through the mount). With `gidMappings`.
+   */
+  uidMappings?: IdMapping[];
+  /** The gid side of an id-mapped bind; with `uidMappings`. */
+  gidMappings?: IdMapping[];
 }
 
 /** The identity the container process runs as. */

@@ -23,7 +23,7 @@ import {
 import type { Namespace, Root, Spec } from "./types.ts";
 import { validateHooks } from "./validate_hooks.ts";
 import { validateLinux } from "./validate_linux.ts";
-import { validateMounts } from "./validate_mounts.ts";
+import { resolveMountIdMaps, validateMounts } from "./validate_mounts.ts";
 import { validateProcess } from "./validate_process.ts";
 
 /** Options for {@linkcode validateConfig}. */
@@ -92,6 +92,7 @@ function checkSpec(
   const processValue = field(input, "process");
   const process = processValue === undefined ? undefined : validateProcess(problems, processValue);
   const linux = validateLinux(problems, field(input, "linux"));
+  resolveMountIdMaps(problems, mounts, linux);
   const namespaces = linux.namespaces ?? [];
   const hostname = checkName(problems, "hostname", field(input, "hostname"), namespaces);
   const domainname = checkName(problems, "domainname", field(input, "domainname"), namespaces);

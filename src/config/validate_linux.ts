@@ -11,9 +11,7 @@ import {
   assignDefined,
   expectAbsolutePath,
   expectArray,
-  expectInteger,
   expectObject,
-  expectObjectList,
   expectOneOf,
   expectString,
   expectStringArray,
@@ -27,9 +25,9 @@ import {
   type Problems,
   rejectFields,
 } from "./problems.ts";
+import { checkIdMappings } from "./id_mappings.ts";
 import { isSysctlName, sysctlNamespace } from "./sysctl.ts";
 import {
-  type IdMapping,
   type Linux,
   MEMORY_POLICY_FLAGS,
   MEMORY_POLICY_MODES,
@@ -45,8 +43,6 @@ import { validateDevices } from "./validate_devices.ts";
 import { validateResources } from "./validate_resources.ts";
 import { validateSeccomp } from "./validate_seccomp.ts";
 import { checkCpuList, lsmEnabled } from "./validate_process.ts";
-
-const MAX_MAPPED_ID = 2 ** 32 - 1;
 
 /** Linux fields of the spec that cell does not implement yet. */
 const UNSUPPORTED_FIELDS = [
@@ -65,8 +61,8 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
   rejectFields(problems, object, path, UNSUPPORTED_FIELDS, "not supported");
 
   const namespaces = checkNamespaces(problems, field(object, "namespaces"));
-  const uidMappings = checkMappings(problems, "linux.uidMappings", field(object, "uidMappings"));
-  const gidMappings = checkMappings(problems, "linux.gidMappings", field(object, "gidMappings"));
+  const uidMappings = checkIdMappings(problems, "linux.uidMappings", field(object, "uidMappings"));
+  const gidMappings = checkIdMappings(problems, "linux.gidMappings", field(object, "gidMappings"));
   checkUserNamespace(problems, object, namespaces);
   const sysctl = optional(field(object, "sysctl"), (v) => checkSysctl(problems, v, namespaces));
   const maskedPaths = checkPaths(problems, "linux.maskedPaths", field(object, "maskedPaths"));
@@ -234,24 +230,6 @@ function checkNamespace(
 
 function isNamespaceType(name: string): name is NamespaceType {
   return (NAMESPACE_TYPES as readonly string[]).includes(name);
-}
-
-function checkMappings(problems: Problems, path: string, value: unknown): IdMapping[] {
-  return expectObjectList(problems, path, value, checkMapping);
-}
-
-function checkMapping(problems: Problems, path: string, object: JsonObject): IdMapping | undefined {
-  const id = (key: string, min: number): number | undefined =>
-    expectInteger(problems, keyPath(path, key), field(object, key), min, MAX_MAPPED_ID);
-  const containerID = id("containerID", 0);
-  const hostID = id("hostID", 0);
-  const size = id("size", 1);
-  if (containerID === undefined || hostID === undefined || size === undefined) return undefined;
-  if (Math.max(containerID, hostID) + size > MAX_MAPPED_ID + 1) {
-    addProblem(problems, keyPath(path, "size"), "range runs past the largest id (2^32 - 1)");
-    return undefined;
-  }
-  return { containerID, hostID, size };
 }
 
 function checkUserNamespace(

@@ -5,12 +5,13 @@
  */
 
 import * as posix from "../path.ts";
+import { checkDisjoint, checkIdMappings } from "./id_mappings.ts";
 import {
   BIND_MOUNT_OPTIONS,
   CGROUP_MOUNT_OPTIONS,
+  IDMAP_OPTIONS,
   isBindMount,
   TMPCOPYUP,
-  UNSUPPORTED_MOUNT_OPTIONS,
 } from "./mount_options.ts";
 import {
   addProblem,
@@ -22,13 +23,13 @@ import {
   expectStringArray,
   field,
   indexPath,
+  isSet,
   type JsonObject,
   keyPath,
   optional,
   type Problems,
-  rejectFields,
 } from "./problems.ts";
-import type { Mount } from "./types.ts";
+import type { IdMapping, Linux, Mount } from "./types.ts";
 
 /**
  * Checks `mounts` and returns normalized copies (destinations normalized, `options` always
@@ -58,7 +59,6 @@ function checkMount(
   object: JsonObject,
   bundle: string | undefined,
 ): Mount | undefined {
-  rejectFields(problems, object, path, ["uidMappings", "gidMappings"], "not supported");
   const destinationPath = keyPath(path, "destination");
   const destinationValue = field(object, "destination");
   if (destinationValue === undefined) addProblem(problems, destinationPath, "required");
@@ -87,21 +87,121 @@ function checkMount(
   if (type === "none" && !bind) {
     addProblem(problems, keyPath(path, "type"), `"none" needs a bind or rbind option`);
   }
+  const maps = checkMountIdMaps(problems, path, object, options, bind);
   if (destination === undefined) return undefined;
   if (bind && source !== undefined && bundle !== undefined && !posix.isAbsolute(source)) {
     source = posix.resolve(bundle, source);
   }
-  return assignDefined<Mount>({ destination: cleanPath(destination) }, { type, source, options });
+  return assignDefined<Mount>({ destination: cleanPath(destination) }, {
+    type,
+    source,
+    options,
+    ...maps,
+  });
+}
+
+/**
+ * An id-mapped bind (runtime-spec 1.3): `uidMappings` and `gidMappings` both or neither,
+ * `idmap` or `ridmap` (mappings without either are an `idmap`, as runc and crun take
+ * them), bind mounts only. Mappings left out are the container's, filled in by
+ * {@linkcode resolveMountIdMaps}.
+ */
+function checkMountIdMaps(
+  problems: Problems,
+  path: string,
+  object: JsonObject,
+  options: readonly string[],
+  bind: boolean,
+): Pick<Mount, "uidMappings" | "gidMappings"> {
+  const given = {
+    uid: isSet(field(object, "uidMappings")),
+    gid: isSet(field(object, "gidMappings")),
+  };
+  const uidMappings = checkIdMappings(
+    problems,
+    keyPath(path, "uidMappings"),
+    field(object, "uidMappings"),
+  );
+  const gidMappings = checkIdMappings(
+    problems,
+    keyPath(path, "gidMappings"),
+    field(object, "gidMappings"),
+  );
+  const optionsPath = keyPath(path, "options");
+  const asked = options.flatMap((o, i) => IDMAP_OPTIONS.has(o) ? [{ option: o, i }] : []);
+  if (asked.length > 1) {
+    const names = asked.map((a) => JSON.stringify(a.option)).join(" and ");
+    addProblem(problems, indexPath(optionsPath, asked[1].i), `${names} together: choose one`);
+  }
+  if (!bind) {
+    for (const { option, i } of asked) {
+      addProblem(
+        problems,
+        indexPath(optionsPath, i),
+        `${JSON.stringify(option)} is only for bind mounts`,
+      );
+    }
+    if (given.uid || given.gid) {
+      const key = given.uid ? "uidMappings" : "gidMappings";
+      addProblem(problems, keyPath(path, key), "only a bind mount can be id-mapped");
+    }
+  }
+  if (given.uid !== given.gid) {
+    const [missing, other] = given.uid
+      ? ["gidMappings", "uidMappings"]
+      : ["uidMappings", "gidMappings"];
+    addProblem(problems, keyPath(path, missing), `required with ${other}`);
+  }
+  for (const [key, list] of [["uidMappings", uidMappings], ["gidMappings", gidMappings]] as const) {
+    if (!given[key === "uidMappings" ? "uid" : "gid"]) continue;
+    checkDisjoint(problems, keyPath(path, key), list);
+  }
+  if (!given.uid || !given.gid) return {};
+  return { uidMappings, gidMappings };
+}
+
+/** Whether a validated mount is id-mapped: an `idmap` or `ridmap` option, or mappings. */
+export function isIdMapped(mount: Mount): boolean {
+  return mount.uidMappings !== undefined || (mount.options ?? []).some((o) => IDMAP_OPTIONS.has(o));
+}
+
+/**
+ * An `idmap` or `ridmap` mount without mappings of its own takes those of the user
+ * namespace the container creates (as runc does); with none to take, it is refused, as
+ * the spec requires.
+ */
+export function resolveMountIdMaps(problems: Problems, mounts: Mount[], linux: Linux): void {
+  const userns = linux.namespaces?.find((ns) => ns.type === "user");
+  mounts.forEach((mount, i) => {
+    if (!isIdMapped(mount) || mount.uidMappings !== undefined) return;
+    const options = mount.options ?? [];
+    const at = options.findIndex((o) => IDMAP_OPTIONS.has(o));
+    const where = indexPath(keyPath(indexPath("mounts", i), "options"), at);
+    const option = JSON.stringify(options[at]);
+    if (userns === undefined) {
+      addProblem(
+        problems,
+        where,
+        `${option} without uidMappings and gidMappings takes the container's user namespace mappings, and the container has no user namespace`,
+      );
+    } else if (userns.path !== undefined) {
+      addProblem(
+        problems,
+        where,
+        `${option} without uidMappings and gidMappings: the container joins a user namespace (${userns.path}); give the mappings on the mount`,
+      );
+    } else {
+      const copy = (list: IdMapping[] | undefined) => (list ?? []).map((m) => ({ ...m }));
+      mount.uidMappings = copy(linux.uidMappings);
+      mount.gidMappings = copy(linux.gidMappings);
+    }
+  });
 }
 
 function checkOptions(problems: Problems, path: string, value: unknown): string[] | undefined {
   return expectStringArray(problems, keyPath(path, "options"), value, (itemPath, option) => {
     if (option === "") {
       addProblem(problems, itemPath, "must be a non-empty string");
-      return false;
-    }
-    if (UNSUPPORTED_MOUNT_OPTIONS.has(option)) {
-      addProblem(problems, itemPath, `${JSON.stringify(option)} is not supported`);
       return false;
     }
     return true;
@@ -125,7 +225,7 @@ function checkOptionsApply(
   if (!bind && !cgroup) return;
   const allowed = bind ? BIND_MOUNT_OPTIONS : CGROUP_MOUNT_OPTIONS;
   options.forEach((option, i) => {
-    if (allowed.has(option) || UNSUPPORTED_MOUNT_OPTIONS.has(option)) return;
+    if (allowed.has(option)) return;
     if (bind && /^[a-z0-9_]+=/.test(option)) return;
     addProblem(
       problems,

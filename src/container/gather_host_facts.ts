@@ -13,7 +13,7 @@ import { hostPseudoFilesystems, nonDirectories } from "../rootfs/host_mounts.ts"
 import { bindSources } from "../rootfs/plan.ts";
 import { compileSeccompCached } from "../seccomp/cache.ts";
 import { seccompFlags } from "../seccomp/compile.ts";
-import { planIdMaps } from "../userns/id_maps.ts";
+import { checkIdMappedMounts, planIdMaps } from "../userns/id_maps.ts";
 
 /** What is being launched: a container's init (with its rootfs) or a process joining it. */
 export interface HostFactsFor {
@@ -28,13 +28,15 @@ let lastCap: number | undefined;
 
 /**
  * The host facts a plan of `spec` needs. ConfigInvalid when the id maps of a new user
- * namespace need a helper that is not installed.
+ * namespace need a helper that is not installed, or a non-root caller asks for an
+ * id-mapped mount.
  */
 export function gatherHostFacts(spec: Spec, what: HostFactsFor): HostFacts {
   lastCap ??= Number(Deno.readTextFileSync("/proc/sys/kernel/cap_last_cap").trim());
   const seccomp = spec.linux?.seccomp;
   const fresh = what.init ? newNamespaces(spec) : new Set();
   const ownMounts = fresh.has("mount");
+  if (ownMounts) checkIdMappedMounts(spec);
   return {
     root: Deno.uid() === 0,
     lastCap,

@@ -8,6 +8,7 @@
 import { MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES } from "../config/types.ts";
 import { CAPABILITIES } from "../config/capabilities.ts";
 import { HOOK_KINDS } from "../config/types.ts";
+import { IDMAP_OPTIONS } from "../config/mount_options.ts";
 import { lsmEnabled } from "../config/validate_process.ts";
 import { OCI_SPEC_VERSION } from "../container/container.ts";
 import { mountOptionNames } from "../rootfs/mount_flags.ts";
@@ -38,6 +39,8 @@ export interface LinuxFeatures {
   selinux: { enabled: boolean };
   /** The `linux.memoryPolicy` modes and flags taken. */
   memoryPolicy: { modes: string[]; flags: string[] };
+  /** Mount features: id-mapped binds (a mount's `uidMappings`, `idmap`, `ridmap`). */
+  mountExtensions: { idmap: { enabled: boolean } };
 }
 
 /** The features document, in the OCI runtime spec's shape (features.md). */
@@ -62,7 +65,7 @@ export function featuresDocument(): Features {
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_SPEC_VERSION,
     hooks: [...HOOK_KINDS],
-    mountOptions: mountOptionNames(),
+    mountOptions: [...mountOptionNames(), ...IDMAP_OPTIONS],
     linux: {
       namespaces: ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
       capabilities: [...CAPABILITIES],
@@ -100,6 +103,7 @@ export function featuresDocument(): Features {
         modes: Object.keys(MEMORY_POLICY_MODES),
         flags: Object.keys(MEMORY_POLICY_FLAGS),
       },
+      mountExtensions: { idmap: { enabled: true } },
     },
     annotations: { "org.opencontainers.runtime-spec.features.runtime": "cell" },
   };

@@ -25,7 +25,9 @@ export type MountOpFlag =
   /** The bind source is the next fd the parent opened (op `mountSource`). */
   | "sourceFd"
   /** A symlink at the target is replaced by a file (never followed). */
-  | "replaceLink";
+  | "replaceLink"
+  /** With `sourceFd`: the fd is a detached mount tree (op `idmapSource`), moved onto the target. */
+  | "moveTree";
 
 /** The payload of each op, by op name; docs/abi.md has the bytes and what the core does. */
 export interface PlanOpPayloads {
@@ -156,6 +158,18 @@ export interface PlanOpPayloads {
   hideMount: { path: string };
   /** A bind source the parent opens. */
   mountSource: { path: string };
+  /**
+   * An id-mapped copy of a bind source the parent makes: the source's tree cloned (with its
+   * submounts when `recursiveTree`: rbind), MOUNT_ATTR_IDMAP set with a user namespace of
+   * these maps (on every cloned mount when `recursiveMap`: ridmap).
+   */
+  idmapSource: {
+    source: string;
+    recursiveTree: boolean;
+    recursiveMap: boolean;
+    uidMap: string;
+    gidMap: string;
+  };
   /** The seccomp notify listener goes to this socket with the state in pieces. */
   seccompListener: { socket: number; pieces: readonly string[] };
   /** The init's pause for the runtime's hooks. */

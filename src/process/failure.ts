@@ -17,7 +17,7 @@ function signalName(n: number): string {
   return Object.keys(SIGNALS).find((name) => SIGNALS[name] === n) ?? String(n);
 }
 
-const ENOENT = 2, EACCES = 13, ELOOP = 40;
+const ENOENT = 2, EACCES = 13, EINVAL = 22, ELOOP = 40;
 
 /**
  * How a hook run by the init ended, from its record: it could not be run (errno), its exit
@@ -123,6 +123,10 @@ export function spawnError(
   // the words runc uses.
   const hint = failure.errno === ELOOP && what?.startsWith("mount") && failure.path
     ? ` (${failure.path} must be mounted on ordinary directory, not a symlink)`
+    : failure.errno === EINVAL && failure.syscall === "mount_setattr" &&
+        what?.startsWith("make an id-mapped copy")
+    ? " (the source's filesystem may not take id-mapped mounts on this kernel: ext4, xfs, btrfs " +
+      "and tmpfs since Linux 6.3 do)"
     : "";
   const message = what
     ? `cannot ${what}: ${failure.syscall}${path}: ${name}${hint}`

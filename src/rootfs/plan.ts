@@ -9,6 +9,8 @@
 
 import type { Device, Mount, Spec } from "../config/types.ts";
 import { TMPCOPYUP } from "../config/mount_options.ts";
+import { ContainerError } from "../errors.ts";
+import { mapContent } from "../config/id_mappings.ts";
 import type { HostFacts } from "../plan/host_facts.ts";
 import type { MountOpFlag, PlanOp } from "../plan/ops.ts";
 import { type AttrChange, MS, parseMountOptions, PROPAGATION } from "./mount_flags.ts";
@@ -105,7 +107,8 @@ export function planRootfs(
   // A tmpfs asked read-only (and /dev) is mounted writable, set up (device nodes, links,
   // mount points of later mounts), and made read-only after the root change, as runc does.
   const laterReadonly: { dest: string; flags: number }[] = [];
-  const sources = { left: ctx.sourcesByParent ? MAX_SOURCES_BY_PARENT : 0 };
+  // Id-mapped binds always come from the parent; plain ones when it opens them.
+  const sources = { left: MAX_SOURCES_BY_PARENT, plain: ctx.sourcesByParent ?? false };
   for (const m of mounts) {
     const ro = planMount(plan, m, ctx, sources, host.fileSources);
     if (ro !== undefined) laterReadonly.push(ro);
@@ -253,7 +256,7 @@ function planMount(
   plan: PlanOp[],
   m: Mount,
   ctx: RootfsContext,
-  sources: { left: number },
+  sources: { left: number; plain: boolean },
   fileSources: readonly string[],
 ): { dest: string; flags: number } | undefined {
   if (m.options?.includes(TMPCOPYUP)) return planTmpfsCopyup(plan, m);
@@ -268,7 +271,10 @@ function planMount(
     const source = m.source ?? "";
     const opFlags: MountOpFlag[] = ["inRoot", fileSources.includes(source) ? "mkfile" : "mkdir"];
     const bindFlags = MS.BIND | (flags & MS.REC);
-    if (sources.left > 0 && source.startsWith("/")) {
+    if (m.uidMappings !== undefined) {
+      planIdmapSource(plan, m, (flags & MS.REC) !== 0, sources);
+      opFlags.push("sourceFd", "moveTree");
+    } else if (sources.plain && sources.left > 0 && source.startsWith("/")) {
       sources.left--;
       opFlags.push("sourceFd");
       plan.push({ op: "mountSource", what: `open the bind source ${source}`, path: source });
@@ -316,6 +322,44 @@ function planMount(
     mountOp(plan, `set propagation of ${dest}`, ["inRoot"], p, { target: dest });
   }
   return readonlyLater;
+}
+
+/**
+ * The parent clones an id-mapped bind's source (with its submounts for `rbind`) and maps
+ * it with the mount's ids (every cloned mount for `ridmap`, the top one for `idmap`); the
+ * child moves that tree onto the target. The mappings are the host's view (validation
+ * filled in the container's for a bare `idmap`).
+ */
+function planIdmapSource(
+  plan: PlanOp[],
+  m: Mount,
+  recursiveTree: boolean,
+  sources: { left: number },
+): void {
+  const source = m.source ?? "";
+  if (sources.left === 0) {
+    throw new ContainerError(
+      "ConfigInvalid",
+      `mounts: at most ${MAX_SOURCES_BY_PARENT} bind sources opened by the runtime, ` +
+        `id-mapped ones included (${m.destination} is one too many)`,
+    );
+  }
+  if (!source.startsWith("/")) {
+    throw new ContainerError(
+      "ConfigInvalid",
+      `mounts (${m.destination}): an id-mapped bind needs an absolute source, got "${source}"`,
+    );
+  }
+  sources.left--;
+  plan.push({
+    op: "idmapSource",
+    what: `make an id-mapped copy of ${source} for ${m.destination}`,
+    source,
+    recursiveTree,
+    recursiveMap: (m.options ?? []).includes("ridmap"),
+    uidMap: mapContent(m.uidMappings ?? []),
+    gidMap: mapContent(m.gidMappings ?? []),
+  });
 }
 
 /** mount_setattr(2) on a target inside the root; with `recursive`, on every mount under it. */

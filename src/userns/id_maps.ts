@@ -9,6 +9,7 @@
  */
 
 import type { IdMapping, Spec } from "../config/types.ts";
+import { mapContent } from "../config/id_mappings.ts";
 import { ContainerError } from "../errors.ts";
 import { isExecutable } from "../executable.ts";
 
@@ -76,11 +77,25 @@ function ownIdOnly(mappings: readonly IdMapping[], id: number): boolean {
   return mappings.length === 1 && mappings[0].hostID === id && mappings[0].size === 1;
 }
 
+/**
+ * Id-mapped mounts (a mount's `uidMappings`) need the host's root: the parent makes a
+ * user namespace with any mapping and clones the source's mounts, which only
+ * `CAP_SYS_ADMIN` over the source's filesystem allows (runc refuses them rootless too).
+ * ConfigInvalid naming the first such mount otherwise.
+ */
+export function checkIdMappedMounts(spec: Spec, caller: Caller = currentCaller()): void {
+  if (caller.uid === 0) return;
+  const index = (spec.mounts ?? []).findIndex((m) => m.uidMappings !== undefined);
+  if (index < 0) return;
+  throw new ContainerError(
+    "ConfigInvalid",
+    `mounts[${index}]: an id-mapped mount needs the host's root (CAP_SYS_ADMIN over the ` +
+      "source's filesystem); rootless containers cannot have one",
+  );
+}
+
 function writer(kind: "uid" | "gid", mappings: readonly IdMapping[], direct: boolean): MapWriter {
-  if (direct) {
-    const content = mappings.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
-    return { kind: "direct", content };
-  }
+  if (direct) return { kind: "direct", content: mapContent(mappings) };
   const name = kind === "uid" ? "newuidmap" : "newgidmap";
   const helper = findHelper(name);
   if (!helper) {

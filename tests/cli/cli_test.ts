@@ -348,6 +348,39 @@ Deno.test("cli: events --stats and update --memory", async () => {
   assert.equal((await cell(root, ["delete", "-f", ID_ev])).code, 0);
 });
 
+Deno.test("cli: a bundle with an id-mapped bind mount (relative source) shows and writes mapped ids", async () => {
+  const root = await stateRoot();
+  const script = "stat -c %u:%g /idm/owned; touch /idm/made && echo made";
+  const dir = await bundle(["sh", "-c", script], (s) => {
+    s.mounts!.push({
+      destination: "/idm",
+      type: "bind",
+      source: "vol",
+      options: ["rbind", "idmap"],
+      uidMappings: [{ containerID: 1000, hostID: 0, size: 1 }],
+      gidMappings: [{ containerID: 1000, hostID: 0, size: 1 }],
+    });
+  });
+  const vol = `${dir}/vol`;
+  Deno.mkdirSync(vol);
+  const mounted = await new Deno.Command("mount", { args: ["-t", "tmpfs", "cell-cli-idmap", vol] })
+    .output();
+  assert.ok(mounted.success, "mount a tmpfs for the volume");
+  try {
+    Deno.chownSync(vol, 1000, 1000);
+    Deno.writeTextFileSync(`${vol}/owned`, "x");
+    Deno.chownSync(`${vol}/owned`, 1000, 1000);
+    const r = await cell(root, ["run", "--bundle", dir, uid("idmap")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "0:0\nmade\n");
+    const made = Deno.statSync(`${vol}/made`);
+    assert.deepEqual([made.uid, made.gid], [1000, 1000], "root's file lands as 1000 on the host");
+  } finally {
+    const out = await new Deno.Command("umount", { args: [vol] }).output();
+    assert.ok(out.success, `umount ${vol}`);
+  }
+});
+
 Deno.test("cli: spec, spec --rootless, features, --version", async () => {
   const root = await stateRoot();
   const dir = await emptyDir();
@@ -376,6 +409,8 @@ Deno.test("cli: spec, spec --rootless, features, --version", async () => {
   assert.ok(features.linux.namespaces.includes("user"));
   assert.ok(features.linux.seccomp.enabled);
   assert.ok(features.mountOptions.includes("rbind"));
+  assert.ok(features.mountOptions.includes("idmap") && features.mountOptions.includes("ridmap"));
+  assert.deepEqual(features.linux.mountExtensions, { idmap: { enabled: true } });
   const version = await cell(root, ["--version"]);
   assert.match(version.stdout, /^cell version \d+\.\d+\.\d+\ncommit: .+\nspec: 1\.\d+\.\d+/);
   const systemd = await cell(root, ["--systemd-cgroup", "list"]);

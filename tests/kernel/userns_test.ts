@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { ContainerError, defaultConfig } from "../../mod.ts";
-import { findHelper, planIdMaps } from "../../src/userns/id_maps.ts";
+import { checkIdMappedMounts, findHelper, planIdMaps } from "../../src/userns/id_maps.ts";
 import { toRootless } from "../../src/config/rootless_spec.ts";
 import { busyboxConfig, runIn, testFactory, uniqueId } from "../support/fixture.ts";
 
@@ -28,6 +28,26 @@ Deno.test("id maps: root writes every map itself", () => {
   });
   assert.deepEqual(plan.uid, { kind: "direct", content: "0 100000 65536\n" });
   assert.equal(plan.denySetgroups, false);
+});
+
+Deno.test("id-mapped mounts need the host's root: a user's are refused naming the mount", () => {
+  const spec = specWithMaps([[0, 1000, 1]], [[0, 1000, 1]]);
+  spec.mounts!.push({
+    destination: "/data",
+    type: "bind",
+    source: "/srv",
+    options: ["bind", "idmap"],
+    uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+    gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+  });
+  const index = spec.mounts!.length - 1;
+  assert.throws(
+    () => checkIdMappedMounts(spec, user),
+    (e: unknown) =>
+      e instanceof ContainerError && e.code === "ConfigInvalid" &&
+      e.message.startsWith(`mounts[${index}]: an id-mapped mount needs the host's root`),
+  );
+  checkIdMappedMounts(spec, { uid: 0, gid: 0 });
 });
 
 Deno.test("id maps: a user maps their own ids directly and setgroups is denied", () => {

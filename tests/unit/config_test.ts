@@ -677,8 +677,8 @@ Deno.test("mount options: unsupported ones fail, data options pass", () => {
     "mounts[0].options",
     "only for tmpfs",
   );
-  assertProblem(opts(["idmap"]), "mounts[0].options[0]", "not supported");
-  assertProblem(opts(["ridmap"]), "mounts[0].options[0]", "not supported");
+  assertProblem(opts(["idmap"]), "mounts[0].options[0]", `"idmap" is only for bind mounts`);
+  assertProblem(opts(["ridmap"]), "mounts[0].options[0]", `"ridmap" is only for bind mounts`);
   assertProblem(opts(["ro", 5]), "mounts[0].options[1]", "must be a string");
   assertProblem(opts("ro"), "mounts[0].options", "must be an array");
   const ok = ["ro", "nosuid", "mode=755", "size=65536k", "newinstance", "ptmxmode=0666", "gid=5"];
@@ -704,12 +704,100 @@ Deno.test("bind mounts need a source; type none needs bind", () => {
   assertProblem(config({ mounts: [{ destination: "/x", type: 1 }] }), "mounts[0].type", "string");
   assertProblem(
     config({ mounts: [{ destination: "/x", type: "bind", source: "/y", uidMappings: [{}] }] }),
-    "mounts[0].uidMappings",
-    "not supported",
+    "mounts[0].uidMappings[0].containerID",
+    "must be an integer",
   );
   validateConfig(
     config({ mounts: [{ destination: "/x", type: "none", source: "/y", options: ["bind"] }] }),
   );
+});
+
+Deno.test("id-mapped mounts: both mappings, bind only, one option, disjoint ranges", () => {
+  const range = (containerID: number, hostID: number, size: number) => ({
+    containerID,
+    hostID,
+    size,
+  });
+  const mount = (extra: Record<string, unknown>, type = "bind") =>
+    config({ mounts: [{ destination: "/x", type, source: "/y", options: ["bind"], ...extra }] });
+  const maps = { uidMappings: [range(0, 1000, 1)], gidMappings: [range(0, 1000, 1)] };
+  const ok = validateConfig(mount({ ...maps, options: ["rbind", "ridmap"] })).mounts?.[0];
+  assert.deepEqual(ok?.uidMappings, [range(0, 1000, 1)]);
+  assert.deepEqual(ok?.options, ["rbind", "ridmap"]);
+  // Mappings without an option are an idmap, as runc and crun take them.
+  validateConfig(mount(maps));
+  assertProblem(
+    mount({ uidMappings: maps.uidMappings }),
+    "mounts[0].gidMappings",
+    "required with uidMappings",
+  );
+  assertProblem(
+    mount({ gidMappings: maps.gidMappings }),
+    "mounts[0].uidMappings",
+    "required with gidMappings",
+  );
+  // Empty lists ask for nothing, as everywhere in a config.
+  assert.equal(
+    validateConfig(mount({ uidMappings: [], gidMappings: [] })).mounts?.[0].uidMappings,
+    undefined,
+  );
+  assertProblem(
+    config({ mounts: [{ destination: "/x", type: "tmpfs", source: "tmpfs", ...maps }] }),
+    "mounts[0].uidMappings",
+    "only a bind mount can be id-mapped",
+  );
+  assertProblem(
+    mount({ ...maps, options: ["bind", "idmap", "ridmap"] }),
+    "mounts[0].options[2]",
+    "choose one",
+  );
+  assertProblem(
+    mount({ uidMappings: [range(0, 1000, 10), range(9, 5000, 1)], gidMappings: maps.gidMappings }),
+    "mounts[0].uidMappings[1]",
+    "overlaps mounts[0].uidMappings[0]",
+  );
+  assertProblem(
+    mount({ uidMappings: maps.uidMappings, gidMappings: [range(0, 10, 5), range(100, 12, 5)] }),
+    "mounts[0].gidMappings[1]",
+    "overlaps mounts[0].gidMappings[0]",
+  );
+  assertProblem(
+    mount({ uidMappings: [range(0, 2 ** 32 - 2, 5)], gidMappings: maps.gidMappings }),
+    "mounts[0].uidMappings[0].size",
+    "past the largest id",
+  );
+  assertProblem(
+    mount({ uidMappings: [range(0, 1, 0)], gidMappings: maps.gidMappings }),
+    "mounts[0].uidMappings[0].size",
+  );
+  const many = Array.from({ length: 341 }, (_, i) => range(i, i, 1));
+  assertProblem(
+    mount({ uidMappings: many, gidMappings: maps.gidMappings }),
+    "mounts[0].uidMappings",
+    "at most 340",
+  );
+});
+
+Deno.test("a bare idmap takes the container's user namespace mappings, else is refused", () => {
+  const bare = { destination: "/x", type: "bind", source: "/y", options: ["bind", "idmap"] };
+  assertProblem(config({ mounts: [bare] }), "mounts[0].options[1]", "has no user namespace");
+  const userns = config({
+    mounts: [bare],
+    "linux.namespaces": [{ type: "mount" }, { type: "uts" }, { type: "user" }],
+    "linux.uidMappings": [{ containerID: 0, hostID: 100000, size: 65536 }],
+    "linux.gidMappings": [{ containerID: 0, hostID: 200000, size: 65536 }],
+  });
+  const mount = validateConfig(userns).mounts?.[0];
+  assert.deepEqual(mount?.uidMappings, [{ containerID: 0, hostID: 100000, size: 65536 }]);
+  assert.deepEqual(mount?.gidMappings, [{ containerID: 0, hostID: 200000, size: 65536 }]);
+  const joined = config({
+    mounts: [bare],
+    "linux.namespaces": [{ type: "mount" }, { type: "uts" }, {
+      type: "user",
+      path: "/proc/1/ns/user",
+    }],
+  });
+  assertProblem(joined, "mounts[0].options[1]", "joins a user namespace");
 });
 
 Deno.test("mount options a mount would ignore are refused; recursive attributes are known", () => {

@@ -119,6 +119,35 @@ const CASES: Record<string, () => PlanOp[]> = {
       }),
       { ...ROOT, idMaps: DIRECT_MAPS, fileSources: ["/etc/hosts"] },
     ),
+  // Id-mapped binds in a user namespace: the parent sends the mapped trees among the plain
+  // bind sources, in plan order; a ridmap rbind, an idmap bind with flags after the move.
+  idmap_mounts: () =>
+    init(
+      config((spec) => {
+        userns(spec);
+        const maps = (hostID: number) => [{ containerID: 0, hostID, size: 65536 }];
+        spec.mounts!.push(
+          {
+            destination: "/vol",
+            type: "bind",
+            source: "/srv/vol",
+            options: ["rbind", "ridmap", "ro"],
+            uidMappings: maps(100000),
+            gidMappings: maps(100000),
+          },
+          { destination: "/plain", type: "bind", source: "/srv/plain", options: ["rbind"] },
+          {
+            destination: "/one",
+            type: "bind",
+            source: "/srv/one",
+            options: ["bind", "idmap", "nosuid"],
+            uidMappings: [{ containerID: 1000, hostID: 0, size: 1 }],
+            gidMappings: maps(200000),
+          },
+        );
+      }),
+      { ...ROOT, idMaps: DIRECT_MAPS },
+    ),
   no_pivot: () =>
     init(config(), {
       ...ROOT,

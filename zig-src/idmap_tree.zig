@@ -1,0 +1,112 @@
+//! Id-mapped bind sources (runtime-spec 1.3 `idmap`, `ridmap`), made by the parent while
+//! the child waits: a user namespace holding the mount's maps (a helper process that only
+//! waits, its maps written by us as the host's root), a clone of the source's mount tree
+//! (open_tree, with its submounts for an rbind) and MOUNT_ATTR_IDMAP on it (on every
+//! cloned mount for ridmap). The clone is made from our own mount namespace: open_tree
+//! refuses to clone another namespace's mounts, and MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN
+//! over the source's filesystem, which a child in a user namespace lacks. The child moves
+//! the detached tree onto its target (move_mount).
+
+const std = @import("std");
+const sys = @import("sys.zig");
+const payload = @import("payload.zig");
+
+pub const Failure = struct { syscall: []const u8, errno: u16 };
+
+/// The clone's fd (close-on-exec), or what failed.
+pub const Result = union(enum) { fd: sys.fd_t, failed: Failure };
+
+pub fn open(s: payload.IdmapSource) Result {
+    const userns = mappedUserns(s.uid_map, s.gid_map);
+    const userns_fd = switch (userns) {
+        .fd => |fd| fd,
+        .failed => return userns,
+    };
+    defer _ = sys.close(userns_fd);
+    var flags: u32 = sys.OPEN_TREE_CLONE | sys.O_CLOEXEC;
+    if (s.recursive_tree) flags |= sys.AT_RECURSIVE;
+    const tree = sys.openTree(sys.AT_FDCWD, s.source, flags);
+    if (sys.errnoOf(tree)) |e| return .{ .failed = .{ .syscall = "open_tree", .errno = e } };
+    const tree_fd: sys.fd_t = @intCast(tree);
+    const attr = sys.MountAttr{ .attr_set = sys.MOUNT_ATTR_IDMAP, .attr_clr = 0, .propagation = 0, .userns_fd = @intCast(userns_fd) };
+    const at: u32 = sys.AT_EMPTY_PATH | if (s.recursive_map) sys.AT_RECURSIVE else 0;
+    if (sys.errnoOf(sys.mountSetattr(tree_fd, "", at, &attr))) |e| {
+        _ = sys.close(tree_fd);
+        return .{ .failed = .{ .syscall = "mount_setattr", .errno = e } };
+    }
+    return .{ .fd = tree_fd };
+}
+
+/// A user namespace with these maps, as an fd: a helper cloned into a new one waits on a
+/// pipe while we write its maps and open its ns/user, then is killed and reaped.
+fn mappedUserns(uid_map: []const u8, gid_map: []const u8) Result {
+    var wait_pipe: [2]i32 = undefined;
+    if (sys.errnoOf(sys.pipe2(&wait_pipe, sys.O_CLOEXEC))) |e| return .{ .failed = .{ .syscall = "pipe2", .errno = e } };
+    const rc = sys.clone(sys.CLONE_NEWUSER | sys.SIGCHLD, null);
+    if (sys.errnoOf(rc)) |e| {
+        _ = sys.close(wait_pipe[0]);
+        _ = sys.close(wait_pipe[1]);
+        return .{ .failed = .{ .syscall = "clone", .errno = e } };
+    }
+    if (rc == 0) {
+        // The helper: every signal blocked but SIGKILL; gone at EOF (we died) or killed.
+        const all: u64 = ~@as(u64, 0);
+        _ = sys.sigprocmask(sys.SIG_SETMASK, &all, null);
+        _ = sys.close(wait_pipe[1]);
+        var byte: [1]u8 = undefined;
+        var tries: u32 = 0;
+        while (tries < 1024) : (tries += 1) {
+            if (sys.errnoOf(sys.read(wait_pipe[0], &byte)) != sys.EINTR) break;
+        }
+        sys.exitGroup(0);
+    }
+    _ = sys.close(wait_pipe[0]);
+    const pid: sys.pid_t = @intCast(rc);
+    const result = writeMapsAndOpen(pid, uid_map, gid_map);
+    _ = sys.kill(pid, sys.SIGKILL);
+    _ = sys.close(wait_pipe[1]);
+    var status: i32 = 0;
+    var tries: u32 = 0;
+    while (tries < 64) : (tries += 1) {
+        if (sys.errnoOf(sys.wait4(pid, &status, 0)) != sys.EINTR) break;
+    }
+    return result;
+}
+
+fn writeMapsAndOpen(pid: sys.pid_t, uid_map: []const u8, gid_map: []const u8) Result {
+    std.debug.assert(pid > 0);
+    var path: [48]u8 = undefined;
+    for ([_]struct { name: []const u8, content: []const u8 }{
+        .{ .name = "uid_map", .content = uid_map },
+        .{ .name = "gid_map", .content = gid_map },
+    }) |map| {
+        const fd = sys.openat(sys.AT_FDCWD, procPath(&path, pid, map.name), sys.O_WRONLY | sys.O_CLOEXEC, 0);
+        if (sys.errnoOf(fd)) |e| return .{ .failed = .{ .syscall = "open", .errno = e } };
+        const w = sys.write(@intCast(fd), map.content);
+        _ = sys.close(@intCast(fd));
+        if (sys.errnoOf(w)) |e| return .{ .failed = .{ .syscall = "write", .errno = e } };
+        if (w != map.content.len) return .{ .failed = .{ .syscall = "write", .errno = sys.EIO } };
+    }
+    const ns = sys.openat(sys.AT_FDCWD, procPath(&path, pid, "ns/user"), sys.O_RDONLY | sys.O_CLOEXEC, 0);
+    if (sys.errnoOf(ns)) |e| return .{ .failed = .{ .syscall = "open", .errno = e } };
+    return .{ .fd = @intCast(ns) };
+}
+
+/// "/proc/<pid>/<name>" with a NUL.
+fn procPath(buf: *[48]u8, pid: sys.pid_t, name: []const u8) [*:0]const u8 {
+    var digits: [20]u8 = undefined;
+    const n = sys.formatDecimal(&digits, @intCast(pid));
+    var at: usize = 0;
+    for ([_][]const u8{ "/proc/", digits[0..n], "/", name }) |part| {
+        std.debug.assert(at + part.len < buf.len);
+        @memcpy(buf[at..][0..part.len], part);
+        at += part.len;
+    }
+    buf[at] = 0;
+    return buf[0..at :0];
+}
+
+test "procPath" {
+    var buf: [48]u8 = undefined;
+    try std.testing.expectEqualStrings("/proc/42/ns/user", std.mem.span(procPath(&buf, 42, "ns/user")));
+}
