@@ -61,6 +61,7 @@ export const Op = {
   scheduler: 64,
   cpuAffinity: 65,
   memoryPolicy: 66,
+  timeNamespace: 67,
   mountSetattr: 54,
   hideMount: 55,
   mountSource: 56,

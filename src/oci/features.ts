@@ -64,7 +64,7 @@ export function featuresDocument(): Features {
     hooks: [...HOOK_KINDS],
     mountOptions: mountOptionNames(),
     linux: {
-      namespaces: ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
+      namespaces: ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
       capabilities: [...CAPABILITIES],
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {
