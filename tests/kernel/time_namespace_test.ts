@@ -137,6 +137,32 @@ Deno.test("time namespace: joined by path, the second container sees the first's
   assert.equal(ns, Deno.readLinkSync(path));
 });
 
+Deno.test("time namespace: a path to a namespace of another type fails the start, naming it", async () => {
+  const config = await busyboxConfig(["true"], (s) => {
+    s.linux!.namespaces!.push({ type: "time", path: `/proc/${Deno.pid}/ns/net` });
+  });
+  await withContainer(config, async (box) => {
+    await assert.rejects(
+      () => runIn(box),
+      (e) =>
+        e instanceof ContainerError && e.message.includes("join the time namespace") &&
+        e.message.includes("EINVAL"),
+    );
+  }, "timens");
+});
+
+Deno.test("time namespace: an offset the kernel refuses (a clock below zero) fails the start clearly", async () => {
+  const config = await withTime(["true"], { boottime: { secs: -100 * 365 * DAY, nanosecs: 0 } });
+  await withContainer(config, async (box) => {
+    await assert.rejects(
+      () => runIn(box),
+      (e) =>
+        e instanceof ContainerError && e.message.includes("make the time namespace") &&
+        e.message.includes("ERANGE"),
+    );
+  }, "timens");
+});
+
 Deno.test("time namespace: with a new user namespace, offsets apply and an exec joins it", async () => {
   const config = await withTime(["sleep", "30"], { boottime: { secs: DAY, nanosecs: 0 } });
   config.linux!.namespaces!.push({ type: "user" });
