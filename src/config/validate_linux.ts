@@ -297,7 +297,21 @@ function checkNamespace(
     addProblem(problems, typePath, `unknown namespace ${JSON.stringify(type)}`);
     return undefined;
   }
+  if (type === "time" && !timeNamespacesAvailable()) {
+    addProblem(problems, typePath, "this kernel has no time namespaces (CONFIG_TIME_NS)");
+    return undefined;
+  }
   return assignDefined<Namespace>({ type }, { path: nsPath });
+}
+
+/** Whether this kernel has time namespaces (CONFIG_TIME_NS, Linux 5.6+). */
+export function timeNamespacesAvailable(): boolean {
+  try {
+    Deno.statSync("/proc/self/timens_offsets");
+    return true;
+  } catch (e) {
+    return !(e instanceof Deno.errors.NotFound);
+  }
 }
 
 function isNamespaceType(name: string): name is NamespaceType {

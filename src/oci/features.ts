@@ -9,6 +9,7 @@ import { MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES } from "../config/types.ts";
 import { CAPABILITIES } from "../config/capabilities.ts";
 import { HOOK_KINDS } from "../config/types.ts";
 import { lsmEnabled } from "../config/validate_process.ts";
+import { timeNamespacesAvailable } from "../config/validate_linux.ts";
 import { OCI_SPEC_VERSION } from "../container/container.ts";
 import { mountOptionNames } from "../rootfs/mount_flags.ts";
 import { SECCOMP_FLAG_SINCE } from "../seccomp/check_profile.ts";
@@ -64,7 +65,8 @@ export function featuresDocument(): Features {
     hooks: [...HOOK_KINDS],
     mountOptions: mountOptionNames(),
     linux: {
-      namespaces: ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
+      namespaces: ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
+        .filter((type) => type !== "time" || timeNamespacesAvailable()),
       capabilities: [...CAPABILITIES],
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {
