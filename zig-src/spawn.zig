@@ -2,8 +2,9 @@
 //! new; when the plan joins existing namespaces or makes a time namespace, a first child
 //! does the setns calls (and the unshare of the time namespace, whose offsets can only
 //! be written before any process is in it) and clones the real process as our
-//! sibling-child (CLONE_PARENT), so its exit status comes to us. The parent then places the child (cgroups, /proc writes), says go, and
-//! reads the report pipe until EOF (exec done), an error record, or "ready".
+//! sibling-child (CLONE_PARENT), so its exit status comes to us. The parent then places
+//! the child (cgroups, /proc writes), says go, and reads the report pipe until EOF (exec
+//! done), an error record, or "ready".
 
 const std = @import("std");
 const abi = @import("abi.zig");
@@ -57,9 +58,9 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
     // when the caller says the child waits in a memory cgroup that may OOM-kill it (the
     // OOM killer kills every process sharing the victim's mm: us).
     const maps_by_user = sys.geteuid() != 0 and proc.clone_flags & sys.CLONE_NEWUSER != 0;
-    // A time namespace too: setns to one refuses a shared mm (EUSERS), and a process
-    // only enters a new one at a clone without CLONE_VM (or at its exec), so forked the
-    // container process is in it from its first instruction.
+    // And for a time namespace: setns to one refuses a shared mm (EUSERS), and a child
+    // cloned with CLONE_VM would enter a new one only at its exec; forked, the container
+    // process is in it from its first instruction.
     const fork_mode = proc.exec_fifo or proc.joins_user or maps_by_user or proc.has_hooks or
         proc.hooks_pause or proc.own_memory or proc.joins_time or proc.new_time != null;
     const stacks: ?[]u8 = if (fork_mode) null else mapStacks();
@@ -240,9 +241,9 @@ fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
     var old: u64 = 0;
     _ = sys.sigprocmask(sys.SIG_SETMASK, &all, &old);
     var pidfd: i32 = -1;
-    const joins = staged(proc);
-    const flags: u64 = if (joins) sys.SIGCHLD else proc.clone_flags | sys.CLONE_PIDFD | sys.SIGCHLD;
-    const rc = cloneFirst(ctx, flags, if (joins) null else &pidfd);
+    const two_stage = staged(proc);
+    const flags: u64 = if (two_stage) sys.SIGCHLD else proc.clone_flags | sys.CLONE_PIDFD | sys.SIGCHLD;
+    const rc = cloneFirst(ctx, flags, if (two_stage) null else &pidfd);
     _ = sys.sigprocmask(sys.SIG_SETMASK, &old, null);
     _ = sys.close(pipes.sync_r);
     _ = sys.close(pipes.report_w);
@@ -250,7 +251,7 @@ fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
     if (sys.errnoOf(rc)) |e| return parentError(result, "clone", e, -1, "");
     var pid: sys.pid_t = @intCast(rc);
 
-    if (joins) {
+    if (two_stage) {
         pid = collectStage2(pid, pipes.report_r, result) orelse return;
         const opened = sys.pidfdOpen(pid);
         if (sys.errnoOf(opened)) |e| {
