@@ -2,7 +2,7 @@
  * The time namespace and `linux.timeOffsets` (runtime-spec 1.3): a container's clocks run
  * ahead of the host's by the offsets (its /proc/uptime is CLOCK_BOOTTIME), an exec sees the
  * same namespace, a config may join one by path, and offsets without a new namespace are
- * refused. The init is made by a first child that unshares the namespace and writes the
+ * refused, and the hooks run by the child see it. The init is made by a first child that unshares the namespace and writes the
  * offsets, so these tests also check that the init is still the runtime's own child (pid 1
  * of its pid namespace, its exit status delivered).
  */
@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { ContainerError } from "../../mod.ts";
 import type { Spec, TimeOffsets } from "../../src/config/types.ts";
 import { busyboxConfig, runIn, testFactory, uniqueId, withContainer } from "../support/fixture.ts";
+import { script, withDir } from "../support/hook_scripts.ts";
 
 const DAY = 86400;
 
@@ -113,6 +114,26 @@ Deno.test("time namespace: an exit code comes back through the first child's clo
     const out = await runIn(box);
     assert.equal(out.code, 7, out.stderr);
   }, "timens");
+});
+
+Deno.test("time namespace: a createContainer hook runs in it, a createRuntime hook on the host", async () => {
+  await withDir(async (dir) => {
+    const save = (name: string) => script(dir, name, `/bin/cat /proc/uptime > ${dir}/${name}.out`);
+    const config = await withTime(["true"], { boottime: { secs: 2 * DAY, nanosecs: 0 } });
+    config.hooks = {
+      createRuntime: [{ path: save("runtime") }],
+      createContainer: [{ path: save("container") }],
+    };
+    await withContainer(config, async (box) => {
+      const before = hostUptime();
+      const out = await runIn(box);
+      const after = hostUptime();
+      assert.equal(out.code, 0, out.stderr);
+      const read = (name: string) => uptimeOf(Deno.readTextFileSync(`${dir}/${name}.out`));
+      assertAhead(read("container"), before, after, 2 * DAY);
+      assertAhead(read("runtime"), before, after, 0);
+    }, "timens");
+  });
 });
 
 Deno.test("time namespace: joined by path, the second container sees the first's clocks", async () => {
