@@ -1,10 +1,10 @@
 /**
  * The time namespace and `linux.timeOffsets` (runtime-spec 1.3): a container's clocks run
- * ahead of the host's by the offsets (its /proc/uptime is CLOCK_BOOTTIME), an exec sees the
- * same namespace, a config may join one by path, and offsets without a new namespace are
- * refused, and the hooks run by the child see it. The init is made by a first child that unshares the namespace and writes the
- * offsets, so these tests also check that the init is still the runtime's own child (pid 1
- * of its pid namespace, its exit status delivered).
+ * ahead of the host's by the offsets (its /proc/uptime is CLOCK_BOOTTIME), an exec and the
+ * hooks the child runs see the same namespace, a config may join one by path, and offsets
+ * without a new namespace are refused. The init is made by a first child that unshares the
+ * namespace and writes the offsets, so these tests also check that the init is still the
+ * runtime's own child (pid 1 of its pid namespace, its exit status delivered).
  */
 
 import assert from "node:assert/strict";
