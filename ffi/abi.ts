@@ -8,7 +8,7 @@
  */
 
 /** The ABI version this TypeScript speaks; the loader refuses any other. */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /** "CELL", the first word of a plan. */
 export const PLAN_MAGIC = 0x4C4C4543;
@@ -61,6 +61,7 @@ export const Op = {
   scheduler: 64,
   cpuAffinity: 65,
   memoryPolicy: 66,
+  timeNamespace: 67,
   mountSetattr: 54,
   hideMount: 55,
   mountSource: 56,

@@ -103,6 +103,7 @@ const PAYLOADS: { [K in PlanOpName]: (w: PlanWriter, op: PlanOpPayloads[K]) => v
   ownMemory: none,
   ioPriority: (w, op) => w.u32(op.ioClass).u32(op.level),
   personality: (w, op) => w.u32(op.persona),
+  timeNamespace: (w, op) => w.str(op.offsets),
   memoryPolicy: (w, op) => {
     w.u32(op.mode).u32(op.nodes.length);
     for (const node of op.nodes) w.u32(node);

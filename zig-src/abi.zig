@@ -2,7 +2,7 @@
 //! together and bump `version`; the TypeScript loader refuses a library whose version
 //! differs.
 
-pub const version: u32 = 5;
+pub const version: u32 = 6;
 
 /// "CELL" little-endian: the first word of every plan.
 pub const plan_magic: u32 = 0x4C4C4543;
@@ -56,6 +56,7 @@ pub const Op = enum(u32) {
     io_priority = 62, // u32 class (1 RT, 2 BE, 3 IDLE), u32 level 0-7: ioprio_set before the exec
     personality = 63, // u32 persona (PER_LINUX 0, PER_LINUX32 8): personality(2) before the exec
     cpu_affinity = 65, // u32 final (0: initial, before the cgroup placement; 1: before the exec), u32 count, u32 cpus[count]
+    time_ns = 67, // str offsets: a first child unshares CLONE_NEWTIME, writes the offsets ("<clock> <secs> <nanosecs>" lines, may be empty) to its /proc/self/timens_offsets, then clones the process, which is the first to enter it
     memory_policy = 66, // u32 mode | flags, u32 count, u32 nodes[count]: set_mempolicy before the exec
     scheduler = 64, // u32 policy, i32 nice, u32 priority, u32 pad, u64 flags, runtime, deadline, period: sched_setattr before the exec
     hooks_pause = 58, // i32 notify fd, i32 resume fd: the child stops; the parent writes its pid to notify, waits for "1" on resume

@@ -229,6 +229,7 @@ fn runOp(ctx: *Context, op: payload.Payload) void {
         // Read by the parent before the clone or while we waited, or used by `finish`.
         .clone_flags,
         .join_ns,
+        .time_ns,
         .proc_write,
         .cgroup_procs,
         .await_fd,

@@ -345,6 +345,8 @@ pub const Payload = union(enum) {
     scheduler: Scheduler,
     cpu_affinity: CpuAffinity,
     memory_policy: MemoryPolicy,
+    /// The offsets text for /proc/self/timens_offsets (empty: a new namespace at offset 0).
+    time_ns: [:0]const u8,
 };
 
 comptime {

@@ -22,6 +22,10 @@ pub const Process = struct {
     joins: u32 = 0,
     /// One of the joins is a user namespace: setns refuses a process sharing its mm.
     joins_user: bool = false,
+    /// One of the joins is a time namespace: setns refuses a process sharing its mm (EUSERS).
+    joins_time: bool = false,
+    /// A new time namespace (time_ns): made by a first child, which the process is cloned from.
+    new_time: ?NewTime = null,
     argv: [*:null]?[*:0]const u8 = undefined,
     envp: [*:null]?[*:0]const u8 = undefined,
     argc: usize = 0,
@@ -83,6 +87,8 @@ pub const mount_sources_max = 64;
 /// The caller's connected unix socket (inherited by the child) and the op that asked.
 pub const Console = struct { socket: i32, op_index: u32, rows: u16 = 0, cols: u16 = 0 };
 
+pub const NewTime = struct { offsets: [:0]const u8, op_index: u32 };
+
 pub const ExecLabel = struct { label: payload.ExecLabel, op_index: u32 };
 
 pub const StartHook = struct { hook: payload.Hook, op_index: u32 };
@@ -123,6 +129,7 @@ fn take(out: *Process, seen: *Seen, ptrs: []?[*:0]const u8, index: u32, op: payl
         .clone_flags => |flags| out.clone_flags = flags,
         .join_ns => |join| {
             if (join.nstype == sys.CLONE_NEWUSER) out.joins_user = true;
+            if (join.nstype == sys.CLONE_NEWTIME) out.joins_time = true;
             out.joins += 1;
         },
         .mount_source, .idmap_source => {
@@ -160,6 +167,10 @@ fn take(out: *Process, seen: *Seen, ptrs: []?[*:0]const u8, index: u32, op: payl
         .personality => |persona| out.personality = persona,
         .scheduler => |sched| out.scheduler = sched,
         .memory_policy => |policy| out.memory_policy = policy,
+        .time_ns => |offsets| {
+            if (out.new_time != null) return error.BadOp;
+            out.new_time = .{ .offsets = offsets, .op_index = index };
+        },
         .cpu_affinity => |aff| if (aff.final) {
             out.affinity_final = aff.cpus;
         } else {
@@ -231,6 +242,10 @@ fn take(out: *Process, seen: *Seen, ptrs: []?[*:0]const u8, index: u32, op: payl
 /// The rules that span ops, once every op is read.
 fn checkAcross(out: *const Process, seen: Seen) Error!void {
     if (!seen.have_args) return error.BadOp;
+    // A time namespace is either made or joined, and clone never makes one (the
+    // offsets must be written before any process is in it).
+    if (out.new_time != null and out.joins_time) return error.BadOp;
+    if (out.clone_flags & sys.CLONE_NEWTIME != 0) return error.BadOp;
     // Each mount that takes a source fd takes one the parent opened, in order.
     if (seen.source_mounts != out.mount_sources) return error.BadOp;
     // ... and a tree is moved, a plain source bound: the kinds match one for one.

@@ -1,8 +1,10 @@
 //! The parent side of making a container process. One clone when every namespace is
-//! new; when the plan joins existing namespaces, a first child does the setns calls
-//! and clones the real process as our sibling-child (CLONE_PARENT), so its exit status
-//! comes to us. The parent then places the child (cgroups, /proc writes), says go, and
-//! reads the report pipe until EOF (exec done), an error record, or "ready".
+//! new; when the plan joins existing namespaces or makes a time namespace, a first child
+//! does the setns calls (and the unshare of the time namespace, whose offsets can only
+//! be written before any process is in it) and clones the real process as our
+//! sibling-child (CLONE_PARENT), so its exit status comes to us. The parent then places
+//! the child (cgroups, /proc writes), says go, and reads the report pipe until EOF (exec
+//! done), an error record, or "ready".
 
 const std = @import("std");
 const abi = @import("abi.zig");
@@ -56,8 +58,11 @@ pub fn spawn(buf: []const u8, result: *abi.SpawnResult) void {
     // when the caller says the child waits in a memory cgroup that may OOM-kill it (the
     // OOM killer kills every process sharing the victim's mm: us).
     const maps_by_user = sys.geteuid() != 0 and proc.clone_flags & sys.CLONE_NEWUSER != 0;
+    // And for a time namespace: setns to one refuses a shared mm (EUSERS), and a child
+    // cloned with CLONE_VM would enter a new one only at its exec; forked, the container
+    // process is in it from its first instruction.
     const fork_mode = proc.exec_fifo or proc.joins_user or maps_by_user or proc.has_hooks or
-        proc.hooks_pause or proc.own_memory;
+        proc.hooks_pause or proc.own_memory or proc.joins_time or proc.new_time != null;
     const stacks: ?[]u8 = if (fork_mode) null else mapStacks();
     if (!fork_mode and stacks == null) return parentError(result, "mmap", sys.ENOMEM, -1, "child stack");
     defer if (stacks) |s| {
@@ -147,7 +152,7 @@ fn stage2Entry(arg: usize) callconv(.c) u8 {
 /// whole runtime) when the spawn will wait until the exec, else as a fork (create
 /// mode, where the child outlives this call).
 fn cloneFirst(ctx: *child.Context, flags: u64, pidfd: ?*i32) usize {
-    if (ctx.proc.joins == 0 and ctx.cgroup_fd >= 0) {
+    if (!staged(ctx.proc) and ctx.cgroup_fd >= 0) {
         const rc = cloneIntoCgroup(ctx, flags, pidfd, 0, &initEntry);
         if (rc == 0) {
             ctx.enterChild();
@@ -156,16 +161,21 @@ fn cloneFirst(ctx: *child.Context, flags: u64, pidfd: ?*i32) usize {
         if (!cgroupCloneUnsupported(rc)) return rc;
     }
     if (ctx.stacks) |stacks| {
-        const entry = if (ctx.proc.joins > 0) &stage1Entry else &initEntry;
+        const entry = if (staged(ctx.proc)) &stage1Entry else &initEntry;
         return sys.cloneOnStack(entry, stackTop(stacks, 0), flags | sys.CLONE_VM, @intFromPtr(ctx), pidfd);
     }
     const rc = sys.clone(flags, pidfd);
     if (rc == 0) {
         ctx.enterChild();
-        if (ctx.proc.joins > 0) stage1(ctx);
+        if (staged(ctx.proc)) stage1(ctx);
         child.run(ctx);
     }
     return rc;
+}
+
+/// Whether a first child makes the process (namespaces to join, a time namespace to make).
+fn staged(proc: *const plan.Process) bool {
+    return proc.joins > 0 or proc.new_time != null;
 }
 
 /// clone3 into the cgroup: `flags` as for clone (the low byte is the exit signal).
@@ -231,9 +241,9 @@ fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
     var old: u64 = 0;
     _ = sys.sigprocmask(sys.SIG_SETMASK, &all, &old);
     var pidfd: i32 = -1;
-    const joins = proc.joins > 0;
-    const flags: u64 = if (joins) sys.SIGCHLD else proc.clone_flags | sys.CLONE_PIDFD | sys.SIGCHLD;
-    const rc = cloneFirst(ctx, flags, if (joins) null else &pidfd);
+    const two_stage = staged(proc);
+    const flags: u64 = if (two_stage) sys.SIGCHLD else proc.clone_flags | sys.CLONE_PIDFD | sys.SIGCHLD;
+    const rc = cloneFirst(ctx, flags, if (two_stage) null else &pidfd);
     _ = sys.sigprocmask(sys.SIG_SETMASK, &old, null);
     _ = sys.close(pipes.sync_r);
     _ = sys.close(pipes.report_w);
@@ -241,7 +251,7 @@ fn launch(ctx: *child.Context, pipes: Pipes, result: *abi.SpawnResult) void {
     if (sys.errnoOf(rc)) |e| return parentError(result, "clone", e, -1, "");
     var pid: sys.pid_t = @intCast(rc);
 
-    if (joins) {
+    if (two_stage) {
         pid = collectStage2(pid, pipes.report_r, result) orelse return;
         const opened = sys.pidfdOpen(pid);
         if (sys.errnoOf(opened)) |e| {
@@ -447,9 +457,12 @@ fn abandon(result: *abi.SpawnResult) void {
     result.pid = -1;
 }
 
-/// First child of a join: open every namespace, enter them in plan order, then clone
-/// the container process as a child of our parent and report its pid.
+/// First child of a join: open every namespace, enter them in plan order, make the new
+/// time namespace if asked, then clone the container process as a child of our parent
+/// and report its pid.
 fn stage1(ctx: *child.Context) noreturn {
+    // Opened before any setns: a joined mount namespace may have no /proc of ours.
+    const offsets_fd = if (ctx.proc.new_time) |t| openTimeOffsets(ctx, t) else -1;
     var fds: [max_joins]sys.fd_t = undefined;
     var types: [max_joins]u64 = undefined;
     var indexes: [max_joins]i32 = undefined;
@@ -474,6 +487,7 @@ fn stage1(ctx: *child.Context) noreturn {
         _ = ctx.check(sys.setns(fds[i], types[i]), "setns", "");
         _ = sys.close(fds[i]);
     }
+    if (ctx.proc.new_time) |t| makeTimeNamespace(ctx, t, offsets_fd);
     ctx.op_index = -1;
     const flags = ctx.proc.clone_flags | sys.CLONE_PARENT | sys.SIGCHLD;
     if (ctx.cgroup_fd >= 0) {
@@ -495,4 +509,25 @@ fn stage1(ctx: *child.Context) noreturn {
     const rec = report.make(.pid, 0, @intCast(rc), -1, "", "");
     report.send(ctx.report_fd, &rec);
     sys.exitGroup(0);
+}
+
+/// /proc/self/timens_offsets, opened for writing (the write is checked against the
+/// opener's credentials); -1 when there are no offsets to write.
+fn openTimeOffsets(ctx: *child.Context, t: plan.NewTime) sys.fd_t {
+    if (t.offsets.len == 0) return -1;
+    ctx.op_index = @intCast(t.op_index);
+    const path = "/proc/self/timens_offsets";
+    const rc = sys.openat(sys.AT_FDCWD, path, sys.O_WRONLY | sys.O_CLOEXEC, 0);
+    return @intCast(ctx.check(rc, "open", path));
+}
+
+/// unshare(CLONE_NEWTIME) puts our children, not us, in a new time namespace; its
+/// offsets are written now, before the clone makes the first process in it (after
+/// that the kernel refuses them).
+fn makeTimeNamespace(ctx: *child.Context, t: plan.NewTime, offsets_fd: sys.fd_t) void {
+    ctx.op_index = @intCast(t.op_index);
+    _ = ctx.check(sys.unshare(sys.CLONE_NEWTIME), "unshare", "time namespace");
+    if (offsets_fd < 0) return;
+    _ = ctx.check(sys.write(offsets_fd, t.offsets), "write", "timens_offsets");
+    _ = sys.close(offsets_fd);
 }

@@ -54,6 +54,8 @@ pub const CLONE_NEWIPC: u64 = 0x08000000;
 pub const CLONE_NEWUSER: u64 = 0x10000000;
 pub const CLONE_NEWPID: u64 = 0x20000000;
 pub const CLONE_NEWNET: u64 = 0x40000000;
+/// unshare/setns only: as a clone flag it is the exit signal's byte.
+pub const CLONE_NEWTIME: u64 = 0x00000080;
 pub const CLONE_VM: u64 = 0x00000100;
 pub const CLONE_PIDFD: u64 = 0x00001000;
 pub const CLONE_PARENT: u64 = 0x00008000;

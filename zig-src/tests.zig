@@ -161,6 +161,24 @@ test "decode applies the rules across ops" {
     try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, .{ .seccomp, &.{ 8, 1, 6, 0x7fff0000 } } }, &proc));
     // Two pauses for hooks.
     try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, .{ .hooks_pause, &.{ 3, 4 } }, .{ .hooks_pause, &.{ 3, 4 } } }, &proc));
+    // A time namespace made and joined, made twice, or asked of clone.
+    const join_time = [_]u32{ 0x80, 0, 2, 0x782f };
+    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, .{ .time_ns, &.{ 0, 0 } }, .{ .join_ns, &join_time } }, &proc));
+    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, .{ .time_ns, &.{ 0, 0 } }, .{ .time_ns, &.{ 0, 0 } } }, &proc));
+    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, .{ .clone_flags, &.{ 0x80, 0 } } }, &proc));
+}
+
+test "decode takes a new time namespace with its offsets, or a joined one" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var proc: plan.Process = .{};
+    // "boottime 1 0" (12 bytes).
+    try f.decode(&.{ .{ .args, sh }, .{ .time_ns, &.{ 12, 0x746f6f62, 0x656d6974, 0x30203120, 0 } } }, &proc);
+    try std.testing.expectEqualStrings("boottime 1 0", proc.new_time.?.offsets);
+    try std.testing.expect(!proc.joins_time and proc.joins == 0);
+    proc = .{};
+    try f.decode(&.{ .{ .args, sh }, .{ .join_ns, &.{ 0x80, 0, 2, 0x782f } } }, &proc);
+    try std.testing.expect(proc.joins_time and proc.new_time == null);
 }
 
 test "decode gathers the process ops; the last of one kind wins" {

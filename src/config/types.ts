@@ -23,7 +23,7 @@ export const NAMESPACE_TYPES = [
   "time",
 ] as const;
 
-/** A namespace kind. `"time"` is part of the spec but cell rejects it (not supported). */
+/** A namespace kind. */
 export type NamespaceType = typeof NAMESPACE_TYPES[number];
 
 /** The resource limits a process may set, as `setrlimit(2)` names them. */
@@ -351,6 +351,8 @@ export interface Linux {
   personality?: Personality;
   /** The NUMA memory policy of the container's processes (set_mempolicy(2)). */
   memoryPolicy?: MemoryPolicy;
+  /** Clock offsets of the new time namespace, by clock (needs a new time namespace). */
+  timeOffsets?: TimeOffsets;
   /** The seccomp profile (see src/seccomp/compile.ts for its fields). */
   seccomp?: Seccomp;
   /** Namespaces to create or join. Always present after validation. */
@@ -435,6 +437,20 @@ export interface IoPriority {
   /** The level within the class, 0 (highest) to 7. */
   priority: number;
 }
+
+/** The clocks a time namespace offsets (time_namespaces(7)). */
+export const TIME_NAMESPACE_CLOCKS = ["monotonic", "boottime"] as const;
+
+/** One clock's offset in a new time namespace. */
+export interface TimeOffset {
+  /** Whole seconds (negative moves the clock back; the kernel refuses a clock below 0). */
+  secs: number;
+  /** Nanoseconds added to `secs`, 0 to 999999999. */
+  nanosecs: number;
+}
+
+/** `linux.timeOffsets`: the offsets of the clocks named, from the host's. */
+export type TimeOffsets = Partial<Record<typeof TIME_NAMESPACE_CLOCKS[number], TimeOffset>>;
 
 /** `linux.personality`: the execution domain. */
 export interface Personality {

@@ -38,6 +38,9 @@ import {
   type Personality,
   PERSONALITY_DOMAINS,
   PROPAGATION_MODES,
+  TIME_NAMESPACE_CLOCKS,
+  type TimeOffset,
+  type TimeOffsets,
 } from "./types.ts";
 import { validateDevices } from "./validate_devices.ts";
 import { validateResources } from "./validate_resources.ts";
@@ -47,9 +50,11 @@ import { checkCpuList, lsmEnabled } from "./validate_process.ts";
 /** Linux fields of the spec that cell does not implement yet. */
 const UNSUPPORTED_FIELDS = [
   "intelRdt",
-  "timeOffsets",
   "netDevices",
 ];
+
+/** KTIME_SEC_MAX: the kernel refuses a time namespace offset of more seconds (ERANGE). */
+const MAX_OFFSET_SECS = 9_223_372_036;
 
 /**
  * Checks `linux` and returns a normalized copy in which namespaces, id mappings, masked and
@@ -84,6 +89,10 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     field(object, "memoryPolicy"),
     (v) => checkMemoryPolicy(problems, v),
   );
+  const timeOffsets = optional(
+    field(object, "timeOffsets"),
+    (v) => checkTimeOffsets(problems, v, namespaces),
+  );
 
   const linux: Linux = {
     namespaces,
@@ -101,7 +110,70 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     seccomp,
     personality,
     memoryPolicy,
+    timeOffsets,
   });
+}
+
+/**
+ * `timeOffsets`: only for a time namespace the container makes (offsets can be set only
+ * before any process is in it), only the clocks a time namespace has.
+ */
+function checkTimeOffsets(
+  problems: Problems,
+  value: unknown,
+  namespaces: readonly Namespace[],
+): TimeOffsets | undefined {
+  const path = "linux.timeOffsets";
+  const object = expectObject(problems, path, value);
+  if (object === undefined) return undefined;
+  if (!createsNamespace(namespaces, "time")) {
+    const joined = namespaces.some((ns) => ns.type === "time");
+    addProblem(
+      problems,
+      path,
+      joined
+        ? "cannot be set for a joined time namespace (its offsets are fixed once a process is in it)"
+        : "requires a new time namespace (a linux.namespaces entry of type time without a path)",
+    );
+    return undefined;
+  }
+  const offsets: TimeOffsets = {};
+  let valid = true;
+  for (const [clock, entry] of Object.entries(object)) {
+    const clockPath = keyPath(path, clock);
+    if (!(TIME_NAMESPACE_CLOCKS as readonly string[]).includes(clock)) {
+      addProblem(
+        problems,
+        clockPath,
+        `unknown clock (a time namespace offsets only ${TIME_NAMESPACE_CLOCKS.join(" and ")})`,
+      );
+      valid = false;
+      continue;
+    }
+    const offset = checkTimeOffset(problems, clockPath, entry);
+    if (offset === undefined) valid = false;
+    else offsets[clock as keyof TimeOffsets] = offset;
+  }
+  return valid ? offsets : undefined;
+}
+
+/** One clock's `{secs, nanosecs}`, both optional (0). */
+function checkTimeOffset(problems: Problems, path: string, value: unknown): TimeOffset | undefined {
+  const object = expectObject(problems, path, value);
+  if (object === undefined) return undefined;
+  const secs = optional(
+    field(object, "secs"),
+    (v) => expectInteger(problems, keyPath(path, "secs"), v, -MAX_OFFSET_SECS, MAX_OFFSET_SECS),
+  );
+  const nanosecs = optional(
+    field(object, "nanosecs"),
+    (v) => expectInteger(problems, keyPath(path, "nanosecs"), v, 0, 999_999_999),
+  );
+  const given = (key: string) => field(object, key) !== undefined;
+  if ((given("secs") && secs === undefined) || (given("nanosecs") && nanosecs === undefined)) {
+    return undefined;
+  }
+  return { secs: secs ?? 0, nanosecs: nanosecs ?? 0 };
 }
 
 /** `memoryPolicy`: a mode, the nodes it needs (none for default and local), known flags. */
@@ -221,11 +293,21 @@ function checkNamespace(
     addProblem(problems, typePath, `unknown namespace ${JSON.stringify(type)}`);
     return undefined;
   }
-  if (type === "time") {
-    addProblem(problems, typePath, "the time namespace is not supported");
+  if (type === "time" && !timeNamespacesAvailable()) {
+    addProblem(problems, typePath, "this kernel has no time namespaces (CONFIG_TIME_NS)");
     return undefined;
   }
   return assignDefined<Namespace>({ type }, { path: nsPath });
+}
+
+/** Whether this kernel has time namespaces (CONFIG_TIME_NS, Linux 5.6+). */
+export function timeNamespacesAvailable(): boolean {
+  try {
+    Deno.statSync("/proc/self/timens_offsets");
+    return true;
+  } catch (e) {
+    return !(e instanceof Deno.errors.NotFound);
+  }
 }
 
 function isNamespaceType(name: string): name is NamespaceType {

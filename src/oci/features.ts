@@ -10,6 +10,7 @@ import { CAPABILITIES } from "../config/capabilities.ts";
 import { HOOK_KINDS } from "../config/types.ts";
 import { IDMAP_OPTIONS } from "../config/mount_options.ts";
 import { lsmEnabled } from "../config/validate_process.ts";
+import { timeNamespacesAvailable } from "../config/validate_linux.ts";
 import { OCI_SPEC_VERSION } from "../container/container.ts";
 import { mountOptionNames } from "../rootfs/mount_flags.ts";
 import { SECCOMP_FLAG_SINCE } from "../seccomp/check_profile.ts";
@@ -67,7 +68,8 @@ export function featuresDocument(): Features {
     hooks: [...HOOK_KINDS],
     mountOptions: [...mountOptionNames(), ...IDMAP_OPTIONS],
     linux: {
-      namespaces: ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
+      namespaces: ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
+        .filter((type) => type !== "time" || timeNamespacesAvailable()),
       capabilities: [...CAPABILITIES],
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {

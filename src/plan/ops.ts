@@ -132,6 +132,11 @@ export interface PlanOpPayloads {
   ioPriority: { ioClass: 1 | 2 | 3; level: number };
   /** personality(2) before the exec (PER_LINUX 0, PER_LINUX32 8). */
   personality: { persona: number };
+  /**
+   * A new time namespace, made by a first child before it clones the process: the
+   * `/proc/self/timens_offsets` lines ("<clock> <secs> <nanosecs>"), empty for none.
+   */
+  timeNamespace: { offsets: string };
   /** set_mempolicy(2) before the exec: the mode with its MPOL_F_* flags, and the nodes. */
   memoryPolicy: { mode: number; nodes: readonly number[] };
   /** sched_setaffinity(2): `final` just before the exec, else from the clone until the placement. */

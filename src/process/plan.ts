@@ -19,6 +19,8 @@ import {
   SCHED_FLAGS,
   SCHED_POLICIES,
   type Spec,
+  TIME_NAMESPACE_CLOCKS,
+  type TimeOffsets,
 } from "../config/types.ts";
 import { parseCpuList } from "../config/cpu_list.ts";
 import { validateProcess } from "../config/validate_process.ts";
@@ -73,8 +75,21 @@ const RLIMITS: Record<string, number> = {
   RLIMIT_RTTIME: 15,
 };
 
-/** The order namespaces are joined: user first (it grants the rights for the rest). */
-const JOIN_ORDER: NamespaceType[] = ["user", "ipc", "uts", "network", "pid", "cgroup", "mount"];
+/**
+ * The order namespaces are joined: user first (it grants the rights for the rest), but
+ * time before it: joining a time namespace needs CAP_SYS_ADMIN in our own user namespace
+ * too, which a container's user namespace does not give over one the host made.
+ */
+const JOIN_ORDER: NamespaceType[] = [
+  "time",
+  "user",
+  "ipc",
+  "uts",
+  "network",
+  "pid",
+  "cgroup",
+  "mount",
+];
 
 function capMask(names: readonly string[] | undefined): bigint {
   let mask = 0n;
@@ -396,7 +411,8 @@ export function planInit(spec: Spec, options: InitPlanOptions, host: HostFacts):
   // In a new or a joined user namespace our host ids are unmapped until we switch.
   const joinsUser = namespaces.some((n) => n.type === "user" && n.path);
   let cloneFlags = 0;
-  for (const t of fresh) if (t !== "cgroup") cloneFlags |= NS_FLAGS[t];
+  // cgroup: unshared later; time: made by a first child (see timeNamespace).
+  for (const t of fresh) if (t !== "cgroup" && t !== "time") cloneFlags |= NS_FLAGS[t];
   plan.push({ op: "cloneFlags", what: "clone", flags: cloneFlags >>> 0 });
   for (const type of JOIN_ORDER) {
     const path = namespaces.find((n) => n.type === type && n.path)?.path;
@@ -404,6 +420,16 @@ export function planInit(spec: Spec, options: InitPlanOptions, host: HostFacts):
       const what = `join the ${type} namespace ${path}`;
       plan.push({ op: "joinNs", what, nsType: NS_FLAGS[type], path });
     }
+  }
+  if (fresh.has("time")) {
+    // The first child makes it in our user namespace, which needs CAP_SYS_ADMIN there.
+    if (!host.root) {
+      throw new ContainerError(
+        "ConfigInvalid",
+        "linux.namespaces: a new time namespace needs cell to run as root",
+      );
+    }
+    plan.push(planTimeNamespace(spec.linux?.timeOffsets ?? {}));
   }
   const maps = fresh.has("user") ? host.idMaps : undefined;
   if (fresh.has("user") && !maps) throw new Error("planInit: the host facts lack the id maps");
@@ -468,6 +494,20 @@ export function planInit(spec: Spec, options: InitPlanOptions, host: HostFacts):
   }));
   plan.push(...planStartHooks(options.hooks));
   return plan;
+}
+
+/**
+ * A new time namespace with its offsets, as `/proc/<pid>/timens_offsets` takes them: one
+ * "<clock> <secs> <nanosecs>" line per clock the config names.
+ */
+function planTimeNamespace(offsets: TimeOffsets): PlanOp {
+  const lines = TIME_NAMESPACE_CLOCKS.flatMap((clock) => {
+    const offset = offsets[clock];
+    return offset === undefined ? [] : [`${clock} ${offset.secs} ${offset.nanosecs}\n`];
+  });
+  const shown = lines.map((l) => l.trim()).join(", ");
+  const what = `make the time namespace${shown ? ` (offsets: ${shown})` : ""}`;
+  return { op: "timeNamespace", what, offsets: lines.join("") };
 }
 
 /** Inputs of {@linkcode planExec}. */

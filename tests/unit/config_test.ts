@@ -841,7 +841,7 @@ Deno.test("mount options a mount would ignore are refused; recursive attributes 
 
 // --- linux: namespaces and id mappings --------------------------------------------------
 
-Deno.test("namespaces: known, unique, absolute paths, no time namespace", () => {
+Deno.test("namespaces: known, unique, absolute paths", () => {
   const ns = (namespaces: unknown) => config({ "linux.namespaces": namespaces, hostname: DELETE });
   assertProblem(
     ns([{ type: "pid" }, { type: "mount" }, { type: "foo" }]),
@@ -855,7 +855,6 @@ Deno.test("namespaces: known, unique, absolute paths, no time namespace", () => 
     "linux.namespaces[0].path",
     "absolute",
   );
-  assertProblem(ns([{ type: "time" }]), "linux.namespaces[0].type", "not supported");
   assertProblem(ns([{}]), "linux.namespaces[0].type", "required");
   assertProblem(ns([{ type: 3 }]), "linux.namespaces[0].type", "must be a string");
   assertProblem(ns({ type: "pid" }), "linux.namespaces", "must be an array");
@@ -1024,11 +1023,60 @@ Deno.test("unimplemented linux fields are errors; personality is checked", () =>
   );
   const unsupported: Record<string, unknown> = {
     intelRdt: { closID: "x" },
-    timeOffsets: { monotonic: { secs: 1 } },
   };
   for (const [key, value] of Object.entries(unsupported)) {
     assertProblem(config({ [`linux.${key}`]: value }), `linux.${key}`, "not supported");
   }
+});
+
+Deno.test("linux.timeOffsets: only with a new time namespace, only monotonic and boottime", () => {
+  const time = (namespace: Json, offsets: unknown) =>
+    config({ "linux.namespaces": [namespace], "linux.timeOffsets": offsets, hostname: DELETE });
+  const spec = validateConfig(time({ type: "time" }, {
+    monotonic: { secs: 86400 },
+    boottime: { secs: -5, nanosecs: 999_999_999 },
+  }));
+  assert.deepEqual(spec.linux?.timeOffsets, {
+    monotonic: { secs: 86400, nanosecs: 0 },
+    boottime: { secs: -5, nanosecs: 999_999_999 },
+  });
+  assert.deepEqual(spec.linux?.namespaces, [{ type: "time" }]);
+  // A time namespace alone, made or joined, is fine.
+  validateConfig(
+    config({ "linux.namespaces": [{ type: "time", path: "/proc/1/ns/time" }], hostname: DELETE }),
+  );
+  assertProblem(
+    config({ "linux.timeOffsets": { monotonic: { secs: 1 } } }),
+    "linux.timeOffsets",
+    "requires a new time namespace",
+  );
+  assertProblem(
+    time({ type: "time", path: "/proc/1/ns/time" }, { boottime: { secs: 1 } }),
+    "linux.timeOffsets",
+    "joined time namespace",
+  );
+  assertProblem(
+    time({ type: "time" }, { realtime: { secs: 1 } }),
+    "linux.timeOffsets.realtime",
+    "unknown clock",
+  );
+  assertProblem(
+    time({ type: "time" }, { boottime: { nanosecs: 1_000_000_000 } }),
+    "linux.timeOffsets.boottime.nanosecs",
+  );
+  assertProblem(
+    time({ type: "time" }, { boottime: { secs: 1.5 } }),
+    "linux.timeOffsets.boottime.secs",
+  );
+  assertProblem(
+    time({ type: "time" }, { monotonic: { secs: 2 ** 40 } }),
+    "linux.timeOffsets.monotonic.secs",
+  );
+  assertProblem(time({ type: "time" }, { monotonic: 3 }), "linux.timeOffsets.monotonic");
+  assertProblem(
+    time({ type: "time" }, "x"),
+    "linux.timeOffsets",
+  );
 });
 
 Deno.test("linux.mountLabel: ignored without SELinux (nothing to label), refused with it", () => {

@@ -245,6 +245,33 @@ const CASES: Record<string, () => PlanOp[]> = {
       }),
       ROOT,
     ),
+  // A new time namespace: never a clone flag, made by the first child with its offsets.
+  time_namespace: () =>
+    init(
+      config((spec) => {
+        userns(spec);
+        spec.linux!.namespaces!.push({ type: "time" });
+        spec.linux!.timeOffsets = {
+          boottime: { secs: 86400, nanosecs: 0 },
+          monotonic: { secs: -10, nanosecs: 5 },
+        };
+      }),
+      { ...ROOT, idMaps: DIRECT_MAPS },
+    ),
+  // An exec joins the time namespace first, before the user namespace.
+  exec_time: () => {
+    const spec = config((spec) => {
+      userns(spec);
+      spec.linux!.namespaces!.push({ type: "time" });
+    });
+    return planExec(spec, {
+      initPid: 4242,
+      process: resolveProcess(spec, { args: ["sh"] }),
+      stdio: [3, 4, 5],
+      extraFds: [],
+      cgroupProcs: [],
+    }, ROOT);
+  },
   exec: () => {
     const spec = config((spec) => userns(spec));
     return planExec(spec, {
@@ -307,6 +334,22 @@ Deno.test({
     assert.throws(() => init(config(userns), ROOT), /lack the id maps/);
     const seccomp = config((spec) => spec.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW" });
     assert.throws(() => init(seccomp, ROOT), /lack the compiled seccomp filter/);
+  },
+});
+
+Deno.test({
+  name:
+    "a new time namespace needs a root runtime (its first child makes it in our user namespace)",
+  permissions: "none",
+  fn: () => {
+    const spec = config((spec) => {
+      userns(spec);
+      spec.linux!.namespaces!.push({ type: "time" });
+    });
+    assert.throws(
+      () => init(spec, { ...ROOT, root: false, idMaps: DIRECT_MAPS }),
+      /linux\.namespaces: a new time namespace needs cell to run as root/,
+    );
   },
 });
 
