@@ -11,6 +11,7 @@ import {
   assignDefined,
   expectAbsolutePath,
   expectArray,
+  expectInteger,
   expectObject,
   expectOneOf,
   expectString,
