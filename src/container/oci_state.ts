@@ -9,7 +9,7 @@ import type { Entry } from "./core.ts";
 import type { Status } from "./status.ts";
 
 /** The OCI runtime-spec version cell implements. */
-export const OCI_SPEC_VERSION = "1.2.0";
+export const OCI_SPEC_VERSION = "1.3.0";
 
 /** A container's state in the OCI runtime spec's words. */
 export interface OciState {

@@ -395,6 +395,7 @@ Deno.test("cli: spec, spec --rootless, features, --version", async () => {
   const rootless = JSON.parse(Deno.readTextFileSync(`${dir}/config.json`));
   assert.ok(rootless.linux.namespaces.some((n: { type: string }) => n.type === "user"));
   const features = JSON.parse((await cell(root, ["features"])).stdout);
+  assert.equal(features.ociVersionMax, "1.3.0", "runtime-spec 1.3 declared");
   assert.ok(features.linux.seccomp.actions.includes("SCMP_ACT_NOTIFY"));
   assert.ok(features.linux.memoryPolicy.modes.includes("MPOL_BIND"));
   assert.ok(features.linux.memoryPolicy.flags.includes("MPOL_F_STATIC_NODES"));

@@ -161,12 +161,12 @@ for (const noNewPrivileges of [false, true]) {
         assert.match(text, /No medium found\n1\nnone\n$/, text);
         const [first, second] = agent.states();
         assert.deepEqual(first, {
-          ociVersion: "1.2.0",
+          ociVersion: "1.3.0",
           fds: ["seccompFd"],
           pid: init.pid,
           metadata: "bar",
           state: {
-            ociVersion: "1.2.0",
+            ociVersion: "1.3.0",
             id,
             status: "creating",
             pid: init.pid,
