@@ -43,6 +43,7 @@ import {
 } from "./types.ts";
 import { validateDevices } from "./validate_devices.ts";
 import { validateResources } from "./validate_resources.ts";
+import { validateIntelRdt } from "./validate_intel_rdt.ts";
 import { validateSeccomp } from "./validate_seccomp.ts";
 import { checkCpuList, lsmEnabled } from "./validate_process.ts";
 
@@ -50,7 +51,6 @@ const MAX_MAPPED_ID = 2 ** 32 - 1;
 
 /** Linux fields of the spec that cell does not implement yet. */
 const UNSUPPORTED_FIELDS = [
-  "intelRdt",
   "timeOffsets",
   "netDevices",
 ];
@@ -88,6 +88,7 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     field(object, "memoryPolicy"),
     (v) => checkMemoryPolicy(problems, v),
   );
+  const intelRdt = optional(field(object, "intelRdt"), (v) => validateIntelRdt(problems, v));
 
   const linux: Linux = {
     namespaces,
@@ -105,6 +106,7 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     seccomp,
     personality,
     memoryPolicy,
+    intelRdt,
   });
 }
 

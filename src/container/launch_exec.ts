@@ -67,6 +67,7 @@ function execWith(
         stdio,
         extraFds: options.extraFds ?? [],
         cgroupProcs,
+        resctrlTasks: state.resctrl?.tasks,
         cloneIntoCgroup: state.cgroup.mode === "v2" ? v2Dir : undefined,
         ownMemory: cgroup.preExecMemory({ join: true }) === "own",
         seccompListener: agent,

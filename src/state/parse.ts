@@ -35,6 +35,7 @@ export function serializeState(state: ContainerState): string {
     starting: state.starting,
     execFifo: state.execFifo,
     cgroup: state.cgroup,
+    resctrl: state.resctrl,
     created: state.created,
     bundle: state.bundle,
     noPivotRoot: state.noPivotRoot,
@@ -102,6 +103,9 @@ function stateProblem(value: unknown, id: string): string | undefined {
     return fieldProblem("execFifo", value.execFifo);
   }
   if (!isCgroupState(value.cgroup)) return fieldProblem("cgroup", value.cgroup);
+  if (value.resctrl !== undefined && !isResctrlState(value.resctrl)) {
+    return fieldProblem("resctrl", value.resctrl);
+  }
   if (value.bundle !== undefined && typeof value.bundle !== "string") {
     return fieldProblem("bundle", value.bundle);
   }
@@ -218,4 +222,12 @@ function isCgroupState(value: unknown): value is CgroupState {
     value.created.every((d) =>
       typeof d === "string" && Object.values(roots).some((root) => below(d, root))
     );
+}
+
+/** A resctrl record: absolute paths under a resctrl mount, never the mount's own root files. */
+function isResctrlState(value: unknown): boolean {
+  if (!isObject(value)) return false;
+  const paths = (list: unknown) =>
+    Array.isArray(list) && list.every((p) => typeof p === "string" && p.startsWith("/"));
+  return paths(value.remove) && paths(value.tasks);
 }

@@ -1,0 +1,93 @@
+/**
+ * `linux.resources.rdma` and `linux.intelRdt` on this host's kernel, which has neither an
+ * rdma cgroup controller (CONFIG_CGROUP_RDMA is not set) nor resctrl (no
+ * CONFIG_X86_CPU_RESCTRL): both must be refused by name, before anything is made, through
+ * the library and the CLI. The rdma limits themselves are shown in the cgroup v2 guest
+ * (tests/v2/rdma_v2_test.ts), the resctrl plans in tests/unit/resctrl_test.ts.
+ */
+
+import assert from "node:assert/strict";
+import { ContainerError, type Spec } from "../../mod.ts";
+import { hostHasRdmaController } from "../../src/cgroups/rdma.ts";
+import { resctrlMount } from "../../src/resctrl/mount.ts";
+import { bundle, cell, stateRoot } from "../support/cli.ts";
+import { assertNothingLeft, busyboxConfig, testFactory, uniqueId } from "../support/fixture.ts";
+
+/** Creates a container from the edited config and expects ConfigInvalid matching `message`. */
+async function refusedAtCreate(edit: (s: Spec) => void, message: RegExp): Promise<void> {
+  const factory = await testFactory();
+  const id = uniqueId("rdt");
+  await assert.rejects(
+    async () => factory.create(id, await busyboxConfig(["true"], edit)),
+    (e: unknown) => {
+      assert.ok(e instanceof ContainerError, `${e}`);
+      assert.equal(e.code, "ConfigInvalid", e.message);
+      assert.match(e.message, message);
+      return true;
+    },
+  );
+  assertNothingLeft(factory, id);
+}
+
+Deno.test("rdma limits on a host without the rdma cgroup controller: refused by name, nothing made", async () => {
+  assert.equal(
+    hostHasRdmaController(),
+    false,
+    "this test expects a kernel without CONFIG_CGROUP_RDMA (the v2 guest shows the limits)",
+  );
+  const rdma = { mlx5_0: { hcaHandles: 2, hcaObjects: 100 } };
+  await refusedAtCreate(
+    (s) => (s.linux!.resources!.rdma = rdma),
+    /^linux\.resources\.rdma: this host lacks the rdma cgroup controller .*CONFIG_CGROUP_RDMA/,
+  );
+  // update of a running container: refused the same way, the other limits untouched.
+  const factory = await testFactory();
+  const id = uniqueId("rdma-up");
+  const c = await factory.create(
+    id,
+    await busyboxConfig(["sleep", "60"], (s) => (s.linux!.resources!.pids = { limit: 50 })),
+  );
+  try {
+    await c.start({ stdin: "null" });
+    await assert.rejects(
+      () => c.update({ pids: { limit: 20 }, rdma }),
+      (e: unknown) => e instanceof ContainerError && /rdma/.test(e.message),
+    );
+    assert.equal(
+      Deno.readTextFileSync(`/sys/fs/cgroup/pids/cell/${id}/pids.max`).trim(),
+      "50",
+      "a refused update changes nothing",
+    );
+  } finally {
+    await c.destroy();
+  }
+  assertNothingLeft(factory, id);
+});
+
+Deno.test("intelRdt on a host without resctrl: refused as not mounted, nothing made (library and CLI)", async () => {
+  assert.equal(
+    resctrlMount(),
+    undefined,
+    "this test expects a host without resctrl mounted (no Intel RDT / AMD PQoS here)",
+  );
+  const configs = [
+    {},
+    { closID: "gold", l3CacheSchema: "L3:0=f" },
+    { enableMonitoring: true },
+  ];
+  for (const rdt of configs) {
+    await refusedAtCreate(
+      (s) => (s.linux!.intelRdt = rdt),
+      /^linux\.intelRdt: resctrl is not mounted on this host; .*resctrl/,
+    );
+  }
+  // The CLI says the same and exits non-zero; no state, no cgroup, no resctrl directory.
+  const root = await stateRoot();
+  const dir = await bundle(["true"], (s) => (s.linux!.intelRdt = { memBwSchema: "MB:0=50" }));
+  const id = uniqueId("rdt-cli");
+  const run = await cell(root, ["run", "--bundle", dir, id]);
+  assert.notEqual(run.code, 0, run.stderr);
+  assert.match(run.stderr, /linux\.intelRdt: resctrl is not mounted on this host/);
+  assert.deepEqual([...Deno.readDirSync(root)], [], "no container left in the CLI's state");
+  assertNothingLeft(await testFactory(), id);
+});
