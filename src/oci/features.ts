@@ -12,6 +12,8 @@ import { lsmEnabled } from "../config/validate_process.ts";
 import { OCI_SPEC_VERSION } from "../container/container.ts";
 import { mountOptionNames } from "../rootfs/mount_flags.ts";
 import { SECCOMP_FLAG_SINCE } from "../seccomp/check_profile.ts";
+import { hostHasRdmaController } from "../cgroups/rdma.ts";
+import { resctrlMount } from "../resctrl/mount.ts";
 
 /** The `linux` part of {@linkcode Features}. */
 export interface LinuxFeatures {
@@ -19,7 +21,10 @@ export interface LinuxFeatures {
   namespaces: string[];
   /** The capability names known. */
   capabilities: string[];
-  /** Which cgroup drivers and versions work. */
+  /**
+   * Which cgroup drivers and versions work. `rdma` is true only when this host's kernel has
+   * the rdma controller: without it rdma limits are refused.
+   */
   cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean; rdma: boolean };
   /** The seccomp actions, operators and architectures a profile may use. */
   seccomp: {
@@ -38,6 +43,13 @@ export interface LinuxFeatures {
   selinux: { enabled: boolean };
   /** The `linux.memoryPolicy` modes and flags taken. */
   memoryPolicy: { modes: string[]; flags: string[] };
+  /**
+   * `linux.intelRdt`. `enabled` is true only when resctrl is mounted here (the spec calls
+   * this field independent of the host, but a config with intelRdt is refused without
+   * resctrl, so an engine asking is told the truth); `schemata` and `monitoring` say the
+   * fields are implemented.
+   */
+  intelRdt: { enabled: boolean; schemata: boolean; monitoring: boolean };
 }
 
 /** The features document, in the OCI runtime spec's shape (features.md). */
@@ -54,6 +66,14 @@ export interface Features {
   linux: LinuxFeatures;
   /** Runtime-specific facts. */
   annotations: Record<string, string>;
+  /**
+   * Config annotations (or prefixes, ending in ".") that change what the runtime does, for
+   * engines that filter what users may set. Empty: cell reads no annotation of the config
+   * (runc's entries are for its systemd driver, CRIU's config file and its bundle
+   * annotation; cell has no systemd driver and no restore, and takes the bundle only from
+   * the command line).
+   */
+  potentiallyUnsafeConfigAnnotations: string[];
 }
 
 /** The features document of this runtime on this host (LSMs are probed). */
@@ -66,7 +86,13 @@ export function featuresDocument(): Features {
     linux: {
       namespaces: ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
       capabilities: [...CAPABILITIES],
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      cgroup: {
+        v1: true,
+        v2: true,
+        systemd: false,
+        systemdUser: false,
+        rdma: hostHasRdmaController(),
+      },
       seccomp: {
         enabled: true,
         actions: [
@@ -100,8 +126,10 @@ export function featuresDocument(): Features {
         modes: Object.keys(MEMORY_POLICY_MODES),
         flags: Object.keys(MEMORY_POLICY_FLAGS),
       },
+      intelRdt: { enabled: resctrlMount() !== undefined, schemata: true, monitoring: true },
     },
     annotations: { "org.opencontainers.runtime-spec.features.runtime": "cell" },
+    potentiallyUnsafeConfigAnnotations: [],
   };
 }
 

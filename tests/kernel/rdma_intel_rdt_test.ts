@@ -91,3 +91,17 @@ Deno.test("intelRdt on a host without resctrl: refused as not mounted, nothing m
   assert.deepEqual([...Deno.readDirSync(root)], [], "no container left in the CLI's state");
   assertNothingLeft(await testFactory(), id);
 });
+
+Deno.test("cell features: intelRdt and cgroup.rdma follow this host, no unsafe annotations", async () => {
+  const features = JSON.parse((await cell(await stateRoot(), ["features"])).stdout);
+  // This host has neither resctrl nor the rdma controller; a host with them says true.
+  assert.deepEqual(features.linux.intelRdt, {
+    enabled: resctrlMount() !== undefined,
+    schemata: true,
+    monitoring: true,
+  });
+  assert.equal(features.linux.intelRdt.enabled, false, "this host is expected to lack resctrl");
+  assert.equal(features.linux.cgroup.rdma, hostHasRdmaController());
+  assert.equal(features.linux.cgroup.rdma, false, "this host is expected to lack rdma cgroups");
+  assert.deepEqual(features.potentiallyUnsafeConfigAnnotations, []);
+});
