@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { ContainerError } from "../../src/errors.ts";
 import { defaultConfig, validateConfig } from "../../src/config/mod.ts";
 import type { IntelRdt } from "../../src/config/types.ts";
+import type { PlanOp } from "../../src/plan/ops.ts";
+import { planExec, planInit, resolveProcess } from "../../src/process/plan.ts";
 import { resctrlMountIn } from "../../src/resctrl/mount.ts";
 import { planResctrl, type ResctrlView } from "../../src/resctrl/plan.ts";
 import { parseSchemaLine, schemataMismatches } from "../../src/resctrl/schemata.ts";
@@ -234,4 +236,37 @@ Deno.test("linux.intelRdt: validated field by field", () => {
   );
   assert.match(String(check({ enableMonitoring: "yes" })), /enableMonitoring/);
   assert.match(String(check({ enableCMT: true })), /enableCMT: replaced by enableMonitoring/);
+});
+
+Deno.test("resctrl tasks: the parent writes the pid to them after the cgroups, for the init and an exec", () => {
+  const spec = defaultConfig({ rootfs: "/bundle/rootfs", args: ["true"] });
+  const host = { root: true, lastCap: 40, fileSources: [], pseudoFilesystems: [] };
+  const tasks = [`${MOUNT}/web/tasks`, `${MOUNT}/web/mon_groups/web/tasks`];
+  const joins = (ops: PlanOp[]) =>
+    ops.filter((op) => op.op === "cgroupProcs").map((op) => [op.what, op.file]);
+  const procs = "/sys/fs/cgroup/memory/cell/web/cgroup.procs";
+  const expected = [
+    [`join the cgroup ${procs}`, procs],
+    [`join the resctrl group of ${tasks[0]}`, tasks[0]],
+    [`join the resctrl group of ${tasks[1]}`, tasks[1]],
+  ];
+  const init = planInit(spec, {
+    process: resolveProcess(spec, {}),
+    stdio: [-1, -1, -1],
+    extraFds: [],
+    cgroupProcs: [procs],
+    resctrlTasks: tasks,
+    cgroupPaths: {},
+    cgroupMode: "v1",
+  }, host);
+  assert.deepEqual(joins(init), expected);
+  const exec = planExec(spec, {
+    initPid: 4242,
+    process: resolveProcess(spec, { args: ["sh"] }),
+    stdio: [-1, -1, -1],
+    extraFds: [],
+    cgroupProcs: [procs],
+    resctrlTasks: tasks,
+  }, host);
+  assert.deepEqual(joins(exec), expected);
 });
