@@ -24,13 +24,13 @@ export function applyResctrl(plan: ResctrlPlan, mount: string): void {
     }
     if (plan.monGroup !== undefined && plan.makeMonGroup) makeDir(plan.monGroup, mount, made);
   } catch (e) {
-    removeResctrl(made.reverse());
+    removeGroups(made.reverse());
     throw e;
   }
 }
 
 /** Removes the directories in order (deepest first); returns those still there. */
-export function removeResctrl(dirs: readonly string[]): string[] {
+export function removeGroups(dirs: readonly string[]): string[] {
   return dirs.filter((dir) => {
     const rc = rmdirRaw(dir);
     return rc < 0 && rc !== -ERRNO.ENOENT;

@@ -12,7 +12,9 @@ import { present } from "../cgroups/host.ts";
 import { resctrlMount } from "./mount.ts";
 import { planResctrl, type ResctrlPlan, type ResctrlView } from "./plan.ts";
 
-export { applyResctrl, removeResctrl } from "./apply.ts";
+import { removeGroups } from "./apply.ts";
+
+export { applyResctrl } from "./apply.ts";
 export type { ResctrlPlan } from "./plan.ts";
 
 /** What a container's state records of its resctrl groups. */
@@ -59,4 +61,17 @@ export function resctrlPlanFor(
     );
   }
   return { plan: planResctrl(rdt, { id, mount, view: HOST_VIEW }), mount };
+}
+
+/**
+ * Removes recorded resctrl groups, deepest first; returns those still there. Only paths
+ * strictly below this host's resctrl mount are touched (a damaged state names no other
+ * directory for removal); with resctrl unmounted there is nothing left to remove.
+ */
+export function removeResctrl(dirs: readonly string[]): string[] {
+  if (dirs.length === 0) return [];
+  const mount = resctrlMount();
+  if (mount === undefined) return [];
+  const below = dirs.filter((dir) => dir.startsWith(`${mount}/`) && !dir.split("/").includes(".."));
+  return removeGroups(below);
 }

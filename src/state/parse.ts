@@ -8,6 +8,7 @@
  */
 
 import type { CgroupState } from "../cgroups/manager.ts";
+import type { ResctrlState } from "../resctrl/mod.ts";
 import { ContainerError } from "../errors.ts";
 import { clip } from "../text.ts";
 import type { ProcessIdentity } from "./identity.ts";
@@ -21,6 +22,8 @@ export interface Remnants {
   starting?: ProcessIdentity;
   /** The cgroup, as recorded (its `created` list says what is the container's). */
   cgroup?: CgroupState;
+  /** The resctrl groups, as recorded (intelRdt). */
+  resctrl?: ResctrlState;
 }
 
 /**
@@ -154,15 +157,18 @@ export function salvageState(text: string): Remnants {
       init: isIdentity(value.init) ? value.init : undefined,
       starting: isIdentity(value.starting) ? value.starting : undefined,
       cgroup: isCgroupState(value.cgroup) ? value.cgroup : undefined,
+      resctrl: isResctrlState(value.resctrl) ? value.resctrl : undefined,
     };
   }
   const init = objectAfter(text, `"init":`);
   const starting = objectAfter(text, `"starting":`);
   const cgroup = objectAfter(text, `"cgroup":`);
+  const resctrl = objectAfter(text, `"resctrl":`);
   return {
     init: isIdentity(init) ? init : undefined,
     starting: isIdentity(starting) ? starting : undefined,
     cgroup: isCgroupState(cgroup) ? cgroup : undefined,
+    resctrl: isResctrlState(resctrl) ? resctrl : undefined,
   };
 }
 
@@ -224,8 +230,11 @@ function isCgroupState(value: unknown): value is CgroupState {
     );
 }
 
-/** A resctrl record: absolute paths under a resctrl mount, never the mount's own root files. */
-function isResctrlState(value: unknown): boolean {
+/**
+ * A resctrl record: lists of absolute paths (that they lie below the resctrl mount is
+ * checked where they are removed).
+ */
+function isResctrlState(value: unknown): value is ResctrlState {
   if (!isObject(value)) return false;
   const paths = (list: unknown) =>
     Array.isArray(list) && list.every((p) => typeof p === "string" && p.startsWith("/"));

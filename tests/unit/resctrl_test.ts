@@ -12,6 +12,7 @@ import type { IntelRdt } from "../../src/config/types.ts";
 import type { PlanOp } from "../../src/plan/ops.ts";
 import { planExec, planInit, resolveProcess } from "../../src/process/plan.ts";
 import { resctrlMountIn } from "../../src/resctrl/mount.ts";
+import { parseState, salvageState, serializeState } from "../../src/state/parse.ts";
 import { planResctrl, type ResctrlView } from "../../src/resctrl/plan.ts";
 import { parseSchemaLine, schemataMismatches } from "../../src/resctrl/schemata.ts";
 
@@ -269,4 +270,23 @@ Deno.test("resctrl tasks: the parent writes the pid to them after the cgroups, f
     resctrlTasks: tasks,
   }, host);
   assert.deepEqual(joins(exec), expected);
+});
+
+Deno.test("state: the resctrl record is written before the config, so a cut file still names it", () => {
+  const resctrl = { remove: [`${MOUNT}/web`], tasks: [`${MOUNT}/web/tasks`] };
+  const state = {
+    version: 1 as const,
+    id: "web",
+    config: defaultConfig({ rootfs: "/r" }),
+    created: "2026-12-05T00:00:00Z",
+    init: null,
+    cgroup: { mode: "v2" as const, paths: {}, roots: {}, created: [] },
+    resctrl,
+  };
+  const text = serializeState(state);
+  assert.ok(text.indexOf('"resctrl"') < text.indexOf('"config"'));
+  assert.deepEqual(parseState(text, "web", "state.json").resctrl, resctrl);
+  assert.deepEqual(salvageState(text.slice(0, text.indexOf('"config"') + 20)).resctrl, resctrl);
+  const bad = text.replace(`"remove":["${MOUNT}/web"]`, '"remove":"x"');
+  assert.throws(() => parseState(bad, "web", "state.json"), /the field "resctrl" is invalid/);
 });
