@@ -10,7 +10,12 @@ import { planV1 } from "../../src/cgroups/resources_v1.ts";
 import { planV2 } from "../../src/cgroups/resources_v2.ts";
 import type { CgroupWrite } from "../../src/cgroups/writes.ts";
 import { mergeResources } from "../../src/cgroups/merge.ts";
-import { hostHasRdmaController, rdmaUnavailable } from "../../src/cgroups/rdma.ts";
+import {
+  hostHasRdmaController,
+  parseRdma,
+  rdmaUnavailable,
+  readRdma,
+} from "../../src/cgroups/rdma.ts";
 import { withTempDir } from "../support/fixture.ts";
 
 const MiB = 1024 * 1024;
@@ -180,5 +185,23 @@ Deno.test("rdma update: merged per device and key, as rdma.max keeps a key left 
     mlx5_1: { hcaHandles: 5, hcaObjects: 100 },
     rxe0: { hcaHandles: 1 },
     mlx4_0: { hcaObjects: 7 },
+  });
+});
+
+Deno.test("rdma stats: rdma.max and rdma.current lines read back, max as -1", () => {
+  const max = "mlx5_1 hca_handle=3 hca_object=max\nrxe0 hca_handle=max hca_object=max\n";
+  assert.deepEqual(parseRdma(max), [
+    { device: "mlx5_1", hcaHandles: 3, hcaObjects: -1 },
+    { device: "rxe0", hcaHandles: -1, hcaObjects: -1 },
+  ]);
+  assert.deepEqual(parseRdma("mlx5_1 hca_handle=1 hca_object=12\n\nbad\nx hca_handle=1\n"), [
+    { device: "mlx5_1", hcaHandles: 1, hcaObjects: 12 },
+  ]);
+  assert.deepEqual(parseRdma(undefined), []);
+  withTempDir("cell-rdma-stats-", (dir) => {
+    tree(dir, { "rdma.max": max, "rdma.current": "mlx5_1 hca_handle=2 hca_object=40\n" });
+    assert.deepEqual(readRdma(dir).current, [{ device: "mlx5_1", hcaHandles: 2, hcaObjects: 40 }]);
+    assert.equal(readRdma(dir).limit.length, 2);
+    assert.deepEqual(readRdma(`${dir}/none`), { limit: [], current: [] });
   });
 });

@@ -81,6 +81,7 @@ Deno.test("v2 rdma: update with a missing device is refused and the other limits
     await c.start({ stdin: "null" });
     assert.ok(read(`${dir}/cgroup.controllers`).split(" ").includes("rdma"), "rdma enabled");
     assert.equal(read(`${dir}/rdma.max`), "", "no RDMA device, no line");
+    assert.deepEqual((await c.stats()).rdma, { limit: [], current: [] });
     await assert.rejects(
       () => c.update({ pids: { limit: 20 }, rdma: { [DEVICE]: { hcaObjects: 5 } } }),
       noDevice,
