@@ -3,15 +3,25 @@
  * rdma cgroup controller (CONFIG_CGROUP_RDMA is not set) nor resctrl (no
  * CONFIG_X86_CPU_RESCTRL): both must be refused by name, before anything is made, through
  * the library and the CLI. The rdma limits themselves are shown in the cgroup v2 guest
- * (tests/v2/rdma_v2_test.ts), the resctrl plans in tests/unit/resctrl_test.ts.
+ * (tests/v2/rdma_v2_test.ts), the resctrl plans in tests/unit/resctrl_test.ts; the undo of
+ * a refused resctrl step is shown on a plain directory standing for the mount.
  */
 
 import assert from "node:assert/strict";
 import { ContainerError, type Spec } from "../../mod.ts";
 import { hostHasRdmaController } from "../../src/cgroups/rdma.ts";
+import { applyResctrl, removeResctrl } from "../../src/resctrl/mod.ts";
 import { resctrlMount } from "../../src/resctrl/mount.ts";
+import { planResctrl } from "../../src/resctrl/plan.ts";
 import { bundle, cell, stateRoot } from "../support/cli.ts";
-import { assertNothingLeft, busyboxConfig, testFactory, uniqueId } from "../support/fixture.ts";
+import {
+  assertNothingLeft,
+  busyboxConfig,
+  exists,
+  testFactory,
+  uniqueId,
+  withTempDir,
+} from "../support/fixture.ts";
 
 /** Creates a container from the edited config and expects ConfigInvalid matching `message`. */
 async function refusedAtCreate(edit: (s: Spec) => void, message: RegExp): Promise<void> {
@@ -104,4 +114,27 @@ Deno.test("cell features: intelRdt and cgroup.rdma follow this host, no unsafe a
   assert.equal(features.linux.cgroup.rdma, hostHasRdmaController());
   assert.equal(features.linux.cgroup.rdma, false, "this host is expected to lack rdma cgroups");
   assert.deepEqual(features.potentiallyUnsafeConfigAnnotations, []);
+});
+
+Deno.test("resctrl apply: a refused schemata write removes the group it made; removal stays below the mount", () => {
+  withTempDir("cell-resctrl-apply-", (mount) => {
+    // A directory stands for the mount: mkdir works, but no kernel makes the group's
+    // schemata file, so the write fails as a refused one would.
+    const plan = planResctrl({ memBwSchema: "MB:0=50" }, {
+      id: "web",
+      mount,
+      view: { exists: (p) => p === `${mount}/info/MB`, read: () => undefined },
+    });
+    assert.throws(
+      () => applyResctrl(plan, mount),
+      (e: unknown) =>
+        e instanceof ContainerError &&
+        e.message.startsWith(`linux.intelRdt: cannot write "MB:0=50" to ${mount}/web/schemata`),
+    );
+    assert.equal(exists(`${mount}/web`), false, "the group made for it was removed");
+    // A recorded path that is not below this host's resctrl mount (none here) is never removed.
+    Deno.mkdirSync(`${mount}/other`);
+    assert.deepEqual(removeResctrl([`${mount}/other`]), []);
+    assert.equal(exists(`${mount}/other`), true);
+  });
 });
