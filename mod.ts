@@ -28,6 +28,7 @@ export type {
   CgroupStats,
   HugetlbStats,
   NetworkInterfaceStats,
+  RdmaEntry,
 } from "./src/cgroups/stats.ts";
 export type { MiscStats, Pressure, PressureLine } from "./src/cgroups/pressure.ts";
 export type { OomEvent } from "./src/cgroups/oom.ts";

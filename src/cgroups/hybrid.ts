@@ -14,7 +14,7 @@ import { writeCgroupFile } from "./fs.ts";
 export const UNIFIED_KEY = "unified";
 
 /** Controllers cell enables for its cgroups in a cgroup2 hierarchy when it offers them. */
-export const WANTED_V2_CONTROLLERS = ["cpu", "cpuset", "io", "memory", "pids", "hugetlb"];
+export const WANTED_V2_CONTROLLERS = ["cpu", "cpuset", "io", "memory", "pids", "hugetlb", "rdma"];
 
 let cachedRoot: string | null | undefined;
 

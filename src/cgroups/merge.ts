@@ -22,5 +22,13 @@ export function mergeResources(
   if (update.hugepageLimits) out.hugepageLimits = update.hugepageLimits;
   if (update.unified) out.unified = { ...old?.unified, ...update.unified };
   if (update.network) out.network = { ...old?.network, ...update.network };
+  if (update.rdma) {
+    // Per device, key by key: rdma.max keeps a key the update leaves out.
+    const rdma = { ...old?.rdma };
+    for (const [device, limit] of Object.entries(update.rdma)) {
+      rdma[device] = { ...rdma[device], ...limit };
+    }
+    out.rdma = rdma;
+  }
   return out;
 }

@@ -12,6 +12,7 @@ import { NoCgroupManager } from "./none.ts";
 import { V1Manager } from "./v1.ts";
 import { V2Manager } from "./v2.ts";
 import { UNIFIED_KEY } from "./hybrid.ts";
+import { hostHasRdmaController, rdmaUnavailable } from "./rdma.ts";
 
 export type { CgroupManager, CgroupMode, CgroupState, FreezerState, OomSource } from "./manager.ts";
 
@@ -42,8 +43,15 @@ export interface CgroupManagerOptions {
   rootlessUid?: number;
 }
 
-/** A manager for a new container's cgroup on this host. */
+/**
+ * A manager for a new container's cgroup on this host. Limits on a controller this kernel
+ * lacks altogether (rdma) are refused here, before anything is made.
+ */
 export function cgroupManager(options: CgroupManagerOptions): CgroupManager {
+  const rdma = options.resources?.rdma;
+  if (rdma && Object.keys(rdma).length > 0 && !hostHasRdmaController()) {
+    throw rdmaUnavailable("here");
+  }
   const manager = detectCgroupMode() === "v2"
     ? new V2Manager({ path: options.path, resources: options.resources })
     : new V1Manager({ path: options.path, resources: options.resources });

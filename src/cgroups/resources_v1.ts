@@ -9,7 +9,15 @@ import { ContainerError } from "../errors.ts";
 import { checkPageSize, checkWithin, present } from "./host.ts";
 import type { CgroupWrite } from "./writes.ts";
 import { controllersOf, UNIFIED_KEY } from "./hybrid.ts";
-import { planCpuV2, planHugetlbV2, planIoV2, planMemoryV2, planPidsV2 } from "./resources_v2.ts";
+import {
+  planCpuV2,
+  planHugetlbV2,
+  planIoV2,
+  planMemoryV2,
+  planPidsV2,
+  planRdmaV2,
+} from "./resources_v2.ts";
+import { planRdma, rdmaUnavailable } from "./rdma.ts";
 
 const UNLIMITED = "-1";
 
@@ -54,7 +62,16 @@ export function planV1(resources: Resources, paths: Record<string, string>): Cgr
     ...(inUnified("blkio", "io") ? planIoV2(r, unified!) : blockIO(r, paths)),
     ...(inUnified("hugetlb", "hugetlb") ? planHugetlbV2(r, unified!) : hugetlb(r, paths)),
     ...network(r, paths),
+    ...(inUnified("rdma", "rdma") ? planRdmaV2(r, unified!) : rdma(r, paths)),
   ];
+}
+
+/** rdma.max in the v1 rdma hierarchy. */
+function rdma(r: Resources, paths: Record<string, string>): CgroupWrite[] {
+  if (r.rdma === undefined || Object.keys(r.rdma).length === 0) return [];
+  const dir = dirOf(paths, "rdma");
+  if (dir === undefined) throw rdmaUnavailable("in any mounted cgroup hierarchy");
+  return planRdma(r, dir);
 }
 
 function memory(r: Resources, paths: Record<string, string>): CgroupWrite[] {

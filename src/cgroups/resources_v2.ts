@@ -10,6 +10,8 @@ import type { Resources } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { checkPageSize, checkWithin, present } from "./host.ts";
 import type { CgroupWrite } from "./writes.ts";
+import { controllersOf } from "./hybrid.ts";
+import { planRdma, rdmaUnavailable } from "./rdma.ts";
 
 /** cpu.shares (2..262144) → cpu.weight (1..10000). */
 export function sharesToWeight(shares: number): number {
@@ -29,6 +31,7 @@ export function planV2(resources: Resources, dir: string): CgroupWrite[] {
     ...planPidsV2(resources, dir),
     ...planIoV2(resources, dir),
     ...planHugetlbV2(resources, dir),
+    ...planRdmaV2(resources, dir),
     ...unified(resources, dir),
     ...(resources.network ? v1Only("linux.resources.network") : []),
   ];
@@ -171,6 +174,13 @@ export function planHugetlbV2(r: Resources, dir: string): CgroupWrite[] {
     checkPageSize(`${f}[${i}].pageSize`, h.pageSize, present(file));
     return { file, value: String(h.limit), field: `${f}[${i}].limit` };
   });
+}
+
+/** rdma.max in the v2 cgroup `dir`, which must have the rdma controller. */
+export function planRdmaV2(r: Resources, dir: string): CgroupWrite[] {
+  if (r.rdma === undefined || Object.keys(r.rdma).length === 0) return [];
+  if (!controllersOf(dir).includes("rdma")) throw rdmaUnavailable(`in ${dir}`);
+  return planRdma(r, dir);
 }
 
 function unified(r: Resources, dir: string): CgroupWrite[] {

@@ -170,6 +170,21 @@ export interface CgroupStats {
   pressure: { cpu?: Pressure; memory?: Pressure; io?: Pressure };
   /** The misc controller's resources by name (v2 `misc.current`, `misc.events`); `{}` without it. */
   misc: Record<string, MiscStats>;
+  /**
+   * The rdma controller's limits (`rdma.max`) and usage (`rdma.current`), one entry per RDMA
+   * device, as libcontainer reports them; `[]` without the controller or without devices.
+   */
+  rdma: { limit: RdmaEntry[]; current: RdmaEntry[] };
+}
+
+/** One RDMA device's line of rdma.max or rdma.current. */
+export interface RdmaEntry {
+  /** The device name, e.g. "mlx5_0". */
+  device: string;
+  /** HCA handles: the limit ({@linkcode UNLIMITED} for "max") or the count in use. */
+  hcaHandles: number;
+  /** HCA objects: the limit ({@linkcode UNLIMITED} for "max") or the count in use. */
+  hcaObjects: number;
 }
 
 /** Stats with every field at its "missing" value. */
@@ -199,6 +214,7 @@ export function emptyStats(): CgroupStats {
     network: [],
     pressure: {},
     misc: {},
+    rdma: { limit: [], current: [] },
   };
 }
 

@@ -23,6 +23,7 @@ import {
   UNLIMITED,
 } from "./stats.ts";
 import { UNIFIED_KEY } from "./hybrid.ts";
+import { readRdma } from "./rdma.ts";
 
 /** AT_CLKTCK, the auxiliary vector entry holding USER_HZ. */
 const AT_CLKTCK = 17n;
@@ -190,6 +191,8 @@ export function readStatsV1(paths: Record<string, string>, initPid: number | nul
   if (blkio !== undefined) stats.blockIO = readBlkio(blkio);
   const hugetlb = dirOf(paths, "hugetlb");
   if (hugetlb !== undefined) stats.hugetlb = readHugetlb(hugetlb);
+  const rdma = dirOf(paths, "rdma");
+  if (rdma !== undefined) stats.rdma = readRdma(rdma);
   // A hybrid host: a controller no v1 hierarchy has may live in the unified hierarchy
   // (hugetlb on a fresh Debian VM); its files are read there, in their v2 form.
   const unified = paths[UNIFIED_KEY];
@@ -198,6 +201,7 @@ export function readStatsV1(paths: Record<string, string>, initPid: number | nul
     if (pids === undefined) readPidsV2(stats, unified);
     if (blkio === undefined) stats.blockIO = readIoV2(unified);
     if (hugetlb === undefined) stats.hugetlb = readHugetlbV2(unified);
+    if (rdma === undefined) stats.rdma = readRdma(unified);
     // PSI is cgroup2's alone: the container's unified directory has it.
     stats.pressure = readPressure(unified);
   }

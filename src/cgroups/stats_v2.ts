@@ -9,6 +9,7 @@
 
 import { readNetDev } from "./net_stats.ts";
 import { readMisc, readPressure } from "./pressure.ts";
+import { readRdma } from "./rdma.ts";
 import {
   type BlockIOStats,
   type CgroupStats,
@@ -114,5 +115,6 @@ export function readStatsV2(dir: string, initPid: number | null): CgroupStats {
   stats.hugetlb = readHugetlbV2(dir);
   stats.pressure = readPressure(dir);
   stats.misc = readMisc(dir);
+  stats.rdma = readRdma(dir);
   return stats;
 }

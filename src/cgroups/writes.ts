@@ -26,6 +26,11 @@ export interface CgroupWrite {
   restoreFrom?: (text: string) => string;
   /** What to check when the kernel refuses the value, added to the error. */
   hint?: string;
+  /**
+   * The whole message when the kernel answers ENODEV: the value names a device this host
+   * does not have (rdma.max). A ConfigInvalid error.
+   */
+  noDevice?: string;
 }
 
 function oldValue(write: CgroupWrite): string | undefined {
@@ -80,6 +85,14 @@ function restore(done: { file: string; old: string }[]): string[] {
 
 function refused(write: CgroupWrite, errno: number): ContainerError {
   const name = errnoName(errno);
+  if (write.noDevice !== undefined && errno === ERRNO.ENODEV) {
+    return new ContainerError("ConfigInvalid", `${write.noDevice} (the kernel said ${name})`, {
+      syscall: "write",
+      errno,
+      errnoName: name,
+      path: write.file,
+    });
+  }
   const invalid = errno === ERRNO.EINVAL || errno === ERRNO.ERANGE || errno === ERRNO.EOVERFLOW;
   const hint = write.hint && invalid ? ` (${write.hint})` : "";
   const message =

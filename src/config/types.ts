@@ -259,6 +259,16 @@ export interface Resources {
   unified?: Record<string, string>;
   /** net_cls class id and net_prio interface priorities (v1, where those are mounted). */
   network?: NetworkResources;
+  /** RDMA limits per device name (`{"mlx5_1": {"hcaHandles": 3}}`), rdma.max. */
+  rdma?: Record<string, RdmaLimit>;
+}
+
+/** One device's entry of `linux.resources.rdma`: at least one of the two is set. */
+export interface RdmaLimit {
+  /** Most HCA handles the cgroup may hold (hca_handle in rdma.max). */
+  hcaHandles?: number;
+  /** Most HCA objects the cgroup may hold (hca_object in rdma.max). */
+  hcaObjects?: number;
 }
 
 /** `linux.resources.network`. */
@@ -375,6 +385,25 @@ export interface Linux {
   devices?: Device[];
   /** Cgroup resource settings. */
   resources?: Resources;
+  /** The resctrl group (Intel RDT / AMD PQoS) of the container's processes. */
+  intelRdt?: IntelRdt;
+}
+
+/**
+ * `linux.intelRdt`: the resctrl group the container's processes join and what is written to
+ * its `schemata` (see src/resctrl/).
+ */
+export interface IntelRdt {
+  /** The group's directory under the resctrl mount ("/" is the default group); default the id. */
+  closID?: string;
+  /** An "L3:..." schemata line, written first. */
+  l3CacheSchema?: string;
+  /** An "MB:..." schemata line, written after `l3CacheSchema`. */
+  memBwSchema?: string;
+  /** More schemata lines, written last. */
+  schemata?: string[];
+  /** A monitoring group `mon_groups/<id>` of the container's own. */
+  enableMonitoring?: boolean;
 }
 
 /** One program run at a point of the container's lifecycle (an entry of a hook list). */

@@ -45,12 +45,12 @@ import {
 } from "./types.ts";
 import { validateDevices } from "./validate_devices.ts";
 import { validateResources } from "./validate_resources.ts";
+import { validateIntelRdt } from "./validate_intel_rdt.ts";
 import { validateSeccomp } from "./validate_seccomp.ts";
 import { checkCpuList, lsmEnabled } from "./validate_process.ts";
 
 /** Linux fields of the spec that cell does not implement yet. */
 const UNSUPPORTED_FIELDS = [
-  "intelRdt",
   "netDevices",
 ];
 
@@ -94,6 +94,7 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     field(object, "timeOffsets"),
     (v) => checkTimeOffsets(problems, v, namespaces),
   );
+  const intelRdt = optional(field(object, "intelRdt"), (v) => validateIntelRdt(problems, v));
 
   const linux: Linux = {
     namespaces,
@@ -112,6 +113,7 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     personality,
     memoryPolicy,
     timeOffsets,
+    intelRdt,
   });
 }
 

@@ -28,6 +28,7 @@ import type {
   CpuResources,
   MemoryResources,
   NetworkResources,
+  RdmaLimit,
   Resources,
   ThrottleDevice,
   WeightDevice,
@@ -39,6 +40,10 @@ const MAX_DEVICE_NUMBER = 2 ** 32 - 1;
 const PAGE_SIZE = /^\d+(KB|MB|GB)$/;
 /** A cgroup v2 interface file name such as "memory.high" (never a path). */
 const UNIFIED_KEY = /^[a-z0-9_]+\.[a-z0-9_.]+$/;
+/** An RDMA device name as rdma.max takes it: no white space (it separates the fields). */
+const RDMA_DEVICE = /^[^/\s]{1,63}$/;
+/** The kernel parses rdma.max values as a C int: 2^31 - 1 is the most (it reads back "max"). */
+const RDMA_MAX = 2 ** 31 - 1;
 /** A network interface name (IFNAMSIZ - 1 bytes, no "/", ":" or white space). */
 const IFNAME = /^[^/:\s]{1,15}$/;
 
@@ -47,7 +52,6 @@ export function validateResources(problems: Problems, value: unknown): Resources
   const path = "linux.resources";
   const object = expectObject(problems, path, value);
   if (object === undefined) return undefined;
-  rejectFields(problems, object, path, ["rdma"], "not supported");
   const resources: Resources = {
     devices: validateDeviceRules(problems, field(object, "devices")),
   };
@@ -62,6 +66,7 @@ export function validateResources(problems: Problems, value: unknown): Resources
     ),
     unified: optional(field(object, "unified"), (v) => checkUnified(problems, v)),
     network: optional(field(object, "network"), (v) => checkNetwork(problems, v)),
+    rdma: optional(field(object, "rdma"), (v) => checkRdma(problems, v)),
   });
 }
 
@@ -290,4 +295,44 @@ function checkUnified(problems: Problems, value: unknown): Record<string, string
     }
   }
   return map;
+}
+
+/** `rdma`: per device name, hcaHandles and/or hcaObjects (at least one). */
+function checkRdma(problems: Problems, value: unknown): Record<string, RdmaLimit> | undefined {
+  const path = "linux.resources.rdma";
+  const object = expectObject(problems, path, value);
+  if (object === undefined) return undefined;
+  const out: Record<string, RdmaLimit> = {};
+  for (const [device, entry] of Object.entries(object)) {
+    const at = keyPath(path, device);
+    if (!RDMA_DEVICE.test(device)) {
+      addProblem(problems, at, "must be an RDMA device name (1 to 63 characters, no white space)");
+      continue;
+    }
+    const limits = expectObject(problems, at, entry);
+    if (limits === undefined) continue;
+    const count = (key: string) =>
+      optional(
+        field(limits, key),
+        (v) =>
+          expectInteger(
+            problems,
+            keyPath(at, key),
+            v,
+            0,
+            RDMA_MAX,
+            `must be an integer from 0 to ${RDMA_MAX} (the kernel's largest)`,
+          ),
+      );
+    const limit = assignDefined<RdmaLimit>({}, {
+      hcaHandles: count("hcaHandles"),
+      hcaObjects: count("hcaObjects"),
+    });
+    if (field(limits, "hcaHandles") === undefined && field(limits, "hcaObjects") === undefined) {
+      addProblem(problems, at, "needs hcaHandles, hcaObjects or both");
+      continue;
+    }
+    out[device] = limit;
+  }
+  return out;
 }

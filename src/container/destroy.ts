@@ -14,6 +14,7 @@ import type { ContainerState } from "../state/store.ts";
 import type { ContainerCore } from "./core.ts";
 import { destroyLeftovers, signalVerified, waitGone } from "./leftovers.ts";
 import { runPoststop } from "./lifecycle_hooks.ts";
+import { removeResctrl } from "../resctrl/mod.ts";
 
 /**
  * Kills every process of the container, waits for them, removes its cgroups and its
@@ -51,8 +52,23 @@ export async function destroy(core: ContainerCore): Promise<void> {
   for (const stream of core.streams) stream.close();
   core.streams.clear();
   await cgroup.remove();
+  removeResctrlGroups(state);
   faultPoint("destroy:cgroups");
   core.store.remove(core.id);
   for (const warning of await runPoststop(state)) console.warn(`cell: ${warning}`);
   core.destroyed = true;
+}
+
+/**
+ * The resctrl groups cell made (or took over) for the container, its processes gone: a
+ * group still in use (a task the kill missed) keeps the state so destroy can try again.
+ */
+function removeResctrlGroups(state: ContainerState): void {
+  const left = removeResctrl(state.resctrl?.remove ?? []);
+  if (left.length === 0) return;
+  throw new ContainerError(
+    "SystemError",
+    `cannot remove the resctrl group ${left[0]} of container "${state.id}"`,
+    { path: left[0] },
+  );
 }

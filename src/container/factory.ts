@@ -14,6 +14,7 @@ import { checkRootless, defaultStateRoot } from "../userns/rootless.ts";
 import { Container } from "./container.ts";
 import { defaultCgroupPath, destroyUnloadable } from "./leftovers.ts";
 import { isUnloadable } from "../state/parse.ts";
+import { resctrlPlanFor } from "../resctrl/mod.ts";
 
 /** Options of {@linkcode createFactory}. */
 export interface FactoryOptions {
@@ -84,6 +85,10 @@ export class Factory {
       resources: spec.linux?.resources,
       rootlessUid: Deno.uid() ?? 0,
     });
+    // Planned now so a host without resctrl (or whose groups do not fit) refuses before
+    // anything is made; planned again at the start, from the host as it is then.
+    const rdt = spec.linux?.intelRdt;
+    if (rdt) resctrlPlanFor(rdt, id);
     const state: ContainerState = {
       version: 1,
       id,

@@ -68,6 +68,7 @@ function execWith(
         stdio,
         extraFds: options.extraFds ?? [],
         cgroupProcs,
+        resctrlTasks: state.resctrl?.tasks,
         cloneIntoCgroup: cloneIntoDir(state.cgroup.mode, v2Dir, state.config.linux?.resources),
         ownMemory: cgroup.preExecMemory({ join: true }) === "own",
         seccompListener: agent,

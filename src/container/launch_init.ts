@@ -14,6 +14,7 @@ import { faultPoint } from "../fault_point.ts";
 import type { ContainerProcess } from "../process/handle.ts";
 import type { ProcessOptions } from "../process/options.ts";
 import { planInit, resolveProcess } from "../process/plan.ts";
+import { applyResctrl, removeResctrl, resctrlPlanFor } from "../resctrl/mod.ts";
 import { identify, type ProcessIdentity } from "../state/identity.ts";
 import type { ContainerState } from "../state/store.ts";
 import { close, pipe, writeFd } from "../syscalls.ts";
@@ -72,12 +73,17 @@ export async function launchInit(
   }
   const proc = resolveProcess(core.config, options);
   const cgroup = core.cgroupOf(state);
+  const rdt = core.config.linux?.intelRdt;
+  const resctrl = rdt ? resctrlPlanFor(rdt, core.id) : undefined;
+  const resctrlState = resctrl && { remove: resctrl.plan.remove, tasks: resctrl.plan.tasks };
   // Recorded before anything is made: a runtime killed from here on leaves a state that
-  // names the cgroup directories (whatever of them exist) and says the start was cut short.
+  // names the cgroup and resctrl directories (whatever of them exist) and says the start
+  // was cut short.
   const intent: ContainerState = {
     ...state,
     starting: selfIdentity(),
     cgroup: { ...state.cgroup, created: intendedDirs(state.cgroup) },
+    resctrl: resctrlState,
   };
   core.write(intent);
   faultPoint("start:intent");
@@ -93,7 +99,12 @@ export async function launchInit(
   let made = false;
   let agent: SeccompAgent | undefined;
   let pause: { notify: [number, number]; resume: [number, number] } | undefined;
+  let resctrlMade = false;
   try {
+    if (resctrl) {
+      applyResctrl(resctrl.plan, resctrl.mount);
+      resctrlMade = true;
+    }
     if (intoCgroup) {
       cgroup.create();
       made = true;
@@ -119,6 +130,7 @@ export async function launchInit(
           cloneIntoCgroup: intoCgroup,
           ownMemory: memory === "own",
           cgroupProcs: cgroup.procsFiles(),
+          resctrlTasks: resctrlState?.tasks,
           cgroupPaths: state.cgroup.paths,
           cgroupMode: detectCgroupMode(),
           noPivotRoot: state.noPivotRoot,
@@ -160,6 +172,7 @@ export async function launchInit(
           ...state,
           init,
           cgroup: cgroup.state(),
+          resctrl: resctrlState,
           execFifo: fifo?.path,
           starting: undefined,
         });
@@ -172,7 +185,12 @@ export async function launchInit(
     // keeps naming them (not the start), so destroy tries again.
     let removed = true;
     if (made) await cgroup.remove().catch(() => removed = false);
-    core.write({ ...state, cgroup: removed ? state.cgroup : intent.cgroup });
+    const resctrlLeft = resctrlMade ? removeResctrl(resctrlState!.remove) : [];
+    core.write({
+      ...state,
+      cgroup: removed ? state.cgroup : intent.cgroup,
+      resctrl: resctrlLeft.length > 0 ? resctrlState : undefined,
+    });
     throw e;
   } finally {
     close(ready);

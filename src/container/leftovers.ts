@@ -12,6 +12,7 @@ import { defaultCgroupLeftovers } from "../cgroups/intent.ts";
 import type { CgroupState } from "../cgroups/manager.ts";
 import { isAlive, type ProcessIdentity } from "../state/identity.ts";
 import { isUnloadable, type Remnants } from "../state/parse.ts";
+import { removeResctrl } from "../resctrl/mod.ts";
 import { ContainerError } from "../errors.ts";
 import type { StateStore } from "../state/store.ts";
 import { close, pidfdOpen, pidfdSignal } from "../syscalls.ts";
@@ -38,6 +39,7 @@ export async function destroyRemnants(id: string, remnants: Remnants): Promise<v
     await waitGone(init);
   }
   await manager.remove();
+  removeResctrl(remnants.resctrl?.remove ?? []);
 }
 
 function withLeaves(state: CgroupState): CgroupState {
@@ -69,6 +71,7 @@ export async function destroyLeftovers(
     init: salvaged.init ?? known?.init,
     starting: salvaged.starting ?? known?.starting,
     cgroup: salvaged.cgroup ?? known?.cgroup,
+    resctrl: salvaged.resctrl ?? known?.resctrl,
   };
   await destroyRemnants(id, remnants);
   store.remove(id);

@@ -14,6 +14,8 @@ import { timeNamespacesAvailable } from "../config/validate_linux.ts";
 import { OCI_SPEC_VERSION } from "../container/container.ts";
 import { mountOptionNames } from "../rootfs/mount_flags.ts";
 import { SECCOMP_FLAG_SINCE } from "../seccomp/check_profile.ts";
+import { hostHasRdmaController } from "../cgroups/rdma.ts";
+import { resctrlMount } from "../resctrl/mount.ts";
 
 /** The `linux` part of {@linkcode Features}. */
 export interface LinuxFeatures {
@@ -21,7 +23,10 @@ export interface LinuxFeatures {
   namespaces: string[];
   /** The capability names known. */
   capabilities: string[];
-  /** Which cgroup drivers and versions work. */
+  /**
+   * Which cgroup drivers and versions work. `rdma` is true only when this host's kernel has
+   * the rdma controller: without it rdma limits are refused.
+   */
   cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean; rdma: boolean };
   /** The seccomp actions, operators and architectures a profile may use. */
   seccomp: {
@@ -42,6 +47,13 @@ export interface LinuxFeatures {
   memoryPolicy: { modes: string[]; flags: string[] };
   /** Mount features: id-mapped binds (a mount's `uidMappings`, `idmap`, `ridmap`). */
   mountExtensions: { idmap: { enabled: boolean } };
+  /**
+   * `linux.intelRdt`. `enabled` is true only when resctrl is mounted here (the spec calls
+   * this field independent of the host, but a config with intelRdt is refused without
+   * resctrl, so an engine asking is told the truth); `schemata` and `monitoring` say the
+   * fields are implemented.
+   */
+  intelRdt: { enabled: boolean; schemata: boolean; monitoring: boolean };
 }
 
 /** The features document, in the OCI runtime spec's shape (features.md). */
@@ -58,6 +70,14 @@ export interface Features {
   linux: LinuxFeatures;
   /** Runtime-specific facts. */
   annotations: Record<string, string>;
+  /**
+   * Config annotations (or prefixes, ending in ".") that change what the runtime does, for
+   * engines that filter what users may set. Empty: cell reads no annotation of the config
+   * (runc's entries are for its systemd driver, CRIU's config file and its bundle
+   * annotation; cell has no systemd driver and no restore, and takes the bundle only from
+   * the command line).
+   */
+  potentiallyUnsafeConfigAnnotations: string[];
 }
 
 /** The features document of this runtime on this host (LSMs are probed). */
@@ -71,7 +91,13 @@ export function featuresDocument(): Features {
       namespaces: ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
         .filter((type) => type !== "time" || timeNamespacesAvailable()),
       capabilities: [...CAPABILITIES],
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      cgroup: {
+        v1: true,
+        v2: true,
+        systemd: false,
+        systemdUser: false,
+        rdma: hostHasRdmaController(),
+      },
       seccomp: {
         enabled: true,
         actions: [
@@ -106,8 +132,10 @@ export function featuresDocument(): Features {
         flags: Object.keys(MEMORY_POLICY_FLAGS),
       },
       mountExtensions: { idmap: { enabled: true } },
+      intelRdt: { enabled: resctrlMount() !== undefined, schemata: true, monitoring: true },
     },
     annotations: { "org.opencontainers.runtime-spec.features.runtime": "cell" },
+    potentiallyUnsafeConfigAnnotations: [],
   };
 }
 

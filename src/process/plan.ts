@@ -378,6 +378,8 @@ export interface InitPlanOptions {
   extraFds: readonly number[];
   /** cgroup.procs files the parent writes the pid to. */
   cgroupProcs: readonly string[];
+  /** resctrl `tasks` files the parent writes the pid to after the cgroups (intelRdt). */
+  resctrlTasks?: readonly string[];
   /** An fd the parent reads "1" from before placing the child (cgroup made meanwhile). */
   awaitFd?: number;
   /** A cgroup v2 directory to clone the process into (clone3 CLONE_INTO_CGROUP). */
@@ -524,6 +526,8 @@ export interface ExecPlanOptions {
   extraFds: readonly number[];
   /** cgroup.procs files. */
   cgroupProcs: readonly string[];
+  /** resctrl `tasks` files (intelRdt). */
+  resctrlTasks?: readonly string[];
   /** A cgroup v2 directory to clone the process into. */
   cloneIntoCgroup?: string;
   /** The child must be forked: it waits in a memory cgroup that may OOM-kill it. */
@@ -567,6 +571,7 @@ function planCgroupPlacement(options: {
   awaitFd?: number;
   cloneIntoCgroup?: string;
   cgroupProcs: readonly string[];
+  resctrlTasks?: readonly string[];
   ownMemory?: boolean;
 }): PlanOp[] {
   const plan: PlanOp[] = [];
@@ -583,6 +588,10 @@ function planCgroupPlacement(options: {
   }
   for (const file of options.cgroupProcs) {
     plan.push({ op: "cgroupProcs", what: `join the cgroup ${file}`, file });
+  }
+  // The same parent-side write of the pid, into a resctrl group's tasks file.
+  for (const file of options.resctrlTasks ?? []) {
+    plan.push({ op: "cgroupProcs", what: `join the resctrl group of ${file}`, file });
   }
   return plan;
 }

@@ -8,6 +8,7 @@
  */
 
 import type { CgroupState } from "../cgroups/manager.ts";
+import type { ResctrlState } from "../resctrl/mod.ts";
 import { ContainerError } from "../errors.ts";
 import { clip } from "../text.ts";
 import type { ProcessIdentity } from "./identity.ts";
@@ -21,6 +22,8 @@ export interface Remnants {
   starting?: ProcessIdentity;
   /** The cgroup, as recorded (its `created` list says what is the container's). */
   cgroup?: CgroupState;
+  /** The resctrl groups, as recorded (intelRdt). */
+  resctrl?: ResctrlState;
 }
 
 /**
@@ -35,6 +38,7 @@ export function serializeState(state: ContainerState): string {
     starting: state.starting,
     execFifo: state.execFifo,
     cgroup: state.cgroup,
+    resctrl: state.resctrl,
     created: state.created,
     bundle: state.bundle,
     noPivotRoot: state.noPivotRoot,
@@ -102,6 +106,9 @@ function stateProblem(value: unknown, id: string): string | undefined {
     return fieldProblem("execFifo", value.execFifo);
   }
   if (!isCgroupState(value.cgroup)) return fieldProblem("cgroup", value.cgroup);
+  if (value.resctrl !== undefined && !isResctrlState(value.resctrl)) {
+    return fieldProblem("resctrl", value.resctrl);
+  }
   if (value.bundle !== undefined && typeof value.bundle !== "string") {
     return fieldProblem("bundle", value.bundle);
   }
@@ -150,15 +157,18 @@ export function salvageState(text: string): Remnants {
       init: isIdentity(value.init) ? value.init : undefined,
       starting: isIdentity(value.starting) ? value.starting : undefined,
       cgroup: isCgroupState(value.cgroup) ? value.cgroup : undefined,
+      resctrl: isResctrlState(value.resctrl) ? value.resctrl : undefined,
     };
   }
   const init = objectAfter(text, `"init":`);
   const starting = objectAfter(text, `"starting":`);
   const cgroup = objectAfter(text, `"cgroup":`);
+  const resctrl = objectAfter(text, `"resctrl":`);
   return {
     init: isIdentity(init) ? init : undefined,
     starting: isIdentity(starting) ? starting : undefined,
     cgroup: isCgroupState(cgroup) ? cgroup : undefined,
+    resctrl: isResctrlState(resctrl) ? resctrl : undefined,
   };
 }
 
@@ -218,4 +228,15 @@ function isCgroupState(value: unknown): value is CgroupState {
     value.created.every((d) =>
       typeof d === "string" && Object.values(roots).some((root) => below(d, root))
     );
+}
+
+/**
+ * A resctrl record: lists of absolute paths (that they lie below the resctrl mount is
+ * checked where they are removed).
+ */
+function isResctrlState(value: unknown): value is ResctrlState {
+  if (!isObject(value)) return false;
+  const paths = (list: unknown) =>
+    Array.isArray(list) && list.every((p) => typeof p === "string" && p.startsWith("/"));
+  return paths(value.remove) && paths(value.tasks);
 }

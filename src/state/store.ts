@@ -8,6 +8,7 @@
 import { LOCAL_HOST, type ProcessHost } from "../process/host.ts";
 import { join } from "../path.ts";
 import type { CgroupState } from "../cgroups/manager.ts";
+import type { ResctrlState } from "../resctrl/mod.ts";
 import type { Spec } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { faultPoint } from "../fault_point.ts";
@@ -41,6 +42,8 @@ export interface ContainerState {
   execFifo?: string;
   /** The container's cgroup. */
   cgroup: CgroupState;
+  /** Its resctrl groups (linux.intelRdt), recorded before they are made. */
+  resctrl?: ResctrlState;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;

@@ -9,6 +9,13 @@ import { ContainerError, type Resources } from "../../mod.ts";
 import { planV1 } from "../../src/cgroups/resources_v1.ts";
 import { planV2 } from "../../src/cgroups/resources_v2.ts";
 import type { CgroupWrite } from "../../src/cgroups/writes.ts";
+import { mergeResources } from "../../src/cgroups/merge.ts";
+import {
+  hostHasRdmaController,
+  parseRdma,
+  rdmaUnavailable,
+  readRdma,
+} from "../../src/cgroups/rdma.ts";
 import { withTempDir } from "../support/fixture.ts";
 
 const MiB = 1024 * 1024;
@@ -111,5 +118,90 @@ Deno.test("cgroup write plans refuse what the host lacks, naming the field", () 
     );
     Deno.removeSync(`${paths.memory}/memory.memsw.limit_in_bytes`);
     refused(() => planV1({ memory: { limit: MiB, swap: 2 * MiB } }, paths), /memory\.swap/);
+  });
+});
+
+Deno.test("rdma write plan: one rdma.max line per device, only the keys given, v1, hybrid and v2", () => {
+  withTempDir("cell-cgroup-plan-", (root) => {
+    const rdma = { mlx5_1: { hcaHandles: 3, hcaObjects: 10000 }, rxe3: { hcaObjects: 0 } };
+    const lines = (dir: string) => [
+      [`${dir}/rdma.max`, "mlx5_1 hca_handle=3 hca_object=10000", "linux.resources.rdma.mlx5_1"],
+      [`${dir}/rdma.max`, "rxe3 hca_object=0", "linux.resources.rdma.rxe3"],
+    ];
+    // v1: the rdma hierarchy.
+    const paths = { ...v1Paths(root), rdma: `${root}/rdma/cell/c` };
+    tree(paths.rdma);
+    const v1 = planV1({ rdma }, paths);
+    assert.deepEqual(shown(v1, root), lines("/rdma/cell/c"));
+    // The old line of the device is what a refused write puts back.
+    assert.deepEqual(v1[1].key, { name: "rxe3", reset: "rxe3 hca_handle=max hca_object=max" });
+    assert.match(v1[0].noDevice!, /no RDMA device "mlx5_1"/);
+    // Hybrid: no v1 rdma hierarchy, the container's unified directory offers it.
+    const hybrid = { ...v1Paths(root), unified: `${root}/unified/cell/c` };
+    tree(hybrid.unified, { "cgroup.controllers": "hugetlb rdma\n" });
+    assert.deepEqual(shown(planV1({ rdma }, hybrid), root), lines("/unified/cell/c"));
+    // v2: the container's directory, where the rdma controller is enabled.
+    const dir = `${root}/v2/cell/c`;
+    tree(dir, { "cgroup.controllers": "cpu memory pids rdma\n" });
+    assert.deepEqual(shown(planV2({ rdma }, dir), root), lines("/v2/cell/c"));
+    assert.deepEqual(planV2({ rdma: {} }, `${root}/nowhere`), []);
+  });
+});
+
+Deno.test("rdma write plan: a host or cgroup without the rdma controller is refused by name", () => {
+  withTempDir("cell-cgroup-plan-", (root) => {
+    const rdma = { mlx5_0: { hcaHandles: 1 } };
+    const refused = (fn: () => unknown, message: RegExp) =>
+      assert.throws(fn, (e: unknown) => {
+        assert.ok(e instanceof ContainerError && e.code === "ConfigInvalid", `${e}`);
+        assert.match(e.message, /^linux\.resources\.rdma: /);
+        assert.match(e.message, message);
+        return true;
+      });
+    const dir = `${root}/cell/c`;
+    tree(dir, { "cgroup.controllers": "cpu memory pids\n" });
+    refused(() => planV2({ rdma }, dir), /rdma/);
+    refused(() => planV1({ rdma }, v1Paths(root)), /rdma/);
+    // Which of the two reasons, from /proc/cgroups.
+    const withRdma = "#subsys_name\thierarchy\tnum_cgroups\tenabled\nrdma\t0\t1\t1\n";
+    const without = "#subsys_name\thierarchy\tnum_cgroups\tenabled\npids\t8\t3\t1\n";
+    assert.equal(hostHasRdmaController(withRdma), true);
+    assert.equal(hostHasRdmaController(without), false);
+    refused(() => {
+      throw rdmaUnavailable("in /x", without);
+    }, /this host lacks the rdma cgroup controller \(.*CONFIG_CGROUP_RDMA\)/);
+    refused(() => {
+      throw rdmaUnavailable("in /x", withRdma);
+    }, /the rdma cgroup controller is not available in \/x/);
+  });
+});
+
+Deno.test("rdma update: merged per device and key, as rdma.max keeps a key left out", () => {
+  const old: Resources = {
+    rdma: { mlx5_1: { hcaHandles: 2, hcaObjects: 100 }, rxe0: { hcaHandles: 1 } },
+  };
+  const update: Resources = { rdma: { mlx5_1: { hcaHandles: 5 }, mlx4_0: { hcaObjects: 7 } } };
+  assert.deepEqual(mergeResources(old, update, update).rdma, {
+    mlx5_1: { hcaHandles: 5, hcaObjects: 100 },
+    rxe0: { hcaHandles: 1 },
+    mlx4_0: { hcaObjects: 7 },
+  });
+});
+
+Deno.test("rdma stats: rdma.max and rdma.current lines read back, max as -1", () => {
+  const max = "mlx5_1 hca_handle=3 hca_object=max\nrxe0 hca_handle=max hca_object=max\n";
+  assert.deepEqual(parseRdma(max), [
+    { device: "mlx5_1", hcaHandles: 3, hcaObjects: -1 },
+    { device: "rxe0", hcaHandles: -1, hcaObjects: -1 },
+  ]);
+  assert.deepEqual(parseRdma("mlx5_1 hca_handle=1 hca_object=12\n\nbad\nx hca_handle=1\n"), [
+    { device: "mlx5_1", hcaHandles: 1, hcaObjects: 12 },
+  ]);
+  assert.deepEqual(parseRdma(undefined), []);
+  withTempDir("cell-rdma-stats-", (dir) => {
+    tree(dir, { "rdma.max": max, "rdma.current": "mlx5_1 hca_handle=2 hca_object=40\n" });
+    assert.deepEqual(readRdma(dir).current, [{ device: "mlx5_1", hcaHandles: 2, hcaObjects: 40 }]);
+    assert.equal(readRdma(dir).limit.length, 2);
+    assert.deepEqual(readRdma(`${dir}/none`), { limit: [], current: [] });
   });
 });

@@ -1022,7 +1022,7 @@ Deno.test("unimplemented linux fields are errors; personality is checked", () =>
     "exclude each other",
   );
   const unsupported: Record<string, unknown> = {
-    intelRdt: { closID: "x" },
+    netDevices: { eth0: {} },
   };
   for (const [key, value] of Object.entries(unsupported)) {
     assertProblem(config({ [`linux.${key}`]: value }), `linux.${key}`, "not supported");
@@ -1122,10 +1122,20 @@ Deno.test("linux.devices: type, absolute path, numbers for c/b/u", () => {
 });
 
 Deno.test("linux.resources: ranges, syntax and unsupported controllers", () => {
+  const rdma = (value: unknown) => config({ "linux.resources.rdma": value });
+  assertProblem(rdma({ x: 1 }), "linux.resources.rdma.x", "must be an object");
+  assertProblem(rdma({ mlx5_0: {} }), "linux.resources.rdma.mlx5_0", "needs hcaHandles");
+  assertProblem(rdma({ "a b": { hcaHandles: 1 } }), 'linux.resources.rdma["a b"]', "device name");
   assertProblem(
-    config({ "linux.resources.rdma": { x: 1 } }),
-    "linux.resources.rdma",
-    "not supported",
+    rdma({ mlx5_0: { hcaObjects: 2 ** 31 } }),
+    "linux.resources.rdma.mlx5_0.hcaObjects",
+    "from 0 to 2147483647",
+  );
+  assertProblem(rdma({ mlx5_0: { hcaHandles: -1 } }), "linux.resources.rdma.mlx5_0.hcaHandles");
+  assert.deepEqual(
+    validateConfig(rdma({ mlx5_1: { hcaHandles: 3, hcaObjects: 10000 }, rxe3: { hcaObjects: 0 } }))
+      .linux?.resources?.rdma,
+    { mlx5_1: { hcaHandles: 3, hcaObjects: 10000 }, rxe3: { hcaObjects: 0 } },
   );
   const r = (key: string, value: unknown) => config({ [`linux.resources.${key}`]: value });
   assertProblem(r("network", { classID: 2 ** 32 }), "linux.resources.network.classID");

@@ -131,6 +131,7 @@ Deno.test("v1 files: exact parsing, units, unlimited, Total lines skipped", () =
       network: [],
       pressure: {},
       misc: {},
+      rdma: { limit: [], current: [] },
     });
     assert.deepEqual(Object.keys(readStatsV1(paths, null).hugetlb), ["2MB", "1GB"]);
   } finally {
@@ -218,6 +219,8 @@ Deno.test("v2 files: exact parsing, usec → ns, max → unlimited, events as fa
         "full avg10=0.00 avg60=0.00 avg300=0.00 total=2\n",
       "misc.current": "sev 1\n",
       "misc.events": "sev.max 4\n",
+      "rdma.max": "mlx5_0 hca_handle=2 hca_object=max\n",
+      "rdma.current": "mlx5_0 hca_handle=1 hca_object=7\n",
     });
     assert.deepEqual(readStatsV2(dir, null), {
       cpu: {
@@ -259,6 +262,10 @@ Deno.test("v2 files: exact parsing, usec → ns, max → unlimited, events as fa
         },
       },
       misc: { sev: { current: 1, events: 4 } },
+      rdma: {
+        limit: [{ device: "mlx5_0", hcaHandles: 2, hcaObjects: UNLIMITED }],
+        current: [{ device: "mlx5_0", hcaHandles: 1, hcaObjects: 7 }],
+      },
     });
     // limits set the other way round; a kernel without memory.peak
     writeTree(dir, { "memory.max": "1073741824\n", "memory.swap.max": "max\n", "pids.max": "max" });

@@ -31,8 +31,14 @@ const VALUE_FLAGS = {
   "memory-reservation": { type: "string", help: "memory soft limit" },
   "memory-swap": { type: "string", help: "memory + swap limit; -1: none" },
   "pids-limit": { type: "string", help: "most processes at once; -1: none" },
-  "l3-cache-schema": { type: "string", help: "Intel RDT L3 cache schema (not supported)" },
-  "mem-bw-schema": { type: "string", help: "Intel RDT memory bandwidth schema (not supported)" },
+  "l3-cache-schema": {
+    type: "string",
+    help: "Intel RDT L3 cache schema (not supported: linux.intelRdt is set at create)",
+  },
+  "mem-bw-schema": {
+    type: "string",
+    help: "Intel RDT memory bandwidth schema (not supported: linux.intelRdt is set at create)",
+  },
 } as const;
 
 /** `update [flags] ID`. */
@@ -59,7 +65,9 @@ async function readResources(io: CliIo, file: string): Promise<unknown> {
 function fromFlags(p: Parsed): Resources {
   for (const name of ["l3-cache-schema", "mem-bw-schema", "kernel-memory", "kernel-memory-tcp"]) {
     if (str(p, name) !== undefined) {
-      throw new ContainerError("ConfigInvalid", `--${name} is not supported`);
+      // cell changes a container's resctrl schemata only at create (linux.intelRdt).
+      const why = name.includes("schema") ? " (linux.intelRdt is set at create)" : "";
+      throw new ContainerError("ConfigInvalid", `--${name} is not supported${why}`);
     }
   }
   const r: Resources = {};
