@@ -304,7 +304,7 @@ function checkNamespace(
 }
 
 /** Whether this kernel has time namespaces (CONFIG_TIME_NS, Linux 5.6+). */
-export function timeNamespacesAvailable(): boolean {
+function timeNamespacesAvailable(): boolean {
   try {
     Deno.statSync("/proc/self/timens_offsets");
     return true;

@@ -10,22 +10,20 @@ import { CAPABILITIES } from "../config/capabilities.ts";
 import { HOOK_KINDS } from "../config/types.ts";
 import { IDMAP_OPTIONS } from "../config/mount_options.ts";
 import { lsmEnabled } from "../config/validate_process.ts";
-import { timeNamespacesAvailable } from "../config/validate_linux.ts";
 import { OCI_SPEC_VERSION } from "../container/container.ts";
 import { mountOptionNames } from "../rootfs/mount_flags.ts";
 import { SECCOMP_FLAG_SINCE } from "../seccomp/check_profile.ts";
-import { hostHasRdmaController } from "../cgroups/rdma.ts";
-import { resctrlMount } from "../resctrl/mount.ts";
 
 /** The `linux` part of {@linkcode Features}. */
 export interface LinuxFeatures {
-  /** The namespace types a config may ask for. */
+  /** The namespace types cell recognizes (a kernel without one refuses it at create). */
   namespaces: string[];
   /** The capability names known. */
   capabilities: string[];
   /**
-   * Which cgroup drivers and versions work. `rdma` is true only when this host's kernel has
-   * the rdma controller: without it rdma limits are refused.
+   * Which cgroup drivers and versions cell implements. As features-linux.md asks, this says
+   * what the runtime supports, not what this host has: `rdma` is true although a host
+   * without the rdma controller refuses rdma limits (clearly, at create).
    */
   cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean; rdma: boolean };
   /** The seccomp actions, operators and architectures a profile may use. */
@@ -48,10 +46,9 @@ export interface LinuxFeatures {
   /** Mount features: id-mapped binds (a mount's `uidMappings`, `idmap`, `ridmap`). */
   mountExtensions: { idmap: { enabled: boolean } };
   /**
-   * `linux.intelRdt`. `enabled` is true only when resctrl is mounted here (the spec calls
-   * this field independent of the host, but a config with intelRdt is refused without
-   * resctrl, so an engine asking is told the truth); `schemata` and `monitoring` say the
-   * fields are implemented.
+   * `linux.intelRdt`, implemented with `schemata` and `enableMonitoring`. As the spec says,
+   * this is irrelevant to whether the host has Intel RDT: a config with intelRdt is refused
+   * where resctrl is not mounted.
    */
   intelRdt: { enabled: boolean; schemata: boolean; monitoring: boolean };
 }
@@ -88,15 +85,14 @@ export function featuresDocument(): Features {
     hooks: [...HOOK_KINDS],
     mountOptions: [...mountOptionNames(), ...IDMAP_OPTIONS],
     linux: {
-      namespaces: ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
-        .filter((type) => type !== "time" || timeNamespacesAvailable()),
+      namespaces: ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
       capabilities: [...CAPABILITIES],
       cgroup: {
         v1: true,
         v2: true,
         systemd: false,
         systemdUser: false,
-        rdma: hostHasRdmaController(),
+        rdma: true,
       },
       seccomp: {
         enabled: true,
@@ -132,7 +128,7 @@ export function featuresDocument(): Features {
         flags: Object.keys(MEMORY_POLICY_FLAGS),
       },
       mountExtensions: { idmap: { enabled: true } },
-      intelRdt: { enabled: resctrlMount() !== undefined, schemata: true, monitoring: true },
+      intelRdt: { enabled: true, schemata: true, monitoring: true },
     },
     annotations: { "org.opencontainers.runtime-spec.features.runtime": "cell" },
     potentiallyUnsafeConfigAnnotations: [],

@@ -7,7 +7,6 @@
 
 import assert from "node:assert/strict";
 import { ContainerError } from "../../mod.ts";
-import { featuresDocument } from "../../oci.ts";
 import {
   assertNothingLeft,
   busyboxConfig,
@@ -30,11 +29,6 @@ function requireRdmaV2(): void {
     "the guest kernel has no rdma cgroup controller (CONFIG_CGROUP_RDMA)",
   );
 }
-
-Deno.test("v2 rdma: features say the rdma controller is there", () => {
-  requireRdmaV2();
-  assert.equal(featuresDocument().linux.cgroup.rdma, true);
-});
 
 /** A ConfigInvalid naming the missing device, from the kernel's ENODEV. */
 function noDevice(e: unknown): boolean {
