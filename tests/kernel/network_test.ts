@@ -74,8 +74,8 @@ async function destroyAll(factory: Factory, boxes: [Container, string][]): Promi
 
 Deno.test("two containers on a bridge cell makes reach each other; what they see; counters; nothing left", async () => {
   const factory = await testFactory();
-  const bridge = `cnb${TAG}`;
-  const [hostA, hostB] = [`cna${TAG}`, `cnz${TAG}`];
+  const bridge = `vcb${TAG}`;
+  const [hostA, hostB] = [`vca${TAG}`, `vcz${TAG}`];
   const boxes: [Container, string][] = [];
   try {
     for (const [hostName, last, mac] of [[hostA, 2, "02:13:00:00:00:02"], [hostB, 3, undefined]]) {
@@ -153,12 +153,42 @@ Deno.test("two containers on a bridge cell makes reach each other; what they see
       `rx ${before.rxPackets} → ${after.rxPackets}`,
     );
     assert.ok(after.txBytes > before.txBytes && after.rxBytes > before.rxBytes);
-    // Counted at the host end, swapped: what the container sent is what the host end received.
-    {
-      const inside = await sh(a, "cat /sys/class/net/eth0/statistics/tx_packets");
-      const stats = (await a.stats()).network.find((n) => n.name === "eth0")!;
-      assert.ok(Math.abs(stats.txPackets - Number(inside)) <= 2, `${stats.txPackets} ~ ${inside}`);
-    }
+    // Counted at the host end, swapped. A download from b makes a's traffic lopsided (512 KiB
+    // in, acks out), so counters read unswapped would be far off what a itself counts.
+    const sender = await b.start({
+      args: [
+        "timeout",
+        "20",
+        "nc",
+        "-l",
+        "-p",
+        "7214",
+        "-e",
+        "dd",
+        "if=/dev/zero",
+        "bs=1024",
+        "count=512",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    });
+    let got = 0;
+    await until("the 512 KiB download through nc", async () => {
+      const out = await runIn(a, {
+        args: ["sh", "-c", `timeout 10 nc -w 5 ${NET}.3 7214 | wc -c`],
+      });
+      got = Number(out.stdout.trim());
+      return got === 512 * 1024;
+    }, 15_000);
+    await sender.status;
+    const inside = (await sh(a, "cd /sys/class/net/eth0/statistics && cat rx_bytes tx_bytes"))
+      .trim().split(/\s+/).map(Number);
+    const counted = (await a.stats()).network.find((n) => n.name === "eth0")!;
+    assert.ok(inside[0] > 512 * 1024 && inside[0] > 4 * inside[1], `inside rx/tx: ${inside}`);
+    const near = (x: number, y: number) => Math.abs(x - y) < 16 * 1024;
+    assert.ok(near(counted.rxBytes, inside[0]), `rx ${counted.rxBytes} ~ ${inside[0]}`);
+    assert.ok(near(counted.txBytes, inside[1]), `tx ${counted.txBytes} ~ ${inside[1]}`);
   } finally {
     await destroyAll(factory, boxes);
   }
@@ -167,8 +197,8 @@ Deno.test("two containers on a bridge cell makes reach each other; what they see
 
 Deno.test("an IPv6 address and a bridge cell makes with an address of its own", async () => {
   const factory = await testFactory();
-  const bridge = `cnc${TAG}`;
-  const hostName = `cnd${TAG}`;
+  const bridge = `vcc${TAG}`;
+  const hostName = `vcd${TAG}`;
   const id = uniqueId("net6");
   const network: NetworkOptions = {
     interfaces: [{ type: "loopback" }, {
@@ -196,8 +226,8 @@ Deno.test("an IPv6 address and a bridge cell makes with an address of its own", 
 
 Deno.test("a bridge cell made stays while another container uses it, goes with the last", async () => {
   const factory = await testFactory();
-  const bridge = `cne${TAG}`;
-  const names = [`cnf${TAG}`, `cng${TAG}`];
+  const bridge = `vce${TAG}`;
+  const names = [`vcf${TAG}`, `vcg${TAG}`];
   const boxes: [Container, string][] = [];
   try {
     for (const [i, hostName] of names.entries()) {
@@ -221,8 +251,8 @@ Deno.test("a bridge cell made stays while another container uses it, goes with t
 Deno.test("destroy from another process after the creator was SIGKILLed leaves nothing", async () => {
   const factory = await testFactory();
   const id = uniqueId("netkill");
-  const bridge = `cnh${TAG}`;
-  const hostName = `cni${TAG}`;
+  const bridge = `vch${TAG}`;
+  const hostName = `vci${TAG}`;
   const network = veth(hostName, `${NET}.20/24`, { bridge: { name: bridge, create: true } });
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -239,20 +269,29 @@ Deno.test("destroy from another process after the creator was SIGKILLed leaves n
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let initPid = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const first = await Promise.race([
-      reader.read(),
-      new Promise<never>((_, no) => setTimeout(() => no(new Error("no start in 30 s")), 30_000)),
-    ]);
-    initPid = Number(JSON.parse(first.value ?? "{}").pid);
-    assert.ok(initPid > 0, `the child said ${first.value}`);
-    assert.ok(hostLinkNames().includes(hostName), "the veth is there");
+    try {
+      const first = await Promise.race([
+        reader.read(),
+        new Promise<never>((_, no) => {
+          timer = setTimeout(() => no(new Error("the child did not start in 30 s")), 30_000);
+        }),
+      ]);
+      initPid = Number(JSON.parse(first.value ?? "{}").pid);
+      assert.ok(initPid > 0, `the child said ${first.value}`);
+    } finally {
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      await child.status;
+      await reader.cancel();
+    }
+    // The creator is gone; the container and its network are not.
+    assert.ok(hostLinkNames().includes(hostName), "the veth outlives its creator");
+    assert.ok(hostLinkNames().includes(bridge), "so does the bridge");
   } finally {
-    child.kill("SIGKILL");
-    await child.status;
-    await reader.cancel();
+    await factory.destroy(id);
   }
-  await factory.destroy(id);
   assertNothingLeft(factory, id, [initPid]);
   assertNoLinks([bridge, hostName]);
 });
@@ -269,8 +308,8 @@ function refusedFor(field: string) {
 Deno.test("bad network options are refused by field, before anything is made", async () => {
   const factory = await testFactory();
   const config = await busyboxConfig(["true"]);
-  const hostName = `cnj${TAG}`;
-  const bridge = `cnk${TAG}`;
+  const hostName = `vcj${TAG}`;
+  const bridge = `vck${TAG}`;
   const cases: [NetworkOptions, string][] = [
     [veth(hostName, "10.213.300.2/24"), "network.interfaces[0].addresses[0]"],
     [veth(hostName, "10.213.1.2"), "network.interfaces[0].addresses[0]"],
@@ -314,8 +353,8 @@ Deno.test("bad network options are refused by field, before anything is made", a
 Deno.test("a start that fails half-way through the network undoes what it made", async () => {
   const factory = await testFactory();
   const id = uniqueId("netfail");
-  const bridge = `cnl${TAG}`;
-  const hostName = `cnm${TAG}`;
+  const bridge = `vcl${TAG}`;
+  const hostName = `vcm${TAG}`;
   // The gateway is not on any link of the container: the kernel refuses the route, after the
   // bridge and the veth were made.
   const network = veth(hostName, `${NET}.30/24`, {
