@@ -135,6 +135,7 @@ export class ContainerCore {
       starting: known.starting,
       cgroup: known.cgroup,
       resctrl: known.resctrl,
+      networkMade: known.networkMade,
     };
   }
 

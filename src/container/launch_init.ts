@@ -22,7 +22,11 @@ import type { ContainerCore } from "./core.ts";
 import { openFifo, removeQuietly } from "./exec_fifo.ts";
 import { gatherHostFacts } from "./gather_host_facts.ts";
 import { launch } from "./launch.ts";
-import { hasRuntimeHooks, hasStartHooks, runRuntimeHooks } from "./lifecycle_hooks.ts";
+import { hasStartHooks, runRuntimeHooks } from "./lifecycle_hooks.ts";
+import { needsPause } from "./init_pause.ts";
+import type { NetworkRecord } from "../network/options.ts";
+import { checkNetworkHost, setupNetwork } from "../network/setup.ts";
+import { teardownNetwork } from "../network/teardown.ts";
 import { OCI_SPEC_VERSION } from "./oci_state.ts";
 import { connectSeccompAgent, type SeccompAgent } from "./seccomp_agent.ts";
 
@@ -76,6 +80,8 @@ export async function launchInit(
   const rdt = core.config.linux?.intelRdt;
   const resctrl = rdt ? resctrlPlanFor(rdt, core.id) : undefined;
   const resctrlState = resctrl && { remove: resctrl.plan.remove, tasks: resctrl.plan.tasks };
+  // Before anything is made: the host may have changed since the create.
+  checkNetworkHost(state.network);
   // Recorded before anything is made: a runtime killed from here on leaves a state that
   // names the cgroup and resctrl directories (whatever of them exist) and says the start
   // was cut short.
@@ -100,6 +106,10 @@ export async function launchInit(
   let agent: SeccompAgent | undefined;
   let pause: { notify: [number, number]; resume: [number, number] } | undefined;
   let resctrlMade = false;
+  // What the network setup made on the host, recorded in the state as it is made.
+  const network: NetworkRecord = { veths: [], bridges: [] };
+  const recordNetwork = (made: NetworkRecord) =>
+    core.write({ ...intent, networkMade: structuredClone(made) });
   try {
     if (resctrl) {
       applyResctrl(resctrl.plan, resctrl.mount);
@@ -110,8 +120,9 @@ export async function launchInit(
       made = true;
       faultPoint("start:cgroup");
     } else [ready, readyWriter] = pipe();
-    // The init stops for the prestart and createRuntime hooks, which run here.
-    if (hasRuntimeHooks(core.config)) pause = { notify: pipe(), resume: pipe() };
+    // The init stops for the network setup and the prestart and createRuntime hooks, which
+    // run here.
+    if (needsPause(core.config, state.network)) pause = { notify: pipe(), resume: pipe() };
     agent = connectSeccompAgent(core.config, {
       ociVersion: OCI_SPEC_VERSION,
       id: core.id,
@@ -136,7 +147,7 @@ export async function launchInit(
           noPivotRoot: state.noPivotRoot,
           execFifo: fifo?.fd,
           seccompListener: agent,
-          hooks: hasStartHooks(core.config)
+          hooks: hasStartHooks(core.config) || pause
             ? {
               pause: pause && { notify: pause.notify[1], resume: pause.resume[0] },
               createContainer: core.config.hooks?.createContainer,
@@ -154,7 +165,10 @@ export async function launchInit(
       paused: pause && {
         notify: pause.notify,
         resume: pause.resume[1],
-        run: (pid) => runRuntimeHooks(state, pid),
+        run: async (pid) => {
+          if (state.network) setupNetwork(state.network, pid, network, recordNetwork);
+          await runRuntimeHooks(state, pid);
+        },
       },
       whileSpawning: intoCgroup ? undefined : () => {
         try {
@@ -175,6 +189,7 @@ export async function launchInit(
           resctrl: resctrlState,
           execFifo: fifo?.path,
           starting: undefined,
+          networkMade: madeAny(network) ? network : undefined,
         });
       },
     });
@@ -186,10 +201,17 @@ export async function launchInit(
     let removed = true;
     if (made) await cgroup.remove().catch(() => removed = false);
     const resctrlLeft = resctrlMade ? removeResctrl(resctrlState!.remove) : [];
+    let networkLeft: NetworkRecord | undefined;
+    try {
+      teardownNetwork(network);
+    } catch {
+      networkLeft = network; // kept for destroy to try again
+    }
     core.write({
       ...state,
       cgroup: removed ? state.cgroup : intent.cgroup,
       resctrl: resctrlLeft.length > 0 ? resctrlState : undefined,
+      networkMade: networkLeft,
     });
     throw e;
   } finally {
@@ -199,6 +221,10 @@ export async function launchInit(
     if (pause) [...pause.notify, ...pause.resume].forEach(close);
   }
 }
+function madeAny(record: NetworkRecord): boolean {
+  return record.veths.length > 0 || record.bridges.length > 0;
+}
+
 let self: ProcessIdentity | null = null;
 
 /** This process's identity (its start time never changes). */

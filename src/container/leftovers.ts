@@ -14,6 +14,7 @@ import { isAlive, type ProcessIdentity } from "../state/identity.ts";
 import { isUnloadable, type Remnants } from "../state/parse.ts";
 import { removeResctrl } from "../resctrl/mod.ts";
 import { ContainerError } from "../errors.ts";
+import { teardownNetwork } from "../network/teardown.ts";
 import type { StateStore } from "../state/store.ts";
 import { close, pidfdOpen, pidfdSignal } from "../syscalls.ts";
 
@@ -24,7 +25,8 @@ export function defaultCgroupPath(id: string): string {
 
 /**
  * Kills every process the remnants lead to (the init, everything in the cgroups) and
- * removes the cgroups. With no cgroup known, the id's default path is used.
+ * removes the cgroups and what was made on the host for the network. With no cgroup known,
+ * the id's default path is used.
  */
 export async function destroyRemnants(id: string, remnants: Remnants): Promise<void> {
   // The leaves at the known paths count too: a start may have made them and died before it
@@ -40,6 +42,7 @@ export async function destroyRemnants(id: string, remnants: Remnants): Promise<v
   }
   await manager.remove();
   removeResctrl(remnants.resctrl?.remove ?? []);
+  teardownNetwork(remnants.networkMade);
 }
 
 function withLeaves(state: CgroupState): CgroupState {
@@ -72,6 +75,7 @@ export async function destroyLeftovers(
     starting: salvaged.starting ?? known?.starting,
     cgroup: salvaged.cgroup ?? known?.cgroup,
     resctrl: salvaged.resctrl ?? known?.resctrl,
+    networkMade: salvaged.networkMade ?? known?.networkMade,
   };
   await destroyRemnants(id, remnants);
   store.remove(id);

@@ -11,6 +11,7 @@ import type { CgroupState } from "../cgroups/manager.ts";
 import type { ResctrlState } from "../resctrl/mod.ts";
 import { ContainerError } from "../errors.ts";
 import { clip } from "../text.ts";
+import type { NetworkRecord } from "../network/options.ts";
 import type { ProcessIdentity } from "./identity.ts";
 import type { ContainerState } from "./store.ts";
 
@@ -24,6 +25,8 @@ export interface Remnants {
   cgroup?: CgroupState;
   /** The resctrl groups, as recorded (intelRdt). */
   resctrl?: ResctrlState;
+  /** What was made on the host for its network. */
+  networkMade?: NetworkRecord;
 }
 
 /**
@@ -39,9 +42,11 @@ export function serializeState(state: ContainerState): string {
     execFifo: state.execFifo,
     cgroup: state.cgroup,
     resctrl: state.resctrl,
+    networkMade: state.networkMade,
     created: state.created,
     bundle: state.bundle,
     noPivotRoot: state.noPivotRoot,
+    network: state.network,
     config: state.config,
   });
 }
@@ -112,6 +117,12 @@ function stateProblem(value: unknown, id: string): string | undefined {
   if (value.bundle !== undefined && typeof value.bundle !== "string") {
     return fieldProblem("bundle", value.bundle);
   }
+  if (value.networkMade !== undefined && !isNetworkRecord(value.networkMade)) {
+    return fieldProblem("networkMade", value.networkMade);
+  }
+  if (value.network !== undefined && !isObject(value.network)) {
+    return fieldProblem("network", value.network);
+  }
   const config = value.config;
   if (!isObject(config) || !isObject(config.root) || typeof config.root.path !== "string") {
     return fieldProblem("config", config);
@@ -158,17 +169,20 @@ export function salvageState(text: string): Remnants {
       starting: isIdentity(value.starting) ? value.starting : undefined,
       cgroup: isCgroupState(value.cgroup) ? value.cgroup : undefined,
       resctrl: isResctrlState(value.resctrl) ? value.resctrl : undefined,
+      networkMade: isNetworkRecord(value.networkMade) ? value.networkMade : undefined,
     };
   }
   const init = objectAfter(text, `"init":`);
   const starting = objectAfter(text, `"starting":`);
   const cgroup = objectAfter(text, `"cgroup":`);
   const resctrl = objectAfter(text, `"resctrl":`);
+  const networkMade = objectAfter(text, `"networkMade":`);
   return {
     init: isIdentity(init) ? init : undefined,
     starting: isIdentity(starting) ? starting : undefined,
     cgroup: isCgroupState(cgroup) ? cgroup : undefined,
     resctrl: isResctrlState(resctrl) ? resctrl : undefined,
+    networkMade: isNetworkRecord(networkMade) ? networkMade : undefined,
   };
 }
 
@@ -239,4 +253,15 @@ function isResctrlState(value: unknown): value is ResctrlState {
   const paths = (list: unknown) =>
     Array.isArray(list) && list.every((p) => typeof p === "string" && p.startsWith("/"));
   return paths(value.remove) && paths(value.tasks);
+}
+
+/** A network record whose every name is a possible interface name and index a positive one. */
+function isNetworkRecord(value: unknown): value is NetworkRecord {
+  const name = (n: unknown) => typeof n === "string" && n.length > 0 && n.length <= 15;
+  return isObject(value) && Array.isArray(value.veths) && Array.isArray(value.bridges) &&
+    value.bridges.every(name) &&
+    value.veths.every((v) =>
+      isObject(v) && name(v.hostName) && name(v.name) && Number.isInteger(v.index) &&
+      (v.index as number) > 0
+    );
 }

@@ -10,6 +10,7 @@ import { join } from "../path.ts";
 import type { CgroupState } from "../cgroups/manager.ts";
 import type { ResctrlState } from "../resctrl/mod.ts";
 import type { Spec } from "../config/types.ts";
+import type { NetworkOptions, NetworkRecord } from "../network/options.ts";
 import { ContainerError } from "../errors.ts";
 import { faultPoint } from "../fault_point.ts";
 import { clip } from "../text.ts";
@@ -44,6 +45,13 @@ export interface ContainerState {
   cgroup: CgroupState;
   /** Its resctrl groups (linux.intelRdt), recorded before they are made. */
   resctrl?: ResctrlState;
+  /** The `network` option it was created with (validated). */
+  network?: NetworkOptions;
+  /**
+   * What its start made on the host for the network (recorded as it is made), for destroy
+   * and for the undo of a failed start.
+   */
+  networkMade?: NetworkRecord;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
