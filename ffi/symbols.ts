@@ -67,6 +67,13 @@ export const SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  /** (netns fd or -1) — a NETLINK_ROUTE socket made inside that network namespace. */
+  cell_netlink_open: { parameters: ["i32"], result: "i32" },
+  /** (socket, request, its length, reply buffer, its size) — one request, its replies. */
+  cell_netlink_call: {
+    parameters: ["i32", "buffer", "usize", "buffer", "usize"],
+    result: "i32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded library's functions. */

@@ -350,3 +350,31 @@ export async function spawn(plan: Uint8Array<ArrayBuffer>): Promise<SpawnResult>
   await lib().cell_spawn(plan, BigInt(plan.length), result);
   return decodeSpawnResult(result);
 }
+
+/**
+ * A NETLINK_ROUTE socket (close-on-exec, extended acks on) made inside the network namespace
+ * `netnsFd` (an fd of `/proc/<pid>/ns/net`), or in the caller's own for -1. Close it with
+ * {@linkcode close}.
+ */
+export function netlinkOpen(netnsFd: number): number {
+  return check(lib().cell_netlink_open(netnsFd), "socket(AF_NETLINK)");
+}
+
+/**
+ * Sends one whole netlink request and returns the replies of its sequence number, up to and
+ * including the ack (NLMSG_ERROR) or the end of the dump (NLMSG_DONE), as raw bytes (parse them
+ * with src/network/netlink_message.ts). A kernel refusal comes back inside the replies, not as
+ * a throw; this throws only when the exchange itself fails (ENOBUFS: more than `capacity`).
+ */
+export function netlinkCall(
+  fd: number,
+  request: Uint8Array<ArrayBuffer>,
+  capacity: number,
+): Uint8Array<ArrayBuffer> {
+  const reply = new Uint8Array(capacity);
+  const n = check(
+    lib().cell_netlink_call(fd, request, BigInt(request.length), reply, BigInt(capacity)),
+    "netlink",
+  );
+  return reply.slice(0, n);
+}

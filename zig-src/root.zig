@@ -8,6 +8,7 @@ const spawn_mod = @import("spawn.zig");
 const bpf = @import("bpf.zig");
 const frame = @import("frame.zig");
 const unix_socket = @import("unix_socket.zig");
+const netlink = @import("netlink.zig");
 
 /// A raw syscall result as returned to TypeScript: the value, or -errno. Every value
 /// cell returns this way (fds, pids, counts) fits in an i32.
@@ -250,4 +251,19 @@ export fn cell_recv_fd(socket: i32, text: [*]u8, text_len: usize) i32 {
     // the kernel (MSG_CTRUNC), never installed.
     if (cmsg.len >= header + 8) _ = sys.close(@bitCast(cmsg.pad));
     return cmsg.fd;
+}
+
+/// A NETLINK_ROUTE socket (close-on-exec, extended acks on) made inside the network
+/// namespace `netns_fd` (-1: the caller's own) by a short-lived task that enters it:
+/// no thread of the caller changes namespace. The fd, or -errno.
+export fn cell_netlink_open(netns_fd: i32) i32 {
+    return abiResult(netlink.open(netns_fd));
+}
+
+/// Sends one netlink request (a whole message; its seq and flags set by the caller) and
+/// copies its replies, up to the ack or the end of the dump, into `reply`: the bytes
+/// copied, or -errno (-ENOBUFS: they do not fit in `cap`). Bounded in reads and time.
+export fn cell_netlink_call(fd: i32, request: [*]const u8, len: usize, reply: [*]u8, cap: usize) i32 {
+    const room = @min(cap, @as(usize, std.math.maxInt(i32)));
+    return abiResult(netlink.call(fd, request[0..len], reply[0..room]));
 }

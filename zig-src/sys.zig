@@ -514,6 +514,33 @@ pub fn peerCred(fd: fd_t, out: *Ucred) usize {
     var len: u32 = @sizeOf(Ucred);
     return linux.syscall5(.getsockopt, a(fd), @as(u32, @intCast(SOL_SOCKET)), SO_PEERCRED, a(out), a(&len));
 }
+pub const AF_NETLINK: u32 = 16;
+pub const SOCK_RAW: u32 = 3;
+pub const NETLINK_ROUTE: u32 = 0;
+pub const SOL_NETLINK: u32 = 270;
+pub const NETLINK_CAP_ACK: u32 = 10;
+pub const NETLINK_EXT_ACK: u32 = 11;
+pub const SO_RCVTIMEO: u32 = 20;
+pub const SO_SNDTIMEO: u32 = 21;
+pub const MSG_TRUNC: u32 = 0x20;
+pub const ENOBUFS: u16 = 105;
+pub const ETIMEDOUT: u16 = 110;
+pub const CLONE_FILES: u64 = 0x00000400;
+pub const CLONE_VFORK: u64 = 0x00004000;
+pub const WALL: usize = 0x40000000;
+/// struct sockaddr_nl: the kernel is port 0.
+pub const SockaddrNl = extern struct { family: u16, pad: u16 = 0, pid: u32 = 0, groups: u32 = 0 };
+/// struct timeval of 64-bit Linux (SO_RCVTIMEO).
+pub const Timeval = extern struct { sec: i64, usec: i64 };
+pub fn setsockopt(fd: fd_t, level: u32, name: u32, value: []const u8) usize {
+    return linux.syscall5(.setsockopt, a(fd), level, name, a(value.ptr), value.len);
+}
+pub fn sendtoNl(fd: fd_t, buf: []const u8, addr: *const SockaddrNl) usize {
+    return linux.syscall6(.sendto, a(fd), a(buf.ptr), buf.len, 0, a(addr), @sizeOf(SockaddrNl));
+}
+pub fn recv(fd: fd_t, buf: []u8, flags: u32) usize {
+    return linux.syscall6(.recvfrom, a(fd), a(buf.ptr), buf.len, flags, 0, 0);
+}
 pub const SIG_BLOCK: usize = 0;
 pub const SFD_CLOEXEC: u32 = 0o2000000;
 /// A signalfd for the signals in `mask` (they must be blocked to be read from it).

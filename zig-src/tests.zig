@@ -14,6 +14,7 @@ test {
     _ = @import("frame_test.zig");
     _ = @import("door_args.zig");
     _ = @import("door_session.zig");
+    _ = @import("netlink.zig");
 }
 
 fn put32(list: *std.ArrayList(u8), gpa: std.mem.Allocator, v: u32) !void {

@@ -1,0 +1,183 @@
+//! rtnetlink transport: a NETLINK_ROUTE socket made inside a network namespace, and one
+//! request/replies exchange on it. TypeScript builds every message and parses every
+//! reply (src/network/); this file only moves bytes and bounds the waiting.
+
+const std = @import("std");
+const sys = @import("sys.zig");
+
+/// Every read waits at most this long for the kernel (it answers at once; a stuck
+/// socket must not hold a runtime thread forever).
+const receive_timeout_s: i64 = 10;
+/// At most this many reads for one request (each brings one or more messages).
+const max_reads: u32 = 4096;
+/// Stack of the short-lived task that enters the namespace.
+const task_stack_bytes: usize = 64 * 1024;
+
+const nlmsg_header_bytes: usize = 16;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+
+/// A NETLINK_ROUTE socket (close-on-exec) in the network namespace `netns_fd`, or in the
+/// caller's own for -1, with extended acks on: the fd, or -errno as a raw result.
+pub fn open(netns_fd: i32) usize {
+    if (netns_fd < 0) return openHere();
+    return openInNamespace(netns_fd);
+}
+
+fn openHere() usize {
+    const rc = sys.socket(sys.AF_NETLINK, sys.SOCK_RAW | sys.O_CLOEXEC, sys.NETLINK_ROUTE);
+    if (sys.errnoOf(rc) != null) return rc;
+    const fd: sys.fd_t = @intCast(rc);
+    const on = std.mem.toBytes(@as(u32, 1));
+    const timeout = std.mem.toBytes(sys.Timeval{ .sec = receive_timeout_s, .usec = 0 });
+    for ([_]usize{
+        sys.setsockopt(fd, sys.SOL_NETLINK, sys.NETLINK_EXT_ACK, &on),
+        // Errors quote only the header of the request, not the whole of it.
+        sys.setsockopt(fd, sys.SOL_NETLINK, sys.NETLINK_CAP_ACK, &on),
+        sys.setsockopt(fd, @intCast(sys.SOL_SOCKET), sys.SO_RCVTIMEO, &timeout),
+        sys.setsockopt(fd, @intCast(sys.SOL_SOCKET), sys.SO_SNDTIMEO, &timeout),
+    }) |step| {
+        if (sys.errnoOf(step) != null) {
+            _ = sys.close(fd);
+            return step;
+        }
+    }
+    return rc;
+}
+
+const Task = struct { netns_fd: i32, result: usize };
+
+/// Runs in the short-lived task: it shares our memory and fd table, so the socket it
+/// makes is ours, but it enters the namespace alone (a socket keeps the namespace it
+/// was made in; no thread of the caller ever changes namespace).
+fn taskEntry(arg: usize) callconv(.c) u8 {
+    const task: *Task = @ptrFromInt(arg);
+    const entered = sys.setns(task.netns_fd, sys.CLONE_NEWNET);
+    task.result = if (sys.errnoOf(entered) != null) entered else openHere();
+    return 0;
+}
+
+fn openInNamespace(netns_fd: i32) usize {
+    const prot = sys.PROT_READ | sys.PROT_WRITE;
+    const mapped = sys.mmap(task_stack_bytes, prot, sys.MAP_PRIVATE | sys.MAP_ANONYMOUS | sys.MAP_STACK);
+    if (sys.errnoOf(mapped) != null) return mapped;
+    const stack = @as([*]u8, @ptrFromInt(mapped))[0..task_stack_bytes];
+    defer _ = sys.munmap(stack);
+
+    var task = Task{ .netns_fd = netns_fd, .result = errnoResult(sys.EPROTO) };
+    // The task runs with every signal blocked: the runtime's handlers are not meant
+    // to run on its stack. CLONE_VFORK: we resume once it has exited.
+    const all: u64 = ~@as(u64, 0);
+    var old: u64 = 0;
+    _ = sys.sigprocmask(sys.SIG_SETMASK, &all, &old);
+    const flags = sys.CLONE_VM | sys.CLONE_FILES | sys.CLONE_VFORK; // exit signal 0
+    const top = @intFromPtr(stack.ptr) + stack.len;
+    const pid = sys.cloneOnStack(&taskEntry, top, flags, @intFromPtr(&task), null);
+    _ = sys.sigprocmask(sys.SIG_SETMASK, &old, null);
+    if (sys.errnoOf(pid) != null) return pid;
+
+    var status: i32 = 0;
+    var tries: u32 = 0;
+    while (tries < 64) : (tries += 1) {
+        const w = sys.wait4(@intCast(pid), &status, sys.WALL);
+        if (sys.errnoOf(w) != sys.EINTR) break;
+    }
+    return task.result;
+}
+
+fn errnoResult(errno: u16) usize {
+    return @bitCast(-@as(isize, errno));
+}
+
+fn readU32(bytes: []const u8, at: usize) u32 {
+    return std.mem.readInt(u32, bytes[at..][0..4], .little);
+}
+
+fn readU16(bytes: []const u8, at: usize) u16 {
+    return std.mem.readInt(u16, bytes[at..][0..2], .little);
+}
+
+/// Sends `request` (one whole nlmsghdr-framed message) and copies every reply carrying
+/// its sequence number into `reply`, up to and including the NLMSG_ERROR (the ack) or
+/// NLMSG_DONE (the end of a dump) that ends it; messages of other sequences are dropped.
+/// Returns the bytes copied, or -errno as a raw result (-ENOBUFS: the replies do not fit
+/// in `reply`; -EBADMSG: the kernel's framing is broken; -EAGAIN: no answer in time).
+pub fn call(fd: i32, request: []const u8, reply: []u8) usize {
+    if (request.len < nlmsg_header_bytes) return errnoResult(sys.EINVAL);
+    if (readU32(request, 0) != request.len) return errnoResult(sys.EINVAL);
+    const seq = readU32(request, 8);
+    const kernel = sys.SockaddrNl{ .family = @intCast(sys.AF_NETLINK) };
+
+    var sent: usize = 0;
+    var tries: u32 = 0;
+    while (tries < 64) : (tries += 1) {
+        sent = sys.sendtoNl(fd, request, &kernel);
+        if (sys.errnoOf(sent) != sys.EINTR) break;
+    }
+    if (sys.errnoOf(sent) != null) return sent;
+
+    var used: usize = 0;
+    var reads: u32 = 0;
+    while (reads < max_reads) : (reads += 1) {
+        const room = reply[used..];
+        // MSG_TRUNC: the datagram's real length, so one that did not fit is seen.
+        const got = sys.recv(fd, room, sys.MSG_TRUNC);
+        if (sys.errnoOf(got)) |e| {
+            if (e == sys.EINTR) continue;
+            return got;
+        }
+        if (got > room.len) return errnoResult(sys.ENOBUFS);
+        const step = keepOwn(room[0..got], seq);
+        if (step.bad) return errnoResult(sys.EBADMSG);
+        used += step.kept;
+        std.debug.assert(used <= reply.len);
+        if (step.done) return used;
+    }
+    return errnoResult(sys.EPROTO);
+}
+
+const Kept = struct { kept: usize, done: bool, bad: bool };
+
+/// Walks the messages of one datagram in place, moving those of `seq` to its front.
+/// Bounded by the datagram: each message is at least a header long.
+fn keepOwn(data: []u8, seq: u32) Kept {
+    var at: usize = 0;
+    var kept: usize = 0;
+    while (at + nlmsg_header_bytes <= data.len) {
+        const len = readU32(data, at);
+        if (len < nlmsg_header_bytes or len > data.len - at) return .{ .kept = kept, .done = false, .bad = true };
+        const kind = readU16(data, at + 4);
+        const own = readU32(data, at + 8) == seq;
+        const step = @min(std.mem.alignForward(usize, len, 4), data.len - at);
+        if (own) {
+            std.mem.copyForwards(u8, data[kept..][0..step], data[at..][0..step]);
+            kept += step;
+            if (kind == NLMSG_ERROR or kind == NLMSG_DONE) return .{ .kept = kept, .done = true, .bad = false };
+        }
+        at += step;
+    }
+    return .{ .kept = kept, .done = false, .bad = false };
+}
+
+test "keepOwn keeps the messages of one sequence and stops at its ack" {
+    var data = std.mem.zeroes([64]u8);
+    // A message of seq 7 (16 bytes), one of seq 9 (20 bytes), an ack of seq 7 (20 bytes).
+    const layout = [_]struct { len: u32, kind: u16, seq: u32 }{
+        .{ .len = 16, .kind = 16, .seq = 7 },
+        .{ .len = 20, .kind = 16, .seq = 9 },
+        .{ .len = 20, .kind = NLMSG_ERROR, .seq = 7 },
+    };
+    var at: usize = 0;
+    for (layout) |m| {
+        std.mem.writeInt(u32, data[at..][0..4], m.len, .little);
+        std.mem.writeInt(u16, data[at + 4 ..][0..2], m.kind, .little);
+        std.mem.writeInt(u32, data[at + 8 ..][0..4], m.seq, .little);
+        at += m.len;
+    }
+    const kept = keepOwn(data[0..at], 7);
+    try std.testing.expect(kept.done and !kept.bad);
+    try std.testing.expectEqual(@as(usize, 36), kept.kept);
+    try std.testing.expectEqual(NLMSG_ERROR, readU16(&data, 20));
+    std.mem.writeInt(u32, data[0..4], 99, .little);
+    try std.testing.expect(keepOwn(data[0..at], 7).bad);
+}
