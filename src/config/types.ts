@@ -366,6 +366,14 @@ export interface Linux {
   devices?: Device[];
   /** Cgroup resource settings. */
   resources?: Resources;
+  /** Host network devices moved into the container's new network namespace, by host name. */
+  netDevices?: Record<string, NetDevice>;
+}
+
+/** `linux.netDevices` entry: a host network device moved into the container. */
+export interface NetDevice {
+  /** Its name inside the container (the host name if unset); a `%d` lets the kernel number it. */
+  name?: string;
 }
 
 /** One program run at a point of the container's lifecycle (an entry of a hook list). */

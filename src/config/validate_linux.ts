@@ -42,6 +42,7 @@ import {
   PROPAGATION_MODES,
 } from "./types.ts";
 import { validateDevices } from "./validate_devices.ts";
+import { validateNetDevices } from "./validate_net_devices.ts";
 import { validateResources } from "./validate_resources.ts";
 import { validateSeccomp } from "./validate_seccomp.ts";
 import { checkCpuList, lsmEnabled } from "./validate_process.ts";
@@ -52,7 +53,6 @@ const MAX_MAPPED_ID = 2 ** 32 - 1;
 const UNSUPPORTED_FIELDS = [
   "intelRdt",
   "timeOffsets",
-  "netDevices",
 ];
 
 /**
@@ -88,6 +88,10 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     field(object, "memoryPolicy"),
     (v) => checkMemoryPolicy(problems, v),
   );
+  const netDevices = optional(
+    field(object, "netDevices"),
+    (v) => validateNetDevices(problems, v, namespaces),
+  );
 
   const linux: Linux = {
     namespaces,
@@ -105,6 +109,7 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     seccomp,
     personality,
     memoryPolicy,
+    netDevices: netDevices && Object.keys(netDevices).length > 0 ? netDevices : undefined,
   });
 }
 

@@ -21,6 +21,7 @@ import { openFifo, removeQuietly } from "./exec_fifo.ts";
 import { gatherHostFacts } from "./gather_host_facts.ts";
 import { launch } from "./launch.ts";
 import { hasRuntimeHooks, hasStartHooks, runRuntimeHooks } from "./lifecycle_hooks.ts";
+import { moveNetDevices } from "../network/net_devices.ts";
 import { OCI_SPEC_VERSION } from "./oci_state.ts";
 import { connectSeccompAgent, type SeccompAgent } from "./seccomp_agent.ts";
 
@@ -94,8 +95,9 @@ export async function launchInit(
       made = true;
       faultPoint("start:cgroup");
     } else [ready, readyWriter] = pipe();
-    // The init stops for the prestart and createRuntime hooks, which run here.
-    if (hasRuntimeHooks(core.config)) pause = { notify: pipe(), resume: pipe() };
+    // The init stops for linux.netDevices and the prestart and createRuntime hooks, done here.
+    const netDevices = core.config.linux?.netDevices;
+    if (hasRuntimeHooks(core.config) || netDevices) pause = { notify: pipe(), resume: pipe() };
     agent = connectSeccompAgent(core.config, {
       ociVersion: OCI_SPEC_VERSION,
       id: core.id,
@@ -119,7 +121,7 @@ export async function launchInit(
           noPivotRoot: state.noPivotRoot,
           execFifo: fifo?.fd,
           seccompListener: agent,
-          hooks: hasStartHooks(core.config)
+          hooks: hasStartHooks(core.config) || pause
             ? {
               pause: pause && { notify: pause.notify[1], resume: pause.resume[0] },
               createContainer: core.config.hooks?.createContainer,
@@ -137,7 +139,10 @@ export async function launchInit(
       paused: pause && {
         notify: pause.notify,
         resume: pause.resume[1],
-        run: (pid) => runRuntimeHooks(state, pid),
+        run: async (pid) => {
+          if (netDevices) moveNetDevices(netDevices, pid);
+          await runRuntimeHooks(state, pid);
+        },
       },
       whileSpawning: intoCgroup ? undefined : () => {
         try {

@@ -38,6 +38,8 @@ export interface LinuxFeatures {
   selinux: { enabled: boolean };
   /** The `linux.memoryPolicy` modes and flags taken. */
   memoryPolicy: { modes: string[]; flags: string[] };
+  /** Whether `linux.netDevices` (host devices moved into the container) is done. */
+  netDevices: { enabled: boolean };
 }
 
 /** The features document, in the OCI runtime spec's shape (features.md). */
@@ -100,6 +102,7 @@ export function featuresDocument(): Features {
         modes: Object.keys(MEMORY_POLICY_MODES),
         flags: Object.keys(MEMORY_POLICY_FLAGS),
       },
+      netDevices: { enabled: true },
     },
     annotations: { "org.opencontainers.runtime-spec.features.runtime": "cell" },
   };
