@@ -31,6 +31,16 @@ export type {
 } from "./src/cgroups/stats.ts";
 export type { MiscStats, Pressure, PressureLine } from "./src/cgroups/pressure.ts";
 export type { OomEvent } from "./src/cgroups/oom.ts";
+export type {
+  LoopbackInterface,
+  MadeVeth,
+  NetworkInterface,
+  NetworkOptions,
+  NetworkRecord,
+  VethBridge,
+  VethInterface,
+  VethRoute,
+} from "./src/network/options.ts";
 export { ContainerProcess } from "./src/process/handle.ts";
 export type { ProcessStatus } from "./src/process/handle.ts";
 export type { ProcessOptions, ProcessUser, StdioMode } from "./src/process/options.ts";

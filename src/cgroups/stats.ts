@@ -24,7 +24,10 @@ import { ContainerError } from "../errors.ts";
 /** The value of a limit field (`limitBytes`, `swapLimitBytes`, `pids.limit`) when no limit is set. */
 export const UNLIMITED = -1;
 
-/** Counters of one network interface, from `/proc/<pid>/net/dev`. */
+/**
+ * Counters of one network interface, from `/proc/<pid>/net/dev`, or for a veth of the
+ * `network` option from its host end (receive and transmit swapped).
+ */
 export interface NetworkInterfaceStats {
   /** The interface name, e.g. "lo" or "eth0". */
   name: string;
@@ -158,7 +161,8 @@ export interface CgroupStats {
   hugetlb: Record<string, HugetlbStats>;
   /**
    * Every interface of the network namespace of the container's init process, `lo`
-   * included; `[]` without an init process or when it is gone.
+   * included (a veth of the `network` option counted at its host end); `[]` without an init
+   * process or when it is gone.
    */
   network: NetworkInterfaceStats[];
   /**

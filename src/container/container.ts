@@ -8,6 +8,7 @@
  * @module
  */
 
+import { withHostSideCounters } from "../network/stats.ts";
 import type { OomEvent } from "../cgroups/oom.ts";
 import { OomStream } from "../cgroups/oom.ts";
 import type { CgroupStats } from "../cgroups/stats.ts";
@@ -115,12 +116,18 @@ export class Container implements AsyncDisposable {
     await control.resume(this.#core);
   }
 
-  /** Usage counters of the container's cgroup and network namespace. */
+  /**
+   * Usage counters of the container's cgroup and network namespace; the veths of the
+   * `network` option are counted at their host ends.
+   */
   // deno-lint-ignore require-await
   async stats(): Promise<CgroupStats> {
     const state = this.#core.present("stats");
     const init = state.init && isAlive(state.init) ? state.init.pid : null;
-    return this.#core.cgroupOf(state).stats(init);
+    const stats = this.#core.cgroupOf(state).stats(init);
+    // A veth cell made is counted at its host end (rx and tx swapped), as libcontainer did.
+    stats.network = withHostSideCounters(stats.network, state.networkMade);
+    return stats;
   }
 
   /**

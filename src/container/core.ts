@@ -130,7 +130,12 @@ export class ContainerCore {
   /** What this handle knows of the processes and cgroups, for a destroy without state. */
   remnants(): Remnants {
     const known = this.#known;
-    return { init: known.init ?? undefined, starting: known.starting, cgroup: known.cgroup };
+    return {
+      init: known.init ?? undefined,
+      starting: known.starting,
+      cgroup: known.cgroup,
+      networkMade: known.networkMade,
+    };
   }
 
   /**

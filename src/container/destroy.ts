@@ -1,5 +1,6 @@
 /**
- * `destroy`: every process killed and waited for, the cgroups removed, the state directory
+ * `destroy`: every process killed and waited for, the cgroups and the network's host side
+ * (veths, bridges cell made and no port holds) removed, the state directory
  * renamed away and removed, then the poststop hooks. Whatever the state no longer says (a
  * damaged file, a directory removed behind the handle) is found from what is left.
  *
@@ -14,6 +15,7 @@ import type { ContainerState } from "../state/store.ts";
 import type { ContainerCore } from "./core.ts";
 import { destroyLeftovers, signalVerified, waitGone } from "./leftovers.ts";
 import { runPoststop } from "./lifecycle_hooks.ts";
+import { teardownNetwork } from "../network/teardown.ts";
 
 /**
  * Kills every process of the container, waits for them, removes its cgroups and its
@@ -52,6 +54,9 @@ export async function destroy(core: ContainerCore): Promise<void> {
   core.streams.clear();
   await cgroup.remove();
   faultPoint("destroy:cgroups");
+  // The veths' host ends (the pairs go with them) and the bridges cell made that no port
+  // holds any more; a failure keeps the state, so destroy can be tried again.
+  teardownNetwork(state.networkMade);
   core.store.remove(core.id);
   for (const warning of await runPoststop(state)) console.warn(`cell: ${warning}`);
   core.destroyed = true;

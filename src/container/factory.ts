@@ -14,6 +14,9 @@ import { checkRootless, defaultStateRoot } from "../userns/rootless.ts";
 import { Container } from "./container.ts";
 import { defaultCgroupPath, destroyUnloadable } from "./leftovers.ts";
 import { isUnloadable } from "../state/parse.ts";
+import type { NetworkOptions } from "../network/options.ts";
+import { checkNetworkHost } from "../network/setup.ts";
+import { validateNetwork } from "../network/validate.ts";
 
 /** Options of {@linkcode createFactory}. */
 export interface FactoryOptions {
@@ -34,6 +37,30 @@ export interface CreateOptions {
    * default.
    */
   noPivotRoot?: boolean;
+  /**
+   * Network interfaces cell sets up in the container's network namespace when its init
+   * starts (cell's own option; OCI leaves networking to engines): veth pairs, their host
+   * ends on a bridge cell can make, with MTU, MAC, addresses and routes, and the loopback.
+   * Checked here (ConfigInvalid naming the field: a bad CIDR, MAC or MTU, a name too long or
+   * already in use on the host, a missing bridge) before anything is made; undone on destroy
+   * and when the start fails. Needs a network namespace in `linux.namespaces`.
+   *
+   * @example A veth on a bridge cell makes
+   * ```ts ignore
+   * await factory.create("web", config, {
+   *   network: {
+   *     interfaces: [{
+   *       type: "veth",
+   *       hostName: "vweb0",
+   *       addresses: ["10.213.1.2/24"],
+   *       routes: [{ gateway: "10.213.1.1" }],
+   *       bridge: { name: "cellbr0", create: true, addresses: ["10.213.1.1/24"] },
+   *     }],
+   *   },
+   * });
+   * ```
+   */
+  network?: NetworkOptions;
 }
 
 /** The store the next Factory takes (set only inside {@linkcode factoryOnStore}). */
@@ -79,6 +106,10 @@ export class Factory {
     const spec = validateConfig(config, { bundle: options.bundle });
     checkRootfs(spec.root.path);
     checkRootless(spec);
+    const network = options.network === undefined
+      ? undefined
+      : validateNetwork(options.network, spec);
+    checkNetworkHost(network);
     const cgroup = cgroupManager({
       path: cgroupPath(spec, id),
       resources: spec.linux?.resources,
@@ -90,6 +121,7 @@ export class Factory {
       config: spec,
       bundle: options.bundle,
       noPivotRoot: options.noPivotRoot,
+      network,
       created: new Date().toISOString(),
       init: null,
       cgroup: cgroup.state(),

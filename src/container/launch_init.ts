@@ -20,7 +20,11 @@ import type { ContainerCore } from "./core.ts";
 import { openFifo, removeQuietly } from "./exec_fifo.ts";
 import { gatherHostFacts } from "./gather_host_facts.ts";
 import { launch } from "./launch.ts";
-import { hasRuntimeHooks, hasStartHooks, runRuntimeHooks } from "./lifecycle_hooks.ts";
+import { hasStartHooks, runRuntimeHooks } from "./lifecycle_hooks.ts";
+import { needsPause } from "./init_pause.ts";
+import type { NetworkRecord } from "../network/options.ts";
+import { checkNetworkHost, setupNetwork } from "../network/setup.ts";
+import { teardownNetwork } from "../network/teardown.ts";
 import { moveNetDevices } from "../network/net_devices.ts";
 import { OCI_SPEC_VERSION } from "./oci_state.ts";
 import { connectSeccompAgent, type SeccompAgent } from "./seccomp_agent.ts";
@@ -72,6 +76,8 @@ export async function launchInit(
   }
   const proc = resolveProcess(core.config, options);
   const cgroup = core.cgroupOf(state);
+  // Before anything is made: the host may have changed since the create.
+  checkNetworkHost(state.network);
   // Recorded before anything is made: a runtime killed from here on leaves a state that
   // names the cgroup directories (whatever of them exist) and says the start was cut short.
   const intent: ContainerState = {
@@ -89,15 +95,20 @@ export async function launchInit(
   let made = false;
   let agent: SeccompAgent | undefined;
   let pause: { notify: [number, number]; resume: [number, number] } | undefined;
+  // What the network setup made on the host, recorded in the state as it is made.
+  const network: NetworkRecord = { veths: [], bridges: [] };
+  const recordNetwork = (made: NetworkRecord) =>
+    core.write({ ...intent, networkMade: structuredClone(made) });
   try {
     if (intoCgroup) {
       cgroup.create();
       made = true;
       faultPoint("start:cgroup");
     } else [ready, readyWriter] = pipe();
-    // The init stops for linux.netDevices and the prestart and createRuntime hooks, done here.
+    // The init stops for the network setup, linux.netDevices and the prestart and
+    // createRuntime hooks, which run here.
     const netDevices = core.config.linux?.netDevices;
-    if (hasRuntimeHooks(core.config) || netDevices) pause = { notify: pipe(), resume: pipe() };
+    if (needsPause(core.config, state.network)) pause = { notify: pipe(), resume: pipe() };
     agent = connectSeccompAgent(core.config, {
       ociVersion: OCI_SPEC_VERSION,
       id: core.id,
@@ -140,6 +151,7 @@ export async function launchInit(
         notify: pause.notify,
         resume: pause.resume[1],
         run: async (pid) => {
+          if (state.network) setupNetwork(state.network, pid, network, recordNetwork);
           if (netDevices) moveNetDevices(netDevices, pid);
           await runRuntimeHooks(state, pid);
         },
@@ -162,6 +174,7 @@ export async function launchInit(
           cgroup: cgroup.state(),
           execFifo: fifo?.path,
           starting: undefined,
+          networkMade: madeAny(network) ? network : undefined,
         });
       },
     });
@@ -172,7 +185,17 @@ export async function launchInit(
     // keeps naming them (not the start), so destroy tries again.
     let removed = true;
     if (made) await cgroup.remove().catch(() => removed = false);
-    core.write({ ...state, cgroup: removed ? state.cgroup : intent.cgroup });
+    let networkLeft: NetworkRecord | undefined;
+    try {
+      teardownNetwork(network);
+    } catch {
+      networkLeft = network; // kept for destroy to try again
+    }
+    core.write({
+      ...state,
+      cgroup: removed ? state.cgroup : intent.cgroup,
+      networkMade: networkLeft,
+    });
     throw e;
   } finally {
     close(ready);
@@ -181,6 +204,10 @@ export async function launchInit(
     if (pause) [...pause.notify, ...pause.resume].forEach(close);
   }
 }
+function madeAny(record: NetworkRecord): boolean {
+  return record.veths.length > 0 || record.bridges.length > 0;
+}
+
 let self: ProcessIdentity | null = null;
 
 /** This process's identity (its start time never changes). */

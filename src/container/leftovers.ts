@@ -13,6 +13,7 @@ import type { CgroupState } from "../cgroups/manager.ts";
 import { isAlive, type ProcessIdentity } from "../state/identity.ts";
 import { isUnloadable, type Remnants } from "../state/parse.ts";
 import { ContainerError } from "../errors.ts";
+import { teardownNetwork } from "../network/teardown.ts";
 import type { StateStore } from "../state/store.ts";
 import { close, pidfdOpen, pidfdSignal } from "../syscalls.ts";
 
@@ -23,7 +24,8 @@ export function defaultCgroupPath(id: string): string {
 
 /**
  * Kills every process the remnants lead to (the init, everything in the cgroups) and
- * removes the cgroups. With no cgroup known, the id's default path is used.
+ * removes the cgroups and what was made on the host for the network. With no cgroup known,
+ * the id's default path is used.
  */
 export async function destroyRemnants(id: string, remnants: Remnants): Promise<void> {
   // The leaves at the known paths count too: a start may have made them and died before it
@@ -38,6 +40,7 @@ export async function destroyRemnants(id: string, remnants: Remnants): Promise<v
     await waitGone(init);
   }
   await manager.remove();
+  teardownNetwork(remnants.networkMade);
 }
 
 function withLeaves(state: CgroupState): CgroupState {
@@ -69,6 +72,7 @@ export async function destroyLeftovers(
     init: salvaged.init ?? known?.init,
     starting: salvaged.starting ?? known?.starting,
     cgroup: salvaged.cgroup ?? known?.cgroup,
+    networkMade: salvaged.networkMade ?? known?.networkMade,
   };
   await destroyRemnants(id, remnants);
   store.remove(id);

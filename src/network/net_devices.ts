@@ -11,8 +11,7 @@
 import type { NetDevice } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { close, O, open } from "../syscalls.ts";
-import { planNetDeviceMoves } from "./net_devices_plan.ts";
-import { NLM_F } from "./netlink_message.ts";
+import { type NetDeviceMove, planNetDeviceMoves } from "./net_devices_plan.ts";
 import { netlinkError, NetlinkSocket } from "./netlink_socket.ts";
 import {
   AF,
@@ -52,9 +51,7 @@ export function moveNetDevices(
   using host = NetlinkSocket.open();
   const hostLinks = new Map<string, LinkInfo>();
   for (const name of Object.keys(devices)) {
-    // With an ack asked for, the answer ends with one whatever it is (a plain GET's ends
-    // with the link alone, and the call would wait for an ack that never comes).
-    const reply = host.request({ ...getLinkRequest(name), flags: NLM_F.REQUEST | NLM_F.ACK });
+    const reply = host.request(getLinkRequest(name));
     if (reply.ack.errno === ENODEV) continue;
     if (reply.ack.errno !== 0) {
       throw netlinkError(`linux.netDevices: cannot look up "${name}" on the host`, reply.ack);
@@ -65,50 +62,51 @@ export function moveNetDevices(
     dumpAddressesRequest(),
     "linux.netDevices: cannot list the host's addresses",
   ).map(parseAddress);
+  // One fd of the namespace for the moves and the socket inside: the same namespace for both.
   const nsFd = open(netnsPath, O.RDONLY);
-  let moves;
   try {
-    moves = planNetDeviceMoves(devices, hostLinks, addresses, nsFd);
+    const moves = planNetDeviceMoves(devices, hostLinks, addresses, nsFd);
     for (const move of moves) {
       host.mustRequest(
         move.move,
         `linux.netDevices: cannot move "${move.host}" into the container as "${move.target}"`,
       );
     }
+    using inside = NetlinkSocket.openInFd(nsFd);
+    return moves.map((move) => configureInside(inside, move));
   } finally {
     close(nsFd);
   }
+}
 
-  using inside = NetlinkSocket.openIn(netnsPath);
-  const insideLinks = inside.mustRequest(
+/** Finds a moved device inside, adds its addresses back and brings it up. */
+function configureInside(inside: NetlinkSocket, move: NetDeviceMove): MovedNetDevice {
+  const links = inside.mustRequest(
     dumpLinksRequest(),
     "linux.netDevices: cannot list the container's links",
   ).map(parseLink);
-  return moves.map((move) => {
-    // The kernel keeps the ifindex when it is free there (a new namespace has lo only).
-    const link = insideLinks.find((l) => l.index === move.index) ??
-      insideLinks.find((l) => l.name === move.target);
-    if (!link) {
-      throw new ContainerError(
-        "SystemError",
-        `linux.netDevices: "${move.host}" was moved but is not found in the container`,
-      );
-    }
-    for (const address of move.addresses) {
-      inside.mustRequest(
-        newAddressRequest(link.index, address),
-        `linux.netDevices: cannot add ${addressText(address)} to "${link.name}" (from ` +
-          `"${move.host}")`,
-      );
-    }
-    inside.mustRequest(
-      setLinkRequest({ index: link.index }, { up: true }),
-      `linux.netDevices: cannot bring "${link.name}" (from "${move.host}") up`,
+  // The kernel keeps the ifindex when it is free there (a new namespace has lo only).
+  const link = links.find((l) => l.index === move.index) ??
+    links.find((l) => l.name === move.target);
+  if (!link) {
+    throw new ContainerError(
+      "SystemError",
+      `linux.netDevices: "${move.host}" was moved but is not found in the container`,
     );
-    return { host: move.host, name: link.name, addresses: move.addresses.map(addressText) };
-  });
+  }
+  for (const address of move.addresses) {
+    inside.mustRequest(
+      newAddressRequest(link.index, address),
+      `linux.netDevices: cannot add ${addressText(address)} to "${link.name}" (from ` +
+        `"${move.host}")`,
+    );
+  }
+  inside.mustRequest(
+    setLinkRequest({ index: link.index }, { up: true }),
+    `linux.netDevices: cannot bring "${link.name}" (from "${move.host}") up`,
+  );
+  return { host: move.host, name: link.name, addresses: move.addresses.map(addressText) };
 }
-
 /** An address with its prefix as `ip` prints it. */
 function addressText(ip: { family: number; address: Uint8Array; prefix: number }): string {
   if (ip.family === AF.INET) return `${[...ip.address].join(".")}/${ip.prefix}`;

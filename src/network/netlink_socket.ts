@@ -60,10 +60,15 @@ export class NetlinkSocket {
   static openIn(netnsPath: string): NetlinkSocket {
     const nsFd = open(netnsPath, O.RDONLY);
     try {
-      return new NetlinkSocket(netlinkOpen(nsFd));
+      return NetlinkSocket.openInFd(nsFd);
     } finally {
       close(nsFd);
     }
+  }
+
+  /** A socket in the network namespace of an open namespace fd (which stays the caller's). */
+  static openInFd(netnsFd: number): NetlinkSocket {
+    return new NetlinkSocket(netlinkOpen(netnsFd));
   }
 
   /**
@@ -73,6 +78,11 @@ export class NetlinkSocket {
    */
   request(request: NetlinkRequest): NetlinkReply {
     const dump = (request.flags & NLM_F.DUMP) === NLM_F.DUMP;
+    // The native call reads until the ack or the dump's end: a request with neither would
+    // wait for its timeout.
+    if (!dump && (request.flags & NLM_F.ACK) === 0) {
+      throw new TypeError("a netlink request must ask for an ack (NLM_F_ACK) or be a dump");
+    }
     for (let capacity = FIRST_CAPACITY;; capacity *= 4) {
       const seq = nextSeq = (nextSeq + 1) >>> 0;
       try {

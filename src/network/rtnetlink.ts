@@ -216,10 +216,10 @@ export function deleteLinkRequest(link: { index?: number; name?: string }): Netl
   };
 }
 
-/** RTM_GETLINK of one link by name: answered by the link, or ENODEV. */
+/** RTM_GETLINK of one link by name: answered by the link and an ack, or ENODEV. */
 export function getLinkRequest(name: string): NetlinkRequest {
   const w = new AttributeWriter().string(IFLA.IFNAME, name);
-  return { type: RTM.GETLINK, flags: NLM_F.REQUEST, body: join(ifinfomsg(), w.bytes()) };
+  return { type: RTM.GETLINK, flags: CHANGE, body: join(ifinfomsg(), w.bytes()) };
 }
 
 /** RTM_GETLINK dump of every link of the namespace. */

@@ -10,6 +10,7 @@
 import type { CgroupState } from "../cgroups/manager.ts";
 import { ContainerError } from "../errors.ts";
 import { clip } from "../text.ts";
+import type { NetworkRecord } from "../network/options.ts";
 import type { ProcessIdentity } from "./identity.ts";
 import type { ContainerState } from "./store.ts";
 
@@ -21,6 +22,8 @@ export interface Remnants {
   starting?: ProcessIdentity;
   /** The cgroup, as recorded (its `created` list says what is the container's). */
   cgroup?: CgroupState;
+  /** What was made on the host for its network. */
+  networkMade?: NetworkRecord;
 }
 
 /**
@@ -35,9 +38,11 @@ export function serializeState(state: ContainerState): string {
     starting: state.starting,
     execFifo: state.execFifo,
     cgroup: state.cgroup,
+    networkMade: state.networkMade,
     created: state.created,
     bundle: state.bundle,
     noPivotRoot: state.noPivotRoot,
+    network: state.network,
     config: state.config,
   });
 }
@@ -105,6 +110,12 @@ function stateProblem(value: unknown, id: string): string | undefined {
   if (value.bundle !== undefined && typeof value.bundle !== "string") {
     return fieldProblem("bundle", value.bundle);
   }
+  if (value.networkMade !== undefined && !isNetworkRecord(value.networkMade)) {
+    return fieldProblem("networkMade", value.networkMade);
+  }
+  if (value.network !== undefined && !isObject(value.network)) {
+    return fieldProblem("network", value.network);
+  }
   const config = value.config;
   if (!isObject(config) || !isObject(config.root) || typeof config.root.path !== "string") {
     return fieldProblem("config", config);
@@ -150,15 +161,18 @@ export function salvageState(text: string): Remnants {
       init: isIdentity(value.init) ? value.init : undefined,
       starting: isIdentity(value.starting) ? value.starting : undefined,
       cgroup: isCgroupState(value.cgroup) ? value.cgroup : undefined,
+      networkMade: isNetworkRecord(value.networkMade) ? value.networkMade : undefined,
     };
   }
   const init = objectAfter(text, `"init":`);
   const starting = objectAfter(text, `"starting":`);
   const cgroup = objectAfter(text, `"cgroup":`);
+  const networkMade = objectAfter(text, `"networkMade":`);
   return {
     init: isIdentity(init) ? init : undefined,
     starting: isIdentity(starting) ? starting : undefined,
     cgroup: isCgroupState(cgroup) ? cgroup : undefined,
+    networkMade: isNetworkRecord(networkMade) ? networkMade : undefined,
   };
 }
 
@@ -217,5 +231,16 @@ function isCgroupState(value: unknown): value is CgroupState {
   return Array.isArray(value.created) &&
     value.created.every((d) =>
       typeof d === "string" && Object.values(roots).some((root) => below(d, root))
+    );
+}
+
+/** A network record whose every name is a possible interface name and index a positive one. */
+function isNetworkRecord(value: unknown): value is NetworkRecord {
+  const name = (n: unknown) => typeof n === "string" && n.length > 0 && n.length <= 15;
+  return isObject(value) && Array.isArray(value.veths) && Array.isArray(value.bridges) &&
+    value.bridges.every(name) &&
+    value.veths.every((v) =>
+      isObject(v) && name(v.hostName) && name(v.name) && Number.isInteger(v.index) &&
+      (v.index as number) > 0
     );
 }

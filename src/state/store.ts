@@ -9,6 +9,7 @@ import { LOCAL_HOST, type ProcessHost } from "../process/host.ts";
 import { join } from "../path.ts";
 import type { CgroupState } from "../cgroups/manager.ts";
 import type { Spec } from "../config/types.ts";
+import type { NetworkOptions, NetworkRecord } from "../network/options.ts";
 import { ContainerError } from "../errors.ts";
 import { faultPoint } from "../fault_point.ts";
 import { clip } from "../text.ts";
@@ -41,6 +42,13 @@ export interface ContainerState {
   execFifo?: string;
   /** The container's cgroup. */
   cgroup: CgroupState;
+  /** The `network` option it was created with (validated). */
+  network?: NetworkOptions;
+  /**
+   * What its start made on the host for the network (recorded as it is made), for destroy
+   * and for the undo of a failed start.
+   */
+  networkMade?: NetworkRecord;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
