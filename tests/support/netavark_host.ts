@@ -1,13 +1,25 @@
 /**
  * What netavark (podman's network backend) changes on the host and leaves behind after its
- * last container is gone: `net.ipv4.ip_forward` turned on, and its iptables chains
- * (NETAVARK_*) with the rules that jump to them. A test takes a snapshot before and puts the
- * host back with it after.
+ * last container is gone: `net.ipv4.ip_forward` turned on, its iptables chains (NETAVARK_*)
+ * with the rules that jump to them, and podman's IP allocation db in /run/containers/networks.
+ * A test takes a snapshot before and puts the host back with it after.
  *
  * @module
  */
 
 const FORWARD = "/proc/sys/net/ipv4/ip_forward";
+/** Where podman keeps netavark's IP allocations as root (fixed: no setting moves it). */
+const RUN_DIR = "/run/containers/networks";
+const IPAM_DB = `${RUN_DIR}/ipam.db`;
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Where Debian and Fedora install podman's network helpers. */
 const HELPER_DIRS = ["/usr/lib/podman", "/usr/libexec/podman", "/usr/local/libexec/podman"];
@@ -62,13 +74,20 @@ function removeNetavarkChains(table: string): void {
 
 /**
  * Takes a snapshot of what netavark changes; the function returned puts the host back:
- * ip_forward as it was, netavark's chains removed, and the nftables tables iptables made for
- * them deleted when they did not exist before and hold no rule now.
+ * ip_forward as it was, netavark's chains removed, the nftables tables iptables made for
+ * them deleted when they did not exist before and hold no rule now, the IP allocation db
+ * removed when the test made it.
  */
 export function snapshotNetavarkHost(): () => void {
   const forward = Deno.readTextFileSync(FORWARD).trim();
   const tables = nftTables();
+  const runDir = exists(RUN_DIR);
+  const ipamDb = exists(IPAM_DB);
   return () => {
+    // podman's IP allocation db: removed when the test made it (a db that was there is
+    // someone's, kept; the test's network leaves only an empty entry in it).
+    if (!runDir && exists(RUN_DIR)) Deno.removeSync(RUN_DIR, { recursive: true });
+    else if (!ipamDb && exists(IPAM_DB)) Deno.removeSync(IPAM_DB);
     for (const table of ["nat", "filter", "mangle"]) removeNetavarkChains(table);
     for (const table of nftTables()) {
       if (tables.has(table) || !/^table ip6? /.test(table)) continue;
