@@ -87,3 +87,32 @@ Deno.test("netDevices: a missing host device fails the launch naming it, and not
   assert.ok(hostHasLink(present), "the device that exists stayed on the host");
   assert.match(ip("-o", "addr", "show", "dev", present), new RegExp(`10\\.214\\.${octet}\\.3/24`));
 });
+
+Deno.test("netDevices: a move the kernel refuses fails the launch naming the device and its words", async () => {
+  using veths = new TestVeths();
+  const [end, peer] = veths.pair();
+  const factory = await testFactory();
+  const id = uniqueId("netdev-refused");
+  // The host's lo cannot leave its namespace; it comes after a device that can.
+  const box = await factory.create(
+    id,
+    await busyboxConfig(["true"], (s) => {
+      s.linux!.netDevices = { [end]: { name: "eth0" }, lo: { name: "hostlo" } };
+    }),
+  );
+  await assert.rejects(
+    () => box.start({ stdin: "null" }),
+    (e: unknown) =>
+      e instanceof ContainerError && e.code === "SystemError" &&
+      e.message.includes('linux.netDevices: cannot move "lo" into the container as "hostlo"') &&
+      e.errnoName === "EINVAL" && /netns is immutable/.test(e.message),
+  );
+  await box.destroy();
+  assertNothingLeft(factory, id);
+  assert.ok(hostHasLink("lo"), "the host keeps its loopback");
+  // The veth end moved before the refusal died with the init's namespace, and its peer too.
+  await until(
+    "the moved veth pair to die with the failed init",
+    () => !hostHasLink(end) && !hostHasLink(peer),
+  );
+});
