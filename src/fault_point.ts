@@ -14,6 +14,8 @@ export const FAULT_STEPS = [
   "createInit:fifo",
   "start:intent",
   "start:cgroup",
+  "start:bridge",
+  "start:veth",
   "start:spawned",
   "start:recorded",
   "startInit:released",

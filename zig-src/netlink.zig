@@ -102,38 +102,60 @@ fn readU16(bytes: []const u8, at: usize) u16 {
 /// NLMSG_DONE (the end of a dump) that ends it; messages of other sequences are dropped.
 /// Returns the bytes copied, or -errno as a raw result (-ENOBUFS: the replies do not fit
 /// in `reply`; -EBADMSG: the kernel's framing is broken; -EAGAIN: no answer in time).
+/// Replies that do not fit are still read to their end (into `reply` as scratch), so the
+/// socket is left clean for the next request (a dump left half-read would make the
+/// kernel refuse the next dump with EBUSY).
 pub fn call(fd: i32, request: []const u8, reply: []u8) usize {
     if (request.len < nlmsg_header_bytes) return errnoResult(sys.EINVAL);
     if (readU32(request, 0) != request.len) return errnoResult(sys.EINVAL);
     const seq = readU32(request, 8);
     const kernel = sys.SockaddrNl{ .family = @intCast(sys.AF_NETLINK) };
 
-    var sent: usize = 0;
-    var tries: u32 = 0;
-    while (tries < 64) : (tries += 1) {
-        sent = sys.sendtoNl(fd, request, &kernel);
-        if (sys.errnoOf(sent) != sys.EINTR) break;
-    }
+    const sent = retryIntr(sys.sendtoNl(fd, request, &kernel), fd, request, &kernel);
     if (sys.errnoOf(sent) != null) return sent;
 
     var used: usize = 0;
+    var overflow = false;
     var reads: u32 = 0;
     while (reads < max_reads) : (reads += 1) {
-        const room = reply[used..];
-        // MSG_TRUNC: the datagram's real length, so one that did not fit is seen.
-        const got = sys.recv(fd, room, sys.MSG_TRUNC);
-        if (sys.errnoOf(got)) |e| {
-            if (e == sys.EINTR) continue;
-            return got;
+        // The next datagram's whole length (MSG_TRUNC), without taking it (MSG_PEEK).
+        const size = receive(fd, reply[used..][0..0], sys.MSG_PEEK | sys.MSG_TRUNC);
+        if (sys.errnoOf(size) != null) return size;
+        if (!overflow and size > reply.len - used) overflow = true;
+        const into = if (overflow) reply[0..@min(size, reply.len)] else reply[used..][0..size];
+        const got = receive(fd, into, 0);
+        if (sys.errnoOf(got) != null) return got;
+        const step = keepOwn(into[0..@min(got, into.len)], seq);
+        if (overflow) {
+            if (step.done) return errnoResult(sys.ENOBUFS);
+            continue;
         }
-        if (got > room.len) return errnoResult(sys.ENOBUFS);
-        const step = keepOwn(room[0..got], seq);
         if (step.bad) return errnoResult(sys.EBADMSG);
         used += step.kept;
         std.debug.assert(used <= reply.len);
         if (step.done) return used;
     }
     return errnoResult(sys.EPROTO);
+}
+
+fn retryIntr(first: usize, fd: i32, request: []const u8, kernel: *const sys.SockaddrNl) usize {
+    var rc = first;
+    var tries: u32 = 0;
+    while (sys.errnoOf(rc) == sys.EINTR and tries < 64) : (tries += 1) {
+        rc = sys.sendtoNl(fd, request, kernel);
+    }
+    return rc;
+}
+
+/// recv(2) retried on EINTR: the bytes (the whole datagram's length with MSG_TRUNC).
+fn receive(fd: i32, buf: []u8, flags: u32) usize {
+    var rc: usize = 0;
+    var tries: u32 = 0;
+    while (tries < 64) : (tries += 1) {
+        rc = sys.recv(fd, buf, flags);
+        if (sys.errnoOf(rc) != sys.EINTR) break;
+    }
+    return rc;
 }
 
 const Kept = struct { kept: usize, done: bool, bad: bool };

@@ -523,6 +523,7 @@ pub const NETLINK_EXT_ACK: u32 = 11;
 pub const SO_RCVTIMEO: u32 = 20;
 pub const SO_SNDTIMEO: u32 = 21;
 pub const MSG_TRUNC: u32 = 0x20;
+pub const MSG_PEEK: u32 = 0x2;
 pub const ENOBUFS: u16 = 105;
 pub const ETIMEDOUT: u16 = 110;
 pub const CLONE_FILES: u64 = 0x00000400;

@@ -19,6 +19,7 @@ import {
   setLinkRequest,
 } from "./rtnetlink.ts";
 import { formatIp } from "./ip.ts";
+import { faultPoint } from "../fault_point.ts";
 
 const EEXIST = 17;
 
@@ -134,6 +135,7 @@ function ensureBridge(
     setLinkRequest({ index }, { up: true }),
     `${step.field}: cannot bring bridge "${step.name}" up`,
   );
+  faultPoint("start:bridge");
 }
 
 function checkIsBridge(step: BridgeStep, kind: string | undefined): void {
@@ -177,6 +179,7 @@ function makeVeth(
   if (!made) throw new ContainerError("SystemError", `veth "${step.hostName}" is gone`);
   record.veths.push({ hostName: step.hostName, index: made.index, name: step.name });
   onRecord(record);
+  faultPoint("start:veth");
   let masterIndex: number | undefined;
   if (step.bridge !== undefined) {
     const bridge = findLink(host, step.bridge);

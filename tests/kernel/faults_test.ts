@@ -10,6 +10,9 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { ContainerError, createFactory, type Factory, type Spec, type Status } from "../../mod.ts";
 import { FAULT_STEPS } from "../../src/fault_point.ts";
+import type { NetworkOptions } from "../../mod.ts";
+import { listLinks } from "../../src/network/links.ts";
+import { NetlinkSocket } from "../../src/network/netlink_socket.ts";
 import { busyboxConfig, cgroupDirsOf } from "../support/fixture.ts";
 import { cellArgv } from "../support/cli.ts";
 
@@ -34,6 +37,8 @@ interface Run {
   config: Spec;
   configFile: string;
   bundle: string;
+  /** A veth and a bridge cell makes, named after the marker (startNetwork). */
+  network: NetworkOptions;
 }
 
 async function newRun(): Promise<Run> {
@@ -45,7 +50,25 @@ async function newRun(): Promise<Run> {
   const configFile = `${bundle}/config.json`;
   Deno.writeTextFileSync(configFile, JSON.stringify(config));
   const id = `fault-${marker}`;
-  return { marker, id, root, factory: createFactory({ root }), config, configFile, bundle };
+  const tag = Number(marker).toString(36); // at most 7 characters
+  const network: NetworkOptions = {
+    interfaces: [{
+      type: "veth",
+      hostName: `vfh${tag}`,
+      addresses: ["10.213.77.2/24"], // only inside the container's namespace
+      bridge: { name: `vfb${tag}`, create: true },
+    }],
+  };
+  return {
+    marker,
+    id,
+    root,
+    factory: createFactory({ root }),
+    config,
+    configFile,
+    bundle,
+    network,
+  };
 }
 
 /** Whatever a failed check left is destroyed all the same (a no-op after a passing one). */
@@ -90,6 +113,12 @@ async function assertNothingLeft(run: Run, what: string): Promise<void> {
   assert.deepEqual(entries, [], `${what}: state left in ${run.root}`);
   const mounts = Deno.readTextFileSync("/proc/self/mountinfo");
   assert.equal(mounts.includes(run.marker), false, `${what}: a mount left`);
+  const names = run.network.interfaces.flatMap((n) =>
+    n.type === "veth" ? [n.hostName, n.bridge!.name] : []
+  );
+  using host = NetlinkSocket.open();
+  const links = listLinks(host).map((l) => l.name).filter((n) => names.includes(n));
+  assert.deepEqual(links, [], `${what}: links left on the host`);
 }
 
 /** The status another process sees, or "gone" when there is no container. */
@@ -141,6 +170,13 @@ const LIBRARY: Record<string, { needs: "nothing" | "created" | "running"; cases:
       { step: "start:recorded", seen: "running" },
     ],
   },
+  startNetwork: {
+    needs: "nothing",
+    cases: [
+      { step: "start:bridge", seen: "stopped" },
+      { step: "start:veth", seen: "stopped" },
+    ],
+  },
   createInit: {
     needs: "nothing",
     cases: [
@@ -182,7 +218,7 @@ for (const [op, { needs, cases }] of Object.entries(LIBRARY)) {
             run.configFile,
             run.marker,
           ],
-          env: { CELL_FAULT: step },
+          env: { CELL_FAULT: step, CELL_TEST_NETWORK: JSON.stringify(run.network) },
           stdin: "null",
           stdout: "null",
           stderr: "piped",

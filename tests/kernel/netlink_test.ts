@@ -5,8 +5,17 @@
  */
 
 import assert from "node:assert/strict";
+import { encodeMessage, parseMessages } from "../../src/network/netlink_message.ts";
 import { NetlinkSocket } from "../../src/network/netlink_socket.ts";
-import { dumpLinksRequest, newLinkRequest, parseLink, RTM } from "../../src/network/rtnetlink.ts";
+import {
+  dumpLinksRequest,
+  getLinkRequest,
+  newLinkRequest,
+  newVethRequest,
+  parseLink,
+  RTM,
+} from "../../src/network/rtnetlink.ts";
+import { netlinkCall } from "../../src/syscalls.ts";
 
 /** A process alone in a new network namespace, killed at the end. */
 async function privateNetns(): Promise<{ pid: number; [Symbol.asyncDispose](): Promise<void> }> {
@@ -76,4 +85,24 @@ Deno.test("a netlink socket cannot be opened in a namespace fd that is not one",
     () => NetlinkSocket.openIn("/proc/self/cmdline"),
     (e: unknown) => e instanceof Error && "errno" in e && e.errno === 22,
   );
+});
+
+Deno.test("replies too big for the buffer: ENOBUFS, and the socket stays usable", async () => {
+  await using ns = await privateNetns();
+  using socket = NetlinkSocket.openIn(`/proc/${ns.pid}/ns/net`);
+  for (let i = 0; i < 40; i++) {
+    socket.mustRequest(newVethRequest({ name: `va${i}` }, { name: `vb${i}` }), `veth ${i}`);
+  }
+  // 81 links with their counters are well over 40 KB (and a kernel datagram is at most 32 KiB).
+  assert.throws(
+    () => netlinkCall(socket.fd, encodeMessage(dumpLinksRequest(), 4242), 40_000),
+    (e: unknown) => e instanceof Error && "errnoName" in e && e.errnoName === "ENOBUFS",
+  );
+  // The rest of that dump was read to its end: a new dump is not refused (EBUSY).
+  const all = socket.mustRequest(dumpLinksRequest(), "dump links").map(parseLink);
+  assert.equal(all.length, 81);
+  const one = parseMessages(
+    netlinkCall(socket.fd, encodeMessage(getLinkRequest("va7"), 4243), 65536),
+  );
+  assert.equal(parseLink(one[0]).name, "va7");
 });

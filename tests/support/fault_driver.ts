@@ -4,7 +4,8 @@
  * the end it exits with 3, so the test knows the step was never reached.
  *
  * usage: deno run -A fault_driver.ts ROOT ID OP CONFIG_JSON_FILE MARKER
- *   OP: create | start | createInit | startInit | exec | destroy
+ *   OP: create | start | startNetwork | createInit | startInit | exec | destroy
+ *   (startNetwork: a start with the `network` option in $CELL_TEST_NETWORK, JSON)
  *   MARKER: a word in this process's argv (and so in a forked init's), and the sleep
  *   number the container runs, so the test can find every process the run left.
  *
@@ -25,6 +26,11 @@ switch (op) {
   case "start":
     await (await factory.create(id, config)).start(quiet);
     break;
+  case "startNetwork": {
+    const network = JSON.parse(Deno.env.get("CELL_TEST_NETWORK") ?? "null");
+    await (await factory.create(id, config, { network })).start(quiet);
+    break;
+  }
   case "createInit":
     await (await factory.create(id, config)).createInit(quiet);
     break;
