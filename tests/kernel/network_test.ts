@@ -126,7 +126,13 @@ Deno.test("two containers on a bridge cell makes reach each other; what they see
 
     // Traffic: ping, then a TCP echo through busybox nc, all bounded.
     const before = (await a.stats()).network.find((n) => n.name === "eth0")!;
-    await sh(a, `ping -c 3 -W 2 -w 10 ${NET}.3`);
+    const ping = await runIn(a, { args: ["ping", "-c", "3", "-W", "2", "-w", "10", `${NET}.3`] });
+    assert.equal(
+      ping.code,
+      0,
+      `ping between two containers on one bridge failed: ${ping.stdout}${ping.stderr} (a host ` +
+        `firewall that drops bridged traffic, iptables FORWARD DROP with br_netfilter, does this)`,
+    );
     const server = await b.start({
       args: ["timeout", "20", "nc", "-l", "-p", "7213", "-e", "cat"],
       stdin: "null",
