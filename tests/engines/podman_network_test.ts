@@ -122,7 +122,7 @@ Deno.test("podman's bridge network (netavark): cell's containers get an address 
       "sh",
       "-c",
       // The server may still be starting: retry the connection for up to 10 s.
-      `ping -c 1 -W 5 ${serverIp} >/dev/null || exit 7
+      `ping -c 1 -W 5 ${serverIp} >/dev/null || ping -c 1 -W 5 ${serverIp} >/dev/null || exit 7
        for i in $(seq 50); do
          out=$(echo echo-through-podman | timeout 5 nc -w 3 ${serverIp} 7000) && [ -n "$out" ] &&
            echo "$out" && exit 0
