@@ -11,15 +11,16 @@
 import type { NetDevice } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
 import { close, O, open } from "../syscalls.ts";
+import { copyAddressRequest } from "./address_copy.ts";
 import { type NetDeviceMove, planNetDeviceMoves } from "./net_devices_plan.ts";
 import { netlinkError, NetlinkSocket } from "./netlink_socket.ts";
 import {
+  type AddressInfo,
   AF,
   dumpAddressesRequest,
   dumpLinksRequest,
   getLinkRequest,
   type LinkInfo,
-  newAddressRequest,
   parseAddress,
   parseLink,
   setLinkRequest,
@@ -96,7 +97,7 @@ function configureInside(inside: NetlinkSocket, move: NetDeviceMove): MovedNetDe
   }
   for (const address of move.addresses) {
     inside.mustRequest(
-      newAddressRequest(link.index, address),
+      copyAddressRequest(link.index, address),
       `linux.netDevices: cannot add ${addressText(address)} to "${link.name}" (from ` +
         `"${move.host}")`,
     );
@@ -107,12 +108,13 @@ function configureInside(inside: NetlinkSocket, move: NetDeviceMove): MovedNetDe
   );
   return { host: move.host, name: link.name, addresses: move.addresses.map(addressText) };
 }
-/** An address with its prefix as `ip` prints it. */
-function addressText(ip: { family: number; address: Uint8Array; prefix: number }): string {
-  if (ip.family === AF.INET) return `${[...ip.address].join(".")}/${ip.prefix}`;
+/** An address with its prefix, for messages (IPv6 groups unshortened). */
+function addressText(ip: AddressInfo): string {
+  const bytes = ip.address ?? new Uint8Array();
+  if (ip.family === AF.INET) return `${[...bytes].join(".")}/${ip.prefix}`;
   const groups: string[] = [];
-  for (let i = 0; i < ip.address.length; i += 2) {
-    groups.push(((ip.address[i] << 8) | ip.address[i + 1]).toString(16));
+  for (let i = 0; i + 1 < bytes.length; i += 2) {
+    groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
   }
   return `${groups.join(":")}/${ip.prefix}`;
 }

@@ -10,14 +10,7 @@
 
 import type { NetDevice } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
-import {
-  type AddressInfo,
-  IFA_F,
-  type IpPrefix,
-  type LinkInfo,
-  RT,
-  setLinkRequest,
-} from "./rtnetlink.ts";
+import { type AddressInfo, IFA_F, type LinkInfo, RT, setLinkRequest } from "./rtnetlink.ts";
 import type { NetlinkRequest } from "./netlink_message.ts";
 
 /** One host device's way into the container. */
@@ -30,8 +23,8 @@ export interface NetDeviceMove {
   target: string;
   /** RTM_NEWLINK: into the namespace of the fd, renamed. */
   move: NetlinkRequest;
-  /** Its permanent addresses of global scope, to add back inside (runtime-spec 1.3). */
-  addresses: IpPrefix[];
+  /** Its permanent addresses of global scope as listed, to add back inside (runtime-spec 1.3). */
+  addresses: AddressInfo[];
 }
 
 /**
@@ -72,11 +65,9 @@ export function planNetDeviceMoves(
  * The addresses of link `index` the spec says to keep: permanent (not from autoconfiguration
  * or DHCP lifetimes) and of global scope (not link-local or host addresses).
  */
-export function keptAddresses(addresses: readonly AddressInfo[], index: number): IpPrefix[] {
-  return addresses
-    .filter((a) =>
-      a.index === index && (a.flags & IFA_F.PERMANENT) !== 0 &&
-      a.scope === RT.SCOPE_UNIVERSE && a.address !== undefined
-    )
-    .map((a) => ({ family: a.family, address: a.address!, prefix: a.prefix }));
+export function keptAddresses(addresses: readonly AddressInfo[], index: number): AddressInfo[] {
+  return addresses.filter((a) =>
+    a.index === index && (a.flags & IFA_F.PERMANENT) !== 0 &&
+    a.scope === RT.SCOPE_UNIVERSE && a.address !== undefined
+  );
 }

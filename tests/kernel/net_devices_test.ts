@@ -23,11 +23,12 @@ Deno.test("netDevices: host veth ends moved in, renamed (also by %d), addresses 
   const [first, firstPeer] = veths.pair();
   const [second, secondPeer] = veths.pair();
   const octet = freeTestSubnet();
-  ip("addr", "add", `10.214.${octet}.2/24`, "dev", first);
+  ip("addr", "add", `10.214.${octet}.2/24`, "brd", "+", "dev", first);
   ip("addr", "add", `fd00:214:${octet}::2/64`, "dev", first, "nodad");
   // Link scope: not a global address, so not kept (the spec keeps universe scope only).
   ip("addr", "add", `10.214.${octet}.9/32`, "scope", "link", "dev", first);
   ip("addr", "add", `10.214.${octet}.66/24`, "dev", second);
+  ip("addr", "add", `10.214.${octet}.70`, "peer", `10.214.${octet}.71/32`, "dev", second);
 
   const factory = await testFactory();
   const id = uniqueId("netdev");
@@ -47,10 +48,18 @@ Deno.test("netDevices: host veth ends moved in, renamed (also by %d), addresses 
     const line = (re: RegExp) => out.stdout.split("\n").filter((l) => re.test(l)).join("\n");
     assert.match(line(/: eth0[@:]/), /<[^>]*\bUP\b[^>]*>/, `eth0 is up:\n${out.stdout}`);
     assert.match(line(/: nd0[@:]/), /<[^>]*\bUP\b[^>]*>/, `nd%d became nd0, up:\n${out.stdout}`);
-    assert.match(line(/ eth0 +inet /), new RegExp(`inet 10\\.214\\.${octet}\\.2/24 `));
+    // Kept as they were: the broadcast, the peer.
+    assert.match(
+      line(/ eth0 +inet /),
+      new RegExp(`inet 10\\.214\\.${octet}\\.2/24 brd 10\\.214\\.${octet}\\.255 `),
+    );
     assert.match(line(/ eth0 +inet6 /), new RegExp(`inet6 fd00:214:${octet}::2/64 `));
     assert.doesNotMatch(out.stdout, new RegExp(`10\\.214\\.${octet}\\.9/`), "link scope: left");
     assert.match(line(/ nd0 +inet /), new RegExp(`inet 10\\.214\\.${octet}\\.66/24 `));
+    assert.match(
+      line(/ nd0 +inet /),
+      new RegExp(`inet 10\\.214\\.${octet}\\.70 peer 10\\.214\\.${octet}\\.71/32 `),
+    );
   } finally {
     await box.destroy();
   }

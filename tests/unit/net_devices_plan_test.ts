@@ -1,7 +1,8 @@
 /**
  * The pure plan of `linux.netDevices`: which addresses are kept (permanent, global scope, of
- * the device only), the move request (one RTM_NEWLINK by ifindex with the namespace fd and the
- * new name), and a missing device failing the whole plan naming every one missing.
+ * the device only) and how they are put back (local, peer, broadcast, setting flags), the
+ * move request (one RTM_NEWLINK by ifindex with the namespace fd and the new name), and a
+ * missing device failing the whole plan naming every one missing.
  */
 
 import assert from "node:assert/strict";
@@ -13,10 +14,12 @@ import {
   parseAttributes,
 } from "../../src/network/attributes.ts";
 import { keptAddresses, planNetDeviceMoves } from "../../src/network/net_devices_plan.ts";
+import { copyAddressRequest } from "../../src/network/address_copy.ts";
 import { NLM_F } from "../../src/network/netlink_message.ts";
 import {
   type AddressInfo,
   AF,
+  IFA,
   IFA_F,
   IFLA,
   type LinkInfo,
@@ -48,9 +51,7 @@ Deno.test("netDevices plan: only the device's permanent addresses of global scop
     address(7, 4, IFA_F.PERMANENT, RT.SCOPE_HOST),
     address(8, 5, IFA_F.PERMANENT, RT.SCOPE_UNIVERSE), // another device's
   ];
-  assert.deepEqual(keptAddresses(addresses, 7), [
-    { family: AF.INET, address: new Uint8Array([10, 214, 0, 1]), prefix: 24 },
-  ]);
+  assert.deepEqual(keptAddresses(addresses, 7), [addresses[0]]);
 });
 
 Deno.test("netDevices plan: one RTM_NEWLINK per device, by ifindex, with the netns fd and the new name", () => {
@@ -85,4 +86,37 @@ Deno.test("netDevices plan: missing devices fail the whole plan, each named", ()
       e.message === 'linux.netDevices["gone1"]: no network device "gone1" on the host\n' +
           'linux.netDevices["gone2"]: no network device "gone2" on the host',
   );
+});
+
+Deno.test("netDevices plan: an address is put back as listed (peer, broadcast, setting flags)", () => {
+  const local = new Uint8Array([10, 214, 0, 20]);
+  const peer = new Uint8Array([10, 214, 0, 21]);
+  const broadcast = new Uint8Array([10, 214, 0, 255]);
+  const attributes = [
+    { type: IFA.LOCAL, value: local },
+    { type: IFA.ADDRESS, value: peer },
+    { type: IFA.BROADCAST, value: broadcast },
+    { type: IFA.LABEL, value: new TextEncoder().encode("veth7:old\0") },
+  ];
+  // Permanent, secondary (states the kernel sets) and noprefixroute (a setting) on the host.
+  const listed: AddressInfo = {
+    ...address(7, 20, IFA_F.PERMANENT | 0x01 | 0x200, RT.SCOPE_UNIVERSE),
+    prefix: 32,
+    attributes,
+  };
+  const request = copyAddressRequest(3, listed);
+  assert.equal(request.type, RTM.NEWADDR);
+  assert.equal(request.flags & (NLM_F.CREATE | NLM_F.EXCL), NLM_F.CREATE | NLM_F.EXCL);
+  const header = new DataView(request.body.buffer, request.body.byteOffset, 8);
+  assert.deepEqual([header.getUint8(0), header.getUint8(1), header.getUint8(3)], [AF.INET, 32, 0]);
+  assert.equal(header.getUint32(4, true), 3, "ifa_index: the link inside");
+  const sent = parseAttributes(request.body.subarray(8));
+  assert.deepEqual(findAttribute(sent, IFA.LOCAL), local);
+  assert.deepEqual(findAttribute(sent, IFA.ADDRESS), peer);
+  assert.deepEqual(findAttribute(sent, IFA.BROADCAST), broadcast);
+  assert.equal(findAttribute(sent, IFA.LABEL), undefined, "the label names the old link");
+  assert.equal(attrU32(findAttribute(sent, IFA.FLAGS)), 0x200, "settings only");
+  const v6 = copyAddressRequest(3, { ...listed, family: AF.INET6, flags: IFA_F.PERMANENT });
+  const v6Flags = attrU32(findAttribute(parseAttributes(v6.body.subarray(8)), IFA.FLAGS));
+  assert.equal(v6Flags, IFA_F.NODAD, "IPv6: no duplicate address detection in a new namespace");
 });
