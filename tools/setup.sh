@@ -5,7 +5,7 @@
 # Idempotent, and quiet when everything is already there.
 # Usage: sudo tools/setup.sh [--with-peers] [--with-vm] [--with-engines]
 #   --with-peers adds runc and crun for the bench;
-#   --with-engines adds podman, conmon, containerd and CNI plugins (tests/engines/engines_test.ts), and
+#   --with-engines adds podman, conmon, netavark, nftables, containerd and CNI plugins (tests/engines/engines_test.ts), and
 #   crictl built with Go from the module proxy (tests/engines/cri_test.ts);
 #   --with-vm adds QEMU, xz and apparmor_parser for the cgroup v2 guest (`deno task test:vm`; the
 #   guest kernel is downloaded into a cache by tools/vm/assets.ts, not installed).
@@ -71,7 +71,7 @@ install_debs() {
   local pkgs=(busybox-static iproute2 uidmap python3)
   [ $want_peers -eq 1 ] && pkgs+=(runc crun)
   [ $want_vm -eq 1 ] && pkgs+=(qemu-system-x86 xz-utils apparmor)
-  [ $want_engines -eq 1 ] && pkgs+=(podman conmon containerd fuse-overlayfs containernetworking-plugins iptables)
+  [ $want_engines -eq 1 ] && pkgs+=(podman conmon netavark containerd fuse-overlayfs containernetworking-plugins iptables nftables)
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done

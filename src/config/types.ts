@@ -387,6 +387,8 @@ export interface Linux {
   resources?: Resources;
   /** The resctrl group (Intel RDT / AMD PQoS) of the container's processes. */
   intelRdt?: IntelRdt;
+  /** Host network devices moved into the container's new network namespace, by host name. */
+  netDevices?: Record<string, NetDevice>;
 }
 
 /**
@@ -404,6 +406,12 @@ export interface IntelRdt {
   schemata?: string[];
   /** A monitoring group `mon_groups/<id>` of the container's own. */
   enableMonitoring?: boolean;
+}
+
+/** `linux.netDevices` entry: a host network device moved into the container. */
+export interface NetDevice {
+  /** Its name inside the container (the host name if unset); a `%d` lets the kernel number it. */
+  name?: string;
 }
 
 /** One program run at a point of the container's lifecycle (an entry of a hook list). */

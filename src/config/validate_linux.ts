@@ -24,7 +24,6 @@ import {
   keyPath,
   optional,
   type Problems,
-  rejectFields,
 } from "./problems.ts";
 import { checkIdMappings } from "./id_mappings.ts";
 import { isSysctlName, sysctlNamespace } from "./sysctl.ts";
@@ -44,15 +43,11 @@ import {
   type TimeOffsets,
 } from "./types.ts";
 import { validateDevices } from "./validate_devices.ts";
+import { validateNetDevices } from "./validate_net_devices.ts";
 import { validateResources } from "./validate_resources.ts";
 import { validateIntelRdt } from "./validate_intel_rdt.ts";
 import { validateSeccomp } from "./validate_seccomp.ts";
 import { checkCpuList, lsmEnabled } from "./validate_process.ts";
-
-/** Linux fields of the spec that cell does not implement yet. */
-const UNSUPPORTED_FIELDS = [
-  "netDevices",
-];
 
 /** KTIME_SEC_MAX: the kernel refuses a time namespace offset of more seconds (ERANGE). */
 const MAX_OFFSET_SECS = 9_223_372_036;
@@ -64,7 +59,6 @@ const MAX_OFFSET_SECS = 9_223_372_036;
 export function validateLinux(problems: Problems, value: unknown): Linux {
   const path = "linux";
   const object = optional(value, (v) => expectObject(problems, path, v)) ?? {};
-  rejectFields(problems, object, path, UNSUPPORTED_FIELDS, "not supported");
 
   const namespaces = checkNamespaces(problems, field(object, "namespaces"));
   const uidMappings = checkIdMappings(problems, "linux.uidMappings", field(object, "uidMappings"));
@@ -95,6 +89,10 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     (v) => checkTimeOffsets(problems, v, namespaces),
   );
   const intelRdt = optional(field(object, "intelRdt"), (v) => validateIntelRdt(problems, v));
+  const netDevices = optional(
+    field(object, "netDevices"),
+    (v) => validateNetDevices(problems, v, namespaces),
+  );
 
   const linux: Linux = {
     namespaces,
@@ -114,6 +112,7 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
     memoryPolicy,
     timeOffsets,
     intelRdt,
+    netDevices: netDevices && Object.keys(netDevices).length > 0 ? netDevices : undefined,
   });
 }
 

@@ -1,7 +1,7 @@
 /**
  * Whether the init stops in its pause (op `hooks_pause`) before its root change: the runtime
- * then does its work on the live namespaces (the network option, the prestart and
- * createRuntime hooks) and lets it go on.
+ * then does its work on the live namespaces (the network option, `linux.netDevices`, the
+ * prestart and createRuntime hooks) and lets it go on.
  *
  * @module
  */
@@ -11,7 +11,11 @@ import type { NetworkOptions } from "../network/options.ts";
 import { hasNetworkSetup } from "../network/setup.ts";
 import { hasRuntimeHooks } from "./lifecycle_hooks.ts";
 
-/** Whether the init must stop for the runtime: hooks to run, or a network to set up. */
+/**
+ * Whether the init must stop for the runtime: hooks to run, a network to set up, or host
+ * devices to move in (`linux.netDevices`).
+ */
 export function needsPause(config: Spec, network: NetworkOptions | undefined): boolean {
-  return hasRuntimeHooks(config) || hasNetworkSetup(network);
+  return hasRuntimeHooks(config) || hasNetworkSetup(network) ||
+    config.linux?.netDevices !== undefined;
 }

@@ -27,6 +27,7 @@ import { needsPause } from "./init_pause.ts";
 import type { NetworkRecord } from "../network/options.ts";
 import { checkNetworkHost, setupNetwork } from "../network/setup.ts";
 import { teardownNetwork } from "../network/teardown.ts";
+import { moveNetDevices } from "../network/net_devices.ts";
 import { OCI_SPEC_VERSION } from "./oci_state.ts";
 import { connectSeccompAgent, type SeccompAgent } from "./seccomp_agent.ts";
 
@@ -120,8 +121,9 @@ export async function launchInit(
       made = true;
       faultPoint("start:cgroup");
     } else [ready, readyWriter] = pipe();
-    // The init stops for the network setup and the prestart and createRuntime hooks, which
-    // run here.
+    // The init stops for the network setup, linux.netDevices and the prestart and
+    // createRuntime hooks, which run here.
+    const netDevices = core.config.linux?.netDevices;
     if (needsPause(core.config, state.network)) pause = { notify: pipe(), resume: pipe() };
     agent = connectSeccompAgent(core.config, {
       ociVersion: OCI_SPEC_VERSION,
@@ -167,6 +169,7 @@ export async function launchInit(
         resume: pause.resume[1],
         run: async (pid) => {
           if (state.network) setupNetwork(state.network, pid, network, recordNetwork);
+          if (netDevices) moveNetDevices(netDevices, pid);
           await runRuntimeHooks(state, pid);
         },
       },

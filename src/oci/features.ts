@@ -51,6 +51,8 @@ export interface LinuxFeatures {
    * where resctrl is not mounted.
    */
   intelRdt: { enabled: boolean; schemata: boolean; monitoring: boolean };
+  /** Whether `linux.netDevices` (host devices moved into the container) is done. */
+  netDevices: { enabled: boolean };
 }
 
 /** The features document, in the OCI runtime spec's shape (features.md). */
@@ -129,6 +131,7 @@ export function featuresDocument(): Features {
       },
       mountExtensions: { idmap: { enabled: true } },
       intelRdt: { enabled: true, schemata: true, monitoring: true },
+      netDevices: { enabled: true },
     },
     annotations: { "org.opencontainers.runtime-spec.features.runtime": "cell" },
     potentiallyUnsafeConfigAnnotations: [],

@@ -159,14 +159,22 @@ export function unmountHierarchies(targets: string[]): void {
   }
 }
 
+/** podman's networks for one private run: netavark, its configs kept in the run's directory. */
+export interface PodmanNetworkOptions {
+  /** The network `--network bridge` means (podman's `default_network`). */
+  defaultNetwork: string;
+}
+
 /**
- * Writes podman's `containers.conf` and `storage.conf` in `dir` for private runs: no network,
- * cgroupfs, file events, the hard rlimits this process may give, the runtimes named (name →
- * binary; each passed `--log-format json`), the first the default. Returns podman's env.
+ * Writes podman's `containers.conf` and `storage.conf` in `dir` for private runs: no network
+ * unless asked (then netavark, network configs in `dir/networks`), cgroupfs, file events, the
+ * hard rlimits this process may give, the runtimes named (name → binary; each passed
+ * `--log-format json`), the first the default. Returns podman's env.
  */
 export function writePodmanConfig(
   dir: string,
   runtimes: Record<string, string>,
+  network?: PodmanNetworkOptions,
 ): Record<string, string> {
   const limits = hardLimits();
   const names = Object.keys(runtimes);
@@ -184,7 +192,15 @@ runtime = "${names[0]}"
 runtime_supports_json = [${names.map((n) => `"${n}"`).join(", ")}]
 [engine.runtimes]
 ${Object.entries(runtimes).map(([n, bin]) => `${n} = ["${bin}"]`).join("\n")}
-`,
+${
+      network
+        ? `[network]
+network_backend = "netavark"
+network_config_dir = "${dir}/networks"
+default_network = "${network.defaultNetwork}"
+`
+        : ""
+    }`,
   );
   Deno.writeTextFileSync(
     `${dir}/storage.conf`,

@@ -1021,12 +1021,6 @@ Deno.test("unimplemented linux fields are errors; personality is checked", () =>
     "linux.memoryPolicy.flags",
     "exclude each other",
   );
-  const unsupported: Record<string, unknown> = {
-    netDevices: { eth0: {} },
-  };
-  for (const [key, value] of Object.entries(unsupported)) {
-    assertProblem(config({ [`linux.${key}`]: value }), `linux.${key}`, "not supported");
-  }
 });
 
 Deno.test("linux.timeOffsets: only with a new time namespace, only monotonic and boottime", () => {
