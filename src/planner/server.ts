@@ -5,7 +5,8 @@
  * Guards: the root is 0700 and the socket 0600, and a caller of another uid (SO_PEERCRED)
  * is sent back to run in-process. It leaves the caller's cgroups for the hierarchies' roots. A door of other code (version or hash) makes this
  * planner retire: it stops listening at once, finishes its calls and exits, and the door
- * starts a new one. With no call for `idleMs` it exits too.
+ * starts a new one. With no call for `idleMs` it exits too, and within a few seconds of its last
+ * call when it is the only child of the subreaper that adopted it (conmon waits for it).
  *
  * @module
  */
@@ -20,6 +21,7 @@ import {
   shutdownSocket,
   unixConnect,
 } from "../syscalls.ts";
+import { aloneUnderSubreaper } from "./adopter.ts";
 import { type PlannerCall, plannerCall, PlannerFallback } from "./call.ts";
 import { DoorLink } from "./door_link.ts";
 import { leaveCallerCgroups } from "./leave_cgroups.ts";
@@ -40,10 +42,13 @@ export interface PlannerOptions {
 }
 
 /**
- * How a planner's life ended: idle, retired for a door of other code, or its socket gone or
- * taken by another planner.
+ * How a planner's life ended: idle, retired for a door of other code, its socket gone or
+ * taken by another planner, or idle briefly as the last child of an engine's subreaper.
  */
-export type PlannerEnd = "idle" | "stale" | "taken";
+export type PlannerEnd = "idle" | "stale" | "taken" | "adopted";
+
+/** How long a planner that is its subreaper's last child stays after its last call. */
+const ADOPTED_IDLE_MS = 2000;
 
 const encoder = new TextEncoder();
 
@@ -87,13 +92,20 @@ export async function servePlanner(options: PlannerOptions): Promise<PlannerEnd>
     }
   };
   const calls = new Set<Promise<void>>();
+  let lastCall = Date.now();
+  const adoptedIdle = Math.min(options.idleMs ?? 60_000, ADOPTED_IDLE_MS);
   arm();
-  // A root removed (or a socket another planner took) ends this one within a second.
+  // A root removed (or a socket another planner took) ends this one within a second; so does
+  // a short idle as the only child of a subreaper (an engine's conmon would wait for us).
   const watch = setInterval(() => {
     try {
-      if (Deno.statSync(path).ino === ours) return;
-    } catch { /* gone */ }
-    retire("taken");
+      if (Deno.statSync(path).ino !== ours) return retire("taken");
+    } catch {
+      return retire("taken");
+    }
+    if (active === 0 && Date.now() - lastCall >= adoptedIdle && aloneUnderSubreaper()) {
+      retire("adopted");
+    }
   }, 1000);
   try {
     for (;;) {
@@ -106,6 +118,7 @@ export async function servePlanner(options: PlannerOptions): Promise<PlannerEnd>
         .finally(() => {
           close(peer.fd);
           active--;
+          lastCall = Date.now();
           calls.delete(call);
           arm();
         });

@@ -324,6 +324,49 @@ Deno.test("planner: it exits after its idle time and removes its socket", async 
   assert.throws(() => Deno.statSync(join(root, "planner.sock")), "the socket is removed");
 });
 
+Deno.test("planner: as the last child of the subreaper that adopted it, it leaves soon after its last call", async () => {
+  const p = await prefix;
+  const script = new URL("../support/subreaper.ts", import.meta.url).pathname;
+  // An engine's conmon (a subreaper) waits for every child: a planner it adopted must not hold
+  // it for the whole idle minute. With another child (its container) there, it stays.
+  for (const keep of ["no", "yes"]) {
+    const root = await stateRoot();
+    const reaper = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", script, keep, `${p}/bin/cell`, "--root", root, "list", "-q"],
+      env: { CELL_PLANNER_IDLE_MS: "60000" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    try {
+      const reader = reaper.stdout.getReader();
+      const first = JSON.parse(new TextDecoder().decode((await reader.read()).value));
+      reader.releaseLock();
+      assert.equal(first.code, 0, first.stderr);
+      let pid = 0;
+      await until("the planner to serve", async () => {
+        const r = await door(p, root, ["list", "-q"], { env: { CELL_PLANNER_IDLE_MS: "60000" } });
+        pid = r.servedBy === "in-process" ? 0 : r.servedBy;
+        return pid !== 0;
+      }, 20_000);
+      assert.equal(parentOf(pid), reaper.pid, "the subreaper adopted the planner");
+      if (keep === "no") {
+        await plannerGone(pid, 6_000); // 2 s after its last call, checked each second
+        assert.throws(() => Deno.statSync(join(root, "planner.sock")), "the socket is removed");
+      } else {
+        await new Promise((r) => setTimeout(r, 4_000));
+        assert.ok(alive(pid), "another child of the subreaper is there: the planner stays");
+        await stopPlanner(root, pid);
+      }
+    } finally {
+      // Its children (the kept sleep, a planner left by a failure) go first: none is left.
+      for (const child of childrenOf(reaper.pid)) Deno.kill(child, "SIGKILL");
+      reaper.kill("SIGKILL");
+      await reaper.status;
+    }
+  }
+});
+
 Deno.test("planner: calls leave the planner with the fds it had (detached processes too)", async () => {
   const p = await prefix;
   const root = await stateRoot();
