@@ -70,7 +70,7 @@ export function planBeforeRootChange(hooks: InitHooks | undefined): PlanOp[] {
   const plan: PlanOp[] = [];
   const pause = hooks.pause;
   if (pause) {
-    const what = "stop for the prestart and createRuntime hooks";
+    const what = "stop for the network setup and the prestart and createRuntime hooks";
     plan.push({ op: "hooksPause", what, notify: pause.notify, resume: pause.resume });
   }
   plan.push(...planInitHooks("createContainer", hooks.createContainer, hooks.state));
