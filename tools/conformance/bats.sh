@@ -54,6 +54,11 @@ reap_recvtty() {
     done
 }
 
+# The suite's create_parent makes /sys/fs/cgroup/<controller>/... for every controller in
+# /proc/cgroups, mounted or not; for an unmounted one (net_cls, perf_event... on a fresh VM)
+# that is a plain directory on the tmpfs. Remember what is there to remove only what it adds.
+CGROUP_ROOT_BEFORE=$(ls /sys/fs/cgroup)
+
 tot_ok=0 tot_notok=0 tot_skip=0
 start=$(date +%s)
 for f in "${FILES[@]}"; do
@@ -79,6 +84,11 @@ done
 # on a hybrid host the one in the unified hierarchy stays. rmdir only: a busy one stays.
 for d in /sys/fs/cgroup/*/runc-cgroups-integration-test; do
     [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+done
+for d in /sys/fs/cgroup/*/; do
+    d=${d%/}
+    grep -qxF "$(basename "$d")" <<<"$CGROUP_ROOT_BEFORE" && continue
+    mountpoint -q "$d" || find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
 done
 rm -rf --one-file-system "$RUNTMP"
 printf 'TOTAL ok=%d notok=%d skip=%d time=%ds runtime=%s logs=%s\n' \
