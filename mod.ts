@@ -35,6 +35,8 @@ export type { OomEvent } from "./src/cgroups/oom.ts";
 export type {
   LoopbackInterface,
   MadeVeth,
+  MovedDevice,
+  MovedDevices,
   NetworkInterface,
   NetworkOptions,
   NetworkRecord,

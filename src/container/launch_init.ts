@@ -17,7 +17,7 @@ import { planInit, resolveProcess } from "../process/plan.ts";
 import { applyResctrl, removeResctrl, resctrlPlanFor } from "../resctrl/mod.ts";
 import { identify, type ProcessIdentity } from "../state/identity.ts";
 import type { ContainerState } from "../state/store.ts";
-import { close, pipe, writeFd } from "../syscalls.ts";
+import { close, O, open, pipe, writeFd } from "../syscalls.ts";
 import type { ContainerCore } from "./core.ts";
 import { openFifo, removeQuietly } from "./exec_fifo.ts";
 import { gatherHostFacts } from "./gather_host_facts.ts";
@@ -28,6 +28,7 @@ import type { NetworkRecord } from "../network/options.ts";
 import { checkNetworkHost, setupNetwork } from "../network/setup.ts";
 import { teardownNetwork } from "../network/teardown.ts";
 import { moveNetDevices } from "../network/net_devices.ts";
+import { moveNetDevicesBack } from "../network/net_devices_undo.ts";
 import { OCI_SPEC_VERSION } from "./oci_state.ts";
 import { connectSeccompAgent, type SeccompAgent } from "./seccomp_agent.ts";
 
@@ -111,6 +112,9 @@ export async function launchInit(
   const network: NetworkRecord = { veths: [], bridges: [] };
   const recordNetwork = (made: NetworkRecord) =>
     core.write({ ...intent, networkMade: structuredClone(made) });
+  // The container's network namespace, held from the netDevices moves until the start is
+  // over: a failure moves the devices back while it still lives (the init may be gone).
+  let devicesNetns = -1;
   try {
     if (resctrl) {
       applyResctrl(resctrl.plan, resctrl.mount);
@@ -169,7 +173,15 @@ export async function launchInit(
         resume: pause.resume[1],
         run: async (pid) => {
           if (state.network) setupNetwork(state.network, pid, network, recordNetwork);
-          if (netDevices) moveNetDevices(netDevices, pid);
+          if (netDevices) {
+            devicesNetns = open(`/proc/${pid}/ns/net`, O.RDONLY);
+            const init = identify(pid);
+            if (!init) throw new ContainerError("SystemError", `the init ${pid} vanished`);
+            moveNetDevices(netDevices, devicesNetns, (devices) => {
+              network.movedDevices = { init, devices };
+              recordNetwork(network);
+            });
+          }
           await runRuntimeHooks(state, pid);
         },
       },
@@ -192,7 +204,10 @@ export async function launchInit(
           resctrl: resctrlState,
           execFifo: fifo?.path,
           starting: undefined,
-          networkMade: madeAny(network) ? network : undefined,
+          // Moved devices stay in the container from here on (not moved back at delete).
+          networkMade: madeAny(network)
+            ? { veths: network.veths, bridges: network.bridges }
+            : undefined,
         });
       },
     });
@@ -204,6 +219,14 @@ export async function launchInit(
     let removed = true;
     if (made) await cgroup.remove().catch(() => removed = false);
     const resctrlLeft = resctrlMade ? removeResctrl(resctrlState!.remove) : [];
+    if (network.movedDevices && devicesNetns >= 0) {
+      try {
+        moveNetDevicesBack(network.movedDevices.devices, devicesNetns);
+      } catch (undo) {
+        console.warn(`cell: ${undo instanceof Error ? undo.message : String(undo)}`);
+      }
+    }
+    network.movedDevices = undefined;
     let networkLeft: NetworkRecord | undefined;
     try {
       teardownNetwork(network);
@@ -220,6 +243,7 @@ export async function launchInit(
   } finally {
     close(ready);
     close(readyWriter);
+    close(devicesNetns);
     if (agent) close(agent.socket);
     if (pause) [...pause.notify, ...pause.resume].forEach(close);
   }
