@@ -39,6 +39,7 @@ export type {
   MovedDevices,
   NetworkInterface,
   NetworkOptions,
+  NetnsIdentity,
   NetworkRecord,
   VethBridge,
   VethInterface,

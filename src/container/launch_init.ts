@@ -26,7 +26,7 @@ import { hasStartHooks, runRuntimeHooks } from "./lifecycle_hooks.ts";
 import { needsPause } from "./init_pause.ts";
 import type { NetworkRecord } from "../network/options.ts";
 import { checkNetworkHost, setupNetwork } from "../network/setup.ts";
-import { teardownNetwork } from "../network/teardown.ts";
+import { ownNetns, teardownNetwork } from "../network/teardown.ts";
 import { moveNetDevices } from "../network/net_devices.ts";
 import { moveNetDevicesBack } from "../network/net_devices_undo.ts";
 import { OCI_SPEC_VERSION } from "./oci_state.ts";
@@ -109,7 +109,7 @@ export async function launchInit(
   let pause: { notify: [number, number]; resume: [number, number] } | undefined;
   let resctrlMade = false;
   // What the network setup made on the host, recorded in the state as it is made.
-  const network: NetworkRecord = { veths: [], bridges: [] };
+  const network: NetworkRecord = { veths: [], bridges: [], hostNetns: ownNetns() };
   const recordNetwork = (made: NetworkRecord) =>
     core.write({ ...intent, networkMade: structuredClone(made) });
   // The container's network namespace, held from the netDevices moves until the start is
@@ -206,7 +206,7 @@ export async function launchInit(
           starting: undefined,
           // Moved devices stay in the container from here on (not moved back at delete).
           networkMade: madeAny(network)
-            ? { veths: network.veths, bridges: network.bridges }
+            ? { veths: network.veths, bridges: network.bridges, hostNetns: network.hostNetns }
             : undefined,
         });
       },

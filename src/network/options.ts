@@ -106,6 +106,19 @@ export interface NetworkRecord {
    * host as it was).
    */
   movedDevices?: MovedDevices;
+  /**
+   * The network namespace the host side was made in (the nsfs device and inode of the
+   * runtime's): ifindexes are per namespace, so teardown refuses to run from another one.
+   */
+  hostNetns?: NetnsIdentity;
+}
+
+/** A network namespace, as `stat` of its `/proc/<pid>/ns/net` shows it. */
+export interface NetnsIdentity {
+  /** `st_dev` (the nsfs). */
+  dev: number;
+  /** `st_ino` (the namespace). */
+  ino: number;
 }
 
 /** Host devices on their way into a starting container (`linux.netDevices`). */
