@@ -206,7 +206,12 @@ export async function launchInit(
           starting: undefined,
           // Moved devices stay in the container from here on (not moved back at delete).
           networkMade: madeAny(network)
-            ? { veths: network.veths, bridges: network.bridges, hostNetns: network.hostNetns }
+            ? {
+              veths: network.veths,
+              bridges: network.bridges,
+              unmarkedBridges: network.unmarkedBridges,
+              hostNetns: network.hostNetns,
+            }
             : undefined,
         });
       },

@@ -100,6 +100,12 @@ export interface NetworkRecord {
    */
   bridges: string[];
   /**
+   * Bridges this start is creating and has not marked yet (recorded before the RTM_NEWLINK,
+   * dropped once the alias is set): one that exists with no port is removed, with or without
+   * the mark, so a runtime killed between the two leaves none behind.
+   */
+  unmarkedBridges?: string[];
+  /**
    * `linux.netDevices` moved into the paused init's network namespace, recorded before the
    * moves and dropped once the start succeeded: until then a failed (or interrupted) start
    * moves them back while that namespace lives (runtime-spec: a failed operation leaves the

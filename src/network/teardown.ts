@@ -45,7 +45,10 @@ export function teardownNetwork(record: NetworkRecord | undefined): void {
   for (const veth of record.veths) {
     attempt(() => deleteIfSame(host, veth.hostName, veth.index, `veth "${veth.hostName}"`));
   }
-  for (const name of record.bridges) attempt(() => removeBridgeIfUnused(host, name));
+  const unmarked = record.unmarkedBridges ?? [];
+  for (const name of record.bridges) {
+    attempt(() => removeBridgeIfUnused(host, name, unmarked.includes(name)));
+  }
   if (failures.length > 0) throw failures[0];
 }
 
@@ -68,11 +71,15 @@ function deleteIfSame(host: NetlinkSocket, name: string, index: number, what: st
   }
 }
 
-/** Deletes the bridge when cell made it (its alias) and no link has it as master. */
-function removeBridgeIfUnused(host: NetlinkSocket, name: string): void {
+/**
+ * Deletes the bridge when cell made it (its alias, or `unmarked`: recorded as being made
+ * before its mark was set) and no link has it as master.
+ */
+function removeBridgeIfUnused(host: NetlinkSocket, name: string, unmarked: boolean): void {
   const links = listLinks(host);
   const bridge = links.find((l) => l.name === name);
-  if (!bridge || bridge.kind !== "bridge" || bridge.alias !== CELL_BRIDGE_ALIAS) return;
+  if (!bridge || bridge.kind !== "bridge") return;
+  if (bridge.alias !== CELL_BRIDGE_ALIAS && !unmarked) return;
   if (links.some((l) => l.masterIndex === bridge.index)) return;
   deleteIfSame(host, name, bridge.index, `bridge "${name}"`);
 }

@@ -185,6 +185,7 @@ const LIBRARY: Record<string, { needs: "nothing" | "created" | "running"; cases:
   startNetwork: {
     needs: "nothing",
     cases: [
+      { step: "start:bridgeUnmarked", seen: "stopped" },
       { step: "start:bridge", seen: "stopped" },
       { step: "start:veth", seen: "stopped" },
     ],
