@@ -17,6 +17,7 @@ export const FAULT_STEPS = [
   "start:bridgeUnmarked",
   "start:bridge",
   "start:veth",
+  "start:netDevices",
   "start:spawned",
   "start:recorded",
   "startInit:released",

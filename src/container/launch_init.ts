@@ -181,6 +181,7 @@ export async function launchInit(
               network.movedDevices = { init, devices };
               recordNetwork(network);
             });
+            faultPoint("start:netDevices");
           }
           await runRuntimeHooks(state, pid);
         },
