@@ -16,7 +16,7 @@ import { decodeHex } from "./hex.ts";
 import { findLink, listLinks } from "./links.ts";
 import { netlinkError, NetlinkSocket } from "./netlink_socket.ts";
 import type { MovedDevice, MovedDevices } from "./options.ts";
-import { parseAddress, RTM, setLinkRequest } from "./rtnetlink.ts";
+import { type LinkInfo, parseAddress, RTM, setLinkRequest } from "./rtnetlink.ts";
 
 const EEXIST = 17;
 
@@ -66,20 +66,29 @@ export function moveNetDevicesBackFromInit(moved: MovedDevices): boolean {
   }
 }
 
+/**
+ * The link inside that is `device` moved in: by its ifindex (kept when free) and its new name
+ * (the namespace's own links, its lo or a veth of the network option, may have the index of a
+ * device that never moved), else, for a plain name, by that name.
+ */
+export function findMovedLink(
+  links: readonly LinkInfo[],
+  device: MovedDevice,
+): LinkInfo | undefined {
+  const template = device.target.includes("%");
+  const escaped = device.target.replace(/[.*+?^$()|[\]{}\\]/g, "\\$&");
+  const pattern = new RegExp(`^${escaped.replace("%d", "[0-9]+")}$`);
+  return links.find((l) => l.index === device.index && pattern.test(l.name)) ??
+    (template ? undefined : links.find((l) => l.name === device.target));
+}
+
 function moveBack(
   inside: NetlinkSocket,
   host: NetlinkSocket,
   hostFd: number,
   device: MovedDevice,
 ): void {
-  const links = listLinks(inside);
-  // By its index (kept when free) and its new name: the namespace's own links (its lo, a
-  // veth of the network option) may have the index of a device that never moved.
-  const template = device.target.includes("%");
-  const escaped = device.target.replace(/[.*+?^$()|[\]{}\\]/g, "\\$&");
-  const pattern = new RegExp(`^${escaped.replace("%d", "[0-9]+")}$`);
-  const link = links.find((l) => l.index === device.index && pattern.test(l.name)) ??
-    (template ? undefined : links.find((l) => l.name === device.target));
+  const link = findMovedLink(listLinks(inside), device);
   if (!link) return; // never moved (an earlier move failed), or gone with its kind's rules
   if (findLink(host, device.host)) {
     throw new ContainerError(
