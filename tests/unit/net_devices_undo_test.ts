@@ -5,7 +5,9 @@
  */
 
 import assert from "node:assert/strict";
+import { defaultConfig } from "../../src/config/mod.ts";
 import { decodeHex, encodeHex } from "../../src/network/hex.ts";
+import { parseState, serializeState } from "../../src/state/parse.ts";
 import { findMovedLink } from "../../src/network/net_devices_undo.ts";
 import type { MovedDevice } from "../../src/network/options.ts";
 import type { LinkInfo } from "../../src/network/rtnetlink.ts";
@@ -42,4 +44,40 @@ Deno.test("addresses are kept as hex and read back byte for byte", () => {
   assert.deepEqual(decodeHex(encodeHex(bytes)), bytes);
   assert.throws(() => decodeHex("abc"), RangeError);
   assert.throws(() => decodeHex("zz"), RangeError);
+});
+
+Deno.test("state: a network record with moves, the host netns and unmarked bridges round-trips; bad ones are refused", () => {
+  const networkMade = {
+    veths: [{ hostName: "vh0", index: 40, name: "eth1" }],
+    bridges: ["br0"],
+    unmarkedBridges: ["br0"],
+    hostNetns: { dev: 4, ino: 4026531840 },
+    movedDevices: {
+      init: { pid: 123, startTime: 456 },
+      devices: [{ host: "hostdev", index: 9, target: "nd%d", up: false, addresses: ["0a18"] }],
+    },
+  };
+  const state = {
+    version: 1 as const,
+    id: "web",
+    config: defaultConfig({ rootfs: "/r" }),
+    created: "2026-12-05T00:00:00Z",
+    init: null,
+    cgroup: { mode: "v2" as const, paths: {}, roots: {}, created: [] },
+    networkMade,
+  };
+  const text = serializeState(state);
+  assert.deepEqual(parseState(text, "web", "state.json").networkMade, networkMade);
+  for (
+    const [from, to] of [['"0a18"', '"0a1"'], ['"up":false', '"up":0'], [
+      '"ino":',
+      '"ino":"x","i":',
+    ]]
+  ) {
+    assert.throws(
+      () => parseState(text.replace(from, to), "web", "state.json"),
+      /the field "networkMade" is invalid/,
+      `${from} -> ${to}`,
+    );
+  }
 });
