@@ -35,6 +35,9 @@ export type { OomEvent } from "./src/cgroups/oom.ts";
 export type {
   LoopbackInterface,
   MadeVeth,
+  MovedDevice,
+  MovedDevices,
+  NetnsIdentity,
   NetworkInterface,
   NetworkOptions,
   NetworkRecord,

@@ -104,7 +104,9 @@ fn readU16(bytes: []const u8, at: usize) u16 {
 /// in `reply`; -EBADMSG: the kernel's framing is broken; -EAGAIN: no answer in time).
 /// Replies that do not fit are still read to their end (into `reply` as scratch), so the
 /// socket is left clean for the next request (a dump left half-read would make the
-/// kernel refuse the next dump with EBUSY).
+/// kernel refuse the next dump with EBUSY); a single datagram larger than all of `reply`
+/// (it would be read cut, its ack perhaps with it) ends the call at once with -ENOBUFS
+/// after what is pending is drained. Datagrams not from the kernel (nl_pid 0) are dropped.
 pub fn call(fd: i32, request: []const u8, reply: []u8) usize {
     if (request.len < nlmsg_header_bytes) return errnoResult(sys.EINVAL);
     if (readU32(request, 0) != request.len) return errnoResult(sys.EINVAL);
@@ -119,13 +121,19 @@ pub fn call(fd: i32, request: []const u8, reply: []u8) usize {
     var reads: u32 = 0;
     while (reads < max_reads) : (reads += 1) {
         // The next datagram's whole length (MSG_TRUNC), without taking it (MSG_PEEK).
-        const size = receive(fd, reply[used..][0..0], sys.MSG_PEEK | sys.MSG_TRUNC);
+        var from = sys.SockaddrNl{ .family = 0 };
+        const size = receive(fd, reply[used..][0..0], sys.MSG_PEEK | sys.MSG_TRUNC, &from);
         if (sys.errnoOf(size) != null) return size;
+        if (size > reply.len) return drainTooBig(fd);
         if (!overflow and size > reply.len - used) overflow = true;
-        const into = if (overflow) reply[0..@min(size, reply.len)] else reply[used..][0..size];
-        const got = receive(fd, into, 0);
+        const into = if (overflow) reply[0..size] else reply[used..][0..size];
+        const got = receive(fd, into, sys.MSG_TRUNC, &from);
         if (sys.errnoOf(got) != null) return got;
-        const step = keepOwn(into[0..@min(got, into.len)], seq);
+        // The datagram peeked is the one read (one reader); a longer one is not cut anyway.
+        if (got > into.len) return drainTooBig(fd);
+        // Only the kernel answers (a process can send to our port too).
+        if (from.pid != 0) continue;
+        const step = keepOwn(into[0..got], seq);
         if (overflow) {
             if (step.done) return errnoResult(sys.ENOBUFS);
             continue;
@@ -147,15 +155,29 @@ fn retryIntr(first: usize, fd: i32, request: []const u8, kernel: *const sys.Sock
     return rc;
 }
 
-/// recv(2) retried on EINTR: the bytes (the whole datagram's length with MSG_TRUNC).
-fn receive(fd: i32, buf: []u8, flags: u32) usize {
+/// recvfrom(2) retried on EINTR: the bytes (the whole datagram's length with MSG_TRUNC),
+/// the sender in `from`.
+fn receive(fd: i32, buf: []u8, flags: u32, from: *sys.SockaddrNl) usize {
     var rc: usize = 0;
     var tries: u32 = 0;
     while (tries < 64) : (tries += 1) {
-        rc = sys.recv(fd, buf, flags);
+        rc = sys.recvfromNl(fd, buf, flags, from);
         if (sys.errnoOf(rc) != sys.EINTR) break;
     }
     return rc;
+}
+
+/// Takes every datagram pending (a dump's next parts are made as they are read) without
+/// waiting, so the socket is clean for the next request; then -ENOBUFS.
+fn drainTooBig(fd: i32) usize {
+    var none: [0]u8 = .{};
+    var from = sys.SockaddrNl{ .family = 0 };
+    var reads: u32 = 0;
+    while (reads < max_reads) : (reads += 1) {
+        const rc = receive(fd, &none, sys.MSG_DONTWAIT | sys.MSG_TRUNC, &from);
+        if (sys.errnoOf(rc) != null) break;
+    }
+    return errnoResult(sys.ENOBUFS);
 }
 
 const Kept = struct { kept: usize, done: bool, bad: bool };
@@ -202,4 +224,48 @@ test "keepOwn keeps the messages of one sequence and stops at its ack" {
     try std.testing.expectEqual(NLMSG_ERROR, readU16(&data, 20));
     std.mem.writeInt(u32, data[0..4], 99, .little);
     try std.testing.expect(keepOwn(data[0..at], 7).bad);
+}
+
+test "call drops a datagram that is not from the kernel, even one shaped as its ack" {
+    const linux = std.os.linux;
+    const own_rc = open(-1);
+    try std.testing.expect(sys.errnoOf(own_rc) == null);
+    const own: i32 = @intCast(own_rc);
+    defer _ = sys.close(own);
+    const other_rc = open(-1);
+    try std.testing.expect(sys.errnoOf(other_rc) == null);
+    const other: i32 = @intCast(other_rc);
+    defer _ = sys.close(other);
+
+    // Our port: bound by the kernel (nl_pid 0 asks it to choose).
+    var addr = sys.SockaddrNl{ .family = @intCast(sys.AF_NETLINK) };
+    try std.testing.expectEqual(@as(usize, 0), linux.bind(own, @ptrCast(&addr), @sizeOf(sys.SockaddrNl)));
+    var len: linux.socklen_t = @sizeOf(sys.SockaddrNl);
+    try std.testing.expectEqual(@as(usize, 0), linux.getsockname(own, @ptrCast(&addr), &len));
+    try std.testing.expect(addr.pid != 0);
+
+    // A process sends us an ack of our coming request's sequence: errno EPERM (root may).
+    const seq: u32 = 0x5eed;
+    var forged = std.mem.zeroes([36]u8);
+    std.mem.writeInt(u32, forged[0..4], forged.len, .little);
+    std.mem.writeInt(u16, forged[4..6], NLMSG_ERROR, .little);
+    std.mem.writeInt(u32, forged[8..12], seq, .little);
+    std.mem.writeInt(i32, forged[16..20], -1, .little);
+    const to = sys.SockaddrNl{ .family = @intCast(sys.AF_NETLINK), .pid = addr.pid };
+    try std.testing.expectEqual(forged.len, sys.sendtoNl(other, &forged, &to));
+
+    // RTM_GETLINK of lo (index 1), with an ack: the kernel's answer is the link, then 0.
+    var request = std.mem.zeroes([32]u8);
+    std.mem.writeInt(u32, request[0..4], request.len, .little);
+    std.mem.writeInt(u16, request[4..6], 18, .little); // RTM_GETLINK
+    std.mem.writeInt(u16, request[6..8], 0x1 | 0x4, .little); // NLM_F_REQUEST | NLM_F_ACK
+    std.mem.writeInt(u32, request[8..12], seq, .little);
+    std.mem.writeInt(i32, request[20..24], 1, .little); // ifi_index
+    var reply: [16384]u8 = undefined;
+    const got = call(own, &request, &reply);
+    try std.testing.expect(sys.errnoOf(got) == null);
+    try std.testing.expectEqual(@as(u16, 16), readU16(&reply, 4)); // RTM_NEWLINK first
+    const ack_at = std.mem.alignForward(usize, readU32(&reply, 0), 4);
+    try std.testing.expectEqual(NLMSG_ERROR, readU16(&reply, ack_at + 4));
+    try std.testing.expectEqual(@as(u32, 0), readU32(&reply, ack_at + 16)); // the kernel's: 0
 }

@@ -547,6 +547,11 @@ pub fn sendtoNl(fd: fd_t, buf: []const u8, addr: *const SockaddrNl) usize {
 pub fn recv(fd: fd_t, buf: []u8, flags: u32) usize {
     return linux.syscall6(.recvfrom, a(fd), a(buf.ptr), buf.len, flags, 0, 0);
 }
+/// recvfrom(2) of a netlink socket: the bytes, and the sender's address in `from`.
+pub fn recvfromNl(fd: fd_t, buf: []u8, flags: u32, from: *SockaddrNl) usize {
+    var len: u32 = @sizeOf(SockaddrNl);
+    return linux.syscall6(.recvfrom, a(fd), a(buf.ptr), buf.len, flags, a(from), a(&len));
+}
 pub const SIG_BLOCK: usize = 0;
 pub const SFD_CLOEXEC: u32 = 0o2000000;
 /// A signalfd for the signals in `mask` (they must be blocked to be read from it).

@@ -17,7 +17,7 @@ import { planInit, resolveProcess } from "../process/plan.ts";
 import { applyResctrl, removeResctrl, resctrlPlanFor } from "../resctrl/mod.ts";
 import { identify, type ProcessIdentity } from "../state/identity.ts";
 import type { ContainerState } from "../state/store.ts";
-import { close, pipe, writeFd } from "../syscalls.ts";
+import { close, O, open, pipe, writeFd } from "../syscalls.ts";
 import type { ContainerCore } from "./core.ts";
 import { openFifo, removeQuietly } from "./exec_fifo.ts";
 import { gatherHostFacts } from "./gather_host_facts.ts";
@@ -26,8 +26,9 @@ import { hasStartHooks, runRuntimeHooks } from "./lifecycle_hooks.ts";
 import { needsPause } from "./init_pause.ts";
 import type { NetworkRecord } from "../network/options.ts";
 import { checkNetworkHost, setupNetwork } from "../network/setup.ts";
-import { teardownNetwork } from "../network/teardown.ts";
+import { ownNetns, teardownNetwork } from "../network/teardown.ts";
 import { moveNetDevices } from "../network/net_devices.ts";
+import { moveNetDevicesBack } from "../network/net_devices_undo.ts";
 import { OCI_SPEC_VERSION } from "./oci_state.ts";
 import { connectSeccompAgent, type SeccompAgent } from "./seccomp_agent.ts";
 
@@ -108,9 +109,12 @@ export async function launchInit(
   let pause: { notify: [number, number]; resume: [number, number] } | undefined;
   let resctrlMade = false;
   // What the network setup made on the host, recorded in the state as it is made.
-  const network: NetworkRecord = { veths: [], bridges: [] };
+  const network: NetworkRecord = { veths: [], bridges: [], hostNetns: ownNetns() };
   const recordNetwork = (made: NetworkRecord) =>
     core.write({ ...intent, networkMade: structuredClone(made) });
+  // The container's network namespace, held from the netDevices moves until the start is
+  // over: a failure moves the devices back while it still lives (the init may be gone).
+  let devicesNetns = -1;
   try {
     if (resctrl) {
       applyResctrl(resctrl.plan, resctrl.mount);
@@ -169,7 +173,16 @@ export async function launchInit(
         resume: pause.resume[1],
         run: async (pid) => {
           if (state.network) setupNetwork(state.network, pid, network, recordNetwork);
-          if (netDevices) moveNetDevices(netDevices, pid);
+          if (netDevices) {
+            devicesNetns = open(`/proc/${pid}/ns/net`, O.RDONLY);
+            const init = identify(pid);
+            if (!init) throw new ContainerError("SystemError", `the init ${pid} vanished`);
+            moveNetDevices(netDevices, devicesNetns, (devices) => {
+              network.movedDevices = { init, devices };
+              recordNetwork(network);
+            });
+            faultPoint("start:netDevices");
+          }
           await runRuntimeHooks(state, pid);
         },
       },
@@ -192,7 +205,15 @@ export async function launchInit(
           resctrl: resctrlState,
           execFifo: fifo?.path,
           starting: undefined,
-          networkMade: madeAny(network) ? network : undefined,
+          // Moved devices stay in the container from here on (not moved back at delete).
+          networkMade: madeAny(network)
+            ? {
+              veths: network.veths,
+              bridges: network.bridges,
+              unmarkedBridges: network.unmarkedBridges,
+              hostNetns: network.hostNetns,
+            }
+            : undefined,
         });
       },
     });
@@ -204,6 +225,14 @@ export async function launchInit(
     let removed = true;
     if (made) await cgroup.remove().catch(() => removed = false);
     const resctrlLeft = resctrlMade ? removeResctrl(resctrlState!.remove) : [];
+    if (network.movedDevices && devicesNetns >= 0) {
+      try {
+        moveNetDevicesBack(network.movedDevices.devices, devicesNetns);
+      } catch (undo) {
+        console.warn(`cell: ${undo instanceof Error ? undo.message : String(undo)}`);
+      }
+    }
+    network.movedDevices = undefined;
     let networkLeft: NetworkRecord | undefined;
     try {
       teardownNetwork(network);
@@ -220,6 +249,7 @@ export async function launchInit(
   } finally {
     close(ready);
     close(readyWriter);
+    close(devicesNetns);
     if (agent) close(agent.socket);
     if (pause) [...pause.notify, ...pause.resume].forEach(close);
   }

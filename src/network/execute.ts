@@ -105,19 +105,24 @@ function ensureBridge(
       `${step.field}.name: there is no bridge "${step.name}" on the host (create: true makes it)`,
     );
   }
-  // Recorded first: removal is guarded by cell's mark and by no port being left.
-  remember(record.bridges, step.name, record, onRecord);
+  // Recorded first: removal is guarded by cell's mark and by no port being left; until the
+  // mark is set, by being recorded as one this start is creating.
+  if (!record.bridges.includes(step.name)) record.bridges.push(step.name);
+  record.unmarkedBridges = [...(record.unmarkedBridges ?? []), step.name];
+  onRecord(record);
   const reply = host.request(
     newLinkRequest("bridge", { name: step.name }),
   );
   if (reply.ack.errno === EEXIST) {
     // Another start made it meanwhile: use it as found; its addresses are that start's.
+    forgetUnmarked(record, step.name, onRecord);
     checkIsBridge(step, findLink(host, step.name)?.kind);
     return;
   }
   if (reply.ack.errno !== 0) {
     throw netlinkError(`${step.field}: cannot create bridge "${step.name}"`, reply.ack);
   }
+  faultPoint("start:bridgeUnmarked");
   const index = findLink(host, step.name)?.index;
   if (index === undefined) throw new ContainerError("SystemError", `bridge "${step.name}" is gone`);
   // The mark first (an alias is not taken at creation): it makes the bridge cell's to remove.
@@ -125,6 +130,7 @@ function ensureBridge(
     setLinkRequest({ index }, { alias: CELL_BRIDGE_ALIAS }),
     `${step.field}: cannot mark bridge "${step.name}"`,
   );
+  forgetUnmarked(record, step.name, onRecord);
   for (const address of step.addresses) {
     host.mustRequest(
       newAddressRequest(index, address),
@@ -146,6 +152,16 @@ function checkIsBridge(step: BridgeStep, kind: string | undefined): void {
       kind ? `a ${kind} link` : "a link"
     }, not a bridge`,
   );
+}
+
+function forgetUnmarked(
+  record: NetworkRecord,
+  name: string,
+  onRecord: (record: NetworkRecord) => void,
+): void {
+  const left = (record.unmarkedBridges ?? []).filter((n) => n !== name);
+  record.unmarkedBridges = left.length > 0 ? left : undefined;
+  onRecord(record);
 }
 
 function remember(

@@ -2,24 +2,28 @@
  * OCI `linux.netDevices`, done while the init waits in its pause: every host device is looked
  * up first (a missing one fails before anything moves), its kept addresses read, then it is
  * moved and renamed into the init's network namespace, its addresses added back and it is
- * brought up there. Nothing moves them back: when the namespace goes, the kernel returns
- * physical devices to the host and destroys virtual ones (runtime-spec 1.3).
+ * brought up there. What is about to move is recorded first (MovedDevices): until the start
+ * has succeeded, a failure moves the devices back (./net_devices_undo.ts); after it nothing
+ * does: when the namespace goes, the kernel returns physical devices to the host and destroys
+ * virtual ones (runtime-spec 1.3).
  *
  * @module
  */
 
 import type { NetDevice } from "../config/types.ts";
 import { ContainerError } from "../errors.ts";
-import { close, O, open } from "../syscalls.ts";
+import { encodeHex } from "./hex.ts";
 import { copyAddressRequest } from "./address_copy.ts";
 import { type NetDeviceMove, planNetDeviceMoves } from "./net_devices_plan.ts";
 import { netlinkError, NetlinkSocket } from "./netlink_socket.ts";
+import type { MovedDevice } from "./options.ts";
 import {
   type AddressInfo,
   AF,
   dumpAddressesRequest,
   dumpLinksRequest,
   getLinkRequest,
+  IFF,
   type LinkInfo,
   parseAddress,
   parseLink,
@@ -39,16 +43,18 @@ export interface MovedNetDevice {
 }
 
 /**
- * Moves `devices` (validated `linux.netDevices`) into the network namespace of process
- * `initPid`, renamed, with their permanent global addresses, up. Throws a ConfigInvalid
- * naming every missing device before moving any; a kernel refusal is a SystemError naming
- * the device and the kernel's message.
+ * Moves `devices` (validated `linux.netDevices`) into the network namespace of `netnsFd` (the
+ * paused init's, held by the caller until the start is over), renamed, with their permanent
+ * global addresses, up. `onPlanned` gets every device as it is on the host before the first
+ * move (to be recorded, so a failure can move them back). Throws a ConfigInvalid naming every
+ * missing device before moving any; a kernel refusal is a SystemError naming the device and
+ * the kernel's message.
  */
 export function moveNetDevices(
   devices: Readonly<Record<string, NetDevice>>,
-  initPid: number,
+  netnsFd: number,
+  onPlanned: (devices: MovedDevice[]) => void,
 ): MovedNetDevice[] {
-  const netnsPath = `/proc/${initPid}/ns/net`;
   using host = NetlinkSocket.open();
   const hostLinks = new Map<string, LinkInfo>();
   for (const name of Object.keys(devices)) {
@@ -59,25 +65,28 @@ export function moveNetDevices(
     }
     hostLinks.set(name, parseLink(reply.messages[0]));
   }
-  const addresses = host.mustRequest(
+  const listed = host.mustRequest(
     dumpAddressesRequest(),
     "linux.netDevices: cannot list the host's addresses",
-  ).map(parseAddress);
-  // One fd of the namespace for the moves and the socket inside: the same namespace for both.
-  const nsFd = open(netnsPath, O.RDONLY);
-  try {
-    const moves = planNetDeviceMoves(devices, hostLinks, addresses, nsFd);
-    for (const move of moves) {
-      host.mustRequest(
-        move.move,
-        `linux.netDevices: cannot move "${move.host}" into the container as "${move.target}"`,
-      );
-    }
-    using inside = NetlinkSocket.openInFd(nsFd);
-    return moves.map((move) => configureInside(inside, move));
-  } finally {
-    close(nsFd);
+  ).map((message) => ({ payload: message.payload, info: parseAddress(message) }));
+  const moves = planNetDeviceMoves(devices, hostLinks, listed.map((a) => a.info), netnsFd);
+  onPlanned(moves.map((move) => ({
+    host: move.host,
+    index: move.index,
+    target: move.target,
+    up: (hostLinks.get(move.host)!.flags & IFF.UP) !== 0,
+    addresses: listed.filter((a) => move.addresses.includes(a.info)).map((a) =>
+      encodeHex(a.payload)
+    ),
+  })));
+  for (const move of moves) {
+    host.mustRequest(
+      move.move,
+      `linux.netDevices: cannot move "${move.host}" into the container as "${move.target}"`,
+    );
   }
+  using inside = NetlinkSocket.openInFd(netnsFd);
+  return moves.map((move) => configureInside(inside, move));
 }
 
 /** Finds a moved device inside, adds its addresses back and brings it up. */

@@ -99,6 +99,54 @@ export interface NetworkRecord {
    * bears cell's mark and no port is left.
    */
   bridges: string[];
+  /**
+   * Bridges this start is creating and has not marked yet (recorded before the RTM_NEWLINK,
+   * dropped once the alias is set): one that exists with no port is removed, with or without
+   * the mark, so a runtime killed between the two leaves none behind.
+   */
+  unmarkedBridges?: string[];
+  /**
+   * `linux.netDevices` moved into the paused init's network namespace, recorded before the
+   * moves and dropped once the start succeeded: until then a failed (or interrupted) start
+   * moves them back while that namespace lives (runtime-spec: a failed operation leaves the
+   * host as it was).
+   */
+  movedDevices?: MovedDevices;
+  /**
+   * The network namespace the host side was made in (the nsfs device and inode of the
+   * runtime's): ifindexes are per namespace, so teardown refuses to run from another one.
+   */
+  hostNetns?: NetnsIdentity;
+}
+
+/** A network namespace, as `stat` of its `/proc/<pid>/ns/net` shows it. */
+export interface NetnsIdentity {
+  /** `st_dev` (the nsfs). */
+  dev: number;
+  /** `st_ino` (the namespace). */
+  ino: number;
+}
+
+/** Host devices on their way into a starting container (`linux.netDevices`). */
+export interface MovedDevices {
+  /** The paused init whose network namespace they go into. */
+  init: { pid: number; startTime: number };
+  /** Each device as it was on the host. */
+  devices: MovedDevice[];
+}
+
+/** A host device as it was before its move, to put it back so. */
+export interface MovedDevice {
+  /** Its name on the host. */
+  host: string;
+  /** Its ifindex on the host (kept inside when free there). */
+  index: number;
+  /** Its name asked inside (a `%d` template is numbered by the kernel). */
+  target: string;
+  /** Whether it was up on the host. */
+  up: boolean;
+  /** Its kept addresses: the RTM_NEWADDR payloads the host listed, as hex. */
+  addresses: string[];
 }
 
 /** A veth pair cell made. */

@@ -10,17 +10,28 @@
 import { ContainerError } from "../errors.ts";
 import { CELL_BRIDGE_ALIAS, findLink, listLinks } from "./links.ts";
 import { netlinkError, NetlinkSocket } from "./netlink_socket.ts";
-import type { NetworkRecord } from "./options.ts";
+import type { NetnsIdentity, NetworkRecord } from "./options.ts";
 import { deleteLinkRequest } from "./rtnetlink.ts";
 
 const ENODEV = 19;
 
 /**
- * Removes what `record` names, from the caller's network namespace. What is already gone is
- * no error; every item is tried before the first failure is thrown.
+ * Removes what `record` names, from the caller's network namespace, which must be the one it
+ * was made in (else a SystemError saying so, nothing touched). What is already gone is no
+ * error; every item is tried before the first failure is thrown.
  */
 export function teardownNetwork(record: NetworkRecord | undefined): void {
   if (!record || (record.veths.length === 0 && record.bridges.length === 0)) return;
+  const here = ownNetns();
+  if (record.hostNetns && !sameNetns(record.hostNetns, here)) {
+    throw new ContainerError(
+      "SystemError",
+      `the container's network was made in another network namespace (nsfs inode ` +
+        `${record.hostNetns.ino}, this process is in ${here.ino}): its links are not ` +
+        `removed from here (an ifindex names another link in each namespace); destroy it ` +
+        `from that namespace`,
+    );
+  }
   using host = NetlinkSocket.open();
   const failures: ContainerError[] = [];
   const attempt = (fn: () => void) => {
@@ -34,8 +45,21 @@ export function teardownNetwork(record: NetworkRecord | undefined): void {
   for (const veth of record.veths) {
     attempt(() => deleteIfSame(host, veth.hostName, veth.index, `veth "${veth.hostName}"`));
   }
-  for (const name of record.bridges) attempt(() => removeBridgeIfUnused(host, name));
+  const unmarked = record.unmarkedBridges ?? [];
+  for (const name of record.bridges) {
+    attempt(() => removeBridgeIfUnused(host, name, unmarked.includes(name)));
+  }
   if (failures.length > 0) throw failures[0];
+}
+
+/** The network namespace of this process (its main thread, where netlink sockets are made). */
+export function ownNetns(): NetnsIdentity {
+  const { dev, ino } = Deno.statSync("/proc/self/ns/net");
+  return { dev, ino: ino! };
+}
+
+function sameNetns(a: NetnsIdentity, b: NetnsIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
 }
 
 function deleteIfSame(host: NetlinkSocket, name: string, index: number, what: string): void {
@@ -47,11 +71,15 @@ function deleteIfSame(host: NetlinkSocket, name: string, index: number, what: st
   }
 }
 
-/** Deletes the bridge when cell made it (its alias) and no link has it as master. */
-function removeBridgeIfUnused(host: NetlinkSocket, name: string): void {
+/**
+ * Deletes the bridge when cell made it (its alias, or `unmarked`: recorded as being made
+ * before its mark was set) and no link has it as master.
+ */
+function removeBridgeIfUnused(host: NetlinkSocket, name: string, unmarked: boolean): void {
   const links = listLinks(host);
   const bridge = links.find((l) => l.name === name);
-  if (!bridge || bridge.kind !== "bridge" || bridge.alias !== CELL_BRIDGE_ALIAS) return;
+  if (!bridge || bridge.kind !== "bridge") return;
+  if (bridge.alias !== CELL_BRIDGE_ALIAS && !unmarked) return;
   if (links.some((l) => l.masterIndex === bridge.index)) return;
   deleteIfSame(host, name, bridge.index, `bridge "${name}"`);
 }

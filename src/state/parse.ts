@@ -263,5 +263,20 @@ function isNetworkRecord(value: unknown): value is NetworkRecord {
     value.veths.every((v) =>
       isObject(v) && name(v.hostName) && name(v.name) && Number.isInteger(v.index) &&
       (v.index as number) > 0
+    ) &&
+    (value.unmarkedBridges === undefined ||
+      Array.isArray(value.unmarkedBridges) && value.unmarkedBridges.every(name)) &&
+    (value.hostNetns === undefined ||
+      isObject(value.hostNetns) && Number.isInteger(value.hostNetns.dev) &&
+        Number.isInteger(value.hostNetns.ino)) &&
+    (value.movedDevices === undefined || isMovedDevices(value.movedDevices, name));
+}
+
+function isMovedDevices(value: unknown, name: (n: unknown) => boolean): boolean {
+  return isObject(value) && isIdentity(value.init) && Array.isArray(value.devices) &&
+    value.devices.every((d) =>
+      isObject(d) && name(d.host) && name(d.target) && Number.isInteger(d.index) &&
+      typeof d.up === "boolean" && Array.isArray(d.addresses) &&
+      d.addresses.every((a) => typeof a === "string" && /^(?:[0-9a-f]{2})*$/.test(a))
     );
 }

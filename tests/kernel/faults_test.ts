@@ -15,6 +15,7 @@ import { listLinks } from "../../src/network/links.ts";
 import { NetlinkSocket } from "../../src/network/netlink_socket.ts";
 import { busyboxConfig, cgroupDirsOf } from "../support/fixture.ts";
 import { cellArgv } from "../support/cli.ts";
+import { freeTestSubnet, hostHasLink, ip } from "../support/host_links.ts";
 
 const DRIVER = fileURLToPath(new URL("../support/fault_driver.ts", import.meta.url));
 const scratch: string[] = [];
@@ -39,6 +40,8 @@ interface Run {
   bundle: string;
   /** A veth and a bridge cell makes, named after the marker (startNetwork). */
   network: NetworkOptions;
+  /** A host veth pair the test makes, its first end moved in (startNetDevices). */
+  netDevice: [string, string];
 }
 
 async function newRun(): Promise<Run> {
@@ -68,7 +71,48 @@ async function newRun(): Promise<Run> {
     configFile,
     bundle,
     network,
+    netDevice: [`vfd${tag}`, `vfe${tag}`],
   };
+}
+
+/**
+ * For startNetDevices: the host veth pair, its end up with an address of 10.215.0.0/16; the
+ * disposal removes whatever of it is left.
+ */
+function hostPair(run: Run): { octet: number } & Disposable {
+  const [end, peer] = run.netDevice;
+  ip("link", "add", end, "type", "veth", "peer", "name", peer);
+  const octet = freeTestSubnet("10.215");
+  ip("addr", "add", `10.215.${octet}.2/24`, "dev", end);
+  ip("link", "set", end, "up");
+  return {
+    octet,
+    [Symbol.dispose]: () => {
+      for (const name of run.netDevice) {
+        if (hostHasLink(name)) ip("link", "del", name);
+      }
+    },
+  };
+}
+
+/**
+ * After a start killed with the devices moved: the end is never lost under another name:
+ * back on the host with its address (moved back while the paused init lived), or gone with
+ * its peer (the init ended with its runtime, the namespace with it: the kernel's rule).
+ */
+async function assertDeviceBackOrGone(run: Run, octet: number, what: string): Promise<void> {
+  const [end, peer] = run.netDevice;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (hostHasLink(end)) {
+      const shown = ip("-o", "addr", "show", "dev", end);
+      assert.match(shown, new RegExp(`10\\.215\\.${octet}\\.2/24`), `${what}: back, addressed`);
+      return;
+    }
+    if (!hostHasLink(peer)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`${what}: "${end}" neither back on the host nor gone with its peer in 10 s`);
 }
 
 /** Whatever a failed check left is destroyed all the same (a no-op after a passing one). */
@@ -182,9 +226,11 @@ const LIBRARY: Record<string, { needs: "nothing" | "created" | "running"; cases:
       { step: "start:recorded", seen: "running" },
     ],
   },
+  startNetDevices: { needs: "nothing", cases: [{ step: "start:netDevices", seen: "stopped" }] },
   startNetwork: {
     needs: "nothing",
     cases: [
+      { step: "start:bridgeUnmarked", seen: "stopped" },
       { step: "start:bridge", seen: "stopped" },
       { step: "start:veth", seen: "stopped" },
     ],
@@ -218,6 +264,7 @@ for (const [op, { needs, cases }] of Object.entries(LIBRARY)) {
         const run = await newRun();
         await using _cleanup = cleanup(run);
         await prepare(run, needs);
+        using pair = op === "startNetDevices" ? hostPair(run) : undefined;
         const out = await new Deno.Command(Deno.execPath(), {
           args: [
             "run",
@@ -230,7 +277,11 @@ for (const [op, { needs, cases }] of Object.entries(LIBRARY)) {
             run.configFile,
             run.marker,
           ],
-          env: { CELL_FAULT: step, CELL_TEST_NETWORK: JSON.stringify(run.network) },
+          env: {
+            CELL_FAULT: step,
+            CELL_TEST_NETWORK: JSON.stringify(run.network),
+            CELL_TEST_NET_DEVICES: JSON.stringify({ [run.netDevice[0]]: { name: "eth0" } }),
+          },
           stdin: "null",
           stdout: "null",
           stderr: "piped",
@@ -240,6 +291,7 @@ for (const [op, { needs, cases }] of Object.entries(LIBRARY)) {
         assertKilled({ code: out.code, signal: out.signal, stderr }, `${op} at ${step}`);
         assert.equal(await statusSeen(run, seen), seen, `${op} at ${step}: status seen after`);
         await run.factory.destroy(run.id);
+        if (pair) await assertDeviceBackOrGone(run, pair.octet, `${op} at ${step}`);
         await assertNothingLeft(run, `${op} at ${step}`);
       });
     }

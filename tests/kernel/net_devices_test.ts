@@ -119,9 +119,54 @@ Deno.test("netDevices: a move the kernel refuses fails the launch naming the dev
   await box.destroy();
   assertNothingLeft(factory, id);
   assert.ok(hostHasLink("lo"), "the host keeps its loopback");
-  // The veth end moved before the refusal died with the init's namespace, and its peer too.
-  await until(
-    "the moved veth pair to die with the failed init",
-    () => !hostHasLink(end) && !hostHasLink(peer),
+  // The veth end moved before the refusal is moved back (a failed start leaves the host as
+  // it was), and its peer lives.
+  assert.ok(hostHasLink(end) && hostHasLink(peer), "the moved end is back on the host");
+});
+
+/**
+ * Starts a container that moves a host veth end (up, with an address) in and fails after the
+ * move as `failing` makes it; the end must be back on the host under its name, with its
+ * address and up, its peer alive.
+ */
+async function assertMovedBackAfter(
+  name: string,
+  failing: (spec: Parameters<Parameters<typeof busyboxConfig>[1] & object>[0]) => void,
+  args: string[],
+): Promise<void> {
+  using veths = new TestVeths();
+  const [end, peer] = veths.pair();
+  const octet = freeTestSubnet("10.215");
+  ip("addr", "add", `10.215.${octet}.2/24`, "dev", end);
+  ip("link", "set", end, "up");
+  const factory = await testFactory();
+  const id = uniqueId(name);
+  const box = await factory.create(
+    id,
+    await busyboxConfig(args, (s) => {
+      s.linux!.netDevices = { [end]: { name: "eth0" } };
+      failing(s);
+    }),
   );
+  await assert.rejects(() => box.start({ stdin: "null" }));
+  try {
+    assert.ok(hostHasLink(end), `"${end}" is back on the host under its name`);
+    assert.ok(hostHasLink(peer), "its peer lives");
+    const shown = ip("-o", "addr", "show", "dev", end);
+    assert.match(shown, new RegExp(`inet 10\\.215\\.${octet}\\.2/24 `), "with its address");
+    assert.match(ip("-o", "link", "show", "dev", end), /<[^>]*\bUP\b[^>]*>/, "and up again");
+  } finally {
+    await box.destroy();
+  }
+  assertNothingLeft(factory, id);
+}
+
+Deno.test("netDevices: a start failing at a prestart hook moves the device back, named, addressed, up", async () => {
+  await assertMovedBackAfter("netdev-hookfail", (s) => {
+    s.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", "exit 1"] }] };
+  }, ["true"]);
+});
+
+Deno.test("netDevices: a start failing at the exec moves the device back", async () => {
+  await assertMovedBackAfter("netdev-execfail", () => {}, ["/no/such/program-cell"]);
 });

@@ -106,3 +106,22 @@ Deno.test("replies too big for the buffer: ENOBUFS, and the socket stays usable"
   );
   assert.equal(parseLink(one[0]).name, "va7");
 });
+
+Deno.test("a datagram larger than the whole buffer: ENOBUFS at once, and the socket stays usable", async () => {
+  await using ns = await privateNetns();
+  using socket = NetlinkSocket.openIn(`/proc/${ns.pid}/ns/net`);
+  for (let i = 0; i < 40; i++) {
+    socket.mustRequest(newVethRequest({ name: `vc${i}` }, { name: `vd${i}` }), `veth ${i}`);
+  }
+  // One link with its counters is over 1 KB: every datagram of the dump is larger than the
+  // buffer, so none can be read whole (nor its NLMSG_DONE seen).
+  const started = Date.now();
+  assert.throws(
+    () => netlinkCall(socket.fd, encodeMessage(dumpLinksRequest(), 4244), 512),
+    (e: unknown) => e instanceof Error && "errnoName" in e && e.errnoName === "ENOBUFS",
+  );
+  const took = Date.now() - started;
+  assert.ok(took < 3000, `ENOBUFS came at once, not after the receive timeout (${took} ms)`);
+  const all = socket.mustRequest(dumpLinksRequest(), "dump links").map(parseLink);
+  assert.equal(all.length, 81, "the cut dump was drained: a new one is not refused");
+});

@@ -13,6 +13,7 @@ import { ContainerError, type NetworkOptions } from "../../mod.ts";
 import type { Container, Factory, Spec } from "../../mod.ts";
 import { findLink, listLinks } from "../../src/network/links.ts";
 import { NetlinkSocket } from "../../src/network/netlink_socket.ts";
+import { ownNetns } from "../../src/network/teardown.ts";
 import {
   assertNothingLeft,
   busyboxConfig,
@@ -384,4 +385,43 @@ Deno.test("a start that fails half-way through the network undoes what it made",
     await box.destroy();
   }
   assertNothingLeft(factory, id);
+});
+
+Deno.test("teardown from another network namespace refuses, and deletes nothing there", async () => {
+  // A link of the same name and ifindex as the record's, in a namespace of its own: the
+  // record was made in ours, so the teardown must not touch it.
+  const name = `vcx${TAG}`;
+  const index = 3000 + Deno.pid % 1000;
+  const record = {
+    veths: [{ hostName: name, index, name: "eth0" }],
+    bridges: [],
+    hostNetns: ownNetns(),
+  };
+  const driver = new URL("../support/teardown_driver.ts", import.meta.url).pathname;
+  const script = 'ip link add "$1" index "$2" type veth peer name "$1p" || exit 90; ' +
+    '"$3" run -A --no-lock "$4" "$5"; echo "driver=$?"; ' +
+    'if ip link show "$1" >/dev/null 2>&1; then echo present; else echo gone; fi';
+  const out = await new Deno.Command("unshare", {
+    args: [
+      "-n",
+      "sh",
+      "-c",
+      script,
+      "sh",
+      name,
+      String(index),
+      Deno.execPath(),
+      driver,
+      JSON.stringify(record),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  const text = new TextDecoder();
+  const [stdout, stderr] = [text.decode(out.stdout), text.decode(out.stderr)];
+  assert.equal(out.code, 0, `unshare -n (util-linux) failed: ${stderr}`);
+  assert.match(stdout, /driver=1\n/, `the teardown refused: ${stdout}${stderr}`);
+  assert.match(stderr, /made in another network namespace/);
+  assert.match(stdout, /present\n/, "the other namespace's link is left alone");
 });

@@ -4,8 +4,9 @@
  * the end it exits with 3, so the test knows the step was never reached.
  *
  * usage: deno run -A fault_driver.ts ROOT ID OP CONFIG_JSON_FILE MARKER
- *   OP: create | start | startNetwork | createInit | startInit | exec | destroy
- *   (startNetwork: a start with the `network` option in $CELL_TEST_NETWORK, JSON)
+ *   OP: create | start | startNetwork | startNetDevices | createInit | startInit | exec | destroy
+ *   (startNetwork: a start with the `network` option in $CELL_TEST_NETWORK, JSON;
+ *   startNetDevices: with `linux.netDevices` from $CELL_TEST_NET_DEVICES, JSON)
  *   MARKER: a word in this process's argv (and so in a forked init's), and the sleep
  *   number the container runs, so the test can find every process the run left.
  *
@@ -26,6 +27,11 @@ switch (op) {
   case "start":
     await (await factory.create(id, config)).start(quiet);
     break;
+  case "startNetDevices": {
+    config.linux.netDevices = JSON.parse(Deno.env.get("CELL_TEST_NET_DEVICES") ?? "null");
+    await (await factory.create(id, config)).start(quiet);
+    break;
+  }
   case "startNetwork": {
     const network = JSON.parse(Deno.env.get("CELL_TEST_NETWORK") ?? "null");
     await (await factory.create(id, config, { network })).start(quiet);

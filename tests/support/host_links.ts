@@ -21,15 +21,15 @@ export function hostHasLink(name: string): boolean {
     .outputSync().success;
 }
 
-/** A third octet of 10.214.0.0/16 whose /24 no host address or route uses now. */
-export function freeTestSubnet(): number {
+/** A third octet of `net` (10.214.0.0/16 by default) whose /24 no host address or route uses now. */
+export function freeTestSubnet(net = "10.214"): number {
   const used = ip("-4", "route", "show", "table", "all") + ip("-4", "addr");
   const start = (Deno.pid * 7) % 250;
   for (let i = 0; i < 250; i++) {
     const octet = 1 + (start + i) % 250;
-    if (!used.includes(`10.214.${octet}.`)) return octet;
+    if (!used.includes(`${net}.${octet}.`)) return octet;
   }
-  throw new Error("no free /24 in 10.214.0.0/16 for the test");
+  throw new Error(`no free /24 in ${net}.0.0/16 for the test`);
 }
 
 /** Veth pairs made for one test: `[end, peer]` names, each unique to this process. */

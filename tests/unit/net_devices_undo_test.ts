@@ -1,0 +1,83 @@
+/**
+ * The undo of `linux.netDevices`, the pure parts: which link inside is a moved device (never
+ * the namespace's own link that has a device's host ifindex), and the hex the record keeps
+ * addresses in.
+ */
+
+import assert from "node:assert/strict";
+import { defaultConfig } from "../../src/config/mod.ts";
+import { decodeHex, encodeHex } from "../../src/network/hex.ts";
+import { parseState, serializeState } from "../../src/state/parse.ts";
+import { findMovedLink } from "../../src/network/net_devices_undo.ts";
+import type { MovedDevice } from "../../src/network/options.ts";
+import type { LinkInfo } from "../../src/network/rtnetlink.ts";
+
+const link = (index: number, name: string): LinkInfo => ({ index, name, flags: 0, attributes: [] });
+const device = (index: number, target: string): MovedDevice => ({
+  host: "hostdev",
+  index,
+  target,
+  up: true,
+  addresses: [],
+});
+
+Deno.test("a moved device is found by its ifindex and new name, a plain name by name alone", () => {
+  const inside = [link(1, "lo"), link(7, "eth0"), link(9, "nd12"), link(12, "other")];
+  assert.equal(findMovedLink(inside, device(7, "eth0"))?.index, 7);
+  assert.equal(findMovedLink(inside, device(9, "nd%d"))?.name, "nd12", "a template, numbered");
+  // The kernel gave it another ifindex (its own was taken inside): a plain name still finds it.
+  assert.equal(findMovedLink(inside, device(30, "eth0"))?.index, 7);
+});
+
+Deno.test("the namespace's own link with a device's host ifindex is not taken for it", () => {
+  const inside = [link(1, "lo"), link(12, "other")];
+  // The host's lo (index 1) was refused; the container's lo has index 1 too.
+  assert.equal(findMovedLink(inside, device(1, "hostlo")), undefined);
+  assert.equal(findMovedLink(inside, device(12, "nd%d")), undefined, "not a name of the template");
+  assert.equal(findMovedLink(inside, device(12, "x.y")), undefined);
+  assert.equal(findMovedLink([link(12, "xzy")], device(12, "x.y")), undefined, "dots are literal");
+});
+
+Deno.test("addresses are kept as hex and read back byte for byte", () => {
+  const bytes = new Uint8Array([0, 1, 0x7f, 0x80, 0xff, 10, 215]);
+  assert.equal(encodeHex(bytes), "00017f80ff0ad7");
+  assert.deepEqual(decodeHex(encodeHex(bytes)), bytes);
+  assert.throws(() => decodeHex("abc"), RangeError);
+  assert.throws(() => decodeHex("zz"), RangeError);
+});
+
+Deno.test("state: a network record with moves, the host netns and unmarked bridges round-trips; bad ones are refused", () => {
+  const networkMade = {
+    veths: [{ hostName: "vh0", index: 40, name: "eth1" }],
+    bridges: ["br0"],
+    unmarkedBridges: ["br0"],
+    hostNetns: { dev: 4, ino: 4026531840 },
+    movedDevices: {
+      init: { pid: 123, startTime: 456 },
+      devices: [{ host: "hostdev", index: 9, target: "nd%d", up: false, addresses: ["0a18"] }],
+    },
+  };
+  const state = {
+    version: 1 as const,
+    id: "web",
+    config: defaultConfig({ rootfs: "/r" }),
+    created: "2026-12-05T00:00:00Z",
+    init: null,
+    cgroup: { mode: "v2" as const, paths: {}, roots: {}, created: [] },
+    networkMade,
+  };
+  const text = serializeState(state);
+  assert.deepEqual(parseState(text, "web", "state.json").networkMade, networkMade);
+  for (
+    const [from, to] of [['"0a18"', '"0a1"'], ['"up":false', '"up":0'], [
+      '"ino":',
+      '"ino":"x","i":',
+    ]]
+  ) {
+    assert.throws(
+      () => parseState(text.replace(from, to), "web", "state.json"),
+      /the field "networkMade" is invalid/,
+      `${from} -> ${to}`,
+    );
+  }
+});
