@@ -19,7 +19,7 @@ export type { ResctrlPlan } from "./plan.ts";
 
 /** What a container's state records of its resctrl groups. */
 export interface ResctrlState {
-  /** The directories destroy removes, deepest first (only what cell made or took over). */
+  /** The directories destroy removes, deepest first (only what cell made). */
   remove: string[];
   /** The `tasks` files each new process of the container is written to, in order. */
   tasks: string[];
@@ -86,7 +86,7 @@ export function removeResctrl(
 }
 
 /**
- * The resctrl groups cell made (or took over) for container `id`, its processes gone,
+ * The resctrl groups cell made for container `id`, its processes gone,
  * removed; a group still there (a task the kill missed) is a SystemError naming it, so the
  * caller keeps the state and a later destroy can try again.
  */
