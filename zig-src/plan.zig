@@ -103,6 +103,9 @@ const Seen = struct {
     /// Bit i: the i-th source fd is a detached tree (idmap_source), as sent; as taken.
     tree_sources: u64 = 0,
     tree_mounts: u64 = 0,
+    /// A cgroup_procs op writes into the cgroup the process is cloned into: the fallback
+    /// when clone3 cannot clone there.
+    procs_of_clone_dir: bool = false,
 };
 
 /// Where envp starts in the pointer array; argv is before it.
@@ -211,8 +214,12 @@ fn take(out: *Process, seen: *Seen, ptrs: []?[*:0]const u8, index: u32, op: payl
         .seccomp_listener => |listener| out.listener = .{ .listener = listener, .op_index = index },
         .seccomp => |filter| out.seccomp = filter,
         // Carried out by the parent while the child waits, or by the child in plan order.
+        .cgroup_procs => |path| {
+            if (out.cgroup_path) |dir| {
+                if (isProcsFileOf(path, std.mem.span(dir))) seen.procs_of_clone_dir = true;
+            }
+        },
         .proc_write,
-        .cgroup_procs,
         .await_fd,
         .id_map_helper,
         .unshare,
@@ -253,6 +260,15 @@ fn checkAcross(out: *const Process, seen: Seen) Error!void {
     // A notify listener goes to the agent: both or neither.
     const new_listener = if (out.seccomp) |s| s.flags & sys.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 else false;
     if (new_listener != (out.listener != null)) return error.BadOp;
+    // A clone into a cgroup can fall back to placing the child there (spawn.zig).
+    if (out.cgroup_path != null and !seen.procs_of_clone_dir) return error.BadOp;
+}
+
+/// Whether `path` is `<dir>/cgroup.procs`.
+fn isProcsFileOf(path: []const u8, dir: []const u8) bool {
+    const name = "/cgroup.procs";
+    return path.len == dir.len + name.len and std.mem.startsWith(u8, path, dir) and
+        std.mem.endsWith(u8, path, name);
 }
 
 /// The value of the env's PATH, the last one if it has several.

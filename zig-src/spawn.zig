@@ -192,10 +192,14 @@ fn cloneIntoCgroup(ctx: *child.Context, flags: u64, pidfd: ?*i32, which: usize, 
     return clone3.cloneInto(rest, exit_signal, ctx.cgroup_fd, pidfd, null, null, 0);
 }
 
-/// Kernels without clone3 or CLONE_INTO_CGROUP: fall back to clone + cgroup.procs.
+/// When clone3 into the cgroup fails, fall back to clone + the cgroup.procs writes (the
+/// plan always has them: plan.zig refuses a clone into a cgroup without its procs file).
+/// Kernels without clone3 or CLONE_INTO_CGROUP (ENOSYS, E2BIG, EINVAL), and a cgroup at
+/// its pids limit (EAGAIN: the clone counts against pids.max, a move into it does not),
+/// however the limit got there. A plain clone that then fails reports its own error.
 fn cgroupCloneUnsupported(rc: usize) bool {
     const e = sys.errnoOf(rc) orelse return false;
-    return e == sys.ENOSYS or e == sys.E2BIG or e == sys.EINVAL;
+    return e == sys.ENOSYS or e == sys.E2BIG or e == sys.EINVAL or e == sys.EAGAIN;
 }
 
 /// A child cloned with CLONE_VM shares our mm, and dumpability belongs to the mm: the

@@ -4,18 +4,14 @@
  * @module
  */
 
-import type { Resources } from "../config/types.ts";
-
 /**
  * The cgroup v2 directory to clone into, or undefined when the process must be placed after
- * its clone instead: not v2, or a pids limit of 0. A clone into a cgroup counts against its
- * pids limit (and is refused at 0), while moving a process in is not a fork and is allowed.
+ * its clone instead (not v2). A pids limit is not looked at: a clone into a cgroup at its
+ * pids.max fails with EAGAIN (a move into it is allowed), and the native core then falls back
+ * to a plain clone and the cgroup.procs writes the plan always carries. That covers a limit
+ * of 0 set by any route (`pids.limit`, `unified["pids.max"]`, a later update), where a check
+ * here would see only some.
  */
-export function cloneIntoDir(
-  mode: string,
-  dir: string | undefined,
-  resources: Resources | undefined,
-): string | undefined {
-  if (mode !== "v2" || resources?.pids?.limit === 0) return undefined;
-  return dir;
+export function cloneIntoDir(mode: string, dir: string | undefined): string | undefined {
+  return mode === "v2" ? dir : undefined;
 }

@@ -17,7 +17,8 @@ export function mergeResources(
   if (given.devices !== undefined) out.devices = update.devices;
   if (update.memory) out.memory = { ...old?.memory, ...update.memory };
   if (update.cpu) out.cpu = { ...old?.cpu, ...update.cpu };
-  if (update.pids) out.pids = update.pids;
+  // Field by field: `pids: {}` is a valid update (1.3) that changes nothing.
+  if (update.pids) out.pids = { ...old?.pids, ...update.pids };
   if (update.blockIO) out.blockIO = { ...old?.blockIO, ...update.blockIO };
   if (update.hugepageLimits) out.hugepageLimits = update.hugepageLimits;
   if (update.unified) out.unified = { ...old?.unified, ...update.unified };

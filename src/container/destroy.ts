@@ -15,7 +15,7 @@ import type { ContainerState } from "../state/store.ts";
 import type { ContainerCore } from "./core.ts";
 import { destroyLeftovers, signalVerified, waitGone } from "./leftovers.ts";
 import { runPoststop } from "./lifecycle_hooks.ts";
-import { removeResctrl } from "../resctrl/mod.ts";
+import { removeContainerResctrl } from "../resctrl/mod.ts";
 import { teardownNetwork } from "../network/teardown.ts";
 import { moveNetDevicesBackFromInit } from "../network/net_devices_undo.ts";
 
@@ -65,7 +65,8 @@ export async function destroy(core: ContainerCore): Promise<void> {
   for (const stream of core.streams) stream.close();
   core.streams.clear();
   await cgroup.remove();
-  removeResctrlGroups(state);
+  // A group still in use keeps the state, so destroy can try again.
+  removeContainerResctrl(state.id, state.resctrl?.remove ?? []);
   faultPoint("destroy:cgroups");
   // The veths' host ends (the pairs go with them) and the bridges cell made that no port
   // holds any more; a failure keeps the state, so destroy can be tried again.
@@ -73,18 +74,4 @@ export async function destroy(core: ContainerCore): Promise<void> {
   core.store.remove(core.id);
   for (const warning of await runPoststop(state)) console.warn(`cell: ${warning}`);
   core.destroyed = true;
-}
-
-/**
- * The resctrl groups cell made (or took over) for the container, its processes gone: a
- * group still in use (a task the kill missed) keeps the state so destroy can try again.
- */
-function removeResctrlGroups(state: ContainerState): void {
-  const left = removeResctrl(state.resctrl?.remove ?? []);
-  if (left.length === 0) return;
-  throw new ContainerError(
-    "SystemError",
-    `cannot remove the resctrl group ${left[0]} of container "${state.id}"`,
-    { path: left[0] },
-  );
 }

@@ -69,7 +69,7 @@ function execWith(
         extraFds: options.extraFds ?? [],
         cgroupProcs,
         resctrlTasks: state.resctrl?.tasks,
-        cloneIntoCgroup: cloneIntoDir(state.cgroup.mode, v2Dir, state.config.linux?.resources),
+        cloneIntoCgroup: cloneIntoDir(state.cgroup.mode, v2Dir),
         ownMemory: cgroup.preExecMemory({ join: true }) === "own",
         seccompListener: agent,
       }, gatherHostFacts(core.config, {})),

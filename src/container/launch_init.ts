@@ -95,11 +95,7 @@ export async function launchInit(
   };
   core.write(intent);
   faultPoint("start:intent");
-  const intoCgroup = cloneIntoDir(
-    cgroup.mode,
-    state.cgroup.paths.unified,
-    state.config.linux?.resources,
-  );
+  const intoCgroup = cloneIntoDir(cgroup.mode, state.cgroup.paths.unified);
   // A child sharing our memory must never wait where the OOM killer can pick it.
   const memory = cgroup.preExecMemory({ join: false });
   let ready = -1;

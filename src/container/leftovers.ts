@@ -12,7 +12,7 @@ import { defaultCgroupLeftovers } from "../cgroups/intent.ts";
 import type { CgroupState } from "../cgroups/manager.ts";
 import { isAlive, type ProcessIdentity } from "../state/identity.ts";
 import { isUnloadable, type Remnants } from "../state/parse.ts";
-import { removeResctrl } from "../resctrl/mod.ts";
+import { removeContainerResctrl, type ResctrlRemoveOptions } from "../resctrl/mod.ts";
 import { ContainerError } from "../errors.ts";
 import { teardownNetwork } from "../network/teardown.ts";
 import type { StateStore } from "../state/store.ts";
@@ -23,12 +23,23 @@ export function defaultCgroupPath(id: string): string {
   return `/cell/${id}`;
 }
 
+/** How leftovers are found on the host (the host's own by default). */
+export interface LeftoversOptions {
+  /** Where resctrl is mounted (default: this process's resctrl mount). */
+  resctrl?: ResctrlRemoveOptions;
+}
+
 /**
  * Kills every process the remnants lead to (the init, everything in the cgroups) and
- * removes the cgroups and what was made on the host for the network. With no cgroup known,
- * the id's default path is used.
+ * removes the cgroups, the resctrl groups and what was made on the host for the network.
+ * With no cgroup known, the id's default path is used. A resctrl group that cannot be
+ * removed is a SystemError (as in destroy), so the caller keeps the record of it.
  */
-export async function destroyRemnants(id: string, remnants: Remnants): Promise<void> {
+export async function destroyRemnants(
+  id: string,
+  remnants: Remnants,
+  options: LeftoversOptions = {},
+): Promise<void> {
   // The leaves at the known paths count too: a start may have made them and died before it
   // recorded them (a state written by a version that recorded no intent, or a handle's
   // view from before the start).
@@ -41,7 +52,7 @@ export async function destroyRemnants(id: string, remnants: Remnants): Promise<v
     await waitGone(init);
   }
   await manager.remove();
-  removeResctrl(remnants.resctrl?.remove ?? []);
+  removeContainerResctrl(id, remnants.resctrl?.remove ?? [], options.resctrl);
   teardownNetwork(remnants.networkMade);
 }
 
@@ -62,12 +73,14 @@ function defaultCgroupOf(id: string): CgroupState {
 /**
  * Removes a container whose state is missing or unreadable, with its lock held (or with no
  * directory at all): its remnants (salvaged from the file, else `known`, else the id's
- * default cgroup), then its directory and any removal cut short before.
+ * default cgroup), then its directory and any removal cut short before. What cannot be
+ * removed is an error, and the directory stays for a later destroy.
  */
 export async function destroyLeftovers(
   store: StateStore,
   id: string,
   known?: Remnants,
+  options: LeftoversOptions = {},
 ): Promise<void> {
   const salvaged = store.salvage(id);
   const remnants: Remnants = {
@@ -77,7 +90,8 @@ export async function destroyLeftovers(
     resctrl: salvaged.resctrl ?? known?.resctrl,
     networkMade: salvaged.networkMade ?? known?.networkMade,
   };
-  await destroyRemnants(id, remnants);
+  // Throws before the record goes when something (a resctrl group) is still there.
+  await destroyRemnants(id, remnants, options);
   store.remove(id);
   store.removeTombs(id);
 }

@@ -19,7 +19,7 @@ export type { ResctrlPlan } from "./plan.ts";
 
 /** What a container's state records of its resctrl groups. */
 export interface ResctrlState {
-  /** The directories destroy removes, deepest first (only what cell made or took over). */
+  /** The directories destroy removes, deepest first (only what cell made). */
   remove: string[];
   /** The `tasks` files each new process of the container is written to, in order. */
   tasks: string[];
@@ -63,15 +63,43 @@ export function resctrlPlanFor(
   return { plan: planResctrl(rdt, { id, mount, view: HOST_VIEW }), mount };
 }
 
+/** Where resctrl is mounted, when the caller knows (the host's mount otherwise). */
+export interface ResctrlRemoveOptions {
+  /** The resctrl mount point; default: this process's resctrl mount, if any. */
+  mount?: string;
+}
+
 /**
  * Removes recorded resctrl groups, deepest first; returns those still there. Only paths
  * strictly below this host's resctrl mount are touched (a damaged state names no other
  * directory for removal); with resctrl unmounted there is nothing left to remove.
  */
-export function removeResctrl(dirs: readonly string[]): string[] {
+export function removeResctrl(
+  dirs: readonly string[],
+  options: ResctrlRemoveOptions = {},
+): string[] {
   if (dirs.length === 0) return [];
-  const mount = resctrlMount();
+  const mount = options.mount ?? resctrlMount();
   if (mount === undefined) return [];
   const below = dirs.filter((dir) => dir.startsWith(`${mount}/`) && !dir.split("/").includes(".."));
   return removeGroups(below);
+}
+
+/**
+ * The resctrl groups cell made for container `id`, its processes gone,
+ * removed; a group still there (a task the kill missed) is a SystemError naming it, so the
+ * caller keeps the state and a later destroy can try again.
+ */
+export function removeContainerResctrl(
+  id: string,
+  dirs: readonly string[],
+  options: ResctrlRemoveOptions = {},
+): void {
+  const left = removeResctrl(dirs, options);
+  if (left.length === 0) return;
+  throw new ContainerError(
+    "SystemError",
+    `cannot remove the resctrl group ${left[0]} of container "${id}"`,
+    { path: left[0] },
+  );
 }

@@ -2,16 +2,21 @@
  * `linux.intelRdt` as a plan over the resctrl filesystem, decided from what the host holds
  * (read through a {@linkcode ResctrlView}, so the rules are tested without resctrl):
  *
- * - no closID: the group is `<mount>/<id>`, made by cell and removed on destroy (a leftover
- *   group with no task in it is taken over; one with tasks is another's: refused);
+ * - no closID: the group is `<mount>/<id>`, made by cell and removed on destroy; one that
+ *   exists already was not made by cell, so (the spec: a sub-directory the runtime has not
+ *   created MUST NOT be removed) it is joined as an existing named group is, and left;
  * - closID "/": the default group, the mount's root, never made or removed;
- * - another closID: `<mount>/<closID>`, joined when it exists (and then it must already hold
- *   the schemata the config gives: it is shared, cell does not change it), made when it does
- *   not and schemata are given, refused when it does not and none are; never removed (the
- *   spec: a named group is managed by someone else);
+ * - another closID: `<mount>/<closID>`, made when it does not exist and schemata are given,
+ *   refused when it does not and none are; never removed (the spec: closID set);
+ * - a group that exists is joined as it is: it must already hold the schemata the config
+ *   gives (the spec: compare, an error if they differ); cell writes nothing to it;
  * - schemata (l3CacheSchema, memBwSchema, then schemata, in that order) are written to a
- *   group cell makes or takes over, each line's resource checked in `<mount>/info` first;
- * - enableMonitoring: the monitoring group `<group>/mon_groups/<id>`, always removed.
+ *   group cell makes, each line's resource checked in `<mount>/info` first;
+ * - enableMonitoring: the monitoring group `<group>/mon_groups/<id>`, made by cell (one that
+ *   exists is not the dedicated group the spec asks for: refused) and always removed.
+ *
+ * No group is ever taken over: a start of cell's own cut short records its groups in the
+ * state before it makes them, and a destroy removes them from there.
  *
  * The processes join through the groups' `tasks` files, the CTRL_MON group's first (a task
  * joins a monitoring group only from its parent group).
@@ -66,12 +71,7 @@ export function planResctrl(
   const remove: string[] = [];
   let makeGroup = false;
   let schemata: string | undefined;
-  if (closID === undefined) {
-    if (exists) refuseInUse(group, view);
-    makeGroup = !exists;
-    remove.push(group);
-    schemata = lines.length > 0 ? lines.map((l) => `${l}\n`).join("") : undefined;
-  } else if (exists) {
+  if (exists) {
     const current = view.read(`${group}/schemata`) ?? "";
     const differ = lines.length > 0 ? schemataMismatches(lines, current) : [];
     if (differ.length > 0) {
@@ -79,11 +79,11 @@ export function planResctrl(
         "ConfigInvalid",
         `${FIELD}: the resctrl group ${group} exists and its schemata do not hold ` +
           `${differ.map((l) => JSON.stringify(l)).join(", ")} (they read ` +
-          `${JSON.stringify(current.trim())}); a shared group is joined as it is`,
+          `${JSON.stringify(current.trim())}); a group cell did not make is joined as it is`,
         { path: `${group}/schemata` },
       );
     }
-  } else if (lines.length === 0) {
+  } else if (closID !== undefined && lines.length === 0) {
     throw new ContainerError(
       "ConfigInvalid",
       `${FIELD}.closID: there is no resctrl group ${group} (a closID without schemata names ` +
@@ -92,7 +92,9 @@ export function planResctrl(
     );
   } else {
     makeGroup = true;
-    schemata = lines.map((l) => `${l}\n`).join("");
+    schemata = lines.length > 0 ? lines.map((l) => `${l}\n`).join("") : undefined;
+    // Only the id's own group, made by cell, goes on destroy.
+    if (closID === undefined) remove.push(group);
   }
   let monGroup: string | undefined;
   let makeMonGroup = false;
@@ -104,9 +106,15 @@ export function planResctrl(
       );
     }
     monGroup = `${group}/mon_groups/${id}`;
-    const monExists = !makeGroup && view.exists(monGroup);
-    if (monExists) refuseInUse(monGroup, view);
-    makeMonGroup = !monExists;
+    if (!makeGroup && view.exists(monGroup)) {
+      throw new ContainerError(
+        "IdInUse",
+        `${FIELD}.enableMonitoring: the monitoring group ${monGroup} already exists (the ` +
+          "container's own is made for it)",
+        { path: monGroup },
+      );
+    }
+    makeMonGroup = true;
     remove.unshift(monGroup);
   }
   const tasks = [`${group}/tasks`, ...monGroup ? [`${monGroup}/tasks`] : []];
@@ -124,15 +132,4 @@ function checkResources(lines: string[], mount: string, view: ResctrlView): void
         `${JSON.stringify(line)})`,
     );
   }
-}
-
-/** A group left with no task in it is taken over; with tasks it is someone else's. */
-function refuseInUse(dir: string, view: ResctrlView): void {
-  const tasks = view.read(`${dir}/tasks`)?.trim() ?? "";
-  if (tasks === "") return;
-  throw new ContainerError(
-    "IdInUse",
-    `${FIELD}: the resctrl group ${dir} already exists with tasks in it: another container's`,
-    { path: dir },
-  );
 }

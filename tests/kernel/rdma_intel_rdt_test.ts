@@ -4,7 +4,8 @@
  * CONFIG_X86_CPU_RESCTRL): both must be refused by name, before anything is made, through
  * the library and the CLI. The rdma limits themselves are shown in the cgroup v2 guest
  * (tests/v2/rdma_v2_test.ts), the resctrl plans in tests/unit/resctrl_test.ts; the undo of
- * a refused resctrl step is shown on a plain directory standing for the mount.
+ * a refused resctrl step, and the record kept while a group cannot be removed, are shown on a
+ * plain directory standing for the mount.
  */
 
 import assert from "node:assert/strict";
@@ -13,6 +14,8 @@ import { hostHasRdmaController } from "../../src/cgroups/rdma.ts";
 import { applyResctrl, removeResctrl } from "../../src/resctrl/mod.ts";
 import { resctrlMount } from "../../src/resctrl/mount.ts";
 import { planResctrl } from "../../src/resctrl/plan.ts";
+import { destroyLeftovers } from "../../src/container/leftovers.ts";
+import { StateStore } from "../../src/state/store.ts";
 import { bundle, cell, stateRoot } from "../support/cli.ts";
 import {
   assertNothingLeft,
@@ -133,4 +136,35 @@ Deno.test("resctrl apply: a refused schemata write removes the group it made; re
     assert.deepEqual(removeResctrl([`${mount}/other`]), []);
     assert.equal(exists(`${mount}/other`), true);
   });
+});
+
+Deno.test("destroy of an unreadable state keeps it while a resctrl group cannot be removed, as destroy does", async () => {
+  const mount = Deno.makeTempDirSync({ prefix: "cell-resctrl-left-" });
+  const root = Deno.makeTempDirSync({ prefix: "cell-state-left-" });
+  try {
+    const id = uniqueId("rdt-left");
+    const store = new StateStore(root);
+    Deno.mkdirSync(`${root}/${id}`);
+    Deno.writeTextFileSync(store.file(id), "{"); // damaged: only `known` says what it had
+    // A group with a file in it refuses rmdir (ENOTEMPTY), as one with a task left does (EBUSY).
+    const group = `${mount}/${id}`;
+    Deno.mkdirSync(group);
+    Deno.writeTextFileSync(`${group}/left`, "");
+    const known = { resctrl: { remove: [group], tasks: [`${group}/tasks`] } };
+    const options = { resctrl: { mount } };
+    await assert.rejects(
+      () => destroyLeftovers(store, id, known, options),
+      (e: unknown) =>
+        e instanceof ContainerError && e.code === "SystemError" && e.path === group &&
+        e.message.includes(`cannot remove the resctrl group ${group}`),
+    );
+    assert.equal(exists(store.file(id)), true, "the record survives for a later destroy");
+    Deno.removeSync(`${group}/left`);
+    await destroyLeftovers(store, id, known, options);
+    assert.equal(exists(group), false);
+    assert.equal(exists(`${root}/${id}`), false);
+  } finally {
+    Deno.removeSync(mount, { recursive: true });
+    Deno.removeSync(root, { recursive: true });
+  }
 });

@@ -253,6 +253,27 @@ Deno.test("update changes the limits of a running container, all or nothing", as
   });
 });
 
+Deno.test("update({pids: {}}) writes nothing and the state keeps the pids limit", async () => {
+  const factory = await testFactory();
+  const id = uniqueId("res");
+  const c = await factory.create(
+    id,
+    await busyboxConfig(["sleep", "60"], (s) => {
+      s.linux!.resources!.pids = { limit: 0 };
+    }),
+  );
+  try {
+    await c.start({ stdin: "null" });
+    await c.update({ pids: {} });
+    assert.equal(v1File("pids", id, "pids.max"), "0");
+    const state = JSON.parse(Deno.readTextFileSync(`${factory.root}/${id}/state.json`));
+    assert.deepEqual(state.config.linux.resources.pids, { limit: 0 });
+  } finally {
+    await c.destroy();
+  }
+  assertNothingLeft(factory, id);
+});
+
 Deno.test("update on a stopped container fails and changes nothing", async () => {
   await withBox(["true"], () => {}, async (c) => {
     await runIn(c);

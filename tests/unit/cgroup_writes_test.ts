@@ -188,6 +188,15 @@ Deno.test("rdma update: merged per device and key, as rdma.max keeps a key left 
   });
 });
 
+Deno.test("merge: an update's pids keeps the stored limit it leaves out (pids: {} under 1.3)", () => {
+  const old: Resources = { pids: { limit: 0 }, memory: { limit: 64 * MiB } };
+  assert.deepEqual(mergeResources(old, { pids: {} }, { pids: {} }).pids, { limit: 0 });
+  assert.deepEqual(mergeResources(old, { pids: { limit: 7 } }, { pids: { limit: 7 } }).pids, {
+    limit: 7,
+  });
+  assert.deepEqual(mergeResources(undefined, { pids: {} }, { pids: {} }).pids, {});
+});
+
 Deno.test("rdma stats: rdma.max and rdma.current lines read back, max as -1", () => {
   const max = "mlx5_1 hca_handle=3 hca_object=max\nrxe0 hca_handle=max hca_object=max\n";
   assert.deepEqual(parseRdma(max), [

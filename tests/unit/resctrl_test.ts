@@ -76,16 +76,30 @@ Deno.test("resctrl plan: no closID makes <mount>/<id>, writes the lines in spec 
   assert.equal(plan({}).makeGroup, true);
 });
 
-Deno.test("resctrl plan: a leftover <id> group without tasks is taken over, one with tasks refused", () => {
-  const taken = plan({ memBwSchema: "MB:0=50" }, { "web/tasks": "", "web/schemata": "MB:0=100" });
-  assert.equal(taken.makeGroup, false);
-  assert.deepEqual(taken.remove, [`${MOUNT}/web`]);
-  assert.equal(taken.schemata, "MB:0=50\n");
+Deno.test("resctrl plan: an existing <id> group cell did not make is joined as it is and never removed", () => {
+  // The spec: a sub-directory the runtime has not created MUST NOT be removed; its schemata
+  // are compared, not written.
+  const existing = { "web/tasks": "", "web/schemata": "    MB:0=50;1=100\n" };
+  assert.deepEqual(plan({ memBwSchema: "MB:0=50" }, existing), {
+    group: `${MOUNT}/web`,
+    makeGroup: false,
+    schemata: undefined,
+    monGroup: undefined,
+    makeMonGroup: false,
+    remove: [],
+    tasks: [`${MOUNT}/web/tasks`],
+  });
+  // With tasks in it (someone else's), and with no schemata in the config: joined all the same.
+  assert.deepEqual(plan({}, { ...existing, "web/tasks": "4242\n" }).remove, []);
   refused(
-    () => plan({}, { "web/tasks": "4242\n" }),
-    "IdInUse",
-    /resctrl group \/sys\/fs\/resctrl\/web already exists with tasks/,
+    () => plan({ memBwSchema: "MB:0=20" }, existing),
+    "ConfigInvalid",
+    /group \/sys\/fs\/resctrl\/web exists and its schemata do not hold "MB:0=20"/,
   );
+  // Monitoring under it: the monitoring group is cell's, so only it goes.
+  const monitored = plan({ enableMonitoring: true }, existing);
+  assert.equal(monitored.makeMonGroup, true);
+  assert.deepEqual(monitored.remove, [`${MOUNT}/web/mon_groups/web`]);
 });
 
 Deno.test("resctrl plan: a named closID is joined as it is, made when new, never removed", () => {
@@ -145,7 +159,16 @@ Deno.test("resctrl plan: enableMonitoring adds mon_groups/<id>, joined after its
         "gold",
       ]),
     "IdInUse",
-    /mon_groups\/web already exists with tasks/,
+    /monitoring group \/sys\/fs\/resctrl\/gold\/mon_groups\/web already exists/,
+  );
+  // Even an empty one: the spec asks for a dedicated group, made for the container.
+  refused(
+    () =>
+      plan({ closID: "gold", enableMonitoring: true }, { "gold/mon_groups/web/tasks": "" }, [
+        "gold",
+      ]),
+    "IdInUse",
+    /mon_groups\/web already exists/,
   );
 });
 

@@ -132,6 +132,21 @@ Deno.test("v2: pids limit 0 (runtime-spec 1.3): init and exec are placed, not cl
   });
 });
 
+Deno.test('v2: unified pids.max "0": the init and an exec start (clone3 refused with EAGAIN, then placed)', async () => {
+  await withBox(["sh", "-c", "echo ran; exec sleep 30"], (s) => {
+    s.linux!.resources!.unified = { "pids.max": "0" };
+  }, async (c, dir) => {
+    const proc = await c.start({ stdin: "null", stdout: "piped" });
+    const reader = proc.stdout!.getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), "ran\n");
+    reader.releaseLock();
+    assert.equal(read(`${dir}/pids.max`), "0");
+    assert.deepEqual(await c.processes(), [proc.pid]);
+    const exec = await runIn(c, { args: ["echo", "in"] });
+    assert.equal(exec.stdout, "in\n");
+  });
+});
+
 Deno.test("v2: stats carry memory.peak and pressure (PSI) from the container's cgroup", async () => {
   // 20 MB held by tail and freed, then two busy loops on the one CPU the cpuset allows.
   const script = "head -c 20000000 /dev/zero | tail >/dev/null; " +
