@@ -28,6 +28,14 @@ pub fn open(s: payload.IdmapSource) Result {
     const tree = sys.openTree(sys.AT_FDCWD, s.source, flags);
     if (sys.errnoOf(tree)) |e| return .{ .failed = .{ .syscall = "open_tree", .errno = e } };
     const tree_fd: sys.fd_t = @intCast(tree);
+    // A clone stays a peer of a shared source (a systemd host's "/" is shared): host
+    // mounts under the source would propagate into the container and its mounts out.
+    // Every cloned mount is made private while the tree is detached, before it moves.
+    const private = sys.MountAttr{ .attr_set = 0, .attr_clr = 0, .propagation = sys.MS_PRIVATE, .userns_fd = 0 };
+    if (sys.errnoOf(sys.mountSetattr(tree_fd, "", sys.AT_EMPTY_PATH | sys.AT_RECURSIVE, &private))) |e| {
+        _ = sys.close(tree_fd);
+        return .{ .failed = .{ .syscall = "mount_setattr", .errno = e } };
+    }
     const attr = sys.MountAttr{ .attr_set = sys.MOUNT_ATTR_IDMAP, .attr_clr = 0, .propagation = 0, .userns_fd = @intCast(userns_fd) };
     const at: u32 = sys.AT_EMPTY_PATH | if (s.recursive_map) sys.AT_RECURSIVE else 0;
     if (sys.errnoOf(sys.mountSetattr(tree_fd, "", at, &attr))) |e| {

@@ -196,6 +196,74 @@ Deno.test("idmap: twenty mapped trees and a mapped file leave no fd in the conta
   });
 });
 
+/** The host's mountinfo lines whose mount point is `path`. */
+function hostMountsAt(path: string): string[] {
+  return Deno.readTextFileSync("/proc/self/mountinfo").split("\n").filter((line) =>
+    line.split(" ")[4] === path
+  );
+}
+
+/** Waits (at most `ms`) for `path` to exist; throws naming it when it does not. */
+async function waitForFile(path: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      Deno.statSync(path);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${path} did not appear within ${ms} ms`);
+}
+
+Deno.test("idmap: the copy of a shared source is private: no mount propagates in or out", async () => {
+  await withVolume(async (dir) => {
+    // As on a systemd host, whose "/" is shared: the source is in a peer group.
+    await host("mount", "--make-shared", dir);
+    Deno.chownSync(dir, 1000, 1000);
+    for (const sub of ["inside", "hostsub"]) Deno.mkdirSync(`${dir}/${sub}`);
+    // The container mounts under the copy, says so, waits (bounded) for the host to mount
+    // under the source, then lists what it sees.
+    const script = "grep ' /idm ' /proc/self/mountinfo; " +
+      "mount -t tmpfs cell-idmap-inside /idm/inside || exit 3; touch /idm/ready; " +
+      "i=0; while [ ! -e /idm/mounted ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; " +
+      "[ -e /idm/mounted ] || { echo 'the host never mounted' >&2; exit 4; }; " +
+      "echo hostsub: $(grep -c ' /idm/hostsub ' /proc/self/mountinfo)";
+    const hostSide = (async () => {
+      await waitForFile(`${dir}/ready`, 20_000);
+      await host("mount", "-t", "tmpfs", "cell-idmap-hostsub", `${dir}/hostsub`);
+      Deno.writeTextFileSync(`${dir}/mounted`, "");
+    })();
+    const out = await Promise.all([
+      run(script, (s) => {
+        for (const set of ["bounding", "effective", "permitted"] as const) {
+          s.process!.capabilities![set]!.push("CAP_SYS_ADMIN");
+        }
+        s.mounts!.push({
+          destination: "/idm",
+          type: "bind",
+          source: dir,
+          options: ["bind", "idmap"],
+          uidMappings: map(1000, 0),
+          gidMappings: map(1000, 0),
+        });
+      }),
+      hostSide,
+    ]).then(([stdout]) => stdout);
+    const [idmLine, seen] = out.trim().split("\n");
+    assert.match(idmLine, / \/idm /, `the /idm mount: ${out}`);
+    // Neither a peer (shared:) nor a slave (master:) of the host's source mount.
+    assert.doesNotMatch(idmLine, /shared:|master:/, `the copy is private: ${idmLine}`);
+    assert.equal(seen, "hostsub: 0", "the host's mount under the source did not propagate in");
+    assert.deepEqual(
+      hostMountsAt(`${dir}/inside`),
+      [],
+      "the container's mount did not propagate out",
+    );
+  });
+});
+
 Deno.test("idmap: a source whose filesystem cannot be id-mapped fails naming the mount, and nothing is left", async () => {
   const factory = await testFactory();
   const id = uniqueId("idmap-bad");
