@@ -50,16 +50,15 @@ pub fn open(s: payload.IdmapSource) Result {
 fn mappedUserns(uid_map: []const u8, gid_map: []const u8) Result {
     var wait_pipe: [2]i32 = undefined;
     if (sys.errnoOf(sys.pipe2(&wait_pipe, sys.O_CLOEXEC))) |e| return .{ .failed = .{ .syscall = "pipe2", .errno = e } };
-    const rc = sys.clone(sys.CLONE_NEWUSER | sys.SIGCHLD, null);
+    const rc = cloneSignalsBlocked(sys.CLONE_NEWUSER | sys.SIGCHLD);
     if (sys.errnoOf(rc)) |e| {
         _ = sys.close(wait_pipe[0]);
         _ = sys.close(wait_pipe[1]);
         return .{ .failed = .{ .syscall = "clone", .errno = e } };
     }
     if (rc == 0) {
-        // The helper: every signal blocked but SIGKILL; gone at EOF (we died) or killed.
-        const all: u64 = ~@as(u64, 0);
-        _ = sys.sigprocmask(sys.SIG_SETMASK, &all, null);
+        // The helper: born with every signal blocked (SIGKILL cannot be); gone at EOF (we
+        // died) or killed.
         _ = sys.close(wait_pipe[1]);
         var byte: [1]u8 = undefined;
         var tries: u32 = 0;
@@ -79,6 +78,19 @@ fn mappedUserns(uid_map: []const u8, gid_map: []const u8) Result {
         if (sys.errnoOf(sys.wait4(pid, &status, 0)) != sys.EINTR) break;
     }
     return result;
+}
+
+/// clone(flags) fork-like with every signal blocked across it, as spawn.zig's launch: a
+/// handler of the caller's (Deno's) would otherwise run in the child before it could block
+/// them itself. The child returns with every signal still blocked; the parent (or a failed
+/// clone) with its mask restored.
+fn cloneSignalsBlocked(flags: u64) usize {
+    const all: u64 = ~@as(u64, 0);
+    var old: u64 = 0;
+    _ = sys.sigprocmask(sys.SIG_SETMASK, &all, &old);
+    const rc = sys.clone(flags, null);
+    if (rc != 0) _ = sys.sigprocmask(sys.SIG_SETMASK, &old, null);
+    return rc;
 }
 
 fn writeMapsAndOpen(pid: sys.pid_t, uid_map: []const u8, gid_map: []const u8) Result {
@@ -117,4 +129,27 @@ fn procPath(buf: *[48]u8, pid: sys.pid_t, name: []const u8) [*:0]const u8 {
 test "procPath" {
     var buf: [48]u8 = undefined;
     try std.testing.expectEqualStrings("/proc/42/ns/user", std.mem.span(procPath(&buf, 42, "ns/user")));
+}
+
+/// The calling thread's signal mask.
+fn currentMask() u64 {
+    const none: u64 = 0;
+    var mask: u64 = 0;
+    _ = sys.sigprocmask(sys.SIG_BLOCK, &none, &mask);
+    return mask;
+}
+
+test "cloneSignalsBlocked: the child starts with every signal blocked, the parent's mask comes back" {
+    const before = currentMask();
+    const rc = cloneSignalsBlocked(sys.SIGCHLD);
+    try std.testing.expect(sys.errnoOf(rc) == null);
+    if (rc == 0) {
+        // All but SIGKILL (9) and SIGSTOP (19), which the kernel never blocks.
+        const unblockable: u64 = (1 << 8) | (1 << 18);
+        sys.exitGroup(if (currentMask() == ~unblockable) 0 else 1);
+    }
+    var status: i32 = 0;
+    try std.testing.expect(sys.wait4(@intCast(rc), &status, 0) == rc);
+    try std.testing.expectEqual(@as(i32, 0), status);
+    try std.testing.expectEqual(before, currentMask());
 }
