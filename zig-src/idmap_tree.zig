@@ -10,19 +10,50 @@
 const std = @import("std");
 const sys = @import("sys.zig");
 const payload = @import("payload.zig");
+const plan = @import("plan.zig");
 
 pub const Failure = struct { syscall: []const u8, errno: u16 };
 
 /// The clone's fd (close-on-exec), or what failed.
 pub const Result = union(enum) { fd: sys.fd_t, failed: Failure };
 
-pub fn open(s: payload.IdmapSource) Result {
-    const userns = mappedUserns(s.uid_map, s.gid_map);
-    const userns_fd = switch (userns) {
+/// The user namespaces made for one send, one per distinct (uid map, gid map): mounts
+/// of the same mapping share one helper fork. Fixed room (no allocation), closed by
+/// `closeAll` once every tree is mapped (a mapped mount keeps its namespace alive).
+pub const UsernsCache = struct {
+    const Entry = struct { uid_map: []const u8, gid_map: []const u8, fd: sys.fd_t };
+    entries: [plan.mount_sources_max]Entry = undefined,
+    len: usize = 0,
+
+    /// The namespace of these maps: the one made earlier in this send, else a new one.
+    pub fn get(self: *UsernsCache, uid_map: []const u8, gid_map: []const u8) Result {
+        for (self.entries[0..self.len]) |e| {
+            if (std.mem.eql(u8, e.uid_map, uid_map) and std.mem.eql(u8, e.gid_map, gid_map)) {
+                return .{ .fd = e.fd };
+            }
+        }
+        const made = mappedUserns(uid_map, gid_map);
+        if (made == .fd) {
+            std.debug.assert(self.len < self.entries.len);
+            self.entries[self.len] = .{ .uid_map = uid_map, .gid_map = gid_map, .fd = made.fd };
+            self.len += 1;
+        }
+        return made;
+    }
+
+    pub fn closeAll(self: *UsernsCache) void {
+        for (self.entries[0..self.len]) |e| _ = sys.close(e.fd);
+        self.len = 0;
+    }
+};
+
+/// The mapped clone of `s.source`, its user namespace taken from (or made into) `userns`.
+pub fn open(s: payload.IdmapSource, userns: *UsernsCache) Result {
+    const got = userns.get(s.uid_map, s.gid_map);
+    const userns_fd = switch (got) {
         .fd => |fd| fd,
-        .failed => return userns,
+        .failed => return got,
     };
-    defer _ = sys.close(userns_fd);
     var flags: u32 = sys.OPEN_TREE_CLONE | sys.O_CLOEXEC;
     if (s.recursive_tree) flags |= sys.AT_RECURSIVE;
     const tree = sys.openTree(sys.AT_FDCWD, s.source, flags);
@@ -152,4 +183,31 @@ test "cloneSignalsBlocked: the child starts with every signal blocked, the paren
     try std.testing.expect(sys.wait4(@intCast(rc), &status, 0) == rc);
     try std.testing.expectEqual(@as(i32, 0), status);
     try std.testing.expectEqual(before, currentMask());
+}
+
+test "UsernsCache: one namespace per distinct pair of maps" {
+    var cache = UsernsCache{};
+    defer cache.closeAll();
+    const a = try fdOf(cache.get("0 1000 1\n", "0 1000 1\n"));
+    const b = try fdOf(cache.get("0 2000 1\n", "0 1000 1\n"));
+    const c = try fdOf(cache.get("0 1000 1\n", "0 2000 1\n"));
+    try std.testing.expectEqual(a, try fdOf(cache.get("0 1000 1\n", "0 1000 1\n")));
+    try std.testing.expectEqual(b, try fdOf(cache.get("0 2000 1\n", "0 1000 1\n")));
+    try std.testing.expectEqual(@as(usize, 3), cache.len);
+    try std.testing.expect(a != b and b != c and a != c);
+    // Three namespaces, not one: each fd is a user namespace of its own.
+    var inodes: [3]u64 = undefined;
+    for ([_]sys.fd_t{ a, b, c }, &inodes) |fd, *ino| {
+        var st: sys.Statx = undefined;
+        try std.testing.expect(sys.errnoOf(sys.statx(fd, "", sys.AT_EMPTY_PATH, &st)) == null);
+        ino.* = st.ino;
+    }
+    try std.testing.expect(inodes[0] != inodes[1] and inodes[1] != inodes[2] and inodes[0] != inodes[2]);
+}
+
+fn fdOf(r: Result) !sys.fd_t {
+    return switch (r) {
+        .fd => |fd| fd,
+        .failed => error.Failed,
+    };
 }

@@ -217,6 +217,89 @@ async function waitForFile(path: string, ms: number): Promise<void> {
   throw new Error(`${path} did not appear within ${ms} ms`);
 }
 
+Deno.test("idmap: mounts sharing a mapping (one user namespace for them) and one of its own each see their own ids", async () => {
+  await withVolume(async (dir) => {
+    Deno.writeTextFileSync(`${dir}/owned`, "x");
+    Deno.chownSync(`${dir}/owned`, 1000, 2000);
+    const mapped = (destination: string, uid: number, gid: number, option: string) => ({
+      destination,
+      type: "bind",
+      source: dir,
+      options: ["rbind", option],
+      uidMappings: map(uid, 0),
+      gidMappings: map(gid, 0),
+    });
+    const script = "stat -c %u:%g /a/owned /b/owned /c/owned /d/owned /e/owned";
+    const out = await run(script, (s) => {
+      s.mounts!.push(
+        mapped("/a", 1000, 2000, "idmap"),
+        mapped("/b", 1000, 2000, "ridmap"),
+        mapped("/c", 1000, 1000, "idmap"), // same uid map, another gid map
+        mapped("/d", 1000, 2000, "idmap"),
+        mapped("/e", 2000, 2000, "idmap"), // another uid map, the same gid map
+      );
+    });
+    const nobody = overflowId();
+    assert.deepEqual(out.trim().split("\n"), [
+      "0:0",
+      "0:0",
+      `0:${nobody}`,
+      "0:0",
+      `${nobody}:0`,
+    ]);
+  });
+});
+
+const FORKS_CHILD = new URL("../support/idmap_forks_child.ts", import.meta.url).pathname;
+
+Deno.test("idmap: one user namespace (one helper fork) per distinct mapping, not per mount", async () => {
+  await withVolume(async (dir) => {
+    Deno.writeTextFileSync(`${dir}/owned`, "x");
+    Deno.chownSync(`${dir}/owned`, 1000, 1000);
+    const trace = await Deno.makeTempFile({ prefix: "cell-idmap-strace-" });
+    try {
+      // Four mounts, three of one mapping: strace counts the clones into a new user
+      // namespace (the container itself has none) of the process that makes them.
+      const args = ["-f", "-qq", "--seccomp-bpf", "-e", "trace=clone", "-e", "signal=none"];
+      const cmd = new Deno.Command("strace", {
+        args: [
+          ...args,
+          "-o",
+          trace,
+          Deno.execPath(),
+          "run",
+          "-A",
+          FORKS_CHILD,
+          dir,
+          uniqueId("idmap-forks"),
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(60_000),
+      });
+      const out = await cmd.output().catch((e: unknown) => {
+        throw new Error(
+          `cannot run strace (tools/setup.sh installs it: apt-get install strace): ${e}`,
+        );
+      });
+      const text = new TextDecoder();
+      assert.ok(out.success, `the child failed: ${text.decode(out.stderr)}`);
+      const nobody = overflowId();
+      assert.equal(
+        text.decode(out.stdout).trim(),
+        `0 0 0 ${nobody}`,
+        "each mount shows its mapping",
+      );
+      const clones = Deno.readTextFileSync(trace).split("\n").filter((l) =>
+        l.includes("CLONE_NEWUSER")
+      );
+      assert.equal(clones.length, 2, `one helper per mapping:\n${clones.join("\n")}`);
+    } finally {
+      Deno.removeSync(trace);
+    }
+  });
+});
+
 Deno.test("idmap: the copy of a shared source is private: no mount propagates in or out", async () => {
   await withVolume(async (dir) => {
     // As on a systemd host, whose "/" is shared: the source is in a peer group.
