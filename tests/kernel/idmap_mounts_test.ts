@@ -203,13 +203,17 @@ function hostMountsAt(path: string): string[] {
   );
 }
 
-/** Waits (at most `ms`) for `path` to exist; throws naming it when it does not. */
-async function waitForFile(path: string, ms: number): Promise<void> {
+/**
+ * Waits (at most `ms`) for `path` to exist; throws naming it when it does not. False when
+ * `stopped` said to give up first.
+ */
+async function waitForFile(path: string, ms: number, stopped: () => boolean): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
+    if (stopped()) return false;
     try {
       Deno.statSync(path);
-      return;
+      return true;
     } catch {
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -313,13 +317,17 @@ Deno.test("idmap: the copy of a shared source is private: no mount propagates in
       "i=0; while [ ! -e /idm/mounted ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; " +
       "[ -e /idm/mounted ] || { echo 'the host never mounted' >&2; exit 4; }; " +
       "echo hostsub: $(grep -c ' /idm/hostsub ' /proc/self/mountinfo)";
+    // Stopped once the container is done, so no mount is made after the volume is gone.
+    let containerDone = false;
     const hostSide = (async () => {
-      await waitForFile(`${dir}/ready`, 20_000);
+      if (!await waitForFile(`${dir}/ready`, 20_000, () => containerDone)) return;
       await host("mount", "-t", "tmpfs", "cell-idmap-hostsub", `${dir}/hostsub`);
       Deno.writeTextFileSync(`${dir}/mounted`, "");
     })();
-    const out = await Promise.all([
-      run(script, (s) => {
+    let hostFailure: unknown;
+    let out: string;
+    try {
+      out = await run(script, (s) => {
         for (const set of ["bounding", "effective", "permitted"] as const) {
           s.process!.capabilities![set]!.push("CAP_SYS_ADMIN");
         }
@@ -331,9 +339,13 @@ Deno.test("idmap: the copy of a shared source is private: no mount propagates in
           uidMappings: map(1000, 0),
           gidMappings: map(1000, 0),
         });
-      }),
-      hostSide,
-    ]).then(([stdout]) => stdout);
+      });
+    } finally {
+      // The host's side is over before the volume is unmounted (withVolume).
+      containerDone = true;
+      hostFailure = await hostSide.then(() => undefined, (e: unknown) => e);
+    }
+    if (hostFailure !== undefined) throw hostFailure;
     const [idmLine, seen] = out.trim().split("\n");
     assert.match(idmLine, / \/idm /, `the /idm mount: ${out}`);
     // Neither a peer (shared:) nor a slave (master:) of the host's source mount.
