@@ -68,7 +68,7 @@ install_zig() {
 
 install_debs() {
   local missing=()
-  local pkgs=(busybox-static iproute2 uidmap python3)
+  local pkgs=(busybox-static iproute2 uidmap python3 strace)
   [ $want_peers -eq 1 ] && pkgs+=(runc crun)
   [ $want_vm -eq 1 ] && pkgs+=(qemu-system-x86 xz-utils apparmor)
   [ $want_engines -eq 1 ] && pkgs+=(podman conmon netavark containerd fuse-overlayfs containernetworking-plugins iptables nftables)

@@ -31,13 +31,16 @@ pub fn send(buf: []const u8, pid: []const u8, socket: sys.fd_t, count: usize) ?F
     defer for (cmsg.fds[0..opened]) |fd| {
         _ = sys.close(fd);
     };
+    // One user namespace per distinct mapping; the maps' slices point into `buf`.
+    var userns = idmap_tree.UsernsCache{};
+    defer userns.closeAll();
     var ops = payload.Checked.init(buf);
     while (ops.next()) |op| {
         const path = switch (op.payload) {
             .mount_source => |p| p,
             .idmap_source => |s| {
                 std.debug.assert(opened < count);
-                switch (idmap_tree.open(s)) {
+                switch (idmap_tree.open(s, &userns)) {
                     .fd => |fd| cmsg.fds[opened] = fd,
                     .failed => |f| return .{ .syscall = f.syscall, .errno = f.errno, .op_index = @intCast(op.index), .path = s.source },
                 }

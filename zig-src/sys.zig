@@ -42,6 +42,7 @@ pub const MS_NODIRATIME: u32 = 2048;
 pub const MS_BIND: u32 = 4096;
 pub const MS_MOVE: u32 = 8192;
 pub const MS_REC: u32 = 16384;
+pub const MS_PRIVATE: u32 = 1 << 18;
 pub const MS_SLAVE: u32 = 1 << 19;
 pub const MS_RELATIME: u32 = 1 << 21;
 pub const MNT_DETACH: u32 = 2;

@@ -22,6 +22,12 @@ const MAX_MAPPED_ID = 2 ** 32 - 1;
 /** The most ranges one uid_map or gid_map takes (the kernel's limit since Linux 4.15). */
 export const MAX_ID_RANGES = 340;
 
+/**
+ * The longest uid_map or gid_map text the kernel takes: it wants the whole map in one
+ * write shorter than a page (EINVAL otherwise), 4096 bytes being the smallest page size.
+ */
+export const MAX_MAP_BYTES = 4095;
+
 /** An optional list of id mappings at `path`; the good ones, each problem recorded. */
 export function checkIdMappings(problems: Problems, path: string, value: unknown): IdMapping[] {
   return expectObjectList(problems, path, value, checkIdMapping);
@@ -40,6 +46,7 @@ export function checkDisjoint(
     addProblem(problems, path, `at most ${MAX_ID_RANGES} ranges (the kernel's limit)`);
     return;
   }
+  checkMapLength(problems, path, mappings);
   mappings.forEach((m, i) => {
     const earlier = mappings.slice(0, i).findIndex((o) =>
       overlaps(o.containerID, o.size, m.containerID, m.size) ||
@@ -49,6 +56,27 @@ export function checkDisjoint(
       addProblem(problems, indexPath(path, i), `overlaps ${indexPath(path, earlier)}`);
     }
   });
+}
+
+/**
+ * The map's text ({@linkcode mapContent}, the lines written to uid_map or gid_map, by cell
+ * or by newuidmap/newgidmap) must fit in {@linkcode MAX_MAP_BYTES}: a problem at `path`
+ * otherwise.
+ */
+export function checkMapLength(
+  problems: Problems,
+  path: string,
+  mappings: readonly IdMapping[],
+): void {
+  const bytes = new TextEncoder().encode(mapContent(mappings)).length;
+  if (bytes > MAX_MAP_BYTES) {
+    addProblem(
+      problems,
+      path,
+      `written as ${bytes} bytes of "containerID hostID size" lines; the kernel takes at most ` +
+        `${MAX_MAP_BYTES} (less than a page): fewer or shorter ranges`,
+    );
+  }
 }
 
 function overlaps(start: number, size: number, otherStart: number, otherSize: number): boolean {

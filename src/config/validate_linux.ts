@@ -25,7 +25,7 @@ import {
   optional,
   type Problems,
 } from "./problems.ts";
-import { checkIdMappings } from "./id_mappings.ts";
+import { checkIdMappings, checkMapLength } from "./id_mappings.ts";
 import { isSysctlName, sysctlNamespace } from "./sysctl.ts";
 import {
   type Linux,
@@ -63,6 +63,8 @@ export function validateLinux(problems: Problems, value: unknown): Linux {
   const namespaces = checkNamespaces(problems, field(object, "namespaces"));
   const uidMappings = checkIdMappings(problems, "linux.uidMappings", field(object, "uidMappings"));
   const gidMappings = checkIdMappings(problems, "linux.gidMappings", field(object, "gidMappings"));
+  checkMapLength(problems, "linux.uidMappings", uidMappings);
+  checkMapLength(problems, "linux.gidMappings", gidMappings);
   checkUserNamespace(problems, object, namespaces);
   const sysctl = optional(field(object, "sysctl"), (v) => checkSysctl(problems, v, namespaces));
   const maskedPaths = checkPaths(problems, "linux.maskedPaths", field(object, "maskedPaths"));

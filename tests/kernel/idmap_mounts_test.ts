@@ -196,6 +196,169 @@ Deno.test("idmap: twenty mapped trees and a mapped file leave no fd in the conta
   });
 });
 
+/** The host's mountinfo lines whose mount point is `path`. */
+function hostMountsAt(path: string): string[] {
+  return Deno.readTextFileSync("/proc/self/mountinfo").split("\n").filter((line) =>
+    line.split(" ")[4] === path
+  );
+}
+
+/**
+ * Waits (at most `ms`) for `path` to exist; throws naming it when it does not. False when
+ * `stopped` said to give up first.
+ */
+async function waitForFile(path: string, ms: number, stopped: () => boolean): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (stopped()) return false;
+    try {
+      Deno.statSync(path);
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${path} did not appear within ${ms} ms`);
+}
+
+Deno.test("idmap: mounts sharing a mapping (one user namespace for them) and one of its own each see their own ids", async () => {
+  await withVolume(async (dir) => {
+    Deno.writeTextFileSync(`${dir}/owned`, "x");
+    Deno.chownSync(`${dir}/owned`, 1000, 2000);
+    const mapped = (destination: string, uid: number, gid: number, option: string) => ({
+      destination,
+      type: "bind",
+      source: dir,
+      options: ["rbind", option],
+      uidMappings: map(uid, 0),
+      gidMappings: map(gid, 0),
+    });
+    const script = "stat -c %u:%g /a/owned /b/owned /c/owned /d/owned /e/owned";
+    const out = await run(script, (s) => {
+      s.mounts!.push(
+        mapped("/a", 1000, 2000, "idmap"),
+        mapped("/b", 1000, 2000, "ridmap"),
+        mapped("/c", 1000, 1000, "idmap"), // same uid map, another gid map
+        mapped("/d", 1000, 2000, "idmap"),
+        mapped("/e", 2000, 2000, "idmap"), // another uid map, the same gid map
+      );
+    });
+    const nobody = overflowId();
+    assert.deepEqual(out.trim().split("\n"), [
+      "0:0",
+      "0:0",
+      `0:${nobody}`,
+      "0:0",
+      `${nobody}:0`,
+    ]);
+  });
+});
+
+const FORKS_CHILD = new URL("../support/idmap_forks_child.ts", import.meta.url).pathname;
+
+Deno.test("idmap: one user namespace (one helper fork) per distinct mapping, not per mount", async () => {
+  await withVolume(async (dir) => {
+    Deno.writeTextFileSync(`${dir}/owned`, "x");
+    Deno.chownSync(`${dir}/owned`, 1000, 1000);
+    const trace = await Deno.makeTempFile({ prefix: "cell-idmap-strace-" });
+    try {
+      // Four mounts, three of one mapping: strace counts the clones into a new user
+      // namespace (the container itself has none) of the process that makes them.
+      const args = ["-f", "-qq", "--seccomp-bpf", "-e", "trace=clone", "-e", "signal=none"];
+      const cmd = new Deno.Command("strace", {
+        args: [
+          ...args,
+          "-o",
+          trace,
+          Deno.execPath(),
+          "run",
+          "-A",
+          FORKS_CHILD,
+          dir,
+          uniqueId("idmap-forks"),
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(60_000),
+      });
+      const out = await cmd.output().catch((e: unknown) => {
+        throw new Error(
+          `cannot run strace (tools/setup.sh installs it: apt-get install strace): ${e}`,
+        );
+      });
+      const text = new TextDecoder();
+      assert.ok(out.success, `the child failed: ${text.decode(out.stderr)}`);
+      const nobody = overflowId();
+      assert.equal(
+        text.decode(out.stdout).trim(),
+        `0 0 0 ${nobody}`,
+        "each mount shows its mapping",
+      );
+      const clones = Deno.readTextFileSync(trace).split("\n").filter((l) =>
+        l.includes("CLONE_NEWUSER")
+      );
+      assert.equal(clones.length, 2, `one helper per mapping:\n${clones.join("\n")}`);
+    } finally {
+      Deno.removeSync(trace);
+    }
+  });
+});
+
+Deno.test("idmap: the copy of a shared source is private: no mount propagates in or out", async () => {
+  await withVolume(async (dir) => {
+    // As on a systemd host, whose "/" is shared: the source is in a peer group.
+    await host("mount", "--make-shared", dir);
+    Deno.chownSync(dir, 1000, 1000);
+    for (const sub of ["inside", "hostsub"]) Deno.mkdirSync(`${dir}/${sub}`);
+    // The container mounts under the copy, says so, waits (bounded) for the host to mount
+    // under the source, then lists what it sees.
+    const script = "grep ' /idm ' /proc/self/mountinfo; " +
+      "mount -t tmpfs cell-idmap-inside /idm/inside || exit 3; touch /idm/ready; " +
+      "i=0; while [ ! -e /idm/mounted ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; " +
+      "[ -e /idm/mounted ] || { echo 'the host never mounted' >&2; exit 4; }; " +
+      "echo hostsub: $(grep -c ' /idm/hostsub ' /proc/self/mountinfo)";
+    // Stopped once the container is done, so no mount is made after the volume is gone.
+    let containerDone = false;
+    const hostSide = (async () => {
+      if (!await waitForFile(`${dir}/ready`, 20_000, () => containerDone)) return;
+      await host("mount", "-t", "tmpfs", "cell-idmap-hostsub", `${dir}/hostsub`);
+      Deno.writeTextFileSync(`${dir}/mounted`, "");
+    })();
+    let hostFailure: unknown;
+    let out: string;
+    try {
+      out = await run(script, (s) => {
+        for (const set of ["bounding", "effective", "permitted"] as const) {
+          s.process!.capabilities![set]!.push("CAP_SYS_ADMIN");
+        }
+        s.mounts!.push({
+          destination: "/idm",
+          type: "bind",
+          source: dir,
+          options: ["bind", "idmap"],
+          uidMappings: map(1000, 0),
+          gidMappings: map(1000, 0),
+        });
+      });
+    } finally {
+      // The host's side is over before the volume is unmounted (withVolume).
+      containerDone = true;
+      hostFailure = await hostSide.then(() => undefined, (e: unknown) => e);
+    }
+    if (hostFailure !== undefined) throw hostFailure;
+    const [idmLine, seen] = out.trim().split("\n");
+    assert.match(idmLine, / \/idm /, `the /idm mount: ${out}`);
+    // Neither a peer (shared:) nor a slave (master:) of the host's source mount.
+    assert.doesNotMatch(idmLine, /shared:|master:/, `the copy is private: ${idmLine}`);
+    assert.equal(seen, "hostsub: 0", "the host's mount under the source did not propagate in");
+    assert.deepEqual(
+      hostMountsAt(`${dir}/inside`),
+      [],
+      "the container's mount did not propagate out",
+    );
+  });
+});
+
 Deno.test("idmap: a source whose filesystem cannot be id-mapped fails naming the mount, and nothing is left", async () => {
   const factory = await testFactory();
   const id = uniqueId("idmap-bad");

@@ -9,6 +9,7 @@ import {
   validateConfig,
 } from "../../src/config/mod.ts";
 import { splitMountOptions } from "../../src/config/mount_options.ts";
+import { mapContent, MAX_MAP_BYTES } from "../../src/config/id_mappings.ts";
 
 type Json = Record<string, unknown>;
 
@@ -776,6 +777,39 @@ Deno.test("id-mapped mounts: both mappings, bind only, one option, disjoint rang
     "mounts[0].uidMappings",
     "at most 340",
   );
+});
+
+Deno.test("id maps: the text written to uid_map/gid_map must be shorter than a page (4096 bytes)", () => {
+  // 170 ranges of 24 bytes ("4000000000 3000000000 1\n"), and one of 15 or 16 bytes.
+  const long = (last: number) => [
+    ...Array.from({ length: 170 }, (_, i) => ({
+      containerID: 4_000_000_000 + i * 10,
+      hostID: 3_000_000_000 + i * 10,
+      size: 1,
+    })),
+    { containerID: 0, hostID: last, size: 100 },
+  ];
+  const fits = long(10_000_000); // "0 10000000 100\n"
+  const over = long(100_000_000); // "0 100000000 100\n"
+  assert.equal(mapContent(fits).length, MAX_MAP_BYTES);
+  assert.equal(mapContent(over).length, MAX_MAP_BYTES + 1);
+  const small = [{ containerID: 0, hostID: 1000, size: 1 }];
+  const mount = (uidMappings: unknown, gidMappings: unknown) =>
+    config({
+      mounts: [{ destination: "/x", type: "bind", source: "/y", uidMappings, gidMappings }],
+    });
+  validateConfig(mount(fits, fits));
+  assertProblem(mount(over, small), "mounts[0].uidMappings", "4096 bytes");
+  assertProblem(mount(small, over), "mounts[0].gidMappings", "4096 bytes");
+  const userns = (uidMappings: unknown, gidMappings: unknown) =>
+    config({
+      "linux.namespaces": [{ type: "mount" }, { type: "uts" }, { type: "user" }],
+      "linux.uidMappings": uidMappings,
+      "linux.gidMappings": gidMappings,
+    });
+  validateConfig(userns(fits, fits));
+  assertProblem(userns(over, small), "linux.uidMappings", "the kernel takes at most 4095");
+  assertProblem(userns(small, over), "linux.gidMappings", "the kernel takes at most 4095");
 });
 
 Deno.test("a bare idmap takes the container's user namespace mappings, else is refused", () => {
