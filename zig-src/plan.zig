@@ -52,6 +52,9 @@ pub const Process = struct {
     exec_fifo: bool = false,
     /// A cgroup v2 directory the container process is cloned into (clone3).
     cgroup_path: ?[*:0]const u8 = null,
+    /// A cgroup_procs op writes into that cgroup too: the fallback when clone3 cannot
+    /// clone there (spawn.zig). Without one, a failed clone3 is the spawn's error.
+    placed_in_clone_dir: bool = false,
     seccomp: ?payload.Seccomp = null,
     /// The LSM label the exec switches to.
     exec_label: ?ExecLabel = null,
@@ -103,9 +106,6 @@ const Seen = struct {
     /// Bit i: the i-th source fd is a detached tree (idmap_source), as sent; as taken.
     tree_sources: u64 = 0,
     tree_mounts: u64 = 0,
-    /// A cgroup_procs op writes into the cgroup the process is cloned into: the fallback
-    /// when clone3 cannot clone there.
-    procs_of_clone_dir: bool = false,
 };
 
 /// Where envp starts in the pointer array; argv is before it.
@@ -216,7 +216,7 @@ fn take(out: *Process, seen: *Seen, ptrs: []?[*:0]const u8, index: u32, op: payl
         // Carried out by the parent while the child waits, or by the child in plan order.
         .cgroup_procs => |path| {
             if (out.cgroup_path) |dir| {
-                if (isProcsFileOf(path, std.mem.span(dir))) seen.procs_of_clone_dir = true;
+                if (isProcsFileOf(path, std.mem.span(dir))) out.placed_in_clone_dir = true;
             }
         },
         .proc_write,
@@ -260,8 +260,6 @@ fn checkAcross(out: *const Process, seen: Seen) Error!void {
     // A notify listener goes to the agent: both or neither.
     const new_listener = if (out.seccomp) |s| s.flags & sys.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 else false;
     if (new_listener != (out.listener != null)) return error.BadOp;
-    // A clone into a cgroup can fall back to placing the child there (spawn.zig).
-    if (out.cgroup_path != null and !seen.procs_of_clone_dir) return error.BadOp;
 }
 
 /// Whether `path` is `<dir>/cgroup.procs`.

@@ -158,7 +158,7 @@ fn cloneFirst(ctx: *child.Context, flags: u64, pidfd: ?*i32) usize {
             ctx.enterChild();
             child.run(ctx);
         }
-        if (!cgroupCloneUnsupported(rc)) return rc;
+        if (!cgroupCloneUnsupported(ctx.proc, rc)) return rc;
     }
     if (ctx.stacks) |stacks| {
         const entry = if (staged(ctx.proc)) &stage1Entry else &initEntry;
@@ -192,13 +192,15 @@ fn cloneIntoCgroup(ctx: *child.Context, flags: u64, pidfd: ?*i32, which: usize, 
     return clone3.cloneInto(rest, exit_signal, ctx.cgroup_fd, pidfd, null, null, 0);
 }
 
-/// When clone3 into the cgroup fails, fall back to clone + the cgroup.procs writes (the
-/// plan always has them: plan.zig refuses a clone into a cgroup without its procs file).
-/// Kernels without clone3 or CLONE_INTO_CGROUP (ENOSYS, E2BIG, EINVAL), and a cgroup at
-/// its pids limit (EAGAIN: the clone counts against pids.max, a move into it does not),
-/// however the limit got there. A plain clone that then fails reports its own error.
-fn cgroupCloneUnsupported(rc: usize) bool {
+/// When clone3 into the cgroup fails, fall back to clone + the cgroup.procs writes, if the
+/// plan has one into that cgroup (cell's planner always adds it; a plan without one gets
+/// clone3's error rather than a process in the wrong cgroup). Kernels without clone3 or
+/// CLONE_INTO_CGROUP (ENOSYS, E2BIG, EINVAL), and a cgroup at its pids limit (EAGAIN: the
+/// clone counts against pids.max, a move into it does not), however the limit got there.
+/// A plain clone that then fails reports its own error.
+fn cgroupCloneUnsupported(proc: *const plan.Process, rc: usize) bool {
     const e = sys.errnoOf(rc) orelse return false;
+    if (!proc.placed_in_clone_dir) return false;
     return e == sys.ENOSYS or e == sys.E2BIG or e == sys.EINVAL or e == sys.EAGAIN;
 }
 
@@ -497,7 +499,7 @@ fn stage1(ctx: *child.Context) noreturn {
     if (ctx.cgroup_fd >= 0) {
         const into = cloneIntoCgroup(ctx, flags, null, 1, &stage2Entry);
         if (into == 0) child.run(ctx);
-        if (!cgroupCloneUnsupported(into)) {
+        if (!cgroupCloneUnsupported(ctx.proc, into)) {
             _ = ctx.check(into, "clone3", "");
             const rec = report.make(.pid, 0, @intCast(into), -1, "", "");
             report.send(ctx.report_fd, &rec);

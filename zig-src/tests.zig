@@ -202,7 +202,7 @@ test "decode gathers the process ops; the last of one kind wins" {
     try std.testing.expect(proc.envp[0] == null);
 }
 
-test "decode refuses a clone into a cgroup without the write of its cgroup.procs (the fallback)" {
+test "decode marks a clone into a cgroup whose cgroup.procs is written too (the fallback)" {
     var f = try Fixture.init();
     defer f.deinit();
     var proc: plan.Process = .{};
@@ -211,6 +211,11 @@ test "decode refuses a clone into a cgroup without the write of its cgroup.procs
     const procs_d = .{ .cgroup_procs, &[_]u32{ 15, 0x632f642f, 0x756f7267, 0x72702e70, 0x0073636f } };
     try f.decode(&.{ .{ .args, sh }, into, procs_d, procs_c }, &proc);
     try std.testing.expectEqualStrings("/c", std.mem.span(proc.cgroup_path.?));
-    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, into }, &proc));
-    try std.testing.expectError(error.BadOp, f.decode(&.{ .{ .args, sh }, into, procs_d }, &proc));
+    try std.testing.expect(proc.placed_in_clone_dir);
+    proc = .{};
+    try f.decode(&.{ .{ .args, sh }, into }, &proc);
+    try std.testing.expect(!proc.placed_in_clone_dir);
+    proc = .{};
+    try f.decode(&.{ .{ .args, sh }, into, procs_d }, &proc);
+    try std.testing.expect(!proc.placed_in_clone_dir);
 }
