@@ -14,21 +14,19 @@ import { faultPoint } from "../fault_point.ts";
 import type { ContainerProcess } from "../process/handle.ts";
 import type { ProcessOptions } from "../process/options.ts";
 import { planInit, resolveProcess } from "../process/plan.ts";
+import type { InitHooks } from "../process/plan_hooks.ts";
 import { applyResctrl, removeResctrl, resctrlPlanFor } from "../resctrl/mod.ts";
 import { identify, type ProcessIdentity } from "../state/identity.ts";
 import type { ContainerState } from "../state/store.ts";
-import { close, O, open, pipe, writeFd } from "../syscalls.ts";
+import { close, pipe, writeFd } from "../syscalls.ts";
 import type { ContainerCore } from "./core.ts";
 import { openFifo, removeQuietly } from "./exec_fifo.ts";
 import { gatherHostFacts } from "./gather_host_facts.ts";
 import { launch } from "./launch.ts";
 import { hasStartHooks, runRuntimeHooks } from "./lifecycle_hooks.ts";
 import { needsPause } from "./init_pause.ts";
-import type { NetworkRecord } from "../network/options.ts";
-import { checkNetworkHost, setupNetwork } from "../network/setup.ts";
-import { ownNetns, teardownNetwork } from "../network/teardown.ts";
-import { moveNetDevices } from "../network/net_devices.ts";
-import { moveNetDevicesBack } from "../network/net_devices_undo.ts";
+import { checkNetworkHost } from "../network/setup.ts";
+import { InitNetwork } from "./init_network.ts";
 import { OCI_SPEC_VERSION } from "./oci_state.ts";
 import { connectSeccompAgent, type SeccompAgent } from "./seccomp_agent.ts";
 
@@ -104,13 +102,7 @@ export async function launchInit(
   let agent: SeccompAgent | undefined;
   let pause: { notify: [number, number]; resume: [number, number] } | undefined;
   let resctrlMade = false;
-  // What the network setup made on the host, recorded in the state as it is made.
-  const network: NetworkRecord = { veths: [], bridges: [], hostNetns: ownNetns() };
-  const recordNetwork = (made: NetworkRecord) =>
-    core.write({ ...intent, networkMade: structuredClone(made) });
-  // The container's network namespace, held from the netDevices moves until the start is
-  // over: a failure moves the devices back while it still lives (the init may be gone).
-  let devicesNetns = -1;
+  const network = new InitNetwork(core, intent);
   try {
     if (resctrl) {
       applyResctrl(resctrl.plan, resctrl.mount);
@@ -123,7 +115,6 @@ export async function launchInit(
     } else [ready, readyWriter] = pipe();
     // The init stops for the network setup, linux.netDevices and the prestart and
     // createRuntime hooks, which run here.
-    const netDevices = core.config.linux?.netDevices;
     if (needsPause(core.config, state.network)) pause = { notify: pipe(), resume: pipe() };
     agent = connectSeccompAgent(core.config, {
       ociVersion: OCI_SPEC_VERSION,
@@ -149,36 +140,13 @@ export async function launchInit(
           noPivotRoot: state.noPivotRoot,
           execFifo: fifo?.fd,
           seccompListener: agent,
-          hooks: hasStartHooks(core.config) || pause
-            ? {
-              pause: pause && { notify: pause.notify[1], resume: pause.resume[0] },
-              createContainer: core.config.hooks?.createContainer,
-              startContainer: core.config.hooks?.startContainer,
-              report: hookReport,
-              state: {
-                ociVersion: core.config.ociVersion,
-                id: core.id,
-                bundle: state.bundle ?? "",
-                annotations: core.config.annotations ?? {},
-              },
-            }
-            : undefined,
+          hooks: initHooks(core, state, pause, hookReport),
         }, gatherHostFacts(core.config, { init: { noPivotRoot: state.noPivotRoot } })),
       paused: pause && {
         notify: pause.notify,
         resume: pause.resume[1],
         run: async (pid) => {
-          if (state.network) setupNetwork(state.network, pid, network, recordNetwork);
-          if (netDevices) {
-            devicesNetns = open(`/proc/${pid}/ns/net`, O.RDONLY);
-            const init = identify(pid);
-            if (!init) throw new ContainerError("SystemError", `the init ${pid} vanished`);
-            moveNetDevices(netDevices, devicesNetns, (devices) => {
-              network.movedDevices = { init, devices };
-              recordNetwork(network);
-            });
-            faultPoint("start:netDevices");
-          }
+          network.setUp(pid);
           await runRuntimeHooks(state, pid);
         },
       },
@@ -202,14 +170,7 @@ export async function launchInit(
           execFifo: fifo?.path,
           starting: undefined,
           // Moved devices stay in the container from here on (not moved back at delete).
-          networkMade: madeAny(network)
-            ? {
-              veths: network.veths,
-              bridges: network.bridges,
-              unmarkedBridges: network.unmarkedBridges,
-              hostNetns: network.hostNetns,
-            }
-            : undefined,
+          networkMade: network.kept(),
         });
       },
     });
@@ -221,20 +182,7 @@ export async function launchInit(
     let removed = true;
     if (made) await cgroup.remove().catch(() => removed = false);
     const resctrlLeft = resctrlMade ? removeResctrl(resctrlState!.remove) : [];
-    if (network.movedDevices && devicesNetns >= 0) {
-      try {
-        moveNetDevicesBack(network.movedDevices.devices, devicesNetns);
-      } catch (undo) {
-        console.warn(`cell: ${undo instanceof Error ? undo.message : String(undo)}`);
-      }
-    }
-    network.movedDevices = undefined;
-    let networkLeft: NetworkRecord | undefined;
-    try {
-      teardownNetwork(network);
-    } catch {
-      networkLeft = network; // kept for destroy to try again
-    }
+    const networkLeft = network.undo();
     core.write({
       ...state,
       cgroup: removed ? state.cgroup : intent.cgroup,
@@ -245,13 +193,31 @@ export async function launchInit(
   } finally {
     close(ready);
     close(readyWriter);
-    close(devicesNetns);
+    network.close();
     if (agent) close(agent.socket);
     if (pause) [...pause.notify, ...pause.resume].forEach(close);
   }
 }
-function madeAny(record: NetworkRecord): boolean {
-  return record.veths.length > 0 || record.bridges.length > 0;
+/** What the init does for hooks: its pause, the hooks it runs itself, where failures go. */
+function initHooks(
+  core: ContainerCore,
+  state: ContainerState,
+  pause: { notify: [number, number]; resume: [number, number] } | undefined,
+  report: number | undefined,
+): InitHooks | undefined {
+  if (!pause && !hasStartHooks(core.config)) return undefined;
+  return {
+    pause: pause && { notify: pause.notify[1], resume: pause.resume[0] },
+    createContainer: core.config.hooks?.createContainer,
+    startContainer: core.config.hooks?.startContainer,
+    report,
+    state: {
+      ociVersion: core.config.ociVersion,
+      id: core.id,
+      bundle: state.bundle ?? "",
+      annotations: core.config.annotations ?? {},
+    },
+  };
 }
 
 let self: ProcessIdentity | null = null;

@@ -7,19 +7,12 @@
  * @module
  */
 
+import { exists } from "./fixture.ts";
+
 const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 /** Where podman keeps netavark's IP allocations as root (fixed: no setting moves it). */
 const RUN_DIR = "/run/containers/networks";
 const IPAM_DB = `${RUN_DIR}/ipam.db`;
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Where Debian and Fedora install podman's network helpers. */
 const HELPER_DIRS = ["/usr/lib/podman", "/usr/libexec/podman", "/usr/local/libexec/podman"];
