@@ -1,8 +1,10 @@
 /**
  * OCI `linux.netDevices`, done while the init waits in its pause: every host device is looked
  * up first (a missing one fails before anything moves), its kept addresses read, then it is
- * moved and renamed into the init's network namespace, its addresses added back and it is
- * brought up there. What is about to move is recorded first (MovedDevices): until the start
+ * moved into the init's network namespace under a unique temporary name, found there by that
+ * name (its ifindex may change, and the `network` option's veth may hold its old one), renamed
+ * to the asked name, its addresses added back and it is brought up there. Each step is
+ * recorded before it is taken (MovedDevices): until the start
  * has succeeded, a failure moves the devices back (./net_devices_undo.ts); after it nothing
  * does: when the namespace goes, the kernel returns physical devices to the host and destroys
  * virtual ones (runtime-spec 1.3).
@@ -45,15 +47,16 @@ export interface MovedNetDevice {
 /**
  * Moves `devices` (validated `linux.netDevices`) into the network namespace of `netnsFd` (the
  * paused init's, held by the caller until the start is over), renamed, with their permanent
- * global addresses, up. `onPlanned` gets every device as it is on the host before the first
- * move (to be recorded, so a failure can move them back). Throws a ConfigInvalid naming every
+ * global addresses, up. `record` gets every device as it is on the host before the first
+ * move, and again before each later step (its inside index before its rename, its final name
+ * after), so a failure can find and move them back. Throws a ConfigInvalid naming every
  * missing device before moving any; a kernel refusal is a SystemError naming the device and
  * the kernel's message.
  */
 export function moveNetDevices(
   devices: Readonly<Record<string, NetDevice>>,
   netnsFd: number,
-  onPlanned: (devices: MovedDevice[]) => void,
+  record: (devices: MovedDevice[]) => void,
 ): MovedNetDevice[] {
   using host = NetlinkSocket.open();
   const hostLinks = new Map<string, LinkInfo>();
@@ -70,15 +73,17 @@ export function moveNetDevices(
     "linux.netDevices: cannot list the host's addresses",
   ).map((message) => ({ payload: message.payload, info: parseAddress(message) }));
   const moves = planNetDeviceMoves(devices, hostLinks, listed.map((a) => a.info), netnsFd);
-  onPlanned(moves.map((move) => ({
+  const recorded: MovedDevice[] = moves.map((move) => ({
     host: move.host,
     index: move.index,
     target: move.target,
+    temp: move.temp,
     up: (hostLinks.get(move.host)!.flags & IFF.UP) !== 0,
     addresses: listed.filter((a) => move.addresses.includes(a.info)).map((a) =>
       encodeHex(a.payload)
     ),
-  })));
+  }));
+  record(recorded);
   for (const move of moves) {
     host.mustRequest(
       move.move,
@@ -86,24 +91,48 @@ export function moveNetDevices(
     );
   }
   using inside = NetlinkSocket.openInFd(netnsFd);
-  return moves.map((move) => configureInside(inside, move));
+  return moves.map((move, i) => {
+    const device = recorded[i];
+    const found = linksInside(inside).find((l) => l.name === move.temp);
+    if (!found) {
+      throw new ContainerError(
+        "SystemError",
+        `linux.netDevices: "${move.host}" was moved but is not found in the container`,
+      );
+    }
+    device.insideIndex = found.index;
+    record(recorded);
+    inside.mustRequest(
+      setLinkRequest({ index: found.index }, { rename: move.target }),
+      `linux.netDevices: cannot rename "${move.host}" to "${move.target}" in the container`,
+    );
+    // Read back: a %d template is numbered by the kernel.
+    const link = linksInside(inside).find((l) => l.index === found.index);
+    if (!link) {
+      throw new ContainerError(
+        "SystemError",
+        `linux.netDevices: "${move.host}" was renamed but is not found in the container`,
+      );
+    }
+    device.final = link.name;
+    record(recorded);
+    return configureInside(inside, move, link);
+  });
 }
 
-/** Finds a moved device inside, adds its addresses back and brings it up. */
-function configureInside(inside: NetlinkSocket, move: NetDeviceMove): MovedNetDevice {
-  const links = inside.mustRequest(
+function linksInside(inside: NetlinkSocket): LinkInfo[] {
+  return inside.mustRequest(
     dumpLinksRequest(),
     "linux.netDevices: cannot list the container's links",
   ).map(parseLink);
-  // The kernel keeps the ifindex when it is free there (a new namespace has lo only).
-  const link = links.find((l) => l.index === move.index) ??
-    links.find((l) => l.name === move.target);
-  if (!link) {
-    throw new ContainerError(
-      "SystemError",
-      `linux.netDevices: "${move.host}" was moved but is not found in the container`,
-    );
-  }
+}
+
+/** Adds a moved and renamed device's addresses back and brings it up. */
+function configureInside(
+  inside: NetlinkSocket,
+  move: NetDeviceMove,
+  link: LinkInfo,
+): MovedNetDevice {
   for (const address of move.addresses) {
     inside.mustRequest(
       copyAddressRequest(link.index, address),

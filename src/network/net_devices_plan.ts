@@ -1,8 +1,9 @@
 /**
  * OCI `linux.netDevices` as netlink requests, planned from what the host's namespace holds:
- * per device, the move into the container's network namespace with its new name (one
- * RTM_NEWLINK with IFLA_NET_NS_FD and IFLA_IFNAME, so no name is ever taken twice), and the
- * addresses to add back inside (the kernel drops them on the move). Pure data: the executor
+ * per device, the move into the container's network namespace under a unique temporary
+ * name (the kernel moves first and renames after, so a clash with the asked name would leave
+ * the device inside under its old name, unrecorded), the rename to the asked name being a
+ * second request inside, and the addresses to add back inside (the kernel drops them on the move). Pure data: the executor
  * (./net_devices.ts) sends.
  *
  * @module
@@ -17,11 +18,13 @@ import type { NetlinkRequest } from "./netlink_message.ts";
 export interface NetDeviceMove {
   /** Its name on the host (the `netDevices` key). */
   host: string;
-  /** Its ifindex on the host; the kernel keeps it in a namespace where it is free. */
+  /** Its ifindex on the host (inside it may get another one: never looked up by it). */
   index: number;
   /** Its name inside, as asked (a `%d` template is numbered by the kernel). */
   target: string;
-  /** RTM_NEWLINK: into the namespace of the fd, renamed. */
+  /** The unique name it is moved under (`cmv`, 4 random hex digits, its host ifindex in hex). */
+  temp: string;
+  /** RTM_NEWLINK: into the namespace of the fd, under `temp`. */
   move: NetlinkRequest;
   /** Its permanent addresses of global scope as listed, to add back inside (runtime-spec 1.3). */
   addresses: AddressInfo[];
@@ -48,14 +51,18 @@ export function planNetDeviceMoves(
       ).join("\n"),
     );
   }
+  const salt = randomHex4();
   return Object.entries(devices).map(([host, device]) => {
     const link = hostLinks.get(host)!;
     const target = device.name ?? host;
+    // The ifindex in hex (at most 8 digits): 15 bytes at most, unique among the moves.
+    const temp = `cmv${salt}${link.index.toString(16)}`;
     return {
       host,
       index: link.index,
       target,
-      move: setLinkRequest({ index: link.index }, { rename: target, netnsFd }),
+      temp,
+      move: setLinkRequest({ index: link.index }, { rename: temp, netnsFd }),
       addresses: keptAddresses(hostAddresses, link.index),
     };
   });
@@ -70,4 +77,9 @@ export function keptAddresses(addresses: readonly AddressInfo[], index: number):
     a.index === index && (a.flags & IFA_F.PERMANENT) !== 0 &&
     a.scope === RT.SCOPE_UNIVERSE && a.address !== undefined
   );
+}
+
+function randomHex4(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(2));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -67,18 +67,38 @@ export function moveNetDevicesBackFromInit(moved: MovedDevices): boolean {
 }
 
 /**
- * The link inside that is `device` moved in: by its ifindex (kept when free) and its new name
- * (the namespace's own links, its lo or a veth of the network option, may have the index of a
- * device that never moved), else, for a plain name, by that name.
+ * The link inside that is `device` moved in, by what was recorded: its inside ifindex (known
+ * once it was found under its temporary name) with one of its recorded names, else its
+ * temporary name (moved, not yet renamed). Never by its host ifindex or its asked name alone:
+ * the namespace's own links (a veth of the `network` option) may bear those. A record from
+ * before the temporary names (no `temp`) is found as it was then.
  */
 export function findMovedLink(
   links: readonly LinkInfo[],
   device: MovedDevice,
 ): LinkInfo | undefined {
-  const template = device.target.includes("%");
+  if (device.temp === undefined) return findMovedLinkUntemped(links, device);
+  if (device.insideIndex !== undefined) {
+    const names = [device.temp, device.final ?? undefined].filter((n) => n !== undefined);
+    const byIndex = links.find((l) => l.index === device.insideIndex);
+    if (byIndex && (names.includes(byIndex.name) || targetPattern(device).test(byIndex.name))) {
+      return byIndex;
+    }
+  }
+  return links.find((l) => l.name === device.temp);
+}
+
+function targetPattern(device: MovedDevice): RegExp {
   const escaped = device.target.replace(/[.*+?^$()|[\]{}\\]/g, "\\$&");
-  const pattern = new RegExp(`^${escaped.replace("%d", "[0-9]+")}$`);
-  return links.find((l) => l.index === device.index && pattern.test(l.name)) ??
+  return new RegExp(`^${escaped.replace("%d", "[0-9]+")}$`);
+}
+
+function findMovedLinkUntemped(
+  links: readonly LinkInfo[],
+  device: MovedDevice,
+): LinkInfo | undefined {
+  const template = device.target.includes("%");
+  return links.find((l) => l.index === device.index && targetPattern(device).test(l.name)) ??
     (template ? undefined : links.find((l) => l.name === device.target));
 }
 

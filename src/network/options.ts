@@ -139,10 +139,16 @@ export interface MovedDevices {
 export interface MovedDevice {
   /** Its name on the host. */
   host: string;
-  /** Its ifindex on the host (kept inside when free there). */
+  /** Its ifindex on the host (inside it may get another one). */
   index: number;
   /** Its name asked inside (a `%d` template is numbered by the kernel). */
   target: string;
+  /** The unique name it is moved under, before its rename inside (found inside by it). */
+  temp?: string;
+  /** Its ifindex inside, recorded once it is found there under `temp` (before the rename). */
+  insideIndex?: number;
+  /** Its name inside after the rename, as the kernel numbered it. */
+  final?: string;
   /** Whether it was up on the host. */
   up: boolean;
   /** Its kept addresses: the RTM_NEWADDR payloads the host listed, as hex. */

@@ -159,6 +159,26 @@ function checkInterfaces(problems: Problems, list: unknown[]): void {
 }
 
 /**
+ * A `linux.netDevices` target must not be the inside name of one of the option's veths: the
+ * veth is made first, so the device's rename would clash (and an undo could take the veth).
+ */
+function checkNetDeviceNames(problems: Problems, interfaces: unknown[], spec: Spec): void {
+  const targets = new Map<string, string>();
+  for (const [host, device] of Object.entries(spec.linux?.netDevices ?? {})) {
+    const field = device.name === undefined ? "" : ".name";
+    targets.set(device.name ?? host, `linux.netDevices[${JSON.stringify(host)}]${field}`);
+  }
+  interfaces.forEach((item, i) => {
+    if (!isObject(item) || item.type !== "veth") return;
+    const name = typeof item.name === "string" ? item.name : DEFAULT_VETH_NAME;
+    const device = targets.get(name);
+    if (device) {
+      problems.push(`network.interfaces[${i}].name: "${name}" is also the name of ${device}`);
+    }
+  });
+}
+
+/**
  * Checks the `network` option against the config it is for; returns it typed, or throws
  * ConfigInvalid with one line per problem, each naming its field.
  */
@@ -168,6 +188,7 @@ export function validateNetwork(input: unknown, spec: Spec): NetworkOptions {
     problems.push("network: must be an object { interfaces: [...] }");
   } else {
     checkInterfaces(problems, input.interfaces);
+    checkNetDeviceNames(problems, input.interfaces, spec);
     const hasNetns = (spec.linux?.namespaces ?? []).some((n) => n.type === "network");
     if (input.interfaces.length > 0 && !hasNetns) {
       problems.push(

@@ -277,6 +277,8 @@ function isMovedDevices(value: unknown, name: (n: unknown) => boolean): boolean 
     value.devices.every((d) =>
       isObject(d) && name(d.host) && name(d.target) && Number.isInteger(d.index) &&
       typeof d.up === "boolean" && Array.isArray(d.addresses) &&
+      (d.temp === undefined || name(d.temp)) && (d.final === undefined || name(d.final)) &&
+      (d.insideIndex === undefined || Number.isInteger(d.insideIndex)) &&
       d.addresses.every((a) => typeof a === "string" && /^(?:[0-9a-f]{2})*$/.test(a))
     );
 }

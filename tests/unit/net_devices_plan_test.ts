@@ -54,7 +54,7 @@ Deno.test("netDevices plan: only the device's permanent addresses of global scop
   assert.deepEqual(keptAddresses(addresses, 7), [addresses[0]]);
 });
 
-Deno.test("netDevices plan: one RTM_NEWLINK per device, by ifindex, with the netns fd and the new name", () => {
+Deno.test("netDevices plan: one RTM_NEWLINK per device, by ifindex, with the netns fd and a unique temporary name", () => {
   const links = new Map([["veth7", link(7, "veth7")], ["veth8", link(8, "veth8")]]);
   const moves = planNetDeviceMoves(
     { veth7: { name: "eth0" }, veth8: {} },
@@ -74,7 +74,16 @@ Deno.test("netDevices plan: one RTM_NEWLINK per device, by ifindex, with the net
   assert.equal(header.getInt32(4, true), 7, "ifi_index");
   const attributes = parseAttributes(move.body.subarray(16));
   assert.equal(attrU32(findAttribute(attributes, IFLA.NET_NS_FD)), 42);
-  assert.equal(attrString(findAttribute(attributes, IFLA.IFNAME)), "eth0");
+  // Moved under a unique name, renamed inside after: a clash with the asked name (a veth of
+  // the network option) must not leave it inside under its old name.
+  const temp = attrString(findAttribute(attributes, IFLA.IFNAME));
+  assert.equal(temp, moves[0].temp);
+  assert.match(temp, /^cmv[0-9a-f]{4}7$/);
+  assert.match(moves[1].temp, /^cmv[0-9a-f]{4}8$/);
+  assert.notEqual(temp, "eth0");
+  const big = planNetDeviceMoves({ v: {} }, new Map([["v", link(0x7fffffff, "v")]]), [], 1);
+  assert.ok(new TextEncoder().encode(big[0].temp).length <= 15, "fits IFNAMSIZ");
+  assert.ok(!big[0].temp.includes("%"), "not a template");
 });
 
 Deno.test("netDevices plan: missing devices fail the whole plan, each named", () => {

@@ -38,6 +38,23 @@ Deno.test("the namespace's own link with a device's host ifindex is not taken fo
   assert.equal(findMovedLink([link(12, "xzy")], device(12, "x.y")), undefined, "dots are literal");
 });
 
+Deno.test("a device moved under a temporary name is found by what was recorded, never the network option's veth", () => {
+  const base = { ...device(2, "eth1"), temp: "cmvab122" };
+  // The network option's veth eth0 was born inside with index 2, the device's host index.
+  const veth = link(2, "eth0");
+  assert.equal(findMovedLink([link(1, "lo"), veth, link(3, "cmvab122")], base)?.index, 3);
+  // Moved, found (its inside index recorded), renamed, final name not yet recorded.
+  const found = { ...base, insideIndex: 3 };
+  assert.equal(findMovedLink([link(1, "lo"), veth, link(3, "eth1")], found)?.index, 3);
+  // A rename that clashed: the asked name is the veth's; the device is still under its temp.
+  const clash = { ...base, target: "eth0" };
+  assert.equal(findMovedLink([link(1, "lo"), veth, link(3, "cmvab122")], clash)?.index, 3);
+  assert.equal(findMovedLink([link(1, "lo"), veth], clash), undefined, "never the veth");
+  const template = { ...base, target: "nd%d", insideIndex: 3, final: "nd4" };
+  assert.equal(findMovedLink([veth, link(3, "nd4")], template)?.name, "nd4");
+  assert.equal(findMovedLink([veth, link(3, "zz")], template), undefined, "index reused");
+});
+
 Deno.test("addresses are kept as hex and read back byte for byte", () => {
   const bytes = new Uint8Array([0, 1, 0x7f, 0x80, 0xff, 10, 215]);
   assert.equal(encodeHex(bytes), "00017f80ff0ad7");

@@ -167,3 +167,29 @@ Deno.test("validation names every bad field and needs a network namespace", () =
   const shared = { ...spec, linux: { ...spec.linux, namespaces: [] } };
   assert.throws(() => validateNetwork(ok, shared), /shares the host's network namespace/);
 });
+
+Deno.test("a netDevices target that is a veth's inside name is refused naming both fields", () => {
+  const spec = defaultConfig({ rootfs: "/", args: ["true"] });
+  spec.linux!.netDevices = { hostnd: { name: "eth0" }, eth1: {} };
+  const network = {
+    interfaces: [{ type: "veth", hostName: "vh-nd" }, {
+      type: "veth",
+      hostName: "vh-nd2",
+      name: "eth1",
+    }],
+  };
+  assert.throws(() => validateNetwork(network, spec), (e: unknown) => {
+    assert.ok(e instanceof ContainerError && e.code === "ConfigInvalid");
+    assert.match(
+      e.message,
+      /network\.interfaces\[0\]\.name: "eth0" is also the name of linux\.netDevices\["hostnd"\]\.name/,
+    );
+    assert.match(
+      e.message,
+      /network\.interfaces\[1\]\.name: "eth1" is also the name of linux\.netDevices\["eth1"\]/,
+    );
+    return true;
+  });
+  spec.linux!.netDevices = { hostnd: { name: "nd%d" } };
+  assert.equal(validateNetwork(network, spec), network);
+});
