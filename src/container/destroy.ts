@@ -17,7 +17,7 @@ import { destroyLeftovers, signalVerified, waitGone } from "./leftovers.ts";
 import { runPoststop } from "./lifecycle_hooks.ts";
 import { removeContainerResctrl } from "../resctrl/mod.ts";
 import { teardownNetwork } from "../network/teardown.ts";
-import { moveNetDevicesBackFromInit } from "../network/net_devices_undo.ts";
+import { moveBackBeforeKill } from "../network/net_devices_undo.ts";
 
 /**
  * Kills every process of the container, waits for them, removes its cgroups and its
@@ -50,14 +50,7 @@ export async function destroy(core: ContainerCore): Promise<void> {
   const cgroup = core.cgroupOf(state);
   // A start cut short with linux.netDevices moved: back to the host while the paused init
   // (and so its network namespace) lives, before the kill ends it.
-  const moved = state.networkMade?.movedDevices;
-  if (moved && !state.init) {
-    try {
-      moveNetDevicesBackFromInit(moved);
-    } catch (e) {
-      console.warn(`cell: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
+  moveBackBeforeKill(state.networkMade, state.init);
   await cgroup.killAll();
   if (state.init && isAlive(state.init)) signalVerified(state.init, 9);
   await waitGone(state.init);

@@ -66,7 +66,7 @@ export class InitNetwork {
     const record = this.#record;
     if (record.movedDevices && this.#devicesNetns >= 0) {
       try {
-        moveNetDevicesBack(record.movedDevices.devices, this.#devicesNetns);
+        moveNetDevicesBack(record.movedDevices.devices, this.#devicesNetns, record.hostNetns);
       } catch (e) {
         console.warn(`cell: ${e instanceof Error ? e.message : String(e)}`);
       }

@@ -15,6 +15,7 @@ import { isUnloadable, type Remnants } from "../state/parse.ts";
 import { removeContainerResctrl, type ResctrlRemoveOptions } from "../resctrl/mod.ts";
 import { ContainerError } from "../errors.ts";
 import { teardownNetwork } from "../network/teardown.ts";
+import { moveBackBeforeKill } from "../network/net_devices_undo.ts";
 import type { StateStore } from "../state/store.ts";
 import { close, pidfdOpen, pidfdSignal } from "../syscalls.ts";
 
@@ -45,6 +46,8 @@ export async function destroyRemnants(
   // view from before the start).
   const cgroup = remnants.cgroup ? withLeaves(remnants.cgroup) : defaultCgroupOf(id);
   const init = remnants.init && isAlive(remnants.init) ? remnants.init : undefined;
+  // A start cut short with netDevices moved: back while the paused init lives (as destroy).
+  moveBackBeforeKill(remnants.networkMade, remnants.init);
   const manager = restoreCgroupManager(cgroup, undefined, init?.pid ?? null);
   await manager.killAll();
   if (init) {

@@ -15,17 +15,24 @@ import { copyAddressRequest } from "./address_copy.ts";
 import { decodeHex } from "./hex.ts";
 import { findLink, listLinks } from "./links.ts";
 import { netlinkError, NetlinkSocket } from "./netlink_socket.ts";
-import type { MovedDevice, MovedDevices } from "./options.ts";
+import type { MovedDevice, MovedDevices, NetnsIdentity, NetworkRecord } from "./options.ts";
+import { checkHostNetns } from "./teardown.ts";
 import { type LinkInfo, parseAddress, RTM, setLinkRequest } from "./rtnetlink.ts";
 
 const EEXIST = 17;
 
 /**
- * Moves `devices` back from the network namespace of `netnsFd` into the caller's own. Every
- * device is tried; the first failure is thrown after.
+ * Moves `devices` back from the network namespace of `netnsFd` into the caller's own, which
+ * must be `hostNetns` (the one they came from, when recorded; else a SystemError saying so,
+ * nothing moved). Every device is tried; the first failure is thrown after.
  */
-export function moveNetDevicesBack(devices: readonly MovedDevice[], netnsFd: number): void {
+export function moveNetDevicesBack(
+  devices: readonly MovedDevice[],
+  netnsFd: number,
+  hostNetns: NetnsIdentity | undefined,
+): void {
   if (devices.length === 0) return;
+  checkHostNetns(hostNetns, "its netDevices are not moved back into this one");
   const hostFd = open("/proc/self/ns/net", O.RDONLY);
   try {
     using inside = NetlinkSocket.openInFd(netnsFd);
@@ -46,9 +53,14 @@ export function moveNetDevicesBack(devices: readonly MovedDevice[], netnsFd: num
 
 /**
  * For destroy after a start cut short: moves the record's devices back while its init (still
- * paused) lives; returns false when it is gone (the kernel's rules applied).
+ * paused) lives; returns false when it is gone (the kernel's rules applied). From another
+ * network namespace than `hostNetns` it throws before looking, so the caller keeps its state.
  */
-export function moveNetDevicesBackFromInit(moved: MovedDevices): boolean {
+export function moveNetDevicesBackFromInit(
+  moved: MovedDevices,
+  hostNetns: NetnsIdentity | undefined,
+): boolean {
+  checkHostNetns(hostNetns, "its netDevices are not moved back into this one");
   if (!isAlive(moved.init)) return false;
   let fd: number;
   try {
@@ -59,10 +71,30 @@ export function moveNetDevicesBackFromInit(moved: MovedDevices): boolean {
   try {
     // Checked again with the namespace held: the pid was not reused before the open.
     if (!isAlive(moved.init)) return false;
-    moveNetDevicesBack(moved.devices, fd);
+    moveNetDevicesBack(moved.devices, fd, hostNetns);
     return true;
   } finally {
     close(fd);
+  }
+}
+
+/**
+ * For destroy (and the destroy of a damaged state's remnants) before its kill: a start cut
+ * short with `linux.netDevices` moved (a record, no init recorded) gets its devices back
+ * while the paused init lives. From another network namespace than the record's it throws
+ * (the caller keeps the state); any other failure is a warning (the kill goes on).
+ */
+export function moveBackBeforeKill(
+  record: NetworkRecord | undefined,
+  init: unknown,
+): void {
+  const moved = record?.movedDevices;
+  if (!moved || init) return;
+  checkHostNetns(record.hostNetns, "its netDevices are not moved back into this one");
+  try {
+    moveNetDevicesBackFromInit(moved, record.hostNetns);
+  } catch (e) {
+    console.warn(`cell: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 

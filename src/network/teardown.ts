@@ -22,16 +22,7 @@ const ENODEV = 19;
  */
 export function teardownNetwork(record: NetworkRecord | undefined): void {
   if (!record || (record.veths.length === 0 && record.bridges.length === 0)) return;
-  const here = ownNetns();
-  if (record.hostNetns && !sameNetns(record.hostNetns, here)) {
-    throw new ContainerError(
-      "SystemError",
-      `the container's network was made in another network namespace (nsfs inode ` +
-        `${record.hostNetns.ino}, this process is in ${here.ino}): its links are not ` +
-        `removed from here (an ifindex names another link in each namespace); destroy it ` +
-        `from that namespace`,
-    );
-  }
+  checkHostNetns(record.hostNetns, "its links are not removed from here");
   using host = NetlinkSocket.open();
   const failures: ContainerError[] = [];
   const attempt = (fn: () => void) => {
@@ -50,6 +41,23 @@ export function teardownNetwork(record: NetworkRecord | undefined): void {
     attempt(() => removeBridgeIfUnused(host, name, unmarked.includes(name)));
   }
   if (failures.length > 0) throw failures[0];
+}
+
+/**
+ * Throws a SystemError when `made` (the namespace a record's host side was made in) is not
+ * this process's: ifindexes and names belong to one namespace, so nothing is touched from
+ * another. `what` says what is refused.
+ */
+export function checkHostNetns(made: NetnsIdentity | undefined, what: string): void {
+  const here = ownNetns();
+  if (made && !sameNetns(made, here)) {
+    throw new ContainerError(
+      "SystemError",
+      `the container's network was made in another network namespace (nsfs inode ` +
+        `${made.ino}, this process is in ${here.ino}): ${what} (an ifindex names another ` +
+        `link in each namespace); destroy it from that namespace`,
+    );
+  }
 }
 
 /** The network namespace of this process (its main thread, where netlink sockets are made). */

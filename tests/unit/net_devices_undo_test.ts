@@ -8,7 +8,13 @@ import assert from "node:assert/strict";
 import { defaultConfig } from "../../src/config/mod.ts";
 import { decodeHex, encodeHex } from "../../src/network/hex.ts";
 import { parseState, serializeState } from "../../src/state/parse.ts";
-import { findMovedLink } from "../../src/network/net_devices_undo.ts";
+import {
+  findMovedLink,
+  moveBackBeforeKill,
+  moveNetDevicesBack,
+} from "../../src/network/net_devices_undo.ts";
+import { ownNetns } from "../../src/network/teardown.ts";
+import { ContainerError } from "../../mod.ts";
 import type { MovedDevice } from "../../src/network/options.ts";
 import type { LinkInfo } from "../../src/network/rtnetlink.ts";
 
@@ -97,4 +103,24 @@ Deno.test("state: a network record with moves, the host netns and unmarked bridg
       `${from} -> ${to}`,
     );
   }
+});
+
+Deno.test("devices are not moved back into another network namespace than the one they came from", () => {
+  const here = ownNetns();
+  const elsewhere = { dev: here.dev, ino: here.ino + 1 };
+  const refused = (e: unknown) =>
+    e instanceof ContainerError && e.code === "SystemError" &&
+    e.message.includes("made in another network namespace") &&
+    e.message.includes("netDevices are not moved back");
+  // Refused before the namespace fd (here none) is used.
+  assert.throws(() => moveNetDevicesBack([device(9, "eth1")], -1, elsewhere), refused);
+  const record = {
+    veths: [],
+    bridges: [],
+    hostNetns: elsewhere,
+    movedDevices: { init: { pid: 1, startTime: 0 }, devices: [device(9, "eth1")] },
+  };
+  // destroy's step before the kill throws, so the state is kept for a destroy from there.
+  assert.throws(() => moveBackBeforeKill(record, null), refused);
+  moveBackBeforeKill(record, { pid: 1, startTime: 0 }); // an init recorded: nothing to do
 });
