@@ -14,6 +14,7 @@ export const FAULT_STEPS = [
   "createInit:fifo",
   "start:intent",
   "start:cgroup",
+  "start:bridgeMade",
   "start:bridgeUnmarked",
   "start:bridge",
   "start:veth",

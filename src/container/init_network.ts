@@ -53,9 +53,9 @@ export class InitNetwork {
 
   /** What the state keeps after a good start: the links (moved devices are the container's). */
   kept(): NetworkRecord | undefined {
-    const { veths, bridges, unmarkedBridges, hostNetns } = this.#record;
+    const { veths, bridges, unmarkedBridges, unmarkedBridgeIndexes, hostNetns } = this.#record;
     if (veths.length === 0 && bridges.length === 0) return undefined;
-    return { veths, bridges, unmarkedBridges, hostNetns };
+    return { veths, bridges, unmarkedBridges, unmarkedBridgeIndexes, hostNetns };
   }
 
   /**

@@ -122,9 +122,13 @@ function ensureBridge(
   if (reply.ack.errno !== 0) {
     throw netlinkError(`${step.field}: cannot create bridge "${step.name}"`, reply.ack);
   }
-  faultPoint("start:bridgeUnmarked");
+  faultPoint("start:bridgeMade");
   const index = findLink(host, step.name)?.index;
   if (index === undefined) throw new ContainerError("SystemError", `bridge "${step.name}" is gone`);
+  // Its ifindex at once: unmarked, it is removed only when name and index both match.
+  record.unmarkedBridgeIndexes = { ...record.unmarkedBridgeIndexes, [step.name]: index };
+  onRecord(record);
+  faultPoint("start:bridgeUnmarked");
   // The mark first (an alias is not taken at creation): it makes the bridge cell's to remove.
   host.mustRequest(
     setLinkRequest({ index }, { alias: CELL_BRIDGE_ALIAS }),
@@ -161,6 +165,8 @@ function forgetUnmarked(
 ): void {
   const left = (record.unmarkedBridges ?? []).filter((n) => n !== name);
   record.unmarkedBridges = left.length > 0 ? left : undefined;
+  const indexes = Object.entries(record.unmarkedBridgeIndexes ?? {}).filter(([n]) => n !== name);
+  record.unmarkedBridgeIndexes = indexes.length > 0 ? Object.fromEntries(indexes) : undefined;
   onRecord(record);
 }
 

@@ -101,10 +101,17 @@ export interface NetworkRecord {
   bridges: string[];
   /**
    * Bridges this start is creating and has not marked yet (recorded before the RTM_NEWLINK,
-   * dropped once the alias is set): one that exists with no port is removed, with or without
-   * the mark, so a runtime killed between the two leaves none behind.
+   * dropped once the alias is set). Without the mark, one is removed only when it has the
+   * ifindex in `unmarkedBridgeIndexes` and no port: a bridge of that name someone else made
+   * is never taken for it.
    */
   unmarkedBridges?: string[];
+  /**
+   * The ifindex of each unmarked bridge, recorded right after its RTM_NEWLINK. A runtime
+   * killed before this record leaves that bridge behind (a leak rather than deleting a
+   * bridge that may not be cell's).
+   */
+  unmarkedBridgeIndexes?: Record<string, number>;
   /**
    * `linux.netDevices` moved into the paused init's network namespace, recorded before the
    * moves and dropped once the start succeeded: until then a failed (or interrupted) start

@@ -38,7 +38,8 @@ export function teardownNetwork(record: NetworkRecord | undefined): void {
   }
   const unmarked = record.unmarkedBridges ?? [];
   for (const name of record.bridges) {
-    attempt(() => removeBridgeIfUnused(host, name, unmarked.includes(name)));
+    const index = unmarked.includes(name) ? record.unmarkedBridgeIndexes?.[name] : undefined;
+    attempt(() => removeBridgeIfUnused(host, name, index));
   }
   if (failures.length > 0) throw failures[0];
 }
@@ -80,14 +81,20 @@ function deleteIfSame(host: NetlinkSocket, name: string, index: number, what: st
 }
 
 /**
- * Deletes the bridge when cell made it (its alias, or `unmarked`: recorded as being made
- * before its mark was set) and no link has it as master.
+ * Deletes the bridge when cell made it (its alias, or made by this start before its mark
+ * was set: `unmarkedIndex`, its recorded ifindex, is the link's) and no link has it as
+ * master. An unmarked bridge with no index recorded (the runtime was killed between its
+ * RTM_NEWLINK and the record) is left: it may be someone else's.
  */
-function removeBridgeIfUnused(host: NetlinkSocket, name: string, unmarked: boolean): void {
+function removeBridgeIfUnused(
+  host: NetlinkSocket,
+  name: string,
+  unmarkedIndex: number | undefined,
+): void {
   const links = listLinks(host);
   const bridge = links.find((l) => l.name === name);
   if (!bridge || bridge.kind !== "bridge") return;
-  if (bridge.alias !== CELL_BRIDGE_ALIAS && !unmarked) return;
+  if (bridge.alias !== CELL_BRIDGE_ALIAS && bridge.index !== unmarkedIndex) return;
   if (links.some((l) => l.masterIndex === bridge.index)) return;
   deleteIfSame(host, name, bridge.index, `bridge "${name}"`);
 }

@@ -266,6 +266,11 @@ function isNetworkRecord(value: unknown): value is NetworkRecord {
     ) &&
     (value.unmarkedBridges === undefined ||
       Array.isArray(value.unmarkedBridges) && value.unmarkedBridges.every(name)) &&
+    (value.unmarkedBridgeIndexes === undefined ||
+      isObject(value.unmarkedBridgeIndexes) &&
+        Object.entries(value.unmarkedBridgeIndexes).every(([n, i]) =>
+          name(n) && Number.isInteger(i) && (i as number) > 0
+        )) &&
     (value.hostNetns === undefined ||
       isObject(value.hostNetns) && Number.isInteger(value.hostNetns.dev) &&
         Number.isInteger(value.hostNetns.ino)) &&
