@@ -3,7 +3,7 @@
  * socket in that root, so a call costs no Deno start. It does all the TypeScript work of a
  * call (its handler is the CLI's main); the calling `cell` (the door) clones the processes.
  * Guards: the root is 0700 and the socket 0600, and a caller of another uid (SO_PEERCRED)
- * is sent back to run in-process. It leaves the caller's cgroups for the hierarchies' roots. A door of other code (version or hash) makes this
+ * or in other namespaces (net, mnt, pid, user, cgroup) is sent back to run in-process. It leaves the caller's cgroups for the hierarchies' roots. A door of other code (version or hash) makes this
  * planner retire: it stops listening at once, finishes its calls and exits, and the door
  * starts a new one. With no call for `idleMs` it exits too, and within a few seconds of its last
  * call when it is the only child of the subreaper that adopted it (conmon waits for it).
@@ -25,6 +25,7 @@ import { aloneUnderSubreaper } from "./adopter.ts";
 import { type PlannerCall, plannerCall, PlannerFallback } from "./call.ts";
 import { DoorLink } from "./door_link.ts";
 import { leaveCallerCgroups } from "./leave_cgroups.ts";
+import { foreignNamespace, ownNamespaces } from "./namespaces.ts";
 import { decodeStrLists, i32Bytes, Kind, PROTOCOL, SOCKET_NAME } from "./protocol.ts";
 
 /** Options of {@linkcode servePlanner}. */
@@ -69,6 +70,7 @@ export async function servePlanner(options: PlannerOptions): Promise<PlannerEnd>
   const listener = listenUnix(path);
   const ours = Deno.statSync(path).ino;
   const uid = Deno.uid() ?? 0;
+  const namespaces = ownNamespaces();
   let active = 0;
   let end: PlannerEnd = "idle";
   let retired = false;
@@ -113,7 +115,8 @@ export async function servePlanner(options: PlannerOptions): Promise<PlannerEnd>
       if (!peer) break;
       active++;
       clearTimeout(timer);
-      const call = serveConnection(peer, peer.uid === uid, options, () => retire("stale"))
+      const guard = { sameUid: peer.uid === uid, namespaces };
+      const call = serveConnection(peer, guard, options, () => retire("stale"))
         .catch((e) => options.log?.(`call failed: ${e instanceof Error ? e.message : e}`))
         .finally(() => {
           close(peer.fd);
@@ -145,7 +148,7 @@ function answers(path: string): boolean {
 /** One call: the HELLO, the checks, ACCEPTED, the handler, EXIT (or FALLBACK). */
 async function serveConnection(
   { fd, pid }: { fd: number; pid: number },
-  sameUid: boolean,
+  guard: { sameUid: boolean; namespaces: string[] },
   options: PlannerOptions,
   retireStale: () => void,
 ): Promise<void> {
@@ -157,7 +160,10 @@ async function serveConnection(
       return fallback(`protocol: a first frame of kind ${hello.kind} with ${hello.fds.length} fds`);
     }
     const [head, argv, env, tail] = decodeStrLists(hello.body, 4);
-    if (!sameUid) return fallback("this planner serves another uid");
+    if (!guard.sameUid) return fallback("this planner serves another uid");
+    // Checked per call (a few stats): the caller may have entered other namespaces.
+    const foreign = foreignNamespace(pid, guard.namespaces);
+    if (foreign) return fallback(`the caller is in another ${foreign} namespace`);
     if (head[0] !== PROTOCOL || head[1] !== options.codeHash) {
       retireStale();
       return fallback(

@@ -2,8 +2,8 @@
  * The front door and the resident planner (docs/architecture.md, "Three paths"): the first
  * call runs in-process and starts a planner; later calls are served by it with the same
  * output, exit codes, signals and fds, and the container is the calling `cell`'s child.
- * Concurrent calls, a planner killed mid-call, a stale socket, another uid, other code, the
- * off switch and the idle exit each have a test.
+ * Concurrent calls, a planner killed mid-call, a stale socket, another uid, other namespaces,
+ * other code, the off switch and the idle exit each have a test.
  */
 
 import assert from "node:assert/strict";
@@ -314,6 +314,25 @@ Deno.test("planner: a door of other code retires the planner; another uid is sen
     Deno.chmodSync(shared, 0o700);
   }
   await stopPlanner(shared, served);
+});
+
+Deno.test("planner: a call from other namespaces is sent back and runs in-process", async () => {
+  const p = await prefix;
+  const root = await stateRoot();
+  const pid = await plannerServing(p, root, ENV);
+  try {
+    // The planner would plan in its own namespaces: host paths, netDevices, pids.
+    for (const under of [["unshare", "-n"], ["unshare", "-m"], ["unshare", "-p", "-f"]]) {
+      const r = await door(p, root, ["list", "-q"], { env: ENV, under });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.servedBy, "in-process", `a call under ${under.join(" ")}`);
+    }
+    const home = await door(p, root, ["list", "-q"], { env: ENV });
+    assert.equal(home.code, 0, home.stderr);
+    assert.equal(home.servedBy, pid, "a call from the planner's namespaces is its own");
+  } finally {
+    await stopPlanner(root, pid);
+  }
 });
 
 Deno.test("planner: it exits after its idle time and removes its socket", async () => {

@@ -1,8 +1,9 @@
 /**
  * What netavark (podman's network backend) changes on the host and leaves behind after its
  * last container is gone: `net.ipv4.ip_forward` turned on, its iptables chains (NETAVARK_*)
- * with the rules that jump to them, and podman's IP allocation db in /run/containers/networks.
- * A test takes a snapshot before and puts the host back with it after.
+ * with the rules that jump to them (or, with its nftables driver, chains and rules in
+ * `table inet netavark`), and podman's IP allocation db in /run/containers/networks. A test
+ * takes a snapshot before and puts back after only what appeared since.
  *
  * @module
  */
@@ -52,28 +53,106 @@ function words(rule: string): string[] {
   return [...rule.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => m[2] ?? m[1]);
 }
 
-/** Removes every NETAVARK chain of `table` and the rules that jump to them. */
-function removeNetavarkChains(table: string): void {
-  const rules = run("iptables", ["-t", table, "-S"]).out.split("\n");
-  for (const rule of rules) {
-    if (rule.startsWith("-A ") && / -j NETAVARK/.test(rule) && !rule.startsWith("-A NETAVARK")) {
-      run("iptables", ["-t", table, "-D", ...words(rule).slice(1)]);
+/** The iptables programs and tables netavark's iptables driver writes to. */
+const IPTABLES = ["iptables", "ip6tables"].flatMap((program) =>
+  ["nat", "filter", "mangle"].map((table) => ({ program, table }))
+);
+
+/** The lines of `<program> -t <table> -S` (chains and rules), empty when it cannot run. */
+function iptablesLines(program: string, table: string): string[] {
+  return run(program, ["-t", table, "-S"]).out.split("\n").filter((l) => l !== "");
+}
+
+/** Whether an `iptables -S` rule is netavark's: in one of its chains or jumping to one. */
+function netavarkRule(rule: string): boolean {
+  return rule.startsWith("-A NETAVARK") || / -[jg] NETAVARK/.test(rule);
+}
+
+/**
+ * Removes the NETAVARK chains and rules `table` has now and had not in `before` (a multiset:
+ * a rule added twice is removed once per copy added); a developer's podman networks stay.
+ */
+function removeNewNetavarkRules(program: string, table: string, before: string[]): void {
+  const left = new Map<string, number>();
+  for (const line of before) left.set(line, (left.get(line) ?? 0) + 1);
+  const added: string[] = [];
+  for (const line of iptablesLines(program, table)) {
+    const n = left.get(line) ?? 0;
+    if (n > 0) left.set(line, n - 1);
+    else added.push(line);
+  }
+  const chains = added.filter((l) => l.startsWith("-N NETAVARK")).map((l) => l.slice(3));
+  const inNewChain = (rule: string) => chains.includes(words(rule)[1]);
+  for (const rule of added) {
+    if (rule.startsWith("-A ") && netavarkRule(rule) && !inNewChain(rule)) {
+      run(program, ["-t", table, "-D", ...words(rule).slice(1)]);
     }
   }
-  const chains = rules.filter((r) => r.startsWith("-N NETAVARK")).map((r) => r.slice(3));
-  for (const chain of chains) run("iptables", ["-t", table, "-F", chain]);
-  for (const chain of chains) run("iptables", ["-t", table, "-X", chain]);
+  for (const chain of chains) run(program, ["-t", table, "-F", chain]);
+  for (const chain of chains) run(program, ["-t", table, "-X", chain]);
+}
+
+/** The family and name of netavark's nftables driver's table. */
+const NFT_TABLE = ["inet", "netavark"];
+
+/** The chains of netavark's nftables table and the handles of its rules, or null when absent. */
+function nftNetavark(): { chains: Set<string>; rules: { chain: string; handle: string }[] } | null {
+  const listed = run("nft", ["-a", "list", "table", ...NFT_TABLE]);
+  if (!listed.ok) return null;
+  const chains = new Set<string>();
+  const rules: { chain: string; handle: string }[] = [];
+  let chain = "";
+  for (const line of listed.out.split("\n").map((l) => l.trim())) {
+    const opened = line.match(/^chain (\S+) \{/);
+    if (opened) {
+      chain = opened[1];
+      chains.add(chain);
+      continue;
+    }
+    const rule = line.match(/# handle (\d+)$/);
+    if (rule && chain !== "" && !/^(table|set|map) /.test(line)) {
+      rules.push({ chain, handle: rule[1] });
+    }
+    if (line === "}") chain = "";
+  }
+  return { chains, rules };
+}
+
+/**
+ * Puts netavark's nftables table back as `before` had it: deleted when the test made it;
+ * otherwise the rules (by handle, never reused in a table) and chains added since removed.
+ */
+function removeNewNftRules(before: ReturnType<typeof nftNetavark>): void {
+  const now = nftNetavark();
+  if (!now) return;
+  if (!before) {
+    run("nft", ["delete", "table", ...NFT_TABLE]);
+    return;
+  }
+  const oldHandles = new Set(before.rules.map((r) => r.handle));
+  const newChains = [...now.chains].filter((c) => !before.chains.has(c));
+  for (const { chain, handle } of now.rules) {
+    if (!oldHandles.has(handle) && before.chains.has(chain)) {
+      run("nft", ["delete", "rule", ...NFT_TABLE, chain, "handle", handle]);
+    }
+  }
+  for (const chain of newChains) run("nft", ["flush", "chain", ...NFT_TABLE, chain]);
+  for (const chain of newChains) run("nft", ["delete", "chain", ...NFT_TABLE, chain]);
 }
 
 /**
  * Takes a snapshot of what netavark changes; the function returned puts the host back:
- * ip_forward as it was, netavark's chains removed, the nftables tables iptables made for
- * them deleted when they did not exist before and hold no rule now, the IP allocation db
- * removed when the test made it.
+ * ip_forward as it was, the NETAVARK iptables chains and rules made since removed, so is
+ * what was added to netavark's nftables table (`inet netavark`, deleted when it is new), the
+ * nftables tables iptables made deleted when they did not exist before and hold no rule now,
+ * the IP allocation db removed when the test made it. What existed before (a developer's
+ * podman networks) is left as it is.
  */
 export function snapshotNetavarkHost(): () => void {
   const forward = Deno.readTextFileSync(FORWARD).trim();
   const tables = nftTables();
+  const iptables = IPTABLES.map(({ program, table }) => iptablesLines(program, table));
+  const nft = nftNetavark();
   const runDir = exists(RUN_DIR);
   const ipamDb = exists(IPAM_DB);
   return () => {
@@ -81,7 +160,10 @@ export function snapshotNetavarkHost(): () => void {
     // someone's, kept; the test's network leaves only an empty entry in it).
     if (!runDir && exists(RUN_DIR)) Deno.removeSync(RUN_DIR, { recursive: true });
     else if (!ipamDb && exists(IPAM_DB)) Deno.removeSync(IPAM_DB);
-    for (const table of ["nat", "filter", "mangle"]) removeNetavarkChains(table);
+    IPTABLES.forEach(({ program, table }, i) =>
+      removeNewNetavarkRules(program, table, iptables[i])
+    );
+    removeNewNftRules(nft);
     for (const table of nftTables()) {
       if (tables.has(table) || !/^table ip6? /.test(table)) continue;
       const [, family, name] = table.split(" ");

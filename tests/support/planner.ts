@@ -26,6 +26,8 @@ export interface DoorOptions {
   timeoutMs?: number;
   /** create, run -d: the container keeps the stdio, so no pipes (as tests/support/cli.ts). */
   detached?: boolean;
+  /** A command the door runs under, e.g. `["unshare", "-n"]`: the door is its last argument. */
+  under?: string[];
 }
 
 /** Runs `<prefix>/bin/cell --root root --debug --log <file> args...` and reads who served it. */
@@ -36,8 +38,10 @@ export async function door(
   options: DoorOptions = {},
 ): Promise<DoorResult> {
   const log = `${await emptyDir()}/log`;
-  const child = new Deno.Command(join(prefix, "bin/cell"), {
-    args: ["--root", root, "--debug", "--log", log, ...args],
+  const cell = join(prefix, "bin/cell");
+  const [program, ...before] = [...(options.under ?? []), cell];
+  const child = new Deno.Command(program, {
+    args: [...before, "--root", root, "--debug", "--log", log, ...args],
     env: options.env,
     cwd: options.cwd,
     stdin: options.stdin === undefined ? "null" : "piped",
