@@ -21,8 +21,9 @@ import {
 } from "../support/planner.ts";
 
 const prefix = installPrefix();
-/** Planners of these tests end soon after their last call. */
-const ENV = { CELL_PLANNER_IDLE_MS: "3000" };
+/** Planners of these tests end after their last call (each test also stops its own); long
+ * enough that a busy machine never lets one idle out between two calls of a test. */
+const ENV = { CELL_PLANNER_IDLE_MS: "15000" };
 
 /** The planner of `root` is asked to stop: its socket goes, so it exits within a second. */
 async function stopPlanner(root: string, pid: number): Promise<void> {
@@ -389,9 +390,12 @@ Deno.test("planner: as the last child of the subreaper that adopted it, it leave
 Deno.test("planner: calls leave the planner with the fds it had (detached processes too)", async () => {
   const p = await prefix;
   const root = await stateRoot();
-  const pid = await plannerServing(p, root, ENV);
+  // The bundles first, and an idle time no busy machine reaches between two calls: every call
+  // must reach the same planner.
   const quick = await bundle(["true"]);
   const sleeper = await bundle(["sleep", "30"]);
+  const env = { CELL_PLANNER_IDLE_MS: "30000" };
+  const pid = await plannerServing(p, root, env);
   const fds = () => Deno.readDirSync(`/proc/${pid}/fd`).toArray().length;
   const cycle = async (i: number) => {
     const id = uid(`pl-leak${i}`);
@@ -406,7 +410,7 @@ Deno.test("planner: calls leave the planner with the fds it had (detached proces
       [["delete", "--force", `${id}-d`], false],
     ];
     for (const [args, detached] of steps) {
-      const r = await door(p, root, args, { env: ENV, detached });
+      const r = await door(p, root, args, { env, detached });
       assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
       assert.equal(r.servedBy, pid);
     }
@@ -415,7 +419,7 @@ Deno.test("planner: calls leave the planner with the fds it had (detached proces
   const before = fds();
   for (let i = 1; i <= 10; i++) await cycle(i);
   assert.equal(fds(), before, "the planner's open fds after 10 cycles");
-  assert.equal((await door(p, root, ["list", "-q"], { env: ENV })).stdout, "");
+  assert.equal((await door(p, root, ["list", "-q"], { env })).stdout, "");
   await stopPlanner(root, pid);
 });
 
