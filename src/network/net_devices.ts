@@ -93,13 +93,7 @@ export function moveNetDevices(
   using inside = NetlinkSocket.openInFd(netnsFd);
   return moves.map((move, i) => {
     const device = recorded[i];
-    const found = linksInside(inside).find((l) => l.name === move.temp);
-    if (!found) {
-      throw new ContainerError(
-        "SystemError",
-        `linux.netDevices: "${move.host}" was moved but is not found in the container`,
-      );
-    }
+    const found = findInside(inside, move.host, "moved", (l) => l.name === move.temp);
     device.insideIndex = found.index;
     record(recorded);
     inside.mustRequest(
@@ -107,17 +101,26 @@ export function moveNetDevices(
       `linux.netDevices: cannot rename "${move.host}" to "${move.target}" in the container`,
     );
     // Read back: a %d template is numbered by the kernel.
-    const link = linksInside(inside).find((l) => l.index === found.index);
-    if (!link) {
-      throw new ContainerError(
-        "SystemError",
-        `linux.netDevices: "${move.host}" was renamed but is not found in the container`,
-      );
-    }
+    const link = findInside(inside, move.host, "renamed", (l) => l.index === found.index);
     device.final = link.name;
     record(recorded);
     return configureInside(inside, move, link);
   });
+}
+
+/** The moved device's link inside, or a SystemError saying after which step it went missing. */
+function findInside(
+  inside: NetlinkSocket,
+  host: string,
+  step: string,
+  match: (link: LinkInfo) => boolean,
+): LinkInfo {
+  const link = linksInside(inside).find(match);
+  if (link) return link;
+  throw new ContainerError(
+    "SystemError",
+    `linux.netDevices: "${host}" was ${step} but is not found in the container`,
+  );
 }
 
 function linksInside(inside: NetlinkSocket): LinkInfo[] {
