@@ -68,6 +68,28 @@ echo "vm: kernel $(uname -r), $(nproc) cpus, $(grep MemTotal /proc/meminfo | tr 
 echo "vm: cgroup2 controllers $(cat $cg/cgroup.subtree_control)"
 echo "@@cell-vm: begin at $(cut -d' ' -f1 /proc/uptime)s: deno $*@@"
 cd /cell || fail "no /cell"
+# A hung test is explained, not only timed out: shortly before the host gives up, every
+# process's state and wait channel, each thread's, and the container cgroups' members go to
+# the console.
+if [ -r /cell-vm/watchdog ]; then
+  (
+    sleep "$(cat /cell-vm/watchdog)"
+    echo "vm: watchdog: deno test still runs after $(cat /cell-vm/watchdog) s; every process:"
+    for p in /proc/[0-9]*; do
+      cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null | cut -c1-120)
+      [ -n "$cmd" ] || continue # a kernel thread
+      echo "vm: pid ${p#/proc/} $(grep -E '^(State|PPid)' "$p/status" 2>/dev/null | tr -s '\t\n' '  ')" \
+        "wchan $(cat "$p/wchan" 2>/dev/null) cmd $cmd"
+      for t in "$p"/task/*; do
+        echo "vm:   thread ${t##*/} $(cat "$t/comm" 2>/dev/null)" \
+          "$(grep '^State' "$t/status" 2>/dev/null | tr -s '\t' ' ') wchan $(cat "$t/wchan" 2>/dev/null)"
+      done
+    done
+    for f in $(find $cg/cell -name cgroup.procs 2>/dev/null); do
+      echo "vm: $f: $(tr '\n' ' ' <"$f")"
+    done
+  ) &
+fi
 # Through a pipe, so deno's output is not a terminal's (no progress rewrites on the console).
 set -o pipefail
 deno "$@" </dev/null 2>&1 | cat

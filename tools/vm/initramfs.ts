@@ -136,12 +136,17 @@ export async function ensureBaseLayer(
 }
 
 /**
- * Writes the repo layer to `path`: the repository at {@linkcode GUEST_REPO} and `denoArgs`
- * in /cell-vm/args.
+ * Writes the repo layer to `path`: the repository at {@linkcode GUEST_REPO}, `denoArgs`
+ * in /cell-vm/args and, when given, the seconds after which the guest reports what every
+ * process waits on (a hung test explained, not only timed out) in /cell-vm/watchdog.
  *
  * @throws {Error} If zig-out/lib/libcell.so has not been built.
  */
-export async function writeRepoLayer(path: string, denoArgs: readonly string[]): Promise<void> {
+export async function writeRepoLayer(
+  path: string,
+  denoArgs: readonly string[],
+  watchdogS?: number,
+): Promise<void> {
   for (const output of KEEP_OUTPUTS) {
     if (!await exists(join(REPO_ROOT, output))) {
       throw new Error(`${output} is missing: run deno task build`);
@@ -159,21 +164,26 @@ export async function writeRepoLayer(path: string, denoArgs: readonly string[]):
       return arg + "\n";
     }).join("");
     await cpio.file("cell-vm/args", new TextEncoder().encode(args));
+    if (watchdogS !== undefined) {
+      await cpio.file("cell-vm/watchdog", new TextEncoder().encode(`${Math.floor(watchdogS)}\n`));
+    }
   });
 }
 
 /**
  * Writes a complete initrd to `path`: the base layer `base` (see
- * {@linkcode ensureBaseLayer}) followed by a fresh repo layer with `denoArgs`.
+ * {@linkcode ensureBaseLayer}) followed by a fresh repo layer with `denoArgs` (and the
+ * watchdog's seconds, see {@linkcode writeRepoLayer}).
  */
 export async function buildInitrd(
   path: string,
   base: string,
   denoArgs: readonly string[],
+  watchdogS?: number,
 ): Promise<void> {
   const repo = `${path}.repo`;
   try {
-    await writeRepoLayer(repo, denoArgs);
+    await writeRepoLayer(repo, denoArgs, watchdogS);
     const out = await Deno.open(path, { write: true, create: true, truncate: true });
     try {
       for (const part of [base, repo]) {

@@ -119,7 +119,8 @@ async function main(): Promise<number> {
   try {
     const denoArgs = ["test", "-A", "--no-check", ...options.denoFlags, ...paths];
     t = performance.now();
-    await buildInitrd(initrd, baseLayer, denoArgs);
+    // The guest says what every process waits on 30 s before the host gives up on it.
+    await buildInitrd(initrd, baseLayer, denoArgs, Math.max(10, options.timeoutS - 30));
     console.error(
       `vm: kernel ${kernel.release}; libcell build ${seconds(buildMs)}, ` +
         `assets ${seconds(assetsMs)}, initrd ${seconds(performance.now() - t)}`,
