@@ -45,18 +45,26 @@ Deno.test(`${WORKERS} threads make cgroups under a fresh shared parent at once, 
     () =>
       new Worker(new URL("../support/cgroup_race_worker.ts", import.meta.url), { type: "module" }),
   );
+  let failed: string | undefined;
   const done = workers.map((w) =>
     new Promise<RaceResult[]>((resolve, reject) => {
       w.onmessage = (e: MessageEvent<RaceResult[]>) => resolve(e.data);
-      w.onerror = (e) => reject(new Error(e.message));
+      w.onerror = (e) => {
+        failed ??= e.message;
+        reject(new Error(e.message));
+      };
     })
   );
+  done.forEach((p) => p.catch(() => {})); // seen through `failed` while the rounds wait
   try {
     workers.forEach((w, i) => w.postMessage({ parents, name: `w${i}`, barrier } satisfies RaceJob));
     for (let round = 0; round < ROUNDS; round++) {
-      // Release a round once every worker waits on it (bounded wait, clear failure).
-      const deadline = Date.now() + 20_000;
+      // Release a round once every worker waits on it (bounded wait, clear failure). The first
+      // waits for the workers to load their modules too: on a fresh machine each of them
+      // transpiles the graph at once on two cores, which took more than 20 s once.
+      const deadline = Date.now() + (round === 0 ? 120_000 : 20_000);
       while (Atomics.load(sync, 1) < WORKERS * (round + 1)) {
+        assert.equal(failed, undefined, `a worker failed: ${failed}`);
         assert.ok(Date.now() < deadline, `workers never reached round ${round}`);
         await new Promise((r) => setTimeout(r, 1));
       }
