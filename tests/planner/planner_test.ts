@@ -363,11 +363,22 @@ Deno.test("planner: as the last child of the subreaper that adopted it, it leave
       const first = JSON.parse(new TextDecoder().decode((await reader.read()).value));
       reader.releaseLock();
       assert.equal(first.code, 0, first.stderr);
+      // The planner the subreaper's call started, once it is its child: a call of ours before
+      // it serves would start a second planner (init's child) on a slow, fresh machine.
       let pid = 0;
+      await until("the subreaper's planner to start", () => {
+        pid = childrenOf(reaper.pid).find((c) => {
+          try {
+            return Deno.readTextFileSync(`/proc/${c}/cmdline`).split("\0").includes("planner");
+          } catch {
+            return false;
+          }
+        }) ?? 0;
+        return pid !== 0 && exists(join(root, "planner.sock"));
+      }, 30_000);
       await until("the planner to serve", async () => {
         const r = await door(p, root, ["list", "-q"], { env: { CELL_PLANNER_IDLE_MS: "60000" } });
-        pid = r.servedBy === "in-process" ? 0 : r.servedBy;
-        return pid !== 0;
+        return r.servedBy === pid;
       }, 20_000);
       assert.equal(parentOf(pid), reaper.pid, "the subreaper adopted the planner");
       if (keep === "no") {
