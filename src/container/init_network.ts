@@ -22,7 +22,7 @@ import type { ContainerCore } from "./core.ts";
 export class InitNetwork {
   readonly #core: ContainerCore;
   readonly #intent: ContainerState;
-  readonly #record: NetworkRecord = { veths: [], bridges: [], hostNetns: ownNetns() };
+  readonly #record: NetworkRecord = { veths: [], bridges: [] };
   // The container's network namespace, held from the netDevices moves until the start is
   // over: a failure moves the devices back while it still lives (the init may be gone).
   #devicesNetns = -1;
@@ -36,10 +36,13 @@ export class InitNetwork {
   /** Makes the option's links and moves the config's devices, for the paused init `pid`. */
   setUp(pid: number): void {
     const network = this.#intent.network;
+    const devices = this.#core.config.linux?.netDevices;
+    if (!network && !devices) return; // a pause for hooks only: nothing to make or stat
+    // Which namespace is the host's, read only when something will be made in it.
+    this.#record.hostNetns = ownNetns();
     const record = (made: NetworkRecord) =>
       this.#core.write({ ...this.#intent, networkMade: structuredClone(made) });
     if (network) setupNetwork(network, pid, this.#record, record);
-    const devices = this.#core.config.linux?.netDevices;
     if (!devices) return;
     this.#devicesNetns = open(`/proc/${pid}/ns/net`, O.RDONLY);
     const init = identify(pid);

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { cloneIntoDir } from "../cgroups/clone_into.ts";
 import { subCgroupDirs } from "../cgroups/sub.ts";
 import type { ContainerProcess } from "../process/handle.ts";
 import type { ProcessOptions } from "../process/options.ts";
@@ -69,7 +68,7 @@ function execWith(
         extraFds: options.extraFds ?? [],
         cgroupProcs,
         resctrlTasks: state.resctrl?.tasks,
-        cloneIntoCgroup: cloneIntoDir(state.cgroup.mode, v2Dir),
+        cloneIntoCgroup: state.cgroup.mode === "v2" ? v2Dir : undefined, // see launchInit
         ownMemory: cgroup.preExecMemory({ join: true }) === "own",
         seccompListener: agent,
       }, gatherHostFacts(core.config, {})),

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { cloneIntoDir } from "../cgroups/clone_into.ts";
 import { intendedDirs } from "../cgroups/intent.ts";
 import { detectCgroupMode } from "../cgroups/mod.ts";
 import { ContainerError } from "../errors.ts";
@@ -93,7 +92,10 @@ export async function launchInit(
   };
   core.write(intent);
   faultPoint("start:intent");
-  const intoCgroup = cloneIntoDir(cgroup.mode, state.cgroup.paths.unified);
+  // On v2, cloned straight into its cgroup; a clone3 the kernel refuses there (EAGAIN at a
+  // pids limit of 0, however set) falls back natively to a plain clone and the planned
+  // cgroup.procs writes (spawn.zig).
+  const intoCgroup = cgroup.mode === "v2" ? state.cgroup.paths.unified : undefined;
   // A child sharing our memory must never wait where the OOM killer can pick it.
   const memory = cgroup.preExecMemory({ join: false });
   let ready = -1;
