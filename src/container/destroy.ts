@@ -9,11 +9,10 @@
 
 import { ContainerError } from "../errors.ts";
 import { faultPoint } from "../fault_point.ts";
-import { isAlive } from "../state/identity.ts";
 import { isUnloadable } from "../state/parse.ts";
 import type { ContainerState } from "../state/store.ts";
 import type { ContainerCore } from "./core.ts";
-import { destroyLeftovers, signalVerified, waitGone } from "./leftovers.ts";
+import { destroyLeftovers, killContainer } from "./leftovers.ts";
 import { runPoststop } from "./lifecycle_hooks.ts";
 import { removeContainerResctrl } from "../resctrl/mod.ts";
 import { teardownNetwork } from "../network/teardown.ts";
@@ -51,9 +50,7 @@ export async function destroy(core: ContainerCore): Promise<void> {
   // A start cut short with linux.netDevices moved: back to the host while the paused init
   // (and so its network namespace) lives, before the kill ends it.
   moveBackBeforeKill(state.networkMade, state.init);
-  await cgroup.killAll();
-  if (state.init && isAlive(state.init)) signalVerified(state.init, 9);
-  await waitGone(state.init);
+  await killContainer(cgroup, state.init);
   faultPoint("destroy:killed");
   for (const stream of core.streams) stream.close();
   core.streams.clear();

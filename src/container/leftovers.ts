@@ -9,7 +9,7 @@
 
 import { cgroupManager, restoreCgroupManager } from "../cgroups/mod.ts";
 import { defaultCgroupLeftovers } from "../cgroups/intent.ts";
-import type { CgroupState } from "../cgroups/manager.ts";
+import type { CgroupManager, CgroupState } from "../cgroups/manager.ts";
 import { isAlive, type ProcessIdentity } from "../state/identity.ts";
 import { isUnloadable, type Remnants } from "../state/parse.ts";
 import { removeContainerResctrl, type ResctrlRemoveOptions } from "../resctrl/mod.ts";
@@ -137,6 +137,19 @@ export function signalVerified(process: ProcessIdentity, signal: number): void {
   } finally {
     close(pidfd);
   }
+}
+
+/**
+ * Kills every process of a container: its cgroup's, then its init (checked by identity),
+ * and waits until the init is gone. Used by destroy and by a failed poststart.
+ */
+export async function killContainer(
+  cgroup: CgroupManager,
+  init: ProcessIdentity | null,
+): Promise<void> {
+  await cgroup.killAll();
+  if (init && isAlive(init)) signalVerified(init, 9);
+  await waitGone(init);
 }
 
 /** Waits (bounded, about 10 s) until the process is no longer alive. */

@@ -12,12 +12,12 @@ import { faultPoint } from "../fault_point.ts";
 import { hookFailureMessage } from "../hooks/run.ts";
 import { hookOutcome } from "../process/failure.ts";
 import { watchFd } from "../process/waiter.ts";
-import { isAlive, type ProcessIdentity } from "../state/identity.ts";
+import type { ProcessIdentity } from "../state/identity.ts";
 import type { ContainerState } from "../state/store.ts";
 import { close, decodeRecord, open, readFd } from "../syscalls.ts";
 import type { ContainerCore } from "./core.ts";
 import { OPEN, releaseInit, removeQuietly } from "./exec_fifo.ts";
-import { signalVerified, waitGone } from "./leftovers.ts";
+import { killContainer, waitGone } from "./leftovers.ts";
 import { runPoststart } from "./lifecycle_hooks.ts";
 import { check } from "./status.ts";
 
@@ -81,9 +81,7 @@ export async function poststart(core: ContainerCore, pid: number): Promise<void>
   try {
     await runPoststart(state, pid);
   } catch (e) {
-    await core.cgroupOf(state).killAll();
-    if (state.init && isAlive(state.init)) signalVerified(state.init, 9);
-    await waitGone(state.init);
+    await killContainer(core.cgroupOf(state), state.init);
     throw e;
   }
 }
